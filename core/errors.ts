@@ -1,0 +1,167 @@
+/**
+ * The broker's errors. Every failure the broker reports has a stable reason code, kept in one table with its gRPC
+ * status and retry policy (REASONS below); docs/errors.md documents the same table and a test keeps the two in step.
+ * The gRPC edge maps a BrokerError to a status by its reason, so a domain error never surfaces as UNKNOWN.
+ */
+
+/** gRPC status codes the broker uses (numeric values of google.rpc.Code; core does not import grpc-js). */
+export const GrpcCode = {
+  INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+} as const;
+export type GrpcCode = (typeof GrpcCode)[keyof typeof GrpcCode];
+
+export interface ReasonSpec {
+  readonly grpcCode: GrpcCode;
+  readonly retriable: boolean;
+  readonly description: string;
+}
+
+/** Reason code -> gRPC status and retry policy. The single source of truth for docs/errors.md. */
+export const REASONS = {
+  INVALID_ARGUMENT: {
+    grpcCode: GrpcCode.INVALID_ARGUMENT,
+    retriable: false,
+    description: 'A request field is malformed: empty or too long subject, whitespace or control characters, negative expiration, bad page token.',
+  },
+  INVALID_ID: {
+    grpcCode: GrpcCode.INVALID_ARGUMENT,
+    retriable: false,
+    description: 'The id was never published on this subject: id < 1, id above the last id, or an unknown subject.',
+  },
+  EXPIRED_ID: {
+    grpcCode: GrpcCode.INVALID_ARGUMENT,
+    retriable: false,
+    description: 'The id was published but has expired (its own expiration or the subject retention) or was removed by compaction.',
+  },
+  MESSAGE_TOO_LARGE: {
+    grpcCode: GrpcCode.RESOURCE_EXHAUSTED,
+    retriable: false,
+    description: 'The message body is larger than BROKER_MAX_BODY_BYTES.',
+  },
+  SUBJECT_NOT_FOUND: {
+    grpcCode: GrpcCode.NOT_FOUND,
+    retriable: false,
+    description: 'GetSubject named a subject that has never been published to.',
+  },
+  UNAVAILABLE: {
+    grpcCode: GrpcCode.UNAVAILABLE,
+    retriable: true,
+    description: 'The broker is shutting down or a storage tier it needs is unreachable; retry against this or another broker.',
+  },
+  OVERLOADED: {
+    grpcCode: GrpcCode.RESOURCE_EXHAUSTED,
+    retriable: true,
+    description: 'A resource limit was reached (for example too many subscribers); retry later.',
+  },
+  INTERNAL: {
+    grpcCode: GrpcCode.INTERNAL,
+    retriable: false,
+    description: 'An unexpected failure inside the broker; the message says what failed. Nothing was acknowledged.',
+  },
+} as const satisfies Record<string, ReasonSpec>;
+
+export type Reason = keyof typeof REASONS;
+
+/** The base of every error the broker raises on purpose. */
+export class BrokerError extends Error {
+  readonly reason: Reason;
+  readonly retriable: boolean;
+  readonly grpcCode: GrpcCode;
+  /** Structured fields for google.rpc.ErrorInfo metadata and logs (values are strings on the wire). */
+  readonly metadata: Readonly<Record<string, string>>;
+
+  constructor(reason: Reason, message: string, options: { cause?: unknown; metadata?: Record<string, string> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'BrokerError';
+    this.reason = reason;
+    this.retriable = REASONS[reason].retriable;
+    this.grpcCode = REASONS[reason].grpcCode;
+    this.metadata = options.metadata ?? {};
+  }
+}
+
+export class InvalidArgumentError extends BrokerError {
+  readonly field: string;
+  constructor(field: string, message: string, options: { cause?: unknown } = {}) {
+    super('INVALID_ARGUMENT', message, { ...options, metadata: { field } });
+    this.name = 'InvalidArgumentError';
+    this.field = field;
+  }
+}
+
+export class InvalidIdError extends BrokerError {
+  readonly subject: string;
+  readonly id: number;
+  constructor(subject: string, id: number, detail: string) {
+    super('INVALID_ID', `id ${id} was never published on subject "${subject}": ${detail}`, {
+      metadata: { subject, id: String(id) },
+    });
+    this.name = 'InvalidIdError';
+    this.subject = subject;
+    this.id = id;
+  }
+}
+
+export class ExpiredIdError extends BrokerError {
+  readonly subject: string;
+  readonly id: number;
+  constructor(subject: string, id: number, detail: string) {
+    super('EXPIRED_ID', `id ${id} on subject "${subject}" has expired: ${detail}`, {
+      metadata: { subject, id: String(id) },
+    });
+    this.name = 'ExpiredIdError';
+    this.subject = subject;
+    this.id = id;
+  }
+}
+
+export class MessageTooLargeError extends BrokerError {
+  readonly size: number;
+  readonly limit: number;
+  constructor(size: number, limit: number) {
+    super('MESSAGE_TOO_LARGE', `body is ${size} bytes, over the limit of ${limit} bytes (BROKER_MAX_BODY_BYTES)`, {
+      metadata: { size: String(size), limit: String(limit) },
+    });
+    this.name = 'MessageTooLargeError';
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+export class SubjectNotFoundError extends BrokerError {
+  readonly subject: string;
+  constructor(subject: string) {
+    super('SUBJECT_NOT_FOUND', `subject "${subject}" has never been published to`, { metadata: { subject } });
+    this.name = 'SubjectNotFoundError';
+    this.subject = subject;
+  }
+}
+
+export class UnavailableError extends BrokerError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('UNAVAILABLE', message, options);
+    this.name = 'UnavailableError';
+  }
+}
+
+export class OverloadedError extends BrokerError {
+  constructor(message: string) {
+    super('OVERLOADED', message);
+    this.name = 'OverloadedError';
+  }
+}
+
+/** Raised when configuration is missing, malformed or contradictory; names the variable and the rule. */
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, message: string, options: { cause?: unknown } = {}) {
+    super(`${variable}: ${message}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}

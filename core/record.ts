@@ -1,0 +1,19 @@
+/** What a publisher asks the log to append. Validated before it reaches the log. */
+export interface AppendInput {
+  readonly subject: string;
+  readonly body: Uint8Array;
+  /** > 0: expires this many seconds after publishing; 0: the subject retention applies. */
+  readonly expirationSeconds: number;
+}
+
+/** A record as the log stores and returns it. */
+export interface LogRecord {
+  readonly subject: string;
+  /** The message id: the record's offset in its subject's log (dense, from 1). */
+  readonly offset: number;
+  readonly body: Uint8Array;
+  /** Wall-clock time of the append, in ms since the epoch. */
+  readonly publishedAtMs: number;
+  /** As given at publish time (not the time left). */
+  readonly expirationSeconds: number;
+}
