@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import envVar from 'env-var';
 import ms from 'ms';
 import { ConfigError } from './errors.js';
@@ -43,6 +44,8 @@ export interface BrokerConfig {
   readonly shutdownTimeoutMs: number;
   /** BROKER_COMPACTION_INTERVAL: how often compaction (and sealing of stale segments) runs. @defaultValue 60 s */
   readonly compactionIntervalMs: number;
+  /** BROKER_ID: this broker's name in job queues and metrics; several brokers may share one Redis. @defaultValue the host name */
+  readonly brokerId: string;
   /** REDIS_URL: BullMQ jobs on Redis; unset = the in-process job runner. */
   readonly redisUrl: string | undefined;
   /** BROKER_QUEUE_PREFIX: BullMQ key prefix, so several clusters can share one Redis. @defaultValue 'broker' */
@@ -83,6 +86,7 @@ export const SETTINGS: ReadonlyArray<{ env: string; key: keyof BrokerConfig; def
   { env: 'BROKER_MAX_SUBSCRIBERS', key: 'maxSubscribers', default: '100000', help: 'open Subscribe streams allowed' },
   { env: 'BROKER_SHUTDOWN_TIMEOUT', key: 'shutdownTimeoutMs', default: '8s', help: 'graceful shutdown wait for in-flight calls' },
   { env: 'BROKER_COMPACTION_INTERVAL', key: 'compactionIntervalMs', default: '60s', help: 'how often compaction and stale-segment sealing run' },
+  { env: 'BROKER_ID', key: 'brokerId', default: '(host name)', help: "this broker's name in job queues and metrics" },
   { env: 'REDIS_URL', key: 'redisUrl', default: '', help: 'Redis for BullMQ jobs (unset = in-process job runner)' },
   { env: 'BROKER_QUEUE_PREFIX', key: 'queuePrefix', default: 'broker', help: 'BullMQ key prefix' },
   { env: 'SCYLLA_CONTACT_POINTS', key: 'scyllaContactPoints', default: '', help: 'ScyllaDB/Cassandra host:port,... (unset = no replication)' },
@@ -177,6 +181,11 @@ export function loadConfig(env: Env): BrokerConfig {
     maxSubscribers: int('BROKER_MAX_SUBSCRIBERS', 1),
     shutdownTimeoutMs: duration('BROKER_SHUTDOWN_TIMEOUT'),
     compactionIntervalMs: duration('BROKER_COMPACTION_INTERVAL'),
+    brokerId: wrap('BROKER_ID', () => {
+      const id = optional('BROKER_ID') ?? hostname();
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(id)) throw new ConfigError('BROKER_ID', `"${id}" must be 1-63 letters, digits, '.', '_' or '-'`);
+      return id;
+    }),
     redisUrl,
     queuePrefix: str('BROKER_QUEUE_PREFIX'),
     scyllaContactPoints: contactPoints,

@@ -60,7 +60,7 @@ export interface Log {
    * A numeric start below the first stored offset starts at the first stored one. Throws InvalidIdError when
    * from > lastOffset + 1.
    */
-  tail(subject: string, from: number | 'live'): TailCursor;
+  tail(subject: string, from: number | 'live'): Promise<TailCursor>;
 
   subjectInfo(subject: string): Promise<SubjectInfo | undefined>;
   /** Subjects in byte order of their UTF-8, after `after` (exclusive), starting with `prefix`. */
