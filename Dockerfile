@@ -1,0 +1,19 @@
+# The broker image used by manifests/. Build: docker build -t ghcr.io/logbroker/broker:0.1.0 .
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY . .
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production BROKER_DATA_DIR=/var/lib/broker
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/proto ./proto
+COPY package.json ./
+USER 1000
+EXPOSE 50051 9464
+ENTRYPOINT ["node", "dist/api/cli.js"]
+CMD ["serve"]
