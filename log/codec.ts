@@ -1,0 +1,104 @@
+import type { LogRecord, SegmentInfo } from '../core/index.js';
+
+// Record value: publishedAtMs (float64, exact for ms timestamps) | expirationSeconds (int32) | body.
+const RECORD_HEADER = 12;
+
+export function encodeRecordValue(publishedAtMs: number, expirationSeconds: number, body: Uint8Array): Buffer {
+  const buf = Buffer.allocUnsafe(RECORD_HEADER + body.length);
+  buf.writeDoubleBE(publishedAtMs, 0);
+  buf.writeInt32BE(expirationSeconds, 8);
+  buf.set(body, RECORD_HEADER);
+  return buf;
+}
+
+export function decodeRecordValue(subject: string, offset: number, value: Uint8Array): LogRecord {
+  const buf = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  return {
+    subject,
+    offset,
+    publishedAtMs: buf.readDoubleBE(0),
+    expirationSeconds: buf.readInt32BE(8),
+    body: buf.subarray(RECORD_HEADER),
+  };
+}
+
+export function recordValueBodyBytes(value: Uint8Array): number {
+  return value.byteLength - RECORD_HEADER;
+}
+
+// Head value: lastOffset (uint64). Written in the same batch as the records it covers.
+export function encodeHead(lastOffset: number): Buffer {
+  const buf = Buffer.allocUnsafe(8);
+  buf.writeBigUInt64BE(BigInt(lastOffset), 0);
+  return buf;
+}
+
+export function decodeHead(value: Uint8Array): number {
+  return Number(Buffer.from(value.buffer, value.byteOffset, value.byteLength).readBigUInt64BE(0));
+}
+
+/** Mutable segment metadata as the log keeps it in memory; `deleting` marks a deletion in progress (crash recovery). */
+export interface SegmentState {
+  baseOffset: number;
+  lastOffset: number;
+  count: number;
+  bytes: number;
+  firstPublishMs: number;
+  lastPublishMs: number;
+  maxExplicitExpiryMs: number;
+  lastRetentionPublishMs: number;
+  sealed: boolean;
+  replicated: boolean;
+  deleting: boolean;
+}
+
+// Segment value: 8 float64 fields then a flags byte. Fixed width, so encoding allocates one small buffer.
+const SEGMENT_BYTES = 8 * 8 + 1;
+
+export function encodeSegment(s: SegmentState): Buffer {
+  const buf = Buffer.allocUnsafe(SEGMENT_BYTES);
+  buf.writeDoubleBE(s.baseOffset, 0);
+  buf.writeDoubleBE(s.lastOffset, 8);
+  buf.writeDoubleBE(s.count, 16);
+  buf.writeDoubleBE(s.bytes, 24);
+  buf.writeDoubleBE(s.firstPublishMs, 32);
+  buf.writeDoubleBE(s.lastPublishMs, 40);
+  buf.writeDoubleBE(s.maxExplicitExpiryMs, 48);
+  buf.writeDoubleBE(s.lastRetentionPublishMs, 56);
+  buf[64] = (s.sealed ? 1 : 0) | (s.replicated ? 2 : 0) | (s.deleting ? 4 : 0);
+  return buf;
+}
+
+export function decodeSegment(value: Uint8Array): SegmentState {
+  const buf = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  const flags = buf[64]!;
+  return {
+    baseOffset: buf.readDoubleBE(0),
+    lastOffset: buf.readDoubleBE(8),
+    count: buf.readDoubleBE(16),
+    bytes: buf.readDoubleBE(24),
+    firstPublishMs: buf.readDoubleBE(32),
+    lastPublishMs: buf.readDoubleBE(40),
+    maxExplicitExpiryMs: buf.readDoubleBE(48),
+    lastRetentionPublishMs: buf.readDoubleBE(56),
+    sealed: (flags & 1) !== 0,
+    replicated: (flags & 2) !== 0,
+    deleting: (flags & 4) !== 0,
+  };
+}
+
+export function segmentInfo(subject: string, s: SegmentState): SegmentInfo {
+  return {
+    subject,
+    baseOffset: s.baseOffset,
+    lastOffset: s.lastOffset,
+    count: s.count,
+    bytes: s.bytes,
+    firstPublishMs: s.firstPublishMs,
+    lastPublishMs: s.lastPublishMs,
+    maxExplicitExpiryMs: s.maxExplicitExpiryMs,
+    lastRetentionPublishMs: s.lastRetentionPublishMs,
+    sealed: s.sealed,
+    replicated: s.replicated,
+  };
+}

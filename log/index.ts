@@ -1,0 +1,11 @@
+// The public entry point of log/.
+import type { Log } from '../core/index.js';
+import { LevelDbLog } from './leveldb-log.js';
+import type { LogOptions } from './options.js';
+
+export { logOptionsFromConfig, type LogOptions } from './options.js';
+
+/** Opens (creating if needed) the segmented log in options.dataDir. */
+export function openLog(options: LogOptions): Promise<Log> {
+  return LevelDbLog.open(options);
+}

@@ -1,0 +1,75 @@
+/**
+ * Binary, order-preserving keys. Every key starts with a family byte; subject keys continue with the subject's
+ * UTF-8 and a 0x00 terminator (subjects cannot contain control characters, so 0x00 never occurs inside one),
+ * then a big-endian offset. Byte order therefore equals (family, subject, offset) order, and a prefix scan of
+ * family + subject + 0x00 covers exactly one subject.
+ */
+export const Family = {
+  /** Records: R subject 0 offset -> record value. */
+  record: 0x01,
+  /** Subject heads: H subject -> head value (last offset ever acknowledged). */
+  head: 0x02,
+  /** Segment metadata: S subject 0 baseOffset -> segment value. */
+  segment: 0x03,
+  /** Sealed segments not yet replicated: U subject 0 baseOffset -> empty. */
+  unreplicated: 0x04,
+  /** Active (unsealed) segments, for sealing idle ones by age: A subject 0 baseOffset -> empty. */
+  active: 0x05,
+} as const;
+export type Family = (typeof Family)[keyof typeof Family];
+
+/** family + subject + 0x00: the prefix of every per-subject key of a family. */
+export function subjectPrefix(family: Family, subject: string): Buffer {
+  const len = Buffer.byteLength(subject, 'utf8');
+  const buf = Buffer.allocUnsafe(len + 2);
+  buf[0] = family;
+  buf.write(subject, 1, 'utf8');
+  buf[len + 1] = 0;
+  return buf;
+}
+
+export function offsetKey(prefix: Buffer, offset: number): Buffer {
+  const buf = Buffer.allocUnsafe(prefix.length + 8);
+  prefix.copy(buf, 0);
+  buf.writeBigUInt64BE(BigInt(offset), prefix.length);
+  return buf;
+}
+
+export function headKey(subject: string): Buffer {
+  const len = Buffer.byteLength(subject, 'utf8');
+  const buf = Buffer.allocUnsafe(len + 1);
+  buf[0] = Family.head;
+  buf.write(subject, 1, 'utf8');
+  return buf;
+}
+
+/** The smallest key of a family, and the first key past it. */
+export function familyBounds(family: Family): { gte: Buffer; lt: Buffer } {
+  return { gte: Buffer.from([family]), lt: Buffer.from([family + 1]) };
+}
+
+/** Splits a per-subject key (family, subject, 0x00, offset) back into its subject and offset. */
+export function parseOffsetKey(key: Uint8Array): { subject: string; offset: number } {
+  const buf = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  const subjectEnd = buf.length - 9;
+  return {
+    subject: buf.toString('utf8', 1, subjectEnd),
+    offset: Number(buf.readBigUInt64BE(subjectEnd + 1)),
+  };
+}
+
+export function parseHeadKey(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('utf8', 1);
+}
+
+/** The least key greater than every key that starts with `prefix` (for exclusive upper bounds of prefix scans). */
+export function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i] = end[i]! + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0xff, 0xff, 0xff, 0xff]);
+}

@@ -1,0 +1,687 @@
+import { ClassicLevel } from 'classic-level';
+import {
+  InvalidIdError,
+  UnavailableError,
+  type AppendInput,
+  type Log,
+  type LogObserver,
+  type LogRecord,
+  type LookupResult,
+  type ReadLimits,
+  type SegmentInfo,
+  type SubjectInfo,
+  type TailCursor,
+} from '../core/index.js';
+import { decodeHead, decodeRecordValue, decodeSegment, encodeHead, encodeRecordValue, encodeSegment, segmentInfo, type SegmentState } from './codec.js';
+import { Family, familyBounds, headKey, offsetKey, parseHeadKey, parseOffsetKey, prefixEnd, subjectPrefix } from './keys.js';
+import type { LogOptions } from './options.js';
+import { SubjectState } from './subject-state.js';
+import { LogTailCursor } from './tail-cursor.js';
+
+type Db = ClassicLevel<Buffer, Buffer>;
+type Op = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+
+interface PendingAppend {
+  state: SubjectState;
+  offset: number;
+  record: LogRecord;
+  value: Buffer;
+  startedAt: bigint;
+  resolve: (offset: number) => void;
+  reject: (err: unknown) => void;
+}
+
+interface PendingControl {
+  ops: Op[];
+  states: SubjectState[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The segmented log on one LevelDB database. Appends from any subject are group-committed: while one batch is
+ * being written the next accumulates, and every append resolves only once the batch holding it is written (and
+ * synced when fsync is 'batch'). Offsets are assigned in memory at append time, so they follow call order; the
+ * subject head and segment metadata are written in the same atomic batch as the records they describe.
+ * If a batch write fails the log fails closed (every later write is UNAVAILABLE): the in-memory offsets can no
+ * longer be trusted, and reopening rebuilds them from disk, where nothing unacknowledged claims an offset.
+ */
+export class LevelDbLog implements Log {
+  private readonly states = new Map<string, SubjectState>();
+  private readonly loading = new Map<string, Promise<SubjectState>>();
+  private appends: PendingAppend[] = [];
+  private controls: PendingControl[] = [];
+  private extraOps: Op[] = [];
+  private dirtySegments = new Map<SegmentState, SubjectState>();
+  private dirtyHeads = new Set<SubjectState>();
+  private sealedInBatch: SegmentInfo[] = [];
+  private writing = false;
+  private scheduled = false;
+  private failure: Error | undefined;
+  private closing = false;
+  private closed = false;
+  private idle: Array<() => void> = [];
+  private readonly cursors = new Set<LogTailCursor>();
+  private readonly sealListeners = new Set<(segment: SegmentInfo) => void>();
+  private cacheBytes = 0;
+  private readonly now: () => number;
+  private readonly observer: LogObserver | undefined;
+
+  private constructor(
+    private readonly db: Db,
+    private readonly options: LogOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.observer = options.observer;
+  }
+
+  static async open(options: LogOptions): Promise<LevelDbLog> {
+    const db: Db = new ClassicLevel<Buffer, Buffer>(options.dataDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    await db.open();
+    const log = new LevelDbLog(db, options);
+    await log.finishInterruptedDeletes();
+    return log;
+  }
+
+  // ---- appends -------------------------------------------------------------------------------------------
+
+  append(input: AppendInput): Promise<number> {
+    const cached = this.cachedState(input.subject);
+    if (cached !== undefined) return this.appendTo(cached, input);
+    return this.loadState(input.subject).then((state) => this.appendTo(state, input));
+  }
+
+  async appendMany(inputs: readonly AppendInput[]): Promise<number[]> {
+    if (inputs.length === 0) return [];
+    const subject = inputs[0]!.subject;
+    const state = this.cachedState(subject) ?? (await this.loadState(subject));
+    // Synchronous from here: the offsets are consecutive and land in one batch.
+    return Promise.all(inputs.map((input) => this.appendTo(state, input)));
+  }
+
+  private appendTo(state: SubjectState, input: AppendInput): Promise<number> {
+    const refused = this.refusal();
+    if (refused !== undefined) return Promise.reject(refused);
+    const publishedAtMs = this.now();
+    const offset = state.nextOffset;
+    const segment = this.segmentFor(state, offset, input.body.length, publishedAtMs);
+    state.nextOffset = offset + 1;
+    segment.lastOffset = offset;
+    segment.count += 1;
+    segment.bytes += input.body.length;
+    segment.lastPublishMs = publishedAtMs;
+    if (input.expirationSeconds > 0) {
+      segment.maxExplicitExpiryMs = Math.max(segment.maxExplicitExpiryMs, publishedAtMs + input.expirationSeconds * 1000);
+    } else {
+      segment.lastRetentionPublishMs = publishedAtMs;
+    }
+    this.dirtySegments.set(segment, state);
+    this.dirtyHeads.add(state);
+    state.inflight += 1;
+    const value = encodeRecordValue(publishedAtMs, input.expirationSeconds, input.body);
+    const record: LogRecord = {
+      subject: state.subject,
+      offset,
+      publishedAtMs,
+      expirationSeconds: input.expirationSeconds,
+      body: value.subarray(12),
+    };
+    return new Promise<number>((resolve, reject) => {
+      this.appends.push({ state, offset, record, value, startedAt: process.hrtime.bigint(), resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** The segment the record at `offset` goes into, rolling to a new one by record count, bytes or age. */
+  private segmentFor(state: SubjectState, offset: number, size: number, nowMs: number): SegmentState {
+    const o = this.options;
+    let segment = state.active;
+    if (
+      segment !== undefined &&
+      (segment.lastOffset - segment.baseOffset + 1 >= o.segmentMaxRecords ||
+        (segment.bytes > 0 && segment.bytes + size > o.segmentMaxBytes) ||
+        nowMs - segment.firstPublishMs >= o.segmentMaxAgeMs)
+    ) {
+      this.seal(state, segment);
+      segment = undefined;
+    }
+    if (segment === undefined) {
+      segment = {
+        baseOffset: offset,
+        lastOffset: offset - 1,
+        count: 0,
+        bytes: 0,
+        firstPublishMs: nowMs,
+        lastPublishMs: nowMs,
+        maxExplicitExpiryMs: 0,
+        lastRetentionPublishMs: 0,
+        sealed: false,
+        replicated: false,
+        deleting: false,
+      };
+      state.segments.push(segment);
+      this.extraOps.push({ type: 'put', key: offsetKey(subjectPrefix(Family.active, state.subject), offset), value: EMPTY });
+    }
+    return segment;
+  }
+
+  private seal(state: SubjectState, segment: SegmentState): void {
+    segment.sealed = true;
+    this.dirtySegments.set(segment, state);
+    this.extraOps.push(
+      { type: 'del', key: offsetKey(subjectPrefix(Family.active, state.subject), segment.baseOffset) },
+      { type: 'put', key: offsetKey(subjectPrefix(Family.unreplicated, state.subject), segment.baseOffset), value: EMPTY },
+    );
+    this.sealedInBatch.push(segmentInfo(state.subject, segment));
+  }
+
+  private refusal(): Error | undefined {
+    if (this.failure !== undefined) return new UnavailableError(`the log failed a write and refuses more: ${this.failure.message}`, { cause: this.failure });
+    if (this.closing) return new UnavailableError('the log is closing');
+    return undefined;
+  }
+
+  private schedule(): void {
+    if (this.writing || this.scheduled) return;
+    this.scheduled = true;
+    // One event-loop turn of appends shares a batch; while a batch is written the next one grows.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  /** Queues metadata ops (and states that must stay in memory) into the next batch. */
+  private writeControl(ops: Op[], states: SubjectState[]): Promise<void> {
+    // Unlike appends, metadata writes are still taken while closing: close() drains them before the database shuts.
+    if (this.failure !== undefined || this.closed) return Promise.reject(this.refusal() ?? new UnavailableError('the log is closed'));
+    for (const s of states) s.inflight += 1;
+    return new Promise<void>((resolve, reject) => {
+      this.controls.push({ ops, states, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.writing) return;
+    if (this.appends.length === 0 && this.controls.length === 0 && this.extraOps.length === 0 && this.dirtySegments.size === 0) {
+      this.notifyIdle();
+      return;
+    }
+    this.writing = true;
+    const appends = this.appends;
+    const controls = this.controls;
+    const sealed = this.sealedInBatch;
+    const ops: Op[] = this.extraOps;
+    this.appends = [];
+    this.controls = [];
+    this.extraOps = [];
+    this.sealedInBatch = [];
+    let bytes = 0;
+    for (const a of appends) {
+      ops.push({ type: 'put', key: offsetKey(a.state.recordPrefix, a.offset), value: a.value });
+      bytes += a.record.body.length;
+    }
+    for (const c of controls) for (const op of c.ops) ops.push(op);
+    // Metadata is serialized now, so it describes exactly the appends assigned so far: those in this batch and before.
+    for (const [segment, state] of this.dirtySegments) {
+      ops.push({ type: 'put', key: offsetKey(state.segmentPrefix, segment.baseOffset), value: encodeSegment(segment) });
+    }
+    for (const state of this.dirtyHeads) {
+      ops.push({ type: 'put', key: headKey(state.subject), value: encodeHead(state.nextOffset - 1) });
+    }
+    this.dirtySegments = new Map();
+    this.dirtyHeads = new Set();
+
+    const sync = this.options.fsync === 'batch';
+    const started = process.hrtime.bigint();
+    try {
+      await this.db.batch(ops, { sync });
+    } catch (err) {
+      this.failure = err instanceof Error ? err : new Error(String(err));
+      this.writing = false;
+      const refused = this.refusal();
+      for (const a of appends) a.reject(refused);
+      for (const c of controls) c.reject(refused);
+      this.rejectQueued(refused);
+      this.notifyIdle();
+      return;
+    }
+    const done = process.hrtime.bigint();
+    this.observer?.batchWritten(appends.length, bytes, Number(done - started) / 1e9, sync);
+
+    const touched = new Set<SubjectState>();
+    for (const a of appends) {
+      const state = a.state;
+      state.lastOffset = a.offset;
+      state.inflight -= 1;
+      if (state.firstOffset > a.offset) state.firstOffset = a.offset;
+      if (state.cursors > 0) this.cacheRecord(state, a.record);
+      touched.add(state);
+    }
+    for (const state of touched) state.wakeAll();
+    for (const a of appends) {
+      this.observer?.appendAcknowledged(Number(done - a.startedAt) / 1e9);
+      a.resolve(a.offset);
+    }
+    for (const c of controls) {
+      for (const s of c.states) s.inflight -= 1;
+      c.resolve();
+    }
+    for (const info of sealed) for (const listener of this.sealListeners) listener(info);
+    this.evict();
+    this.writing = false;
+    if (this.appends.length > 0 || this.controls.length > 0 || this.extraOps.length > 0) {
+      void this.flush();
+    } else {
+      this.notifyIdle();
+    }
+  }
+
+  private rejectQueued(err: Error | undefined): void {
+    const appends = this.appends;
+    const controls = this.controls;
+    this.appends = [];
+    this.controls = [];
+    for (const a of appends) a.reject(err);
+    for (const c of controls) c.reject(err);
+  }
+
+  private notifyIdle(): void {
+    const idle = this.idle;
+    this.idle = [];
+    for (const done of idle) done();
+  }
+
+  private cacheRecord(state: SubjectState, record: LogRecord): void {
+    this.cacheBytes += state.cacheAppend(record, this.options.tailCacheRecords);
+    if (this.cacheBytes > this.options.tailCacheBytes) {
+      // Over the shared budget: halve the cache of the subject that grew it; its cursors fall back to the disk.
+      this.cacheBytes -= state.cacheTrim(Math.ceil(state.cache.length / 2));
+    }
+  }
+
+  // ---- subject state -------------------------------------------------------------------------------------
+
+  private cachedState(subject: string): SubjectState | undefined {
+    const state = this.states.get(subject);
+    if (state !== undefined) {
+      // Map order is recency order: move it to the end.
+      this.states.delete(subject);
+      this.states.set(subject, state);
+    }
+    return state;
+  }
+
+  private loadState(subject: string): Promise<SubjectState> {
+    const cached = this.cachedState(subject);
+    if (cached !== undefined) return Promise.resolve(cached);
+    let loading = this.loading.get(subject);
+    if (loading === undefined) {
+      loading = this.readState(subject).then(
+        (state) => {
+          this.loading.delete(subject);
+          this.states.set(subject, state);
+          this.evict();
+          return state;
+        },
+        (err: unknown) => {
+          this.loading.delete(subject);
+          throw err;
+        },
+      );
+      this.loading.set(subject, loading);
+    }
+    return loading;
+  }
+
+  private async readState(subject: string): Promise<SubjectState> {
+    const head = await this.db.get(headKey(subject));
+    const lastOffset = head === undefined ? 0 : decodeHead(head);
+    const segPrefix = subjectPrefix(Family.segment, subject);
+    const segments: SegmentState[] = [];
+    if (lastOffset > 0) {
+      for await (const value of this.db.values({ gte: segPrefix, lt: prefixEnd(segPrefix) })) {
+        const segment = decodeSegment(value);
+        if (!segment.deleting) segments.push(segment);
+      }
+    }
+    const state = new SubjectState(subject, lastOffset, lastOffset + 1, segments);
+    state.firstOffset = await this.firstStoredOffset(state);
+    return state;
+  }
+
+  /** One seek: the first stored record's offset, or lastOffset + 1 when nothing is stored. */
+  private async firstStoredOffset(state: SubjectState): Promise<number> {
+    if (state.lastOffset === 0) return 1;
+    const keys = await this.db.keys({ gte: state.recordPrefix, lt: prefixEnd(state.recordPrefix), limit: 1 }).all();
+    const first = keys[0];
+    return first === undefined ? state.lastOffset + 1 : Math.min(parseOffsetKey(first).offset, state.lastOffset + 1);
+  }
+
+  private evict(): void {
+    const max = this.options.subjectCacheSize;
+    if (this.states.size <= max) return;
+    for (const [subject, state] of this.states) {
+      if (this.states.size <= max) break;
+      if (state.evictable && !this.dirtyHeads.has(state)) {
+        this.states.delete(subject);
+        this.cacheBytes -= state.cacheClear();
+      }
+    }
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------------------
+
+  async get(subject: string, offset: number): Promise<LookupResult> {
+    const state = this.cachedState(subject) ?? (await this.existingState(subject));
+    if (state === undefined || offset < 1 || offset > state.lastOffset) {
+      return { kind: 'never', lastOffset: state?.lastOffset ?? 0 };
+    }
+    const cached = state.cacheRead(offset, 1)[0];
+    if (cached !== undefined) return { kind: 'record', record: cached };
+    const value = await this.db.get(offsetKey(state.recordPrefix, offset));
+    if (value === undefined) return { kind: 'removed', firstOffset: state.firstOffset };
+    return { kind: 'record', record: decodeRecordValue(subject, offset, value) };
+  }
+
+  /** The state of a subject that exists, without creating in-memory state for unknown ones. */
+  private async existingState(subject: string): Promise<SubjectState | undefined> {
+    if (this.loading.has(subject)) return this.loadState(subject);
+    const head = await this.db.get(headKey(subject));
+    if (head === undefined) return undefined;
+    return this.loadState(subject);
+  }
+
+  async readRange(subject: string, fromOffset: number, limits: ReadLimits): Promise<LogRecord[]> {
+    const state = this.cachedState(subject) ?? (await this.existingState(subject));
+    if (state === undefined) return [];
+    return this.readStored(state, Math.max(fromOffset, 1), state.lastOffset, limits.maxRecords, limits.maxBytes);
+  }
+
+  private readonly readStored = async (
+    state: SubjectState,
+    fromOffset: number,
+    toOffset: number,
+    maxRecords: number,
+    maxBytes = Number.POSITIVE_INFINITY,
+  ): Promise<LogRecord[]> => {
+    if (fromOffset > toOffset || maxRecords <= 0) return [];
+    const out: LogRecord[] = [];
+    let bytes = 0;
+    const it = this.db.iterator({
+      gte: offsetKey(state.recordPrefix, fromOffset),
+      lte: offsetKey(state.recordPrefix, toOffset),
+      limit: maxRecords,
+    });
+    try {
+      for (;;) {
+        const entries = await it.nextv(Math.min(1000, maxRecords - out.length));
+        if (entries.length === 0) break;
+        for (const [key, value] of entries) {
+          const { offset } = parseOffsetKey(key);
+          const record = decodeRecordValue(state.subject, offset, value);
+          if (out.length > 0 && bytes + record.body.length > maxBytes) return out;
+          out.push(record);
+          bytes += record.body.length;
+        }
+        if (out.length >= maxRecords) break;
+      }
+    } finally {
+      await it.close();
+    }
+    return out;
+  };
+
+  async tail(subject: string, from: number | 'live'): Promise<TailCursor> {
+    const refused = this.refusal();
+    if (refused !== undefined) throw refused;
+    const state = await this.loadState(subject);
+    let position: number;
+    if (from === 'live') {
+      position = state.nextOffset;
+    } else {
+      if (from > state.lastOffset + 1) {
+        throw new InvalidIdError(subject, from, `from_id is beyond the next id ${state.lastOffset + 1}`);
+      }
+      position = Math.max(from, state.firstOffset, 1);
+    }
+    if (state.cursors === 0) {
+      state.cache = [];
+      state.cacheStart = state.lastOffset + 1;
+    }
+    state.cursors += 1;
+    const cursor = new LogTailCursor(
+      state,
+      position,
+      (s, fromOffset, toOffset, max) => this.readStored(s, fromOffset, toOffset, max, 4 * 1024 * 1024),
+      (c) => {
+        this.cursors.delete(c);
+        state.cursors -= 1;
+        if (state.cursors === 0) this.cacheBytes -= state.cacheClear();
+      },
+    );
+    this.cursors.add(cursor);
+    return cursor;
+  }
+
+  // ---- subjects and segments -----------------------------------------------------------------------------
+
+  async subjectInfo(subject: string): Promise<SubjectInfo | undefined> {
+    const state = this.cachedState(subject) ?? (await this.existingState(subject));
+    return state === undefined ? undefined : this.info(state);
+  }
+
+  private info(state: SubjectState): SubjectInfo {
+    let count = 0;
+    let bytes = 0;
+    let sealed = 0;
+    let replicated = 0;
+    for (const s of state.segments) {
+      if (s.lastOffset > state.lastOffset) {
+        // Appends in flight: count what is acknowledged only.
+        continue;
+      }
+      count += s.count;
+      bytes += s.bytes;
+      if (s.sealed) sealed += 1;
+      if (s.replicated) replicated += 1;
+    }
+    return {
+      subject: state.subject,
+      firstOffset: state.firstOffset,
+      lastOffset: state.lastOffset,
+      count,
+      bytes,
+      segments: state.segments.length,
+      sealedSegments: sealed,
+      replicatedSegments: replicated,
+    };
+  }
+
+  async listSubjects(options: { prefix?: string; after?: string; limit: number }): Promise<SubjectInfo[]> {
+    const prefix = options.prefix ?? '';
+    const lower = headKey(prefix);
+    const upper = prefix === '' ? Buffer.from([Family.head + 1]) : prefixEnd(lower);
+    const range = options.after !== undefined && options.after >= prefix ? { gt: headKey(options.after), lt: upper } : { gte: lower, lt: upper };
+    const subjects: string[] = [];
+    for await (const key of this.db.keys({ ...range, limit: options.limit })) subjects.push(parseHeadKey(key));
+    const out: SubjectInfo[] = [];
+    for (const subject of subjects) out.push(this.info(await this.loadState(subject)));
+    return out;
+  }
+
+  async segments(subject: string): Promise<SegmentInfo[]> {
+    const state = this.cachedState(subject) ?? (await this.existingState(subject));
+    return state === undefined ? [] : state.segments.map((s) => segmentInfo(subject, s));
+  }
+
+  async allSegments(options: { limit: number; after?: { subject: string; baseOffset: number } }): Promise<SegmentInfo[]> {
+    return this.scanSegments(Family.segment, options);
+  }
+
+  async unreplicatedSegments(options: { limit: number; after?: { subject: string; baseOffset: number } }): Promise<SegmentInfo[]> {
+    return this.scanSegments(Family.unreplicated, options);
+  }
+
+  private async scanSegments(family: Family, options: { limit: number; after?: { subject: string; baseOffset: number } }): Promise<SegmentInfo[]> {
+    const bounds = familyBounds(family);
+    const range =
+      options.after === undefined
+        ? bounds
+        : { gt: offsetKey(subjectPrefix(family, options.after.subject), options.after.baseOffset), lt: bounds.lt };
+    const found: Array<{ subject: string; offset: number }> = [];
+    for await (const key of this.db.keys({ ...range, limit: options.limit })) found.push(parseOffsetKey(key));
+    const out: SegmentInfo[] = [];
+    for (const { subject, offset } of found) {
+      const state = await this.loadState(subject);
+      const segment = state.segments.find((s) => s.baseOffset === offset);
+      if (segment !== undefined) out.push(segmentInfo(subject, segment));
+    }
+    return out;
+  }
+
+  async *readSegment(subject: string, baseOffset: number, batchSize = 1000): AsyncIterable<LogRecord[]> {
+    const state = await this.loadState(subject);
+    const segment = state.segments.find((s) => s.baseOffset === baseOffset);
+    if (segment === undefined) return;
+    let from = baseOffset;
+    const to = Math.min(segment.lastOffset, state.lastOffset);
+    while (from <= to) {
+      const batch = await this.readStored(state, from, to, batchSize);
+      if (batch.length === 0) return;
+      yield batch;
+      from = batch[batch.length - 1]!.offset + 1;
+    }
+  }
+
+  async markReplicated(subject: string, baseOffset: number): Promise<void> {
+    const state = await this.loadState(subject);
+    const segment = state.segments.find((s) => s.baseOffset === baseOffset);
+    if (segment === undefined || segment.replicated) return;
+    if (!segment.sealed) throw new Error(`segment ${subject}@${baseOffset} is not sealed`);
+    segment.replicated = true;
+    await this.writeControl(
+      [
+        { type: 'put', key: offsetKey(state.segmentPrefix, baseOffset), value: encodeSegment(segment) },
+        { type: 'del', key: offsetKey(subjectPrefix(Family.unreplicated, subject), baseOffset) },
+      ],
+      [state],
+    );
+  }
+
+  async sealStaleSegments(nowMs: number): Promise<SegmentInfo[]> {
+    const bounds = familyBounds(Family.active);
+    const candidates: Array<{ subject: string; offset: number }> = [];
+    for await (const key of this.db.keys(bounds)) candidates.push(parseOffsetKey(key));
+    const sealed: SegmentInfo[] = [];
+    const states: SubjectState[] = [];
+    for (const { subject, offset } of candidates) {
+      const state = await this.loadState(subject);
+      const segment = state.active;
+      if (segment === undefined || segment.baseOffset !== offset || segment.count === 0) continue;
+      if (nowMs - segment.firstPublishMs < this.options.segmentMaxAgeMs) continue;
+      // Appends to this subject that are still in flight belong to this segment; they are written first.
+      this.seal(state, segment);
+      sealed.push(segmentInfo(subject, segment));
+      states.push(state);
+    }
+    if (sealed.length > 0) await this.writeControl([], states);
+    return sealed;
+  }
+
+  onSegmentSealed(listener: (segment: SegmentInfo) => void): () => void {
+    this.sealListeners.add(listener);
+    return () => this.sealListeners.delete(listener);
+  }
+
+  async deleteSegment(subject: string, baseOffset: number): Promise<{ records: number; bytes: number }> {
+    const state = await this.loadState(subject);
+    const segment = state.segments.find((s) => s.baseOffset === baseOffset);
+    if (segment === undefined) return { records: 0, bytes: 0 };
+    if (!segment.sealed) throw new Error(`segment ${subject}@${baseOffset} is not sealed`);
+    const removed = { records: segment.count, bytes: segment.bytes };
+    // Mark first, so a crash midway is finished on the next open instead of leaving half a segment.
+    segment.deleting = true;
+    await this.writeControl([{ type: 'put', key: offsetKey(state.segmentPrefix, baseOffset), value: encodeSegment(segment) }], [state]);
+    state.inflight += 1;
+    try {
+      await this.db.clear({ gte: offsetKey(state.recordPrefix, baseOffset), lte: offsetKey(state.recordPrefix, segment.lastOffset) });
+    } finally {
+      state.inflight -= 1;
+    }
+    const index = state.segments.indexOf(segment);
+    if (index >= 0) state.segments.splice(index, 1);
+    state.firstOffset = await this.firstStoredOffset(state);
+    await this.writeControl(
+      [
+        { type: 'del', key: offsetKey(state.segmentPrefix, baseOffset) },
+        { type: 'del', key: offsetKey(subjectPrefix(Family.unreplicated, subject), baseOffset) },
+      ],
+      [state],
+    );
+    return removed;
+  }
+
+  async deleteRecords(subject: string, baseOffset: number, isExpired: (record: LogRecord) => boolean): Promise<{ records: number; bytes: number }> {
+    const state = await this.loadState(subject);
+    const segment = state.segments.find((s) => s.baseOffset === baseOffset);
+    if (segment === undefined) return { records: 0, bytes: 0 };
+    if (!segment.sealed) throw new Error(`segment ${subject}@${baseOffset} is not sealed`);
+    const ops: Op[] = [];
+    let bytes = 0;
+    for await (const batch of this.readSegment(subject, baseOffset)) {
+      for (const record of batch) {
+        if (!isExpired(record)) continue;
+        ops.push({ type: 'del', key: offsetKey(state.recordPrefix, record.offset) });
+        bytes += record.body.length;
+      }
+    }
+    if (ops.length === 0) return { records: 0, bytes: 0 };
+    segment.count -= ops.length;
+    segment.bytes -= bytes;
+    ops.push({ type: 'put', key: offsetKey(state.segmentPrefix, baseOffset), value: encodeSegment(segment) });
+    await this.writeControl(ops, [state]);
+    state.firstOffset = await this.firstStoredOffset(state);
+    return { records: ops.length - 1, bytes };
+  }
+
+  /** Completes segment deletions that a crash interrupted (records cleared, metadata removed). */
+  private async finishInterruptedDeletes(): Promise<void> {
+    const pending: Array<{ key: Buffer; subject: string; segment: SegmentState }> = [];
+    for await (const [key, value] of this.db.iterator(familyBounds(Family.segment))) {
+      const segment = decodeSegment(value);
+      if (segment.deleting) pending.push({ key: Buffer.from(key), subject: parseOffsetKey(key).subject, segment });
+    }
+    for (const { key, subject, segment } of pending) {
+      const prefix = subjectPrefix(Family.record, subject);
+      await this.db.clear({ gte: offsetKey(prefix, segment.baseOffset), lte: offsetKey(prefix, segment.lastOffset) });
+      await this.db.batch(
+        [
+          { type: 'del', key },
+          { type: 'del', key: offsetKey(subjectPrefix(Family.unreplicated, subject), segment.baseOffset) },
+        ],
+        { sync: true },
+      );
+    }
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------------------
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    // Everything already accepted is written before the database closes.
+    while (this.writing || this.scheduled || this.appends.length > 0 || this.controls.length > 0) {
+      await new Promise<void>((resolve) => {
+        this.idle.push(resolve);
+        this.schedule();
+      });
+    }
+    for (const cursor of [...this.cursors]) cursor.close();
+    this.closed = true;
+    await this.db.close();
+  }
+}

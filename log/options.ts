@@ -1,0 +1,38 @@
+import type { BrokerConfig, FsyncMode, LogObserver } from '../core/index.js';
+
+/** Settings of the LevelDB log. */
+export interface LogOptions {
+  /** The LevelDB directory (created if missing). */
+  readonly dataDir: string;
+  /** 'batch': every group commit is synced before its appends are acknowledged. @defaultValue 'batch' */
+  readonly fsync: FsyncMode;
+  /** Roll a segment after this many records. @defaultValue 100000 */
+  readonly segmentMaxRecords: number;
+  /** Roll a segment after this many body bytes. @defaultValue 64 MiB */
+  readonly segmentMaxBytes: number;
+  /** Roll (seal) a segment this many ms after its first record. @defaultValue 1 hour */
+  readonly segmentMaxAgeMs: number;
+  /** Newest records cached per subject that has cursors. @defaultValue 4096 */
+  readonly tailCacheRecords: number;
+  /** Bytes of all tail caches together. @defaultValue 64 MiB */
+  readonly tailCacheBytes: number;
+  /** Subject states kept in memory; idle ones beyond this are evicted (least recently used first). @defaultValue 100000 */
+  readonly subjectCacheSize: number;
+  readonly observer?: LogObserver;
+  /** The clock, in ms since the epoch (tests inject one). @defaultValue Date.now */
+  readonly now?: () => number;
+}
+
+export function logOptionsFromConfig(config: BrokerConfig, observer?: LogObserver): LogOptions {
+  return {
+    dataDir: config.dataDir,
+    fsync: config.fsync,
+    segmentMaxRecords: config.segmentMaxRecords,
+    segmentMaxBytes: config.segmentMaxBytes,
+    segmentMaxAgeMs: config.segmentMaxAgeMs,
+    tailCacheRecords: config.tailCacheRecords,
+    tailCacheBytes: config.tailCacheBytes,
+    subjectCacheSize: config.subjectCacheSize,
+    ...(observer === undefined ? {} : { observer }),
+  };
+}
