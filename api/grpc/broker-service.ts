@@ -1,0 +1,355 @@
+import { Metadata, type ServerDuplexStream, type ServerWritableStream, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import {
+  ExpiredIdError,
+  InvalidIdError,
+  OverloadedError,
+  SubjectNotFoundError,
+  UnavailableError,
+  expiresAtMs,
+  isExpired,
+  validateSubject,
+  type Log,
+  type LogRecord,
+  type SubjectInfo as LogSubjectInfo,
+} from '../../core/index.js';
+import type {
+  BrokerServer,
+  FetchRangeResponse,
+  MessageResponse,
+  PublishRequest,
+  PublishResponse,
+  SubjectInfo,
+  SubscribeRequest,
+} from '../../proto/gen/broker.js';
+import type { BrokerMetrics } from '../metrics/broker-metrics.js';
+import { toWireError, type WireError } from './status.js';
+import { RequestGuard, pageToken } from './validate.js';
+
+export interface BrokerServiceOptions {
+  readonly log: Log;
+  readonly metrics: BrokerMetrics;
+  /** The subject retention in ms (0 = for ever), applied at read time. */
+  readonly retentionMs: number;
+  readonly maxBodyBytes: number;
+  readonly maxSubscribers: number;
+  /** Requests of one PublishStream appended but not yet acknowledged before the stream stops reading. @defaultValue 1024 */
+  readonly maxStreamInFlight?: number;
+  readonly now?: () => number;
+}
+
+type Subscription = { call: ServerWritableStream<SubscribeRequest, MessageResponse>; stop: () => void };
+
+/**
+ * broker.Broker: thin handlers that validate at the edge, let the log do the work, and map every failure to a
+ * status in one place (toWireError). It also tracks what is open, so a graceful shutdown can drain it.
+ */
+export class BrokerService {
+  private readonly guard: RequestGuard;
+  private readonly subscriptions = new Set<Subscription>();
+  private inFlight = 0;
+  private drained: Array<() => void> = [];
+  private shuttingDown = false;
+  private readonly now: () => number;
+
+  constructor(private readonly options: BrokerServiceOptions) {
+    this.guard = new RequestGuard(options.maxBodyBytes);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The handlers, for server.addService(BrokerService definition, ...). */
+  handlers(): BrokerServer {
+    return {
+      publish: (call, callback) => this.unary('Publish', call, callback, () => this.publish(call.request)),
+      fetch: (call, callback) => this.unary('Fetch', call, callback, () => this.fetch(call.request.subject, call.request.id)),
+      fetchRange: (call, callback) => this.unary('FetchRange', call, callback, () => this.fetchRange(call)),
+      listSubjects: (call, callback) =>
+        this.unary('ListSubjects', call, callback, () => this.listSubjects(call.request.prefix, call.request.pageSize, call.request.pageToken)),
+      getSubject: (call, callback) => this.unary('GetSubject', call, callback, () => this.getSubject(call.request.subject)),
+      subscribe: (call) => void this.subscribe(call),
+      publishStream: (call) => this.publishStream(call),
+    };
+  }
+
+  /** Stops taking calls: new ones get UNAVAILABLE, open subscriptions end with UNAVAILABLE. */
+  beginShutdown(): void {
+    this.shuttingDown = true;
+    for (const sub of [...this.subscriptions]) sub.stop();
+  }
+
+  /** Resolves when no publish or other unary call is in flight (or after timeoutMs). */
+  async drain(timeoutMs: number): Promise<boolean> {
+    if (this.inFlight === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([
+      new Promise<boolean>((resolve) => this.drained.push(() => resolve(true))),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    return done;
+  }
+
+  get subscriberCount(): number {
+    return this.subscriptions.size;
+  }
+
+  private enter(): void {
+    if (this.shuttingDown) throw new UnavailableError('the broker is shutting down; retry against another broker or after restart');
+    this.inFlight += 1;
+  }
+
+  private leave(): void {
+    this.inFlight -= 1;
+    if (this.inFlight === 0 && this.drained.length > 0) {
+      const waiting = this.drained;
+      this.drained = [];
+      for (const done of waiting) done();
+    }
+  }
+
+  private unary<Req, Res>(method: string, _call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>, work: () => Promise<Res>): void {
+    const end = this.options.metrics.startCall(method);
+    let entered = false;
+    const run = async (): Promise<Res> => {
+      this.enter();
+      entered = true;
+      return work();
+    };
+    run().then(
+      (response) => {
+        if (entered) this.leave();
+        end(true);
+        callback(null, response);
+      },
+      (err: unknown) => {
+        if (entered) this.leave();
+        end(false);
+        callback(toWireError(err));
+      },
+    );
+  }
+
+  private async publish(req: PublishRequest): Promise<PublishResponse> {
+    const input = this.guard.publish(req);
+    return { id: await this.options.log.append(input) };
+  }
+
+  private async fetch(rawSubject: string, id: number): Promise<MessageResponse> {
+    const { subject } = this.guard.fetch({ subject: rawSubject, id });
+    const found = await this.options.log.get(subject, id);
+    switch (found.kind) {
+      case 'never':
+        throw new InvalidIdError(
+          subject,
+          id,
+          found.lastOffset === 0 ? 'the subject has no messages' : `ids on this subject run from 1 to ${found.lastOffset}`,
+        );
+      case 'removed':
+        throw new ExpiredIdError(subject, id, `removed by retention; the first retained id is ${found.firstOffset}`);
+      case 'record': {
+        const record = found.record;
+        if (isExpired(record, this.options.retentionMs, this.now())) {
+          const at = new Date(expiresAtMs(record.publishedAtMs, record.expirationSeconds, this.options.retentionMs)).toISOString();
+          const why = record.expirationSeconds > 0 ? `its expiration of ${record.expirationSeconds}s` : 'the subject retention';
+          throw new ExpiredIdError(subject, id, `${why} ended at ${at}`);
+        }
+        return toMessage(record);
+      }
+    }
+  }
+
+  private async fetchRange(call: ServerUnaryCall<{ subject: string; fromId: number; maxMessages: number; maxBytes: number }, FetchRangeResponse>): Promise<FetchRangeResponse> {
+    const req = this.guard.fetchRange(call.request);
+    const info = await this.options.log.subjectInfo(req.subject);
+    const lastOffset = info?.lastOffset ?? 0;
+    if (req.from > lastOffset + 1) {
+      throw new InvalidIdError(req.subject, req.from, `from_id is beyond the next id ${lastOffset + 1}`);
+    }
+    const from = Math.max(req.from, info?.firstOffset ?? 1);
+    const records = await this.options.log.readRange(req.subject, from, { maxRecords: req.maxRecords, maxBytes: req.maxBytes });
+    const now = this.now();
+    const messages = records.filter((r) => !isExpired(r, this.options.retentionMs, now)).map(toMessage);
+    const nextId = records.length > 0 ? records[records.length - 1]!.offset + 1 : Math.max(from, req.from);
+    return { messages, nextId, firstId: info?.firstOffset ?? 1, lastId: lastOffset };
+  }
+
+  private async listSubjects(prefix: string, pageSize: number, token: string): Promise<{ subjects: SubjectInfo[]; nextPageToken: string }> {
+    const req = this.guard.listSubjects(prefix, pageSize, token);
+    const page = await this.options.log.listSubjects({ prefix: req.prefix, limit: req.limit + 1, ...(req.after === undefined ? {} : { after: req.after }) });
+    const more = page.length > req.limit;
+    const subjects = page.slice(0, req.limit).map((s) => this.toSubjectInfo(s));
+    return { subjects, nextPageToken: more ? pageToken(subjects[subjects.length - 1]!.subject) : '' };
+  }
+
+  private async getSubject(rawSubject: string): Promise<SubjectInfo> {
+    const subject = validateSubject(rawSubject);
+    const info = await this.options.log.subjectInfo(subject);
+    if (info === undefined) throw new SubjectNotFoundError(subject);
+    return this.toSubjectInfo(info);
+  }
+
+  private toSubjectInfo(info: LogSubjectInfo): SubjectInfo {
+    return {
+      subject: info.subject,
+      firstId: info.firstOffset,
+      lastId: info.lastOffset,
+      count: info.count,
+      bytes: info.bytes,
+      segments: info.segments,
+      sealedSegments: info.sealedSegments,
+      replicatedSegments: info.replicatedSegments,
+      retentionSeconds: Math.floor(this.options.retentionMs / 1000),
+    };
+  }
+
+  private async subscribe(call: ServerWritableStream<SubscribeRequest, MessageResponse>): Promise<void> {
+    const metrics = this.options.metrics;
+    const end = metrics.startCall('Subscribe');
+    let stopped = false;
+    let shutdownError: WireError | undefined;
+    let wakeDrain: (() => void) | undefined;
+    let cursor: Awaited<ReturnType<Log['tail']>> | undefined;
+    const stop = (): void => {
+      if (stopped) return;
+      stopped = true;
+      cursor?.close();
+      wakeDrain?.();
+    };
+    const sub: Subscription = {
+      call,
+      stop: () => {
+        shutdownError = toWireError(new UnavailableError('the broker is shutting down; resubscribe from the next id'));
+        stop();
+      },
+    };
+    call.on('cancelled', stop);
+    call.on('close', stop);
+    call.on('error', stop);
+    try {
+      if (this.shuttingDown) throw new UnavailableError('the broker is shutting down; retry against another broker or after restart');
+      if (this.subscriptions.size >= this.options.maxSubscribers) {
+        throw new OverloadedError(`this broker has ${this.subscriptions.size} subscribers, its limit (BROKER_MAX_SUBSCRIBERS)`);
+      }
+      const { subject, from } = this.guard.subscribe(call.request);
+      cursor = await this.options.log.tail(subject, from);
+      if (stopped) {
+        cursor.close();
+      } else {
+        this.subscriptions.add(sub);
+        metrics.activeSubscribers.inc();
+        // Headers tell the client the subscription is in place: everything published from now on reaches it.
+        call.sendMetadata(new Metadata());
+      }
+      try {
+        while (!stopped) {
+          const batch = await cursor.next();
+          if (batch.length === 0) break;
+          metrics.subscriberLag.observe(cursor.lag());
+          const now = this.now();
+          for (const record of batch) {
+            if (stopped) break;
+            if (isExpired(record, this.options.retentionMs, now)) continue;
+            metrics.messagesDelivered.inc();
+            if (!call.write(toMessage(record))) {
+              // Respect the stream's backpressure: wait for the client to read before reading further.
+              await new Promise<void>((resolve) => {
+                wakeDrain = resolve;
+                call.once('drain', resolve);
+              });
+              wakeDrain = undefined;
+            }
+          }
+        }
+      } finally {
+        if (this.subscriptions.delete(sub)) metrics.activeSubscribers.dec();
+        cursor.close();
+      }
+      if (shutdownError !== undefined) {
+        end(false);
+        call.emit('error', shutdownError);
+      } else {
+        end(true);
+        if (!call.cancelled) call.end();
+      }
+    } catch (err) {
+      end(false);
+      if (!call.cancelled) call.emit('error', toWireError(err));
+    }
+  }
+
+  private publishStream(call: ServerDuplexStream<PublishRequest, PublishResponse>): void {
+    const end = this.options.metrics.startCall('PublishStream');
+    const maxInFlight = this.options.maxStreamInFlight ?? 1024;
+    let chain: Promise<void> = Promise.resolve();
+    let failed = false;
+    let ended = false;
+    let pending = 0;
+    let paused = false;
+    const fail = (err: unknown): void => {
+      if (failed) return;
+      failed = true;
+      call.pause();
+      // Every earlier request is acknowledged before the stream ends with this one's status.
+      chain = chain.then(() => {
+        ended = true;
+        end(false);
+        if (!call.cancelled) call.emit('error', toWireError(err));
+      });
+    };
+    call.on('data', (req: PublishRequest) => {
+      if (failed) return;
+      let appended: Promise<number>;
+      try {
+        if (this.shuttingDown) throw new UnavailableError('the broker is shutting down; retry against another broker or after restart');
+        appended = this.options.log.append(this.guard.publish(req));
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      this.inFlight += 1;
+      pending += 1;
+      if (pending >= maxInFlight && !paused) {
+        paused = true;
+        call.pause();
+      }
+      appended.catch(() => undefined);
+      chain = chain.then(async () => {
+        try {
+          const id = await appended;
+          if (!ended && !call.cancelled) call.write({ id });
+        } catch (err) {
+          fail(err);
+        } finally {
+          pending -= 1;
+          this.leave();
+          if (paused && pending < maxInFlight / 2 && !failed) {
+            paused = false;
+            call.resume();
+          }
+        }
+      });
+    });
+    call.on('end', () => {
+      chain = chain.then(() => {
+        if (failed) return;
+        ended = true;
+        end(true);
+        call.end();
+      });
+    });
+    call.on('cancelled', () => {
+      failed = true;
+      ended = true;
+    });
+  }
+}
+
+function toMessage(record: LogRecord): MessageResponse {
+  return {
+    body: Buffer.from(record.body.buffer, record.body.byteOffset, record.body.byteLength),
+    id: record.offset,
+    subject: record.subject,
+    publishedAtMs: record.publishedAtMs,
+    expirationSeconds: record.expirationSeconds,
+  };
+}
+

@@ -1,0 +1,71 @@
+import {
+  InvalidArgumentError,
+  MessageTooLargeError,
+  validateSubject,
+  type AppendInput,
+} from '../../core/index.js';
+import type { FetchRangeRequest, FetchRequest, PublishRequest, SubscribeRequest } from '../../proto/gen/broker.js';
+
+/** One guard per entry point: each checks a request completely before any work is done. */
+export class RequestGuard {
+  constructor(private readonly maxBodyBytes: number) {}
+
+  publish(req: PublishRequest): AppendInput {
+    const subject = validateSubject(req.subject);
+    if (req.expirationSeconds < 0) {
+      throw new InvalidArgumentError('expirationSeconds', `expirationSeconds must be >= 0 (0 = the subject retention), got ${req.expirationSeconds}`);
+    }
+    if (req.body.length > this.maxBodyBytes) throw new MessageTooLargeError(req.body.length, this.maxBodyBytes);
+    return { subject, body: req.body, expirationSeconds: req.expirationSeconds };
+  }
+
+  fetch(req: FetchRequest): { subject: string; id: number } {
+    return { subject: validateSubject(req.subject), id: req.id };
+  }
+
+  subscribe(req: SubscribeRequest): { subject: string; from: number | 'live' } {
+    const subject = validateSubject(req.subject);
+    if (req.fromId < 0) throw new InvalidArgumentError('from_id', `from_id must be >= 0 (0 = live only), got ${req.fromId}`);
+    return { subject, from: req.fromId === 0 ? 'live' : req.fromId };
+  }
+
+  fetchRange(req: FetchRangeRequest): { subject: string; from: number; maxRecords: number; maxBytes: number } {
+    const subject = validateSubject(req.subject);
+    if (req.fromId < 1) throw new InvalidArgumentError('from_id', `from_id must be >= 1, got ${req.fromId}`);
+    if (req.maxMessages < 0 || req.maxMessages > MAX_PAGE_MESSAGES) {
+      throw new InvalidArgumentError('max_messages', `max_messages must be between 0 and ${MAX_PAGE_MESSAGES}, got ${req.maxMessages}`);
+    }
+    if (req.maxBytes < 0) throw new InvalidArgumentError('max_bytes', `max_bytes must be >= 0, got ${req.maxBytes}`);
+    return {
+      subject,
+      from: req.fromId,
+      maxRecords: req.maxMessages === 0 ? DEFAULT_PAGE_MESSAGES : req.maxMessages,
+      maxBytes: req.maxBytes === 0 ? DEFAULT_PAGE_BYTES : req.maxBytes,
+    };
+  }
+
+  listSubjects(prefix: string, pageSize: number, pageToken: string): { prefix: string; limit: number; after: string | undefined } {
+    if (prefix !== '') validateSubject(prefix, 'prefix');
+    if (pageSize < 0 || pageSize > MAX_SUBJECT_PAGE) {
+      throw new InvalidArgumentError('page_size', `page_size must be between 0 and ${MAX_SUBJECT_PAGE}, got ${pageSize}`);
+    }
+    let after: string | undefined;
+    if (pageToken !== '') {
+      after = Buffer.from(pageToken, 'base64url').toString('utf8');
+      if (after === '' || Buffer.from(after, 'utf8').toString('base64url') !== pageToken) {
+        throw new InvalidArgumentError('page_token', 'page_token is not one this broker issued');
+      }
+    }
+    return { prefix, limit: pageSize === 0 ? DEFAULT_SUBJECT_PAGE : pageSize, after };
+  }
+}
+
+export const DEFAULT_PAGE_MESSAGES = 100;
+export const MAX_PAGE_MESSAGES = 10_000;
+export const DEFAULT_PAGE_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_SUBJECT_PAGE = 100;
+export const MAX_SUBJECT_PAGE = 1000;
+
+export function pageToken(lastSubject: string): string {
+  return Buffer.from(lastSubject, 'utf8').toString('base64url');
+}
