@@ -62,6 +62,8 @@ export class LevelDbLog implements Log {
   private failure: Error | undefined;
   private closing = false;
   private closed = false;
+  /** Appends accepted but still waiting for their subject's state to load. */
+  private admitted = 0;
   private idle: Array<() => void> = [];
   private readonly cursors = new Set<LogTailCursor>();
   private readonly sealListeners = new Set<(segment: SegmentInfo) => void>();
@@ -88,22 +90,46 @@ export class LevelDbLog implements Log {
   // ---- appends -------------------------------------------------------------------------------------------
 
   append(input: AppendInput): Promise<number> {
+    const refused = this.refusal();
+    if (refused !== undefined) return Promise.reject(refused);
     const cached = this.cachedState(input.subject);
     if (cached !== undefined) return this.appendTo(cached, input);
-    return this.loadState(input.subject).then((state) => this.appendTo(state, input));
+    // Accepted now, written once the subject's state is loaded: close() waits for it.
+    this.admitted += 1;
+    return this.loadState(input.subject).then(
+      (state) => {
+        this.admitted -= 1;
+        return this.appendTo(state, input);
+      },
+      (err: unknown) => {
+        this.admitted -= 1;
+        this.notifyIdle();
+        throw err;
+      },
+    );
   }
 
   async appendMany(inputs: readonly AppendInput[]): Promise<number[]> {
     if (inputs.length === 0) return [];
+    const refused = this.refusal();
+    if (refused !== undefined) throw refused;
     const subject = inputs[0]!.subject;
-    const state = this.cachedState(subject) ?? (await this.loadState(subject));
+    let state = this.cachedState(subject);
+    if (state === undefined) {
+      this.admitted += 1;
+      try {
+        state = await this.loadState(subject);
+      } finally {
+        this.admitted -= 1;
+      }
+    }
+    const loaded = state;
     // Synchronous from here: the offsets are consecutive and land in one batch.
-    return Promise.all(inputs.map((input) => this.appendTo(state, input)));
+    return Promise.all(inputs.map((input) => this.appendTo(loaded, input)));
   }
 
   private appendTo(state: SubjectState, input: AppendInput): Promise<number> {
-    const refused = this.refusal();
-    if (refused !== undefined) return Promise.reject(refused);
+    if (this.failure !== undefined) return Promise.reject(this.refusal());
     const publishedAtMs = this.now();
     const offset = state.nextOffset;
     const segment = this.segmentFor(state, offset, input.body.length, publishedAtMs);
@@ -674,7 +700,7 @@ export class LevelDbLog implements Log {
     if (this.closing) return;
     this.closing = true;
     // Everything already accepted is written before the database closes.
-    while (this.writing || this.scheduled || this.appends.length > 0 || this.controls.length > 0) {
+    while (this.writing || this.scheduled || this.admitted > 0 || this.appends.length > 0 || this.controls.length > 0) {
       await new Promise<void>((resolve) => {
         this.idle.push(resolve);
         this.schedule();

@@ -1,0 +1,242 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { body, tempLog } from './test-support/temp-log.js';
+
+describe('LevelDbLog', () => {
+  describe('when appends run concurrently', () => {
+    it('should give each subject dense ids from 1 in call order', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.constantFrom('a', 'b', 'c.d', 'é'), { minLength: 1, maxLength: 300 }), async (subjects) => {
+          const ctx = await tempLog();
+          try {
+            const ids = await Promise.all(subjects.map((subject, i) => ctx.log.append({ subject, body: body(`m${i}`), expirationSeconds: 0 })));
+            const next = new Map<string, number>();
+            subjects.forEach((subject, i) => {
+              const expected = (next.get(subject) ?? 0) + 1;
+              next.set(subject, expected);
+              assert.equal(ids[i], expected);
+            });
+            for (const [subject, last] of next) {
+              const all = await ctx.log.readRange(subject, 1, { maxRecords: 10_000, maxBytes: 1 << 30 });
+              assert.deepEqual(all.map((r) => r.offset), Array.from({ length: last }, (_, k) => k + 1));
+            }
+          } finally {
+            await ctx.dispose();
+          }
+        }),
+        { numRuns: 15 },
+      );
+    });
+
+    it('should assign consecutive ids to appendMany in input order', async () => {
+      const ctx = await tempLog();
+      try {
+        await ctx.log.append({ subject: 's', body: body('x'), expirationSeconds: 0 });
+        const ids = await ctx.log.appendMany(['a', 'b', 'c'].map((t) => ({ subject: 's', body: body(t), expirationSeconds: 0 })));
+        assert.deepEqual(ids, [2, 3, 4]);
+        const rec = await ctx.log.get('s', 3);
+        assert.equal(rec.kind, 'record');
+        if (rec.kind === 'record') assert.equal(Buffer.from(rec.record.body).toString(), 'b');
+      } finally {
+        await ctx.dispose();
+      }
+    });
+  });
+
+  describe('when reading by offset', () => {
+    it('should tell a record from a never-published id and keep publish time and expiration', async () => {
+      let now = 1_000_000;
+      const ctx = await tempLog({ now: () => now });
+      try {
+        await ctx.log.append({ subject: 's', body: body('one'), expirationSeconds: 30 });
+        now += 5;
+        await ctx.log.append({ subject: 's', body: body('two'), expirationSeconds: 0 });
+        const first = await ctx.log.get('s', 1);
+        assert.deepEqual(first.kind === 'record' && { ...first.record, body: Buffer.from(first.record.body).toString() }, {
+          subject: 's',
+          offset: 1,
+          body: 'one',
+          publishedAtMs: 1_000_000,
+          expirationSeconds: 30,
+        });
+        assert.deepEqual(await ctx.log.get('s', 0), { kind: 'never', lastOffset: 2 });
+        assert.deepEqual(await ctx.log.get('s', 3), { kind: 'never', lastOffset: 2 });
+        assert.deepEqual(await ctx.log.get('nope', 1), { kind: 'never', lastOffset: 0 });
+      } finally {
+        await ctx.dispose();
+      }
+    });
+
+    it('should page a range by count and by bytes, returning at least one record', async () => {
+      const ctx = await tempLog();
+      try {
+        for (let i = 0; i < 50; i++) await ctx.log.append({ subject: 's', body: Buffer.alloc(100, i), expirationSeconds: 0 });
+        const byCount = await ctx.log.readRange('s', 10, { maxRecords: 5, maxBytes: 1 << 20 });
+        assert.deepEqual(byCount.map((r) => r.offset), [10, 11, 12, 13, 14]);
+        const byBytes = await ctx.log.readRange('s', 45, { maxRecords: 100, maxBytes: 250 });
+        assert.deepEqual(byBytes.map((r) => r.offset), [45, 46]);
+        const tiny = await ctx.log.readRange('s', 1, { maxRecords: 100, maxBytes: 1 });
+        assert.deepEqual(tiny.map((r) => r.offset), [1]);
+        assert.deepEqual(await ctx.log.readRange('s', 51, { maxRecords: 10, maxBytes: 1000 }), []);
+      } finally {
+        await ctx.dispose();
+      }
+    });
+
+    it('should not mix subjects that are prefixes of each other', async () => {
+      const ctx = await tempLog();
+      try {
+        await ctx.log.append({ subject: 'a', body: body('a1'), expirationSeconds: 0 });
+        await ctx.log.append({ subject: 'ab', body: body('ab1'), expirationSeconds: 0 });
+        await ctx.log.append({ subject: 'a', body: body('a2'), expirationSeconds: 0 });
+        const a = await ctx.log.readRange('a', 1, { maxRecords: 10, maxBytes: 1000 });
+        assert.deepEqual(a.map((r) => Buffer.from(r.body).toString()), ['a1', 'a2']);
+        const subjects = await ctx.log.listSubjects({ limit: 10 });
+        assert.deepEqual(subjects.map((s) => [s.subject, s.lastOffset]), [['a', 2], ['ab', 1]]);
+        assert.deepEqual((await ctx.log.listSubjects({ prefix: 'ab', limit: 10 })).map((s) => s.subject), ['ab']);
+        assert.deepEqual((await ctx.log.listSubjects({ after: 'a', limit: 10 })).map((s) => s.subject), ['ab']);
+      } finally {
+        await ctx.dispose();
+      }
+    });
+  });
+
+  describe('when segments roll', () => {
+    it('should roll by record count, bytes and age, sealing the previous segment', async () => {
+      let now = 0;
+      const sealed: number[] = [];
+      const ctx = await tempLog({ segmentMaxRecords: 3, segmentMaxBytes: 250, segmentMaxAgeMs: 1000, now: () => now });
+      try {
+        ctx.log.onSegmentSealed((s) => sealed.push(s.baseOffset));
+        for (let i = 0; i < 7; i++) await ctx.log.append({ subject: 's', body: Buffer.alloc(10), expirationSeconds: 0 });
+        assert.deepEqual((await ctx.log.segments('s')).map((s) => [s.baseOffset, s.lastOffset, s.sealed]), [
+          [1, 3, true],
+          [4, 6, true],
+          [7, 7, false],
+        ]);
+        await ctx.log.append({ subject: 'b', body: Buffer.alloc(200), expirationSeconds: 0 });
+        await ctx.log.append({ subject: 'b', body: Buffer.alloc(100), expirationSeconds: 0 });
+        assert.deepEqual((await ctx.log.segments('b')).map((s) => [s.baseOffset, s.count, s.bytes]), [
+          [1, 1, 200],
+          [2, 1, 100],
+        ]);
+        now = 1500;
+        await ctx.log.append({ subject: 's', body: Buffer.alloc(10), expirationSeconds: 0 });
+        assert.deepEqual((await ctx.log.segments('s')).map((s) => s.baseOffset), [1, 4, 7, 8]);
+        now = 5000;
+        const stale = await ctx.log.sealStaleSegments(now);
+        assert.deepEqual(stale.map((s) => [s.subject, s.baseOffset]).sort(), [['b', 2], ['s', 8]]);
+        assert.deepEqual(sealed.sort((x, y) => x - y), [1, 1, 2, 4, 7, 8]);
+        const unreplicated = await ctx.log.unreplicatedSegments({ limit: 100 });
+        assert.deepEqual(unreplicated.map((s) => `${s.subject}@${s.baseOffset}`), ['b@1', 'b@2', 's@1', 's@4', 's@7', 's@8']);
+        await ctx.log.markReplicated('s', 4);
+        assert.deepEqual((await ctx.log.unreplicatedSegments({ limit: 100 })).map((s) => `${s.subject}@${s.baseOffset}`), ['b@1', 'b@2', 's@1', 's@7', 's@8']);
+        const reopened = await ctx.reopen({ now: () => now });
+        const segs = await reopened.segments('s');
+        assert.deepEqual(segs.map((s) => [s.baseOffset, s.sealed, s.replicated, s.count]), [
+          [1, true, false, 3],
+          [4, true, true, 3],
+          [7, true, false, 1],
+          [8, true, false, 1],
+        ]);
+      } finally {
+        await ctx.dispose();
+      }
+    });
+
+    it('should record the latest explicit expiry and the last retention-bound publish', async () => {
+      let now = 10_000;
+      const ctx = await tempLog({ now: () => now });
+      try {
+        await ctx.log.append({ subject: 's', body: body('a'), expirationSeconds: 5 });
+        now = 11_000;
+        await ctx.log.append({ subject: 's', body: body('b'), expirationSeconds: 0 });
+        now = 12_000;
+        await ctx.log.append({ subject: 's', body: body('c'), expirationSeconds: 1 });
+        const [seg] = await ctx.log.segments('s');
+        assert.equal(seg?.maxExplicitExpiryMs, 15_000);
+        assert.equal(seg?.lastRetentionPublishMs, 11_000);
+        assert.equal(seg?.firstPublishMs, 10_000);
+        assert.equal(seg?.lastPublishMs, 12_000);
+      } finally {
+        await ctx.dispose();
+      }
+    });
+  });
+
+  describe('when records are deleted', () => {
+    it('should advance the first offset, report removed ids, and never reuse ids, also after reopening', async () => {
+      const ctx = await tempLog({ segmentMaxRecords: 5 });
+      try {
+        for (let i = 1; i <= 12; i++) await ctx.log.append({ subject: 's', body: body(`m${i}`), expirationSeconds: 0 });
+        assert.deepEqual(await ctx.log.deleteSegment('s', 1), { records: 5, bytes: 10 });
+        assert.equal((await ctx.log.subjectInfo('s'))?.firstOffset, 6);
+        assert.deepEqual(await ctx.log.get('s', 3), { kind: 'removed', firstOffset: 6 });
+        const removed = await ctx.log.deleteRecords('s', 6, (r) => r.offset <= 8);
+        assert.deepEqual(removed, { records: 3, bytes: 6 });
+        assert.equal((await ctx.log.subjectInfo('s'))?.firstOffset, 9);
+        assert.equal((await ctx.log.segments('s'))[0]?.count, 2);
+        const info = await ctx.log.subjectInfo('s');
+        assert.deepEqual([info?.count, info?.lastOffset], [4, 12]);
+        await assert.rejects(ctx.log.deleteSegment('s', 11), /not sealed/);
+
+        const log = await ctx.reopen();
+        assert.equal((await log.subjectInfo('s'))?.firstOffset, 9);
+        assert.equal(await log.append({ subject: 's', body: body('m13'), expirationSeconds: 0 }), 13);
+        const range = await log.readRange('s', 1, { maxRecords: 100, maxBytes: 1 << 20 });
+        assert.deepEqual(range.map((r) => r.offset), [9, 10, 11, 12, 13]);
+      } finally {
+        await ctx.dispose();
+      }
+    });
+
+    it('should continue after the last id when every record is gone', async () => {
+      const ctx = await tempLog({ segmentMaxRecords: 2 });
+      try {
+        for (let i = 0; i < 4; i++) await ctx.log.append({ subject: 's', body: body('x'), expirationSeconds: 0 });
+        await ctx.log.sealStaleSegments(Date.now() + 10 * 3_600_000);
+        for (const s of await ctx.log.segments('s')) await ctx.log.deleteSegment('s', s.baseOffset);
+        assert.deepEqual(await ctx.log.subjectInfo('s'), {
+          subject: 's', firstOffset: 5, lastOffset: 4, count: 0, bytes: 0, segments: 0, sealedSegments: 0, replicatedSegments: 0,
+        });
+        const log = await ctx.reopen();
+        assert.equal(await log.append({ subject: 's', body: body('y'), expirationSeconds: 0 }), 5);
+        assert.equal((await log.subjectInfo('s'))?.firstOffset, 5);
+      } finally {
+        await ctx.dispose();
+      }
+    });
+  });
+
+  describe('when there are more subjects than the subject cache holds', () => {
+    it('should evict idle subjects and reload them with their offsets intact', async () => {
+      const ctx = await tempLog({ subjectCacheSize: 16 });
+      try {
+        for (let round = 1; round <= 3; round++) {
+          await Promise.all(Array.from({ length: 200 }, (_, i) => ctx.log.append({ subject: `s${i}`, body: body('x'), expirationSeconds: 0 })));
+        }
+        for (let i = 0; i < 200; i += 37) {
+          const info = await ctx.log.subjectInfo(`s${i}`);
+          assert.deepEqual([info?.firstOffset, info?.lastOffset, info?.count], [1, 3, 3]);
+        }
+        assert.equal(await ctx.log.append({ subject: 's0', body: body('x'), expirationSeconds: 0 }), 4);
+      } finally {
+        await ctx.dispose();
+      }
+    });
+  });
+
+  describe('when closed', () => {
+    it('should write every accepted append first and refuse new ones', async () => {
+      const ctx = await tempLog();
+      const pending = Array.from({ length: 100 }, () => ctx.log.append({ subject: 's', body: body('x'), expirationSeconds: 0 }));
+      await ctx.log.close();
+      assert.equal((await Promise.all(pending)).length, 100);
+      await assert.rejects(ctx.log.append({ subject: 's', body: body('x'), expirationSeconds: 0 }), { name: 'UnavailableError' });
+      const log = await ctx.reopen();
+      assert.equal((await log.subjectInfo('s'))?.lastOffset, 100);
+      await ctx.dispose();
+    });
+  });
+});

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { LogRecord, TailCursor } from '../core/index.js';
+import { body, tempLog } from './test-support/temp-log.js';
+
+async function collect(cursor: TailCursor, count: number): Promise<LogRecord[]> {
+  const out: LogRecord[] = [];
+  while (out.length < count) {
+    const batch = await cursor.next();
+    if (batch.length === 0) break;
+    out.push(...batch);
+  }
+  return out;
+}
+
+describe('TailCursor', () => {
+  describe('when replaying from an offset while publishers keep appending', () => {
+    it('should deliver every id from the start, in order, with no gap and no duplicate', async () => {
+      const ctx = await tempLog({ tailCacheRecords: 64 });
+      try {
+        for (let i = 0; i < 500; i++) await ctx.log.append({ subject: 's', body: body(`m${i}`), expirationSeconds: 0 });
+        const cursor = await ctx.log.tail('s', 100);
+        const reading = collect(cursor, 4401);
+        const writers = Array.from({ length: 8 }, async () => {
+          for (let i = 0; i < 500; i++) await ctx.log.append({ subject: 's', body: body('live'), expirationSeconds: 0 });
+        });
+        await Promise.all(writers);
+        const got = await reading;
+        assert.deepEqual(got.map((r) => r.offset), Array.from({ length: 4401 }, (_, i) => i + 100));
+        cursor.close();
+      } finally {
+        await ctx.dispose();
+      }
+    });
+  });
+
+  describe("when started 'live'", () => {
+    it('should deliver only records appended after it was opened', async () => {
+      const ctx = await tempLog();
+      try {
+        await ctx.log.append({ subject: 's', body: body('old'), expirationSeconds: 0 });
+        const cursor = await ctx.log.tail('s', 'live');
+        await ctx.log.append({ subject: 's', body: body('new'), expirationSeconds: 0 });
+        const [first] = await cursor.next();
+        assert.equal(first?.offset, 2);
+        assert.equal(Buffer.from(first!.body).toString(), 'new');
+        cursor.close();
+        assert.deepEqual(await cursor.next(), []);
+      } finally {
+        await ctx.dispose();
+      }
+    });
+
+    it('should wait without polling and wake on the next append', async () => {
+      const ctx = await tempLog();
+      try {
+        const cursor = await ctx.log.tail('quiet', 'live');
+        const waiting = cursor.next();
+        const timeout = new Promise((resolve) => setTimeout(() => resolve('timeout'), 50));
+        assert.equal(await Promise.race([waiting, timeout]), 'timeout');
+        await ctx.log.append({ subject: 'quiet', body: body('x'), expirationSeconds: 0 });
+        assert.equal((await waiting)[0]?.offset, 1);
+        cursor.close();
+      } finally {
+        await ctx.dispose();
+      }
+    });
+  });
+
+  describe('when a start offset is out of range', () => {
+    it('should reject ids beyond the next id and start low ids at the first stored one', async () => {
+      const ctx = await tempLog({ segmentMaxRecords: 3 });
+      try {
+        for (let i = 0; i < 7; i++) await ctx.log.append({ subject: 's', body: body('x'), expirationSeconds: 0 });
+        await assert.rejects(ctx.log.tail('s', 9), { name: 'InvalidIdError', message: 'id 9 was never published on subject "s": from_id is beyond the next id 8' });
+        const atNext = await ctx.log.tail('s', 8);
+        assert.equal(atNext.position, 8);
+        atNext.close();
+        await ctx.log.deleteSegment('s', 1);
+        const low = await ctx.log.tail('s', 1);
+        assert.deepEqual((await low.next()).map((r) => r.offset), [4, 5, 6, 7]);
+        low.close();
+      } finally {
+        await ctx.dispose();
+      }
+    });
+  });
+
+  describe('when a reader is slow', () => {
+    it('should not hold back appends or a fast reader, and catch up from disk', async () => {
+      const ctx = await tempLog({ tailCacheRecords: 128 });
+      try {
+        const slow = await ctx.log.tail('s', 1);
+        const fast = await ctx.log.tail('s', 1);
+        const fastDone = collect(fast, 20_000);
+        const started = Date.now();
+        for (let i = 0; i < 200; i++) {
+          await Promise.all(Array.from({ length: 100 }, () => ctx.log.append({ subject: 's', body: Buffer.alloc(64), expirationSeconds: 0 })));
+        }
+        assert.equal((await fastDone).length, 20_000);
+        assert.ok(Date.now() - started < 30_000);
+        assert.equal(slow.lag(), 20_000);
+        const slowAll = await collect(slow, 20_000);
+        assert.deepEqual(slowAll.map((r) => r.offset), Array.from({ length: 20_000 }, (_, i) => i + 1));
+        slow.close();
+        fast.close();
+      } finally {
+        await ctx.dispose();
+      }
+    });
+  });
+
+  describe('when the log closes', () => {
+    it('should end open cursors with an empty batch', async () => {
+      const ctx = await tempLog();
+      const cursor = await ctx.log.tail('s', 'live');
+      const waiting = cursor.next();
+      await ctx.log.close();
+      assert.deepEqual(await waiting, []);
+      await ctx.reopen();
+      await ctx.dispose();
+    });
+  });
+});

@@ -1,0 +1,17 @@
+// Child process of crash.test.ts: appends to a few subjects as fast as it can and prints "subject offset" for each
+// acknowledged append, until it is killed.
+import { openLog } from '../index.js';
+import { TEST_LOG_DEFAULTS } from './temp-log.js';
+
+const [dir, fsync] = process.argv.slice(2);
+const log = await openLog({ ...TEST_LOG_DEFAULTS, dataDir: dir!, fsync: fsync === 'batch' ? 'batch' : 'never', segmentMaxRecords: 500 });
+const subjects = ['orders', 'payments', 'audit.log'];
+await Promise.all(
+  Array.from({ length: 64 }, async (_, worker) => {
+    for (let i = 0; ; i++) {
+      const subject = subjects[(worker + i) % subjects.length]!;
+      const offset = await log.append({ subject, body: Buffer.alloc(200, worker), expirationSeconds: 0 });
+      process.stdout.write(`${subject} ${offset}\n`);
+    }
+  }),
+);
