@@ -1,0 +1,162 @@
+import { credentials, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { BrokerClient, type MessageResponse, type PublishResponse } from '../../proto/gen/broker.js';
+import { errorReason } from '../grpc/status.js';
+
+const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
+
+export interface BrokerProcess {
+  readonly child: ChildProcess;
+  readonly address: string;
+  readonly metricsPort: number;
+  readonly dataDir: string;
+  client(): BrokerClient;
+  /** Text of GET /metrics. */
+  metrics(): Promise<string>;
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Starts a new broker process on the same data dir. */
+  restart(env?: Record<string, string>): Promise<BrokerProcess>;
+  dispose(): Promise<void>;
+}
+
+/** Starts `broker serve` as a child process on free ports with a temp data dir (or the one given). */
+export async function startBrokerProcess(env: Record<string, string> = {}, dataDir?: string): Promise<BrokerProcess> {
+  const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'broker-e2e-')));
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
+    env: { ...process.env, BROKER_DATA_DIR: dir, BROKER_GRPC_PORT: '0', BROKER_METRICS_PORT: '0', BROKER_GRPC_HOST: '127.0.0.1', BROKER_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const ports = await new Promise<{ grpcPort: number; metricsPort: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`broker did not start in 30 s: ${stderr}`)), 30_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as { msg?: string; grpcPort?: number; metricsPort?: number };
+        if (entry.msg === 'listening') {
+          clearTimeout(timer);
+          resolve({ grpcPort: entry.grpcPort!, metricsPort: entry.metricsPort! });
+        }
+      } catch {
+        // not a log line
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`broker exited with ${code} before listening: ${stderr}`));
+    });
+  });
+  const address = `127.0.0.1:${ports.grpcPort}`;
+  const clients: BrokerClient[] = [];
+  const proc: BrokerProcess = {
+    child,
+    address,
+    metricsPort: ports.metricsPort,
+    dataDir: dir,
+    client() {
+      const c = new BrokerClient(address, credentials.createInsecure());
+      clients.push(c);
+      return c;
+    },
+    async metrics() {
+      const res = await fetch(`http://127.0.0.1:${ports.metricsPort}/metrics`);
+      return res.text();
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      return exited;
+    },
+    async restart(more = {}) {
+      await proc.stop();
+      for (const c of clients) c.close();
+      return startBrokerProcess({ ...env, ...more }, dir);
+    },
+    async dispose() {
+      for (const c of clients) c.close();
+      await proc.stop('SIGKILL');
+      if (dataDir === undefined) await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return proc;
+}
+
+export function publish(client: BrokerClient, subject: string, body: string | Buffer, expirationSeconds = 0): Promise<number> {
+  return new Promise((resolve, reject) =>
+    client.publish({ subject, body: Buffer.isBuffer(body) ? body : Buffer.from(body), expirationSeconds }, (err: ServiceError | null, res: PublishResponse) =>
+      err ? reject(err) : resolve(res.id),
+    ),
+  );
+}
+
+export function fetchMessage(client: BrokerClient, subject: string, id: number): Promise<MessageResponse> {
+  return new Promise((resolve, reject) => client.fetch({ subject, id }, (err, res) => (err ? reject(err) : resolve(res))));
+}
+
+/** The status code, reason and message of a failed call. */
+export function failure(err: unknown): { code: number; reason: string | undefined; message: string } {
+  const e = err as ServiceError & { metadata: Metadata };
+  return { code: e.code, reason: errorReason(e), message: e.details };
+}
+
+/** Opens a Subscribe stream and resolves once the broker has registered it (its headers arrived). */
+export async function subscribe(client: BrokerClient, subject: string, fromId = 0) {
+  const stream = client.subscribe({ subject, fromId });
+  const received: MessageResponse[] = [];
+  let waiters: Array<() => void> = [];
+  let ended: { code: number; reason: string | undefined; message: string } | 'end' | undefined;
+  stream.on('data', (m: MessageResponse) => {
+    received.push(m);
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  });
+  const finish = (how: typeof ended): void => {
+    ended ??= how;
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+  stream.on('error', (err) => finish(failure(err)));
+  stream.on('end', () => finish('end'));
+  await new Promise<void>((resolve, reject) => {
+    stream.once('metadata', () => resolve());
+    stream.once('error', (err) => reject(err));
+  });
+  return {
+    stream,
+    received,
+    get ended() {
+      return ended;
+    },
+    /** Resolves when `count` messages have arrived (or the stream ended). */
+    async waitFor(count: number, timeoutMs = 20_000): Promise<MessageResponse[]> {
+      const deadline = Date.now() + timeoutMs;
+      while (received.length < count && ended === undefined) {
+        if (Date.now() > deadline) throw new Error(`timed out with ${received.length} of ${count} messages`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 200);
+        });
+      }
+      return received;
+    },
+    async waitEnd(timeoutMs = 20_000): Promise<typeof ended> {
+      const deadline = Date.now() + timeoutMs;
+      while (ended === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      return ended;
+    },
+  };
+}
+
+export function metricValue(text: string, name: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line === undefined ? undefined : Number(line.split(' ').pop());
+}

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Test services on free loopback ports: Redis (Debian redis-server) and a CQL server (Apache Cassandra from Maven
+# Central's jars on the machine's Java, the stand-in for ScyllaDB: same protocol, same driver).
+#   bash scripts/services.sh start|stop|status|stop-redis|start-redis|stop-cql|start-cql
+# `start` installs what is missing, starts both, and writes $SERVICES_DIR/env (TEST_REDIS_URL, TEST_CQL_CONTACT_POINTS).
+# The stop-*/start-* commands restart one server on the same port, for failure tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DIR=${SERVICES_DIR:-$PWD/.services}
+CASSANDRA_VERSION=${CASSANDRA_VERSION:-5.0.4}
+CASSANDRA_LIB=${CASSANDRA_LIB:-$HOME/.cache/broker-cassandra/$CASSANDRA_VERSION/lib}
+mkdir -p "$DIR"
+
+log() { echo "services: $*" >&2; }
+
+apt_install() {
+  if [ -z "${APT_UPDATED:-}" ]; then apt-get update -qq >/dev/null; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+port_of() { # name -> remembered port (chosen once per state dir, so restarts keep it)
+  local f="$DIR/$1.port"
+  [ -s "$f" ] || free_port > "$f"
+  cat "$f"
+}
+
+alive() { [ -s "$DIR/$1.pid" ] && kill -0 "$(cat "$DIR/$1.pid")" 2>/dev/null; }
+
+wait_tcp() { # port seconds name
+  local deadline=$((SECONDS + $2))
+  until (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; do
+    if [ $SECONDS -ge $deadline ]; then log "$3 did not listen on port $1 within $2 s"; return 1; fi
+    sleep 0.5
+  done
+}
+
+start_redis() {
+  command -v redis-server >/dev/null || { log "installing redis-server"; apt_install redis-server; }
+  alive redis && return 0
+  local port; port=$(port_of redis)
+  mkdir -p "$DIR/redis"
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$DIR/redis" --appendonly yes --appendfsync everysec \
+    --save '' --daemonize yes --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log" >/dev/null
+  wait_tcp "$port" 20 redis
+  log "redis on 127.0.0.1:$port"
+}
+
+stop_pid() { # name
+  if alive "$1"; then
+    local pid; pid=$(cat "$DIR/$1.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$DIR/$1.pid"
+}
+
+fetch_cassandra() {
+  [ -f "$CASSANDRA_LIB/cassandra-all-$CASSANDRA_VERSION.jar" ] && return 0
+  command -v java >/dev/null || { log "installing Java"; apt_install openjdk-17-jre-headless; }
+  command -v mvn >/dev/null || { log "installing Maven"; apt_install maven; }
+  log "fetching cassandra-all $CASSANDRA_VERSION and its dependencies from Maven Central"
+  local work; work=$(mktemp -d)
+  cat > "$work/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.broker</groupId><artifactId>cassandra-runtime</artifactId><version>1</version>
+  <dependencies>
+    <dependency><groupId>org.apache.cassandra</groupId><artifactId>cassandra-all</artifactId><version>$CASSANDRA_VERSION</version></dependency>
+  </dependencies>
+</project>
+POM
+  mkdir -p "$CASSANDRA_LIB"
+  (cd "$work" && mvn -q -B dependency:copy-dependencies -DoutputDirectory="$CASSANDRA_LIB" -DincludeScope=runtime)
+  rm -rf "$work"
+}
+
+start_cql() {
+  alive cql && return 0
+  fetch_cassandra
+  local port storage; port=$(port_of cql); storage=$(port_of cql-storage)
+  local home="$DIR/cassandra"
+  mkdir -p "$home/data" "$home/commitlog" "$home/saved_caches" "$home/hints" "$home/cdc" "$home/logs"
+  cat > "$home/cassandra.yaml" <<YAML
+cluster_name: broker-test
+num_tokens: 1
+initial_token: 0
+partitioner: org.apache.cassandra.dht.Murmur3Partitioner
+data_file_directories: [$home/data]
+commitlog_directory: $home/commitlog
+saved_caches_directory: $home/saved_caches
+hints_directory: $home/hints
+cdc_raw_directory: $home/cdc
+commitlog_sync: periodic
+commitlog_sync_period: 10000ms
+hinted_handoff_enabled: false
+seed_provider:
+  - class_name: org.apache.cassandra.locator.SimpleSeedProvider
+    parameters:
+      - seeds: "127.0.0.1:$storage"
+listen_address: 127.0.0.1
+rpc_address: 127.0.0.1
+storage_port: $storage
+native_transport_port: $port
+start_native_transport: true
+endpoint_snitch: SimpleSnitch
+authenticator: AllowAllAuthenticator
+authorizer: AllowAllAuthorizer
+auto_snapshot: false
+snapshot_before_compaction: false
+concurrent_compactors: 1
+dynamic_snitch: false
+YAML
+  local jvm17=(
+    --add-exports java.base/jdk.internal.misc=ALL-UNNAMED --add-exports java.base/jdk.internal.ref=ALL-UNNAMED
+    --add-exports java.base/sun.nio.ch=ALL-UNNAMED --add-exports java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED
+    --add-exports java.rmi/sun.rmi.registry=ALL-UNNAMED --add-exports java.rmi/sun.rmi.server=ALL-UNNAMED
+    --add-exports java.sql/java.sql=ALL-UNNAMED --add-exports java.base/java.lang.ref=ALL-UNNAMED
+    --add-exports jdk.unsupported/sun.misc=ALL-UNNAMED
+    --add-opens java.base/java.lang.module=ALL-UNNAMED --add-opens java.base/jdk.internal.loader=ALL-UNNAMED
+    --add-opens java.base/jdk.internal.ref=ALL-UNNAMED --add-opens java.base/jdk.internal.reflect=ALL-UNNAMED
+    --add-opens java.base/jdk.internal.math=ALL-UNNAMED --add-opens java.base/jdk.internal.module=ALL-UNNAMED
+    --add-opens java.base/jdk.internal.util.jar=ALL-UNNAMED --add-opens jdk.management/com.sun.management.internal=ALL-UNNAMED
+    --add-opens java.base/sun.nio.ch=ALL-UNNAMED --add-opens java.base/java.io=ALL-UNNAMED
+    --add-opens java.base/java.nio=ALL-UNNAMED --add-opens java.base/java.util.concurrent=ALL-UNNAMED
+    --add-opens java.base/java.util=ALL-UNNAMED --add-opens java.base/java.util.concurrent.atomic=ALL-UNNAMED
+    --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.math=ALL-UNNAMED
+    --add-opens java.base/java.lang.reflect=ALL-UNNAMED --add-opens java.base/java.net=ALL-UNNAMED
+  )
+  # One small node: a 1 GiB heap, no gossip settling wait, no JMX, quick ring join.
+  nohup java -Xms512m -Xmx1g -Xss512k -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError \
+    "${jvm17[@]}" \
+    -Dcassandra.config="file://$home/cassandra.yaml" -Dcassandra.storagedir="$home" \
+    -Dcassandra.logdir="$home/logs" -Dcassandra-foreground=yes \
+    -Dcassandra.skip_wait_for_gossip_to_settle=0 -Dcassandra.ring_delay_ms=100 \
+    -Dcassandra.superuser_setup_delay_ms=0 -Dcassandra.jmx.local.port=0 -Dcassandra.start_rpc=false \
+    -Dcassandra.initial_token=0 -Dcassandra.num_tokens=1 \
+    -cp "$CASSANDRA_LIB/*" org.apache.cassandra.service.CassandraDaemon > "$home/logs/stdout.log" 2>&1 &
+  echo $! > "$DIR/cql.pid"
+  if ! wait_tcp "$port" 180 "cassandra"; then
+    tail -40 "$home/logs/stdout.log" >&2
+    return 1
+  fi
+  log "cassandra (CQL) on 127.0.0.1:$port"
+}
+
+write_env() {
+  cat > "$DIR/env" <<ENV
+export TEST_REDIS_URL=redis://127.0.0.1:$(port_of redis)
+export TEST_CQL_CONTACT_POINTS=127.0.0.1:$(port_of cql)
+export TEST_CQL_LOCAL_DC=datacenter1
+export SERVICES_DIR=$DIR
+ENV
+}
+
+case "${1:-}" in
+  start) start_redis; start_cql; write_env ;;
+  stop) stop_pid cql; if alive redis; then redis-cli -p "$(port_of redis)" shutdown nosave >/dev/null 2>&1 || true; fi; stop_pid redis ;;
+  status) for s in redis cql; do if alive $s; then echo "$s: running on port $(port_of $s)"; else echo "$s: stopped"; fi; done ;;
+  stop-redis) stop_pid redis ;;
+  start-redis) start_redis ;;
+  stop-cql) stop_pid cql ;;
+  start-cql) start_cql ;;
+  *) echo "usage: $0 start|stop|status|stop-redis|start-redis|stop-cql|start-cql" >&2; exit 2 ;;
+esac
