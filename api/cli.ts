@@ -6,7 +6,7 @@ import { ConfigError, SETTINGS, loadConfig } from '../core/index.js';
 import type { ListSubjectsResponse, MessageResponse, PublishResponse, SubjectInfo } from '../proto/gen/broker.js';
 import { connect, unary } from './client/broker-client.js';
 import { errorReason } from './grpc/status.js';
-import { runServer } from './server/run.js';
+import { runServer, runWorker } from './server/run.js';
 
 const program = new Command();
 program
@@ -39,6 +39,24 @@ serve.action(async (flags: Record<string, string | undefined>) => {
   }
   await runServer(config);
 });
+
+program
+  .command('worker')
+  .description("run only the job processors (compaction, replication) on a broker's data dir, without serving gRPC; --once runs one pass and exits")
+  .option('--once', 'run one compaction pass and replicate everything owed, then exit', false)
+  .action(async (opts: { once: boolean }) => {
+    let config;
+    try {
+      config = loadConfig(process.env);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        console.error(`broker: invalid configuration: ${err.message}`);
+        process.exit(2);
+      }
+      throw err;
+    }
+    await runWorker(config, opts.once);
+  });
 
 function globals(): { server: string; json: boolean } {
   return program.opts<{ server: string; json: boolean }>();

@@ -28,7 +28,7 @@ port_of() { # name -> remembered port (chosen once per state dir, so restarts ke
   cat "$f"
 }
 
-alive() { [ -s "$DIR/$1.pid" ] && kill -0 "$(cat "$DIR/$1.pid")" 2>/dev/null; }
+alive() { [ -s "$DIR/$1.pid" ] && [ -d "/proc/$(cat "$DIR/$1.pid")" ] && ! grep -q '^State:.*Z' "/proc/$(cat "$DIR/$1.pid")/status" 2>/dev/null; }
 
 wait_tcp() { # port seconds name
   local deadline=$((SECONDS + $2))
@@ -132,10 +132,20 @@ YAML
     --add-opens java.base/java.lang.reflect=ALL-UNNAMED --add-opens java.base/java.net=ALL-UNNAMED
   )
   # One small node: a 1 GiB heap, no gossip settling wait, no JMX, quick ring join.
-  nohup java -Xms512m -Xmx1g -Xss512k -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError \
+  cat > "$home/logback.xml" <<XML
+<configuration>
+  <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder><pattern>%d{HH:mm:ss.SSS} %-5level %logger{20} - %msg%n</pattern></encoder>
+  </appender>
+  <root level="WARN"><appender-ref ref="STDOUT"/></root>
+  <logger name="org.apache.cassandra.transport.PipelineConfigurator" level="INFO"/>
+</configuration>
+XML
+  # setsid: the server outlives the shell (and test process) that started it, until `stop`.
+  setsid nohup java -Xms512m -Xmx1g -Xss512k -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError \
     "${jvm17[@]}" \
     -Dcassandra.config="file://$home/cassandra.yaml" -Dcassandra.storagedir="$home" \
-    -Dcassandra.logdir="$home/logs" -Dcassandra-foreground=yes \
+    -Dcassandra.logdir="$home/logs" -Dcassandra-foreground=yes -Dlogback.configurationFile="$home/logback.xml" \
     -Dcassandra.skip_wait_for_gossip_to_settle=0 -Dcassandra.ring_delay_ms=100 \
     -Dcassandra.superuser_setup_delay_ms=0 -Dcassandra.jmx.local.port=0 -Dcassandra.start_rpc=false \
     -Dcassandra.initial_token=0 -Dcassandra.num_tokens=1 \

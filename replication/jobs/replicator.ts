@@ -1,0 +1,42 @@
+import type { ColdStore, Log } from '../../core/index.js';
+import type { JobMetrics } from './job-metrics.js';
+
+export interface SegmentRef {
+  readonly subject: string;
+  readonly baseOffset: number;
+}
+
+/**
+ * Copies one sealed segment to the cold tier and marks it replicated only after every row is acknowledged.
+ * Idempotent: rows are keyed by (subject, segment, id), so a retry rewrites the same rows.
+ */
+export class Replicator {
+  constructor(
+    private readonly log: Log,
+    private readonly cold: ColdStore,
+    private readonly retentionMs: number,
+    private readonly metrics?: JobMetrics,
+  ) {}
+
+  async replicate(ref: SegmentRef): Promise<{ rows: number; bytes: number } | 'skipped'> {
+    const segment = (await this.log.segments(ref.subject)).find((s) => s.baseOffset === ref.baseOffset);
+    if (segment === undefined || !segment.sealed || segment.replicated) return 'skipped';
+    const written = await this.cold.writeSegment(segment, this.log.readSegment(ref.subject, ref.baseOffset), this.retentionMs);
+    await this.log.markReplicated(ref.subject, ref.baseOffset);
+    this.metrics?.segmentsReplicated.inc();
+    this.metrics?.bytesReplicated.inc(written.bytes);
+    return written;
+  }
+
+  /** Every sealed, unreplicated segment, oldest first across subjects (the source of truth for what is owed). */
+  async *owed(): AsyncIterable<SegmentRef> {
+    let after: SegmentRef | undefined;
+    for (;;) {
+      const page = await this.log.unreplicatedSegments({ limit: 500, ...(after === undefined ? {} : { after }) });
+      for (const s of page) yield { subject: s.subject, baseOffset: s.baseOffset };
+      if (page.length < 500) return;
+      const last = page[page.length - 1]!;
+      after = { subject: last.subject, baseOffset: last.baseOffset };
+    }
+  }
+}
