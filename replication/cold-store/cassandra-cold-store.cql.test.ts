@@ -104,8 +104,11 @@ describe('CassandraColdStore (needs the CQL server)', () => {
           yield seg.records.slice(i, i + 100);
         }
       }
-      await assert.rejects(store.writeSegment(seg.info, slow(), 0));
-      await startCql();
+      try {
+        await assert.rejects(store.writeSegment(seg.info, slow(), 0));
+      } finally {
+        await startCql();
+      }
       const again = await openCassandraColdStore(options());
       try {
         await again.writeSegment(seg.info, batches(seg.records, 200), 0);
