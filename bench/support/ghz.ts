@@ -1,0 +1,64 @@
+// Runs ghz (a native gRPC load generator, built from the Go module proxy into .tools/bin) and reads its JSON report.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const GHZ = `${ROOT}.tools/bin/ghz`;
+const GHZ_VERSION = 'v0.121.0';
+
+export async function ensureGhz(): Promise<void> {
+  if (existsSync(GHZ)) return;
+  console.error(`building ghz ${GHZ_VERSION} from the Go module proxy`);
+  await run('go', ['install', `github.com/bojand/ghz/cmd/ghz@${GHZ_VERSION}`], { env: { ...process.env, GOBIN: `${ROOT}.tools/bin` } });
+}
+
+export interface LoadResult {
+  readonly name: string;
+  readonly opsPerSec: number;
+  readonly mbPerSec: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  readonly p999Ms: number;
+  readonly maxMs: number;
+  readonly errors: number;
+}
+
+interface GhzReport {
+  rps: number;
+  count: number;
+  slowest: number;
+  latencyDistribution: Array<{ percentage: number; latency: number }> | null;
+  statusCodeDistribution: Record<string, number>;
+}
+
+/** Unary load at a fixed concurrency over one connection, for `seconds`. */
+export async function ghzUnary(opts: { name: string; port: number; call: string; data: object; concurrency: number; seconds: number; payloadBytes: number; connections?: number }): Promise<LoadResult> {
+  await ensureGhz();
+  const { stdout } = await run(
+    GHZ,
+    [
+      '--insecure', '--proto', `${ROOT}proto/broker.proto`, '--import-paths', `${ROOT}proto`, '--call', opts.call,
+      '-d', JSON.stringify(opts.data), '-c', String(opts.concurrency), '--connections', String(opts.connections ?? 1),
+      '-z', `${opts.seconds}s`, '--format', 'json', '--skipFirst', String(opts.concurrency * 10), `127.0.0.1:${opts.port}`,
+    ],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  const report = JSON.parse(stdout) as GhzReport;
+  const at = (p: number): number => (report.latencyDistribution?.find((d) => d.percentage === p)?.latency ?? 0) / 1e6;
+  const ok = report.statusCodeDistribution.OK ?? 0;
+  return {
+    name: opts.name,
+    opsPerSec: report.rps * (ok / Math.max(1, report.count)),
+    mbPerSec: (report.rps * opts.payloadBytes) / 1e6,
+    p50Ms: at(50),
+    p90Ms: at(90),
+    p99Ms: at(99),
+    p999Ms: at(99.9),
+    maxMs: report.slowest / 1e6,
+    errors: report.count - ok,
+  };
+}
