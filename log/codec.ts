@@ -1,4 +1,5 @@
 import type { LogRecord, SegmentInfo } from '../core/index.js';
+import { readUint64BE, writeUint64BE } from './keys.js';
 
 // Record value: publishedAtMs (float64, exact for ms timestamps) | expirationSeconds (int32) | body.
 const RECORD_HEADER = 12;
@@ -29,12 +30,12 @@ export function recordValueBodyBytes(value: Uint8Array): number {
 // Head value: lastOffset (uint64). Written in the same batch as the records it covers.
 export function encodeHead(lastOffset: number): Buffer {
   const buf = Buffer.allocUnsafe(8);
-  buf.writeBigUInt64BE(BigInt(lastOffset), 0);
+  writeUint64BE(buf, lastOffset, 0);
   return buf;
 }
 
 export function decodeHead(value: Uint8Array): number {
-  return Number(Buffer.from(value.buffer, value.byteOffset, value.byteLength).readBigUInt64BE(0));
+  return readUint64BE(Buffer.from(value.buffer, value.byteOffset, value.byteLength), 0);
 }
 
 /** Mutable segment metadata as the log keeps it in memory; `deleting` marks a deletion in progress (crash recovery). */

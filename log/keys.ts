@@ -13,7 +13,10 @@ export const Family = {
   segment: 0x03,
   /** Sealed segments not yet replicated: U subject 0 baseOffset -> empty. */
   unreplicated: 0x04,
-  /** Active (unsealed) segments, for sealing idle ones by age: A subject 0 baseOffset -> empty. */
+  /**
+   * Active (unsealed) segments by age: A firstPublishMs(8) subject 0 baseOffset -> empty. Ordered by the time of
+   * the segment's first record, so sealing stale segments scans only the stale ones.
+   */
   active: 0x05,
 } as const;
 export type Family = (typeof Family)[keyof typeof Family];
@@ -28,11 +31,48 @@ export function subjectPrefix(family: Family, subject: string): Buffer {
   return buf;
 }
 
+const TWO_32 = 2 ** 32;
+
+/** Writes a non-negative safe integer as 8 big-endian bytes (without a BigInt on the hot path). */
+export function writeUint64BE(buf: Buffer, value: number, at: number): void {
+  buf.writeUInt32BE(Math.floor(value / TWO_32), at);
+  buf.writeUInt32BE(value >>> 0, at + 4);
+}
+
+export function readUint64BE(buf: Buffer, at: number): number {
+  return buf.readUInt32BE(at) * TWO_32 + buf.readUInt32BE(at + 4);
+}
+
 export function offsetKey(prefix: Buffer, offset: number): Buffer {
   const buf = Buffer.allocUnsafe(prefix.length + 8);
   prefix.copy(buf, 0);
-  buf.writeBigUInt64BE(BigInt(offset), prefix.length);
+  writeUint64BE(buf, offset, prefix.length);
   return buf;
+}
+
+/** A firstPublishMs(8) subject 0 baseOffset(8): the key of an active segment in the age index. */
+export function activeKey(firstPublishMs: number, subject: string, baseOffset: number): Buffer {
+  const len = Buffer.byteLength(subject, 'utf8');
+  const buf = Buffer.allocUnsafe(1 + 8 + len + 1 + 8);
+  buf[0] = Family.active;
+  writeUint64BE(buf, Math.max(0, Math.floor(firstPublishMs)), 1);
+  buf.write(subject, 9, 'utf8');
+  buf[9 + len] = 0;
+  writeUint64BE(buf, baseOffset, 10 + len);
+  return buf;
+}
+
+/** The first key of the age index past every segment whose first record is at or before `ms`. */
+export function activeKeyAfter(ms: number): Buffer {
+  const buf = Buffer.allocUnsafe(9);
+  buf[0] = Family.active;
+  writeUint64BE(buf, Math.max(0, Math.floor(ms) + 1), 1);
+  return buf;
+}
+
+export function parseActiveKey(key: Uint8Array): { subject: string; offset: number } {
+  const buf = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  return { subject: buf.toString('utf8', 9, buf.length - 9), offset: readUint64BE(buf, buf.length - 8) };
 }
 
 export function headKey(subject: string): Buffer {
@@ -54,7 +94,7 @@ export function parseOffsetKey(key: Uint8Array): { subject: string; offset: numb
   const subjectEnd = buf.length - 9;
   return {
     subject: buf.toString('utf8', 1, subjectEnd),
-    offset: Number(buf.readBigUInt64BE(subjectEnd + 1)),
+    offset: readUint64BE(buf, subjectEnd + 1),
   };
 }
 

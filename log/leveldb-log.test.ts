@@ -145,6 +145,27 @@ describe('LevelDbLog', () => {
       }
     });
 
+    it('should seal only segments whose first record is older than the maximum age', async () => {
+      let now = 1_000;
+      const ctx = await tempLog({ segmentMaxAgeMs: 1000, now: () => now });
+      try {
+        await ctx.log.append({ subject: 'old', body: body('a'), expirationSeconds: 0 });
+        now = 1_600;
+        await ctx.log.append({ subject: 'young', body: body('b'), expirationSeconds: 0 });
+        assert.deepEqual((await ctx.log.sealStaleSegments(1_999)).map((s) => s.subject), []);
+        assert.deepEqual((await ctx.log.sealStaleSegments(2_000)).map((s) => s.subject), ['old']);
+        assert.deepEqual((await ctx.log.sealStaleSegments(2_000)).map((s) => s.subject), []);
+        const log = await ctx.reopen();
+        assert.deepEqual((await log.sealStaleSegments(2_600)).map((s) => s.subject), ['young']);
+        assert.deepEqual((await log.allSegments({ limit: 10 })).map((s) => [s.subject, s.sealed]), [
+          ['old', true],
+          ['young', true],
+        ]);
+      } finally {
+        await ctx.dispose();
+      }
+    });
+
     it('should record the latest explicit expiry and the last retention-bound publish', async () => {
       let now = 10_000;
       const ctx = await tempLog({ now: () => now });
@@ -221,6 +242,49 @@ describe('LevelDbLog', () => {
           assert.deepEqual([info?.firstOffset, info?.lastOffset, info?.count], [1, 3, 3]);
         }
         assert.equal(await ctx.log.append({ subject: 's0', body: body('x'), expirationSeconds: 0 }), 4);
+      } finally {
+        await ctx.dispose();
+      }
+    });
+  });
+
+  describe('when a subject is not in memory', () => {
+    it('should keep call order for appends that arrive while its state loads', async () => {
+      const ctx = await tempLog({ subjectCacheSize: 16 });
+      try {
+        await Promise.all(Array.from({ length: 40 }, (_, i) => ctx.log.append({ subject: `s${i}`, body: body('x'), expirationSeconds: 0 })));
+        // s0 has been evicted: these calls wait for its state, interleaved with calls made from microtasks.
+        const calls: Array<Promise<number>> = [];
+        const order: string[] = [];
+        for (let i = 0; i < 20; i++) {
+          const tag = `m${i}`;
+          order.push(tag);
+          calls.push(i % 2 === 0 ? ctx.log.append({ subject: 's0', body: body(tag), expirationSeconds: 0 }) : ctx.log.appendMany([{ subject: 's0', body: body(tag), expirationSeconds: 0 }]).then((ids) => ids[0]!));
+          await Promise.resolve();
+        }
+        const ids = await Promise.all(calls);
+        assert.deepEqual(ids, Array.from({ length: 20 }, (_, i) => i + 2));
+        const stored = await ctx.log.readRange('s0', 2, { maxRecords: 100, maxBytes: 1 << 20 });
+        assert.deepEqual(stored.map((r) => Buffer.from(r.body).toString()), order);
+      } finally {
+        await ctx.dispose();
+      }
+    });
+
+    it('should never give out an offset twice when every other cached subject is pinned by a cursor', async () => {
+      const ctx = await tempLog({ subjectCacheSize: 16 });
+      try {
+        const cursors = await Promise.all(Array.from({ length: 16 }, (_, i) => ctx.log.tail(`busy${i}`, 'live')));
+        // Appends to one subject, one per event-loop turn, while its state can only be held by those appends.
+        const pending: Array<Promise<number>> = [];
+        for (let i = 0; i < 60; i++) {
+          pending.push(ctx.log.append({ subject: 'idle', body: body(`m${i}`), expirationSeconds: 0 }));
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        assert.deepEqual(await Promise.all(pending), Array.from({ length: 60 }, (_, i) => i + 1));
+        for (const cursor of cursors) cursor.close();
+        const stored = await ctx.log.readRange('idle', 1, { maxRecords: 100, maxBytes: 1 << 20 });
+        assert.deepEqual(stored.map((r) => Buffer.from(r.body).toString()), Array.from({ length: 60 }, (_, i) => `m${i}`));
       } finally {
         await ctx.dispose();
       }

@@ -13,7 +13,19 @@ import {
   type TailCursor,
 } from '../core/index.js';
 import { decodeHead, decodeRecordValue, decodeSegment, encodeHead, encodeRecordValue, encodeSegment, segmentInfo, type SegmentState } from './codec.js';
-import { Family, familyBounds, headKey, offsetKey, parseHeadKey, parseOffsetKey, prefixEnd, subjectPrefix } from './keys.js';
+import {
+  Family,
+  activeKey,
+  activeKeyAfter,
+  familyBounds,
+  headKey,
+  offsetKey,
+  parseActiveKey,
+  parseHeadKey,
+  parseOffsetKey,
+  prefixEnd,
+  subjectPrefix,
+} from './keys.js';
 import type { LogOptions } from './options.js';
 import { SubjectState } from './subject-state.js';
 import { LogTailCursor } from './tail-cursor.js';
@@ -29,6 +41,14 @@ interface PendingAppend {
   startedAt: bigint;
   resolve: (offset: number) => void;
   reject: (err: unknown) => void;
+}
+
+interface Loading {
+  promise: Promise<SubjectState>;
+  /** acquire() calls waiting for this load: the state is pinned for them as soon as it loads. */
+  pins: number;
+  /** Appends waiting for this load, in call order. */
+  queued: Array<{ inputs: readonly AppendInput[]; resolve: (offsets: number[]) => void; reject: (err: unknown) => void }>;
 }
 
 interface PendingControl {
@@ -50,7 +70,7 @@ const EMPTY = Buffer.alloc(0);
  */
 export class LevelDbLog implements Log {
   private readonly states = new Map<string, SubjectState>();
-  private readonly loading = new Map<string, Promise<SubjectState>>();
+  private readonly loading = new Map<string, Loading>();
   private appends: PendingAppend[] = [];
   private controls: PendingControl[] = [];
   private extraOps: Op[] = [];
@@ -94,38 +114,30 @@ export class LevelDbLog implements Log {
     if (refused !== undefined) return Promise.reject(refused);
     const cached = this.cachedState(input.subject);
     if (cached !== undefined) return this.appendTo(cached, input);
-    // Accepted now, written once the subject's state is loaded: close() waits for it.
-    this.admitted += 1;
-    return this.loadState(input.subject).then(
-      (state) => {
-        this.admitted -= 1;
-        return this.appendTo(state, input);
-      },
-      (err: unknown) => {
-        this.admitted -= 1;
-        this.notifyIdle();
-        throw err;
-      },
-    );
+    return new Promise<number>((resolve, reject) => {
+      this.queueForLoad(input.subject, [input], (offsets) => resolve(offsets[0]!), reject);
+    });
   }
 
-  async appendMany(inputs: readonly AppendInput[]): Promise<number[]> {
-    if (inputs.length === 0) return [];
+  appendMany(inputs: readonly AppendInput[]): Promise<number[]> {
+    if (inputs.length === 0) return Promise.resolve([]);
     const refused = this.refusal();
-    if (refused !== undefined) throw refused;
+    if (refused !== undefined) return Promise.reject(refused);
     const subject = inputs[0]!.subject;
-    let state = this.cachedState(subject);
-    if (state === undefined) {
-      this.admitted += 1;
-      try {
-        state = await this.loadState(subject);
-      } finally {
-        this.admitted -= 1;
-      }
-    }
-    const loaded = state;
+    const cached = this.cachedState(subject);
     // Synchronous from here: the offsets are consecutive and land in one batch.
-    return Promise.all(inputs.map((input) => this.appendTo(loaded, input)));
+    if (cached !== undefined) return Promise.all(inputs.map((input) => this.appendTo(cached, input)));
+    return new Promise<number[]>((resolve, reject) => this.queueForLoad(subject, inputs, resolve, reject));
+  }
+
+  /**
+   * Appends to a subject whose state is not in memory wait for it to load, in a queue that is drained in call
+   * order as soon as it has loaded (before any later call can see the state), so offsets follow call order.
+   * Accepted now, written later: close() waits for them.
+   */
+  private queueForLoad(subject: string, inputs: readonly AppendInput[], resolve: (offsets: number[]) => void, reject: (err: unknown) => void): void {
+    this.admitted += 1;
+    this.startLoad(subject).queued.push({ inputs, resolve, reject });
   }
 
   private appendTo(state: SubjectState, input: AppendInput): Promise<number> {
@@ -188,7 +200,7 @@ export class LevelDbLog implements Log {
         deleting: false,
       };
       state.segments.push(segment);
-      this.extraOps.push({ type: 'put', key: offsetKey(subjectPrefix(Family.active, state.subject), offset), value: EMPTY });
+      this.extraOps.push({ type: 'put', key: activeKey(nowMs, state.subject, offset), value: EMPTY });
     }
     return segment;
   }
@@ -197,7 +209,7 @@ export class LevelDbLog implements Log {
     segment.sealed = true;
     this.dirtySegments.set(segment, state);
     this.extraOps.push(
-      { type: 'del', key: offsetKey(subjectPrefix(Family.active, state.subject), segment.baseOffset) },
+      { type: 'del', key: activeKey(segment.firstPublishMs, state.subject, segment.baseOffset) },
       { type: 'put', key: offsetKey(subjectPrefix(Family.unreplicated, state.subject), segment.baseOffset), value: EMPTY },
     );
     this.sealedInBatch.push(segmentInfo(state.subject, segment));
@@ -341,25 +353,63 @@ export class LevelDbLog implements Log {
     return state;
   }
 
+  /** The subject's state, loading it if needed. Not pinned: for reads, which may use a state evicted meanwhile. */
   private loadState(subject: string): Promise<SubjectState> {
     const cached = this.cachedState(subject);
     if (cached !== undefined) return Promise.resolve(cached);
-    let loading = this.loading.get(subject);
-    if (loading === undefined) {
-      loading = this.readState(subject).then(
-        (state) => {
-          this.loading.delete(subject);
-          this.states.set(subject, state);
-          this.evict();
-          return state;
-        },
-        (err: unknown) => {
-          this.loading.delete(subject);
-          throw err;
-        },
-      );
-      this.loading.set(subject, loading);
+    return this.startLoad(subject).promise;
+  }
+
+  /**
+   * The subject's state, pinned in memory until release(): for operations that change it across awaits, which
+   * must not work on a state that was evicted (and reloaded by someone else) in the meantime.
+   */
+  private acquire(subject: string): Promise<SubjectState> {
+    const cached = this.cachedState(subject);
+    if (cached !== undefined) {
+      cached.pins += 1;
+      return Promise.resolve(cached);
     }
+    const loading = this.startLoad(subject);
+    loading.pins += 1;
+    return loading.promise;
+  }
+
+  private release(state: SubjectState): void {
+    state.pins -= 1;
+  }
+
+  private startLoad(subject: string): Loading {
+    let loading = this.loading.get(subject);
+    if (loading !== undefined) return loading;
+    const entry: Omit<Loading, 'promise'> = { pins: 0, queued: [] };
+    const promise = this.readState(subject).then(
+      (state) => {
+        this.loading.delete(subject);
+        this.states.set(subject, state);
+        // Before anything else can see the state: pin it for those waiting, and assign offsets to queued appends.
+        state.pins += entry.pins;
+        for (const q of entry.queued) {
+          this.admitted -= 1;
+          Promise.all(q.inputs.map((input) => this.appendTo(state, input))).then(q.resolve, q.reject);
+        }
+        this.evict();
+        return state;
+      },
+      (err: unknown) => {
+        this.loading.delete(subject);
+        for (const q of entry.queued) {
+          this.admitted -= 1;
+          q.reject(err);
+        }
+        this.notifyIdle();
+        throw err;
+      },
+    );
+    // Waiters that only wanted the appends may not listen; the error reaches them through their own promises.
+    promise.catch(() => undefined);
+    loading = Object.assign(entry, { promise });
+    this.loading.set(subject, loading);
     return loading;
   }
 
@@ -379,12 +429,17 @@ export class LevelDbLog implements Log {
     return state;
   }
 
-  /** One seek: the first stored record's offset, or lastOffset + 1 when nothing is stored. */
+  /**
+   * One seek: the first stored record's offset, or lastOffset + 1 when nothing is stored. The seek starts at the
+   * first segment that still holds records, so it does not wade through the tombstones of deleted segments.
+   */
   private async firstStoredOffset(state: SubjectState): Promise<number> {
     if (state.lastOffset === 0) return 1;
-    const keys = await this.db.keys({ gte: state.recordPrefix, lt: prefixEnd(state.recordPrefix), limit: 1 }).all();
+    const from = state.segments.find((s) => s.count > 0 && !s.deleting)?.baseOffset;
+    if (from === undefined || from > state.lastOffset) return state.lastOffset + 1;
+    const keys = await this.db.keys({ gte: offsetKey(state.recordPrefix, from), lte: offsetKey(state.recordPrefix, state.lastOffset), limit: 1 }).all();
     const first = keys[0];
-    return first === undefined ? state.lastOffset + 1 : Math.min(parseOffsetKey(first).offset, state.lastOffset + 1);
+    return first === undefined ? state.lastOffset + 1 : parseOffsetKey(first).offset;
   }
 
   private evict(): void {
@@ -464,12 +519,14 @@ export class LevelDbLog implements Log {
   async tail(subject: string, from: number | 'live'): Promise<TailCursor> {
     const refused = this.refusal();
     if (refused !== undefined) throw refused;
-    const state = await this.loadState(subject);
+    const state = await this.acquire(subject);
+    this.release(state);
     let position: number;
     if (from === 'live') {
       position = state.nextOffset;
     } else {
       if (from > state.lastOffset + 1) {
+        this.evict();
         throw new InvalidIdError(subject, from, `from_id is beyond the next id ${state.lastOffset + 1}`);
       }
       position = Math.max(from, state.firstOffset, 1);
@@ -558,14 +615,23 @@ export class LevelDbLog implements Log {
       options.after === undefined
         ? bounds
         : { gt: offsetKey(subjectPrefix(family, options.after.subject), options.after.baseOffset), lt: bounds.lt };
-    const found: Array<{ subject: string; offset: number }> = [];
-    for await (const key of this.db.keys({ ...range, limit: options.limit })) found.push(parseOffsetKey(key));
-    const out: SegmentInfo[] = [];
-    for (const { subject, offset } of found) {
-      const state = await this.loadState(subject);
-      const segment = state.segments.find((s) => s.baseOffset === offset);
-      if (segment !== undefined) out.push(segmentInfo(subject, segment));
+    // Metadata comes from memory when the subject is loaded (it may be newer), else from disk: a sweep over many
+    // subjects neither loads their states nor churns the subject cache.
+    const found: Array<{ subject: string; offset: number; segment: SegmentState | undefined }> = [];
+    for await (const key of this.db.keys({ ...range, limit: options.limit })) {
+      const { subject, offset } = parseOffsetKey(key);
+      found.push({ subject, offset, segment: this.states.get(subject)?.segments.find((s) => s.baseOffset === offset) });
     }
+    const missing = found.filter((f) => f.segment === undefined);
+    if (missing.length > 0) {
+      const values = await this.db.getMany(missing.map((m) => offsetKey(subjectPrefix(Family.segment, m.subject), m.offset)));
+      missing.forEach((m, i) => {
+        const value = values[i];
+        if (value !== undefined) m.segment = decodeSegment(value);
+      });
+    }
+    const out: SegmentInfo[] = [];
+    for (const { subject, segment } of found) if (segment !== undefined && !segment.deleting) out.push(segmentInfo(subject, segment));
     return out;
   }
 
@@ -584,37 +650,47 @@ export class LevelDbLog implements Log {
   }
 
   async markReplicated(subject: string, baseOffset: number): Promise<void> {
-    const state = await this.loadState(subject);
-    const segment = state.segments.find((s) => s.baseOffset === baseOffset);
-    if (segment === undefined || segment.replicated) return;
-    if (!segment.sealed) throw new Error(`segment ${subject}@${baseOffset} is not sealed`);
-    segment.replicated = true;
-    await this.writeControl(
-      [
-        { type: 'put', key: offsetKey(state.segmentPrefix, baseOffset), value: encodeSegment(segment) },
-        { type: 'del', key: offsetKey(subjectPrefix(Family.unreplicated, subject), baseOffset) },
-      ],
-      [state],
-    );
+    const state = await this.acquire(subject);
+    try {
+      const segment = state.segments.find((s) => s.baseOffset === baseOffset);
+      if (segment === undefined || segment.replicated) return;
+      if (!segment.sealed) throw new Error(`segment ${subject}@${baseOffset} is not sealed`);
+      segment.replicated = true;
+      await this.writeControl(
+        [
+          { type: 'put', key: offsetKey(state.segmentPrefix, baseOffset), value: encodeSegment(segment) },
+          { type: 'del', key: offsetKey(subjectPrefix(Family.unreplicated, subject), baseOffset) },
+        ],
+        [state],
+      );
+    } finally {
+      this.release(state);
+    }
   }
 
   async sealStaleSegments(nowMs: number): Promise<SegmentInfo[]> {
-    const bounds = familyBounds(Family.active);
+    // The age index is ordered by first publish time: only the stale segments are read.
     const candidates: Array<{ subject: string; offset: number }> = [];
-    for await (const key of this.db.keys(bounds)) candidates.push(parseOffsetKey(key));
+    for await (const key of this.db.keys({ gte: familyBounds(Family.active).gte, lt: activeKeyAfter(nowMs - this.options.segmentMaxAgeMs) })) {
+      candidates.push(parseActiveKey(key));
+    }
     const sealed: SegmentInfo[] = [];
     const states: SubjectState[] = [];
-    for (const { subject, offset } of candidates) {
-      const state = await this.loadState(subject);
-      const segment = state.active;
-      if (segment === undefined || segment.baseOffset !== offset || segment.count === 0) continue;
-      if (nowMs - segment.firstPublishMs < this.options.segmentMaxAgeMs) continue;
-      // Appends to this subject that are still in flight belong to this segment; they are written first.
-      this.seal(state, segment);
-      sealed.push(segmentInfo(subject, segment));
-      states.push(state);
+    try {
+      for (const { subject, offset } of candidates) {
+        const state = await this.acquire(subject);
+        states.push(state);
+        const segment = state.active;
+        if (segment === undefined || segment.baseOffset !== offset || segment.count === 0) continue;
+        if (nowMs - segment.firstPublishMs < this.options.segmentMaxAgeMs) continue;
+        // Appends to this subject that are still in flight belong to this segment; they are written first.
+        this.seal(state, segment);
+        sealed.push(segmentInfo(subject, segment));
+      }
+      if (sealed.length > 0) await this.writeControl([], states);
+    } finally {
+      for (const state of states) this.release(state);
     }
-    if (sealed.length > 0) await this.writeControl([], states);
     return sealed;
   }
 
@@ -624,54 +700,61 @@ export class LevelDbLog implements Log {
   }
 
   async deleteSegment(subject: string, baseOffset: number): Promise<{ records: number; bytes: number }> {
-    const state = await this.loadState(subject);
-    const segment = state.segments.find((s) => s.baseOffset === baseOffset);
-    if (segment === undefined) return { records: 0, bytes: 0 };
-    if (!segment.sealed) throw new Error(`segment ${subject}@${baseOffset} is not sealed`);
-    const removed = { records: segment.count, bytes: segment.bytes };
-    // Mark first, so a crash midway is finished on the next open instead of leaving half a segment.
-    segment.deleting = true;
-    await this.writeControl([{ type: 'put', key: offsetKey(state.segmentPrefix, baseOffset), value: encodeSegment(segment) }], [state]);
-    state.inflight += 1;
+    const state = await this.acquire(subject);
     try {
+      const segment = state.segments.find((s) => s.baseOffset === baseOffset);
+      if (segment === undefined || segment.deleting) return { records: 0, bytes: 0 };
+      if (!segment.sealed) throw new Error(`segment ${subject}@${baseOffset} is not sealed`);
+      const removed = { records: segment.count, bytes: segment.bytes };
+      // Mark first, so a crash midway is finished on the next open instead of leaving half a segment.
+      segment.deleting = true;
+      await this.writeControl([{ type: 'put', key: offsetKey(state.segmentPrefix, baseOffset), value: encodeSegment(segment) }], [state]);
+      this.cacheBytes -= state.cacheDropThrough(segment.lastOffset);
       await this.db.clear({ gte: offsetKey(state.recordPrefix, baseOffset), lte: offsetKey(state.recordPrefix, segment.lastOffset) });
+      const index = state.segments.indexOf(segment);
+      if (index >= 0) state.segments.splice(index, 1);
+      state.firstOffset = await this.firstStoredOffset(state);
+      await this.writeControl(
+        [
+          { type: 'del', key: offsetKey(state.segmentPrefix, baseOffset) },
+          { type: 'del', key: offsetKey(subjectPrefix(Family.unreplicated, subject), baseOffset) },
+        ],
+        [state],
+      );
+      return removed;
     } finally {
-      state.inflight -= 1;
+      this.release(state);
     }
-    const index = state.segments.indexOf(segment);
-    if (index >= 0) state.segments.splice(index, 1);
-    state.firstOffset = await this.firstStoredOffset(state);
-    await this.writeControl(
-      [
-        { type: 'del', key: offsetKey(state.segmentPrefix, baseOffset) },
-        { type: 'del', key: offsetKey(subjectPrefix(Family.unreplicated, subject), baseOffset) },
-      ],
-      [state],
-    );
-    return removed;
   }
 
   async deleteRecords(subject: string, baseOffset: number, isExpired: (record: LogRecord) => boolean): Promise<{ records: number; bytes: number }> {
-    const state = await this.loadState(subject);
-    const segment = state.segments.find((s) => s.baseOffset === baseOffset);
-    if (segment === undefined) return { records: 0, bytes: 0 };
-    if (!segment.sealed) throw new Error(`segment ${subject}@${baseOffset} is not sealed`);
-    const ops: Op[] = [];
-    let bytes = 0;
-    for await (const batch of this.readSegment(subject, baseOffset)) {
-      for (const record of batch) {
-        if (!isExpired(record)) continue;
-        ops.push({ type: 'del', key: offsetKey(state.recordPrefix, record.offset) });
-        bytes += record.body.length;
+    const state = await this.acquire(subject);
+    try {
+      const segment = state.segments.find((s) => s.baseOffset === baseOffset);
+      if (segment === undefined || segment.deleting) return { records: 0, bytes: 0 };
+      if (!segment.sealed) throw new Error(`segment ${subject}@${baseOffset} is not sealed`);
+      const ops: Op[] = [];
+      let bytes = 0;
+      for await (const batch of this.readSegment(subject, baseOffset)) {
+        for (const record of batch) {
+          if (!isExpired(record)) continue;
+          ops.push({ type: 'del', key: offsetKey(state.recordPrefix, record.offset) });
+          bytes += record.body.length;
+        }
       }
+      if (ops.length === 0) return { records: 0, bytes: 0 };
+      const records = ops.length;
+      segment.count -= records;
+      segment.bytes -= bytes;
+      ops.push({ type: 'put', key: offsetKey(state.segmentPrefix, baseOffset), value: encodeSegment(segment) });
+      // Cached copies of the segment would outlive the deletion: readers near the head fall back to the disk.
+      this.cacheBytes -= state.cacheDropThrough(segment.lastOffset);
+      await this.writeControl(ops, [state]);
+      state.firstOffset = await this.firstStoredOffset(state);
+      return { records, bytes };
+    } finally {
+      this.release(state);
     }
-    if (ops.length === 0) return { records: 0, bytes: 0 };
-    segment.count -= ops.length;
-    segment.bytes -= bytes;
-    ops.push({ type: 'put', key: offsetKey(state.segmentPrefix, baseOffset), value: encodeSegment(segment) });
-    await this.writeControl(ops, [state]);
-    state.firstOffset = await this.firstStoredOffset(state);
-    return { records: ops.length - 1, bytes };
   }
 
   /** Completes segment deletions that a crash interrupted (records cleared, metadata removed). */

@@ -20,6 +20,8 @@ export class SubjectState {
   inflight = 0;
   /** Open cursors: while there are any the state stays in memory and caches its newest records. */
   cursors = 0;
+  /** Operations holding this state across awaits (deletion, sealing, opening a cursor): it must not be evicted. */
+  pins = 0;
   private waiters = new Set<() => void>();
   /** Newest acknowledged records [cacheStart, lastOffset], kept only while the subject has cursors. */
   cache: LogRecord[] = [];
@@ -46,7 +48,7 @@ export class SubjectState {
   }
 
   get evictable(): boolean {
-    return this.inflight === 0 && this.cursors === 0;
+    return this.inflight === 0 && this.cursors === 0 && this.pins === 0;
   }
 
   /** Calls `wake` once at the next acknowledged append (no polling); returns a function that cancels it. */
@@ -87,6 +89,12 @@ export class SubjectState {
     this.cache = [];
     this.cacheBytes = 0;
     return freed;
+  }
+
+  /** Drops cached records with offsets up to `offset` (they were deleted); returns the bytes freed. */
+  cacheDropThrough(offset: number): number {
+    if (this.cache.length === 0 || offset < this.cacheStart) return 0;
+    return this.cacheTrim(offset - this.cacheStart + 1);
   }
 
   /** Cached records from `offset` on, at most `max`; empty when `offset` is not cached. */

@@ -110,6 +110,23 @@ describe('TailCursor', () => {
     });
   });
 
+  describe('when records near the head are deleted', () => {
+    it('should not serve deleted records from the shared cache', async () => {
+      const ctx = await tempLog({ segmentMaxRecords: 3 });
+      try {
+        const cursor = await ctx.log.tail('s', 1);
+        for (let i = 0; i < 4; i++) await ctx.log.append({ subject: 's', body: body(`m${i}`), expirationSeconds: 0 });
+        await ctx.log.deleteRecords('s', 1, (r) => r.offset === 2);
+        assert.deepEqual(await ctx.log.get('s', 2), { kind: 'removed', firstOffset: 1 });
+        const got = await collect(cursor, 3);
+        assert.deepEqual(got.map((r) => r.offset), [1, 3, 4]);
+        cursor.close();
+      } finally {
+        await ctx.dispose();
+      }
+    });
+  });
+
   describe('when the log closes', () => {
     it('should end open cursors with an empty batch', async () => {
       const ctx = await tempLog();

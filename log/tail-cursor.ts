@@ -51,7 +51,14 @@ export class LogTailCursor implements TailCursor {
         return cached;
       }
       const upTo = state.lastOffset;
-      const stored = await this.readStored(state, this.position, upTo, maxRecords);
+      let stored: LogRecord[];
+      try {
+        stored = await this.readStored(state, this.position, upTo, maxRecords);
+      } catch (err) {
+        // The log closed under the read: a closed cursor ends with an empty batch, not an error.
+        if (this.closed) return [];
+        throw err;
+      }
       if (this.closed) return [];
       if (stored.length > 0) {
         this.position = stored[stored.length - 1]!.offset + 1;
