@@ -1,96 +1,245 @@
 // npm run bench:log [-- --seconds 3]
-// Appends/s and MB/s of the log (group commit) for 100 B and 1 KiB payloads with 1, 64 and 1024 concurrent appenders,
-// fsync batch and never, next to the raw ceiling: LevelDB batches of 1000 of the same records on the same machine,
-// in the same run. Also: whether one subject's tailing reader keeps up with the append rate.
-import { ClassicLevel } from 'classic-level';
+//
+// The log's group commit against the raw LevelDB ceiling, in the same run on the same machine:
+// - appends/s and MB/s for 100 B and 1 KiB payloads with 1, 64 and 1024 concurrent appenders, fsync batch and never
+//   (appender i appends to subject bench.<i mod 8>);
+// - the raw ceiling: one writer doing LevelDB batches of 1000 of the same records (same keys, same values, same
+//   sync setting), one batch at a time;
+// - one subject's tailing reader ('live' cursor) against 1024 appenders: delivered/s next to appended/s.
+// Prints Markdown tables. Every cell uses a fresh LevelDB in a temp dir.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openLog } from '../log/index.js';
-import { TEST_LOG_DEFAULTS } from '../log/test-support/temp-log.js';
+import { ClassicLevel } from 'classic-level';
+import { loadConfig, type Log, type LogObserver } from '../core/index.js';
+import { logOptionsFromConfig, openLog } from '../log/index.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' } } });
 const SECONDS = Number(values.seconds);
+if (!Number.isFinite(SECONDS) || SECONDS <= 0) throw new Error(`--seconds must be a positive number, not ${values.seconds}`);
 
-async function tempDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'bench-log-'));
+const SUBJECTS = 8;
+const RAW_BATCH = 1000;
+const RECORD_HEADER = 12; // publishedAtMs (8) + expirationSeconds (4), as the log stores a record
+
+type Fsync = 'batch' | 'never';
+
+interface Cell {
+  rate: number;
+  mbPerSecond: number;
+  cpuPercent: number;
+  batches: number;
+  p50Ms: number;
+  p99Ms: number;
 }
 
-/** Raw ceiling: batches of 1000 puts with keys like the log's (subject + big-endian offset). */
-async function rawCeiling(size: number, sync: boolean): Promise<number> {
-  const dir = await tempDir();
-  const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-  await db.open();
-  const body = Buffer.alloc(size + 12, 7);
-  const prefix = Buffer.from('\u0001bench\u0000');
-  let offset = 0;
-  const end = performance.now() + SECONDS * 1000;
-  const start = performance.now();
-  while (performance.now() < end) {
-    const ops = [];
-    for (let i = 0; i < 1000; i++) {
-      const key = Buffer.allocUnsafe(prefix.length + 8);
-      prefix.copy(key);
-      key.writeBigUInt64BE(BigInt(++offset), prefix.length);
-      ops.push({ type: 'put' as const, key, value: body });
-    }
-    await db.batch(ops, { sync });
+async function withTempDir<T>(run: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-log-'));
+  try {
+    return await run(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-  const rate = offset / ((performance.now() - start) / 1000);
-  await db.close();
-  await rm(dir, { recursive: true, force: true });
-  return rate;
 }
 
-async function logRate(size: number, fsync: 'batch' | 'never', concurrency: number): Promise<{ rate: number; readerRate: number }> {
-  const dir = await tempDir();
-  const log = await openLog({ ...TEST_LOG_DEFAULTS, dataDir: dir, fsync });
-  const body = Buffer.alloc(size, 7);
-  const cursor = await log.tail('bench', 'live');
-  let delivered = 0;
-  let stop = false;
-  const reader = (async () => {
-    while (!stop) {
-      const batch = await cursor.next();
-      if (batch.length === 0) return;
-      delivered += batch.length;
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]! * 1000;
+}
+
+/** Keys as the log builds them: 0x01 subject 0x00 offset(8, big-endian). */
+function recordKey(subject: string, offset: number): Buffer {
+  const len = Buffer.byteLength(subject);
+  const key = Buffer.allocUnsafe(len + 10);
+  key[0] = 1;
+  key.write(subject, 1);
+  key[len + 1] = 0;
+  key.writeUInt32BE(Math.floor(offset / 2 ** 32), len + 2);
+  key.writeUInt32BE(offset >>> 0, len + 6);
+  return key;
+}
+
+/** The raw ceiling: one writer, batches of RAW_BATCH records spread over the same subjects, one batch at a time. */
+async function rawCeiling(size: number, fsync: Fsync): Promise<Cell> {
+  return withTempDir(async (dir) => {
+    const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    await db.open();
+    const body = Buffer.alloc(size, 7);
+    const offsets = new Array<number>(SUBJECTS).fill(0);
+    let records = 0;
+    let batches = 0;
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    const end = start + SECONDS * 1000;
+    while (performance.now() < end) {
+      const ops: Array<{ type: 'put'; key: Buffer; value: Buffer }> = [];
+      for (let i = 0; i < RAW_BATCH; i++) {
+        const s = (records + i) % SUBJECTS;
+        offsets[s] = offsets[s]! + 1;
+        const value = Buffer.allocUnsafe(RECORD_HEADER + size);
+        value.writeDoubleBE(Date.now(), 0);
+        value.writeInt32BE(0, 8);
+        value.set(body, RECORD_HEADER);
+        ops.push({ type: 'put', key: recordKey(`bench.${s}`, offsets[s]!), value });
+      }
+      await db.batch(ops, { sync: fsync === 'batch' });
+      records += RAW_BATCH;
+      batches += 1;
     }
-  })();
+    const seconds = (performance.now() - start) / 1000;
+    const used = process.cpuUsage(cpu);
+    await db.close();
+    return {
+      rate: records / seconds,
+      mbPerSecond: (records * size) / seconds / 1e6,
+      cpuPercent: ((used.user + used.system) / 1e6 / seconds) * 100,
+      batches,
+      p50Ms: 0,
+      p99Ms: 0,
+    };
+  });
+}
+
+async function openBenchLog(dir: string, fsync: Fsync, observer: LogObserver): Promise<Log> {
+  const config = loadConfig({ BROKER_DATA_DIR: dir, BROKER_FSYNC: fsync });
+  return openLog(logOptionsFromConfig(config, observer));
+}
+
+/** A recording observer: batch count and every acknowledgement latency (seconds). */
+function recorder(): { observer: LogObserver; batches(): number; latencies(): Float64Array; reset(): void } {
+  let batches = 0;
+  let latencies = new Float64Array(1 << 16);
+  let n = 0;
+  return {
+    observer: {
+      batchWritten() {
+        batches += 1;
+      },
+      appendAcknowledged(seconds) {
+        if (n === latencies.length) {
+          const grown = new Float64Array(latencies.length * 2);
+          grown.set(latencies);
+          latencies = grown;
+        }
+        latencies[n++] = seconds;
+      },
+    },
+    batches: () => batches,
+    latencies: () => latencies.slice(0, n).sort(),
+    reset() {
+      batches = 0;
+      n = 0;
+    },
+  };
+}
+
+/** `appenders` loops, each appending to its subject as fast as acknowledgements come back, for SECONDS. */
+async function runAppenders(log: Log, appenders: number, size: number, subjectOf: (i: number) => string): Promise<{ appended: number; seconds: number }> {
+  const body = Buffer.alloc(size, 7);
   let appended = 0;
-  const end = performance.now() + SECONDS * 1000;
   const start = performance.now();
+  const end = start + SECONDS * 1000;
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    Array.from({ length: appenders }, async (_, i) => {
+      const input = { subject: subjectOf(i), body, expirationSeconds: 0 };
       while (performance.now() < end) {
-        await log.append({ subject: 'bench', body, expirationSeconds: 0 });
+        await log.append(input);
         appended += 1;
       }
     }),
   );
-  const elapsed = (performance.now() - start) / 1000;
-  const deliveredAtEnd = delivered;
-  stop = true;
-  cursor.close();
-  await reader;
-  await log.close();
-  await rm(dir, { recursive: true, force: true });
-  return { rate: appended / elapsed, readerRate: deliveredAtEnd / elapsed };
+  return { appended, seconds: (performance.now() - start) / 1000 };
 }
 
+async function logCell(size: number, fsync: Fsync, appenders: number): Promise<Cell> {
+  return withTempDir(async (dir) => {
+    const rec = recorder();
+    const log = await openBenchLog(dir, fsync, rec.observer);
+    try {
+      const cpu = process.cpuUsage();
+      const { appended, seconds } = await runAppenders(log, appenders, size, (i) => `bench.${i % SUBJECTS}`);
+      const used = process.cpuUsage(cpu);
+      const latencies = rec.latencies();
+      return {
+        rate: appended / seconds,
+        mbPerSecond: (appended * size) / seconds / 1e6,
+        cpuPercent: ((used.user + used.system) / 1e6 / seconds) * 100,
+        batches: rec.batches(),
+        p50Ms: percentile(latencies, 0.5),
+        p99Ms: percentile(latencies, 0.99),
+      };
+    } finally {
+      await log.close();
+    }
+  });
+}
+
+/** One subject, 1024 appenders, one 'live' tailing reader: does the reader keep up? */
+async function tailCell(size: number, fsync: Fsync): Promise<{ appended: number; delivered: number; seconds: number; lagAtEnd: number }> {
+  return withTempDir(async (dir) => {
+    const rec = recorder();
+    const log = await openBenchLog(dir, fsync, rec.observer);
+    try {
+      const cursor = await log.tail('bench.tail', 'live');
+      let delivered = 0;
+      let expected = 1;
+      const reader = (async () => {
+        for (;;) {
+          const batch = await cursor.next(4096);
+          if (batch.length === 0) return;
+          if (batch[0]!.offset !== expected) throw new Error(`tail gap or duplicate: expected ${expected}, got ${batch[0]!.offset}`);
+          expected = batch[batch.length - 1]!.offset + 1;
+          delivered += batch.length;
+        }
+      })();
+      const { appended, seconds } = await runAppenders(log, 1024, size, () => 'bench.tail');
+      const deliveredAtEnd = delivered;
+      const lagAtEnd = cursor.lag();
+      cursor.close();
+      await reader;
+      return { appended, delivered: deliveredAtEnd, seconds, lagAtEnd };
+    } finally {
+      await log.close();
+    }
+  });
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en');
+
+console.log(`# log bench: ${SECONDS} s per cell, node ${process.version}, ${SUBJECTS} subjects, raw = LevelDB batches of ${RAW_BATCH}\n`);
 const rows: string[] = [];
-console.log(`log micro-benchmark: ${SECONDS}s per cell, node ${process.version}`);
 for (const fsync of ['never', 'batch'] as const) {
   for (const size of [100, 1024]) {
-    const raw = await rawCeiling(size, fsync === 'batch');
-    for (const concurrency of [1, 64, 1024]) {
-      const { rate, readerRate } = await logRate(size, fsync, concurrency);
-      const row = `| ${fsync} | ${size} B | ${concurrency} | ${Math.round(rate).toLocaleString('en')} | ${((rate * size) / 1e6).toFixed(1)} | ${Math.round(raw).toLocaleString('en')} | ${((rate / raw) * 100).toFixed(0)}% | ${((readerRate / rate) * 100).toFixed(0)}% |`;
-      rows.push(row);
-      console.log(row);
+    const raw = await rawCeiling(size, fsync);
+    rows.push(`| ${fsync} | ${size} B | raw batch ${RAW_BATCH} | ${fmt(raw.rate)} | ${raw.mbPerSecond.toFixed(1)} | 100% | ${RAW_BATCH} | – | – | ${raw.cpuPercent.toFixed(0)} |`);
+    console.error(rows[rows.length - 1]);
+    for (const appenders of [1, 64, 1024]) {
+      const cell = await logCell(size, fsync, appenders);
+      const perBatch = cell.batches === 0 ? 0 : (cell.rate * SECONDS) / cell.batches;
+      rows.push(
+        `| ${fsync} | ${size} B | log, ${appenders} appenders | ${fmt(cell.rate)} | ${cell.mbPerSecond.toFixed(1)} | ${((cell.rate / raw.rate) * 100).toFixed(0)}% | ${perBatch.toFixed(1)} | ${cell.p50Ms.toFixed(2)} | ${cell.p99Ms.toFixed(2)} | ${cell.cpuPercent.toFixed(0)} |`,
+      );
+      console.error(rows[rows.length - 1]);
     }
   }
 }
-console.log('\n| fsync | payload | appenders | log appends/s | MB/s | raw LevelDB batch-1000 records/s | log / raw | tailing reader / appends |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+
+const tailRows: string[] = [];
+for (const fsync of ['never', 'batch'] as const) {
+  for (const size of [100, 1024]) {
+    const t = await tailCell(size, fsync);
+    tailRows.push(
+      `| ${fsync} | ${size} B | ${fmt(t.appended / t.seconds)} | ${fmt(t.delivered / t.seconds)} | ${((t.delivered / Math.max(1, t.appended)) * 100).toFixed(1)}% | ${fmt(t.lagAtEnd)} |`,
+    );
+    console.error(tailRows[tailRows.length - 1]);
+  }
+}
+
+console.log('| fsync | payload | writer | records/s | MB/s (bodies) | log / raw | records per batch | ack p50 ms | ack p99 ms | CPU % |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);
+console.log('\nOne subject, 1024 appenders, one live tailing reader:\n');
+console.log('| fsync | payload | appended/s | delivered/s | delivered / appended | lag at end |');
+console.log('| --- | --- | --- | --- | --- | --- |');
+for (const r of tailRows) console.log(r);

@@ -36,14 +36,14 @@ interface GhzReport {
 }
 
 /** Unary load at a fixed concurrency over one connection, for `seconds`. */
-export async function ghzUnary(opts: { name: string; port: number; call: string; data: object; concurrency: number; seconds: number; payloadBytes: number; connections?: number }): Promise<LoadResult> {
+export async function ghzUnary(opts: { name: string; port: number; call: string; data: object; concurrency: number; seconds: number; payloadBytes: number; connections?: number; rps?: number }): Promise<LoadResult> {
   await ensureGhz();
   const { stdout } = await run(
     GHZ,
     [
       '--insecure', '--proto', `${ROOT}proto/broker.proto`, '--import-paths', `${ROOT}proto`, '--call', opts.call,
       '-d', JSON.stringify(opts.data), '-c', String(opts.concurrency), '--connections', String(opts.connections ?? 1),
-      '-z', `${opts.seconds}s`, '--format', 'json', '--skipFirst', String(opts.concurrency * 10), `127.0.0.1:${opts.port}`,
+      '-z', `${opts.seconds}s`, '--format', 'json', '--skipFirst', String(opts.concurrency * 10), ...(opts.rps === undefined ? [] : ['--rps', String(opts.rps)]), `127.0.0.1:${opts.port}`,
     ],
     { maxBuffer: 64 * 1024 * 1024 },
   );

@@ -8,10 +8,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { BrokerClient, type MessageResponse, type PublishResponse } from '../../proto/gen/broker.js';
 
 export type WorkerTask =
-  | { kind: 'broker-stream'; port: number; subject: string; inflight: number; payload: number; seconds: number }
+  | { kind: 'broker-stream'; port: number; subject: string; inflight: number; payload: number; seconds: number; rate?: number; host?: string }
   | { kind: 'nats'; port: number; subject: string; inflight: number; payload: number; seconds: number }
   | { kind: 'redis-xadd'; port: number; subject: string; inflight: number; payload: number; seconds: number }
-  | { kind: 'subscribe'; port: number; subject: string; streams: number; seconds: number };
+  | { kind: 'subscribe'; port: number; subject: string; streams: number; seconds: number; host?: string };
 
 export interface WorkerResult {
   count: number;
@@ -48,7 +48,8 @@ async function closedLoop(inflight: number, seconds: number, send: () => Promise
 }
 
 async function brokerStream(t: Extract<WorkerTask, { kind: 'broker-stream' }>, h: hdr.Histogram): Promise<number> {
-  const client = new BrokerClient(`127.0.0.1:${t.port}`, credentials.createInsecure());
+  if (t.rate !== undefined && t.rate > 0) return brokerStreamAtRate(t, h);
+  const client = new BrokerClient(`${t.host ?? '127.0.0.1'}:${t.port}`, credentials.createInsecure());
   const call = client.publishStream();
   const body = Buffer.alloc(t.payload, 1);
   const sent: number[] = [];
@@ -80,6 +81,48 @@ async function brokerStream(t: Extract<WorkerTask, { kind: 'broker-stream' }>, h
   return acked;
 }
 
+/**
+ * Open model: message i is due at start + i/rate whatever happened to earlier ones, and its latency counts from
+ * when it was due (not when it was sent), so a stall shows in the percentiles instead of slowing the sender down.
+ */
+async function brokerStreamAtRate(t: Extract<WorkerTask, { kind: 'broker-stream' }>, h: hdr.Histogram): Promise<number> {
+  const client = new BrokerClient(`${t.host ?? '127.0.0.1'}:${t.port}`, credentials.createInsecure());
+  const call = client.publishStream();
+  const body = Buffer.alloc(Math.max(8, t.payload), 1);
+  const rate = t.rate!;
+  const due: number[] = [];
+  let acked = 0;
+  const start = nowUs();
+  const end = start + t.seconds * 1e6;
+  await new Promise<void>((resolve, reject) => {
+    let finished = false;
+    const timer = setInterval(() => {
+      const now = nowUs();
+      const target = Math.min(Math.floor(((Math.min(now, end) - start) / 1e6) * rate), Math.floor(t.seconds * rate));
+      while (due.length < target) {
+        const at = start + Math.round((due.length / rate) * 1e6);
+        due.push(at);
+        body.writeBigUInt64BE(BigInt(at), 0);
+        call.write({ subject: t.subject, body, expirationSeconds: 0 });
+      }
+      if (now >= end) {
+        clearInterval(timer);
+        finished = true;
+        if (acked === due.length) resolve();
+      }
+    }, 1);
+    call.on('data', () => {
+      h.recordValue(Math.max(1, nowUs() - due[acked]!));
+      acked += 1;
+      if (finished && acked === due.length) resolve();
+    });
+    call.on('error', reject);
+  });
+  call.end();
+  client.close();
+  return acked;
+}
+
 async function nats(t: Extract<WorkerTask, { kind: 'nats' }>, h: hdr.Histogram): Promise<number> {
   const nc = await natsConnect({ servers: `127.0.0.1:${t.port}` });
   const js = nc.jetstream();
@@ -98,7 +141,7 @@ async function redisXadd(t: Extract<WorkerTask, { kind: 'redis-xadd' }>, h: hdr.
 }
 
 async function subscribe(t: Extract<WorkerTask, { kind: 'subscribe' }>, h: hdr.Histogram): Promise<number> {
-  const client = new BrokerClient(`127.0.0.1:${t.port}`, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 << 20 });
+  const client = new BrokerClient(`${t.host ?? '127.0.0.1'}:${t.port}`, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 << 20 });
   let count = 0;
   const streams = Array.from({ length: t.streams }, () => {
     const s = client.subscribe({ subject: t.subject, fromId: 0 });
