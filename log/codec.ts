@@ -2,7 +2,8 @@ import type { LogRecord, SegmentInfo } from '../core/index.js';
 import { readUint64BE, writeUint64BE } from './keys.js';
 
 // Record value: publishedAtMs (float64, exact for ms timestamps) | expirationSeconds (int32) | body.
-const RECORD_HEADER = 12;
+export const RECORD_HEADER_BYTES = 12;
+const RECORD_HEADER = RECORD_HEADER_BYTES;
 
 export function encodeRecordValue(publishedAtMs: number, expirationSeconds: number, body: Uint8Array): Buffer {
   const buf = Buffer.allocUnsafe(RECORD_HEADER + body.length);

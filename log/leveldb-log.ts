@@ -12,7 +12,7 @@ import {
   type SubjectInfo,
   type TailCursor,
 } from '../core/index.js';
-import { decodeHead, decodeRecordValue, decodeSegment, encodeHead, encodeRecordValue, encodeSegment, segmentInfo, type SegmentState } from './codec.js';
+import { RECORD_HEADER_BYTES, decodeHead, decodeRecordValue, decodeSegment, encodeHead, encodeRecordValue, encodeSegment, segmentInfo, type SegmentState } from './codec.js';
 import {
   Family,
   activeKey,
@@ -32,13 +32,14 @@ import { LogTailCursor } from './tail-cursor.js';
 
 type Db = ClassicLevel<Buffer, Buffer>;
 type Op = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+/** LevelDB's chained batch: each op is copied into the native write batch as it is added. */
+type Batch = ReturnType<Db['batch']>;
 
 interface PendingAppend {
   state: SubjectState;
-  offset: number;
   record: LogRecord;
-  value: Buffer;
-  startedAt: bigint;
+  /** performance.now() at the call, when there is an observer to tell the latency to. */
+  startedAt: number;
   resolve: (offset: number) => void;
   reject: (err: unknown) => void;
 }
@@ -52,7 +53,6 @@ interface Loading {
 }
 
 interface PendingControl {
-  ops: Op[];
   states: SubjectState[];
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -73,7 +73,10 @@ export class LevelDbLog implements Log {
   private readonly loading = new Map<string, Loading>();
   private appends: PendingAppend[] = [];
   private controls: PendingControl[] = [];
-  private extraOps: Op[] = [];
+  /** The batch the next group commit writes; appends and metadata ops go straight into it. */
+  private batch: Batch | undefined;
+  private batchRecords = 0;
+  private batchBytes = 0;
   private dirtySegments = new Map<SegmentState, SubjectState>();
   private dirtyHeads = new Set<SubjectState>();
   private sealedInBatch: SegmentInfo[] = [];
@@ -159,17 +162,34 @@ export class LevelDbLog implements Log {
     this.dirtyHeads.add(state);
     state.inflight += 1;
     const value = encodeRecordValue(publishedAtMs, input.expirationSeconds, input.body);
+    this.pending().put(offsetKey(state.recordPrefix, offset), value);
+    this.batchRecords += 1;
+    this.batchBytes += input.body.length;
     const record: LogRecord = {
       subject: state.subject,
       offset,
       publishedAtMs,
       expirationSeconds: input.expirationSeconds,
-      body: value.subarray(12),
+      body: value.subarray(RECORD_HEADER_BYTES),
     };
+    const startedAt = this.observer === undefined ? 0 : performance.now();
     return new Promise<number>((resolve, reject) => {
-      this.appends.push({ state, offset, record, value, startedAt: process.hrtime.bigint(), resolve, reject });
+      this.appends.push({ state, record, startedAt, resolve, reject });
       this.schedule();
     });
+  }
+
+  private pending(): Batch {
+    if (this.batch === undefined) this.batch = this.db.batch();
+    return this.batch;
+  }
+
+  private addOps(ops: readonly Op[]): void {
+    const batch = this.pending();
+    for (const op of ops) {
+      if (op.type === 'put') batch.put(op.key, op.value);
+      else batch.del(op.key);
+    }
   }
 
   /** The segment the record at `offset` goes into, rolling to a new one by record count, bytes or age. */
@@ -200,7 +220,7 @@ export class LevelDbLog implements Log {
         deleting: false,
       };
       state.segments.push(segment);
-      this.extraOps.push({ type: 'put', key: activeKey(nowMs, state.subject, offset), value: EMPTY });
+      this.pending().put(activeKey(nowMs, state.subject, offset), EMPTY);
     }
     return segment;
   }
@@ -208,10 +228,9 @@ export class LevelDbLog implements Log {
   private seal(state: SubjectState, segment: SegmentState): void {
     segment.sealed = true;
     this.dirtySegments.set(segment, state);
-    this.extraOps.push(
-      { type: 'del', key: activeKey(segment.firstPublishMs, state.subject, segment.baseOffset) },
-      { type: 'put', key: offsetKey(subjectPrefix(Family.unreplicated, state.subject), segment.baseOffset), value: EMPTY },
-    );
+    this.pending()
+      .del(activeKey(segment.firstPublishMs, state.subject, segment.baseOffset))
+      .put(offsetKey(subjectPrefix(Family.unreplicated, state.subject), segment.baseOffset), EMPTY);
     this.sealedInBatch.push(segmentInfo(state.subject, segment));
   }
 
@@ -236,15 +255,16 @@ export class LevelDbLog implements Log {
     // Unlike appends, metadata writes are still taken while closing: close() drains them before the database shuts.
     if (this.failure !== undefined || this.closed) return Promise.reject(this.refusal() ?? new UnavailableError('the log is closed'));
     for (const s of states) s.inflight += 1;
+    this.addOps(ops);
     return new Promise<void>((resolve, reject) => {
-      this.controls.push({ ops, states, resolve, reject });
+      this.controls.push({ states, resolve, reject });
       this.schedule();
     });
   }
 
   private async flush(): Promise<void> {
     if (this.writing) return;
-    if (this.appends.length === 0 && this.controls.length === 0 && this.extraOps.length === 0 && this.dirtySegments.size === 0) {
+    if (this.batch === undefined && this.appends.length === 0 && this.controls.length === 0 && this.dirtySegments.size === 0) {
       this.notifyIdle();
       return;
     }
@@ -252,31 +272,25 @@ export class LevelDbLog implements Log {
     const appends = this.appends;
     const controls = this.controls;
     const sealed = this.sealedInBatch;
-    const ops: Op[] = this.extraOps;
+    const records = this.batchRecords;
+    const bytes = this.batchBytes;
+    const batch = this.pending();
+    this.batch = undefined;
     this.appends = [];
     this.controls = [];
-    this.extraOps = [];
     this.sealedInBatch = [];
-    let bytes = 0;
-    for (const a of appends) {
-      ops.push({ type: 'put', key: offsetKey(a.state.recordPrefix, a.offset), value: a.value });
-      bytes += a.record.body.length;
-    }
-    for (const c of controls) for (const op of c.ops) ops.push(op);
+    this.batchRecords = 0;
+    this.batchBytes = 0;
     // Metadata is serialized now, so it describes exactly the appends assigned so far: those in this batch and before.
-    for (const [segment, state] of this.dirtySegments) {
-      ops.push({ type: 'put', key: offsetKey(state.segmentPrefix, segment.baseOffset), value: encodeSegment(segment) });
-    }
-    for (const state of this.dirtyHeads) {
-      ops.push({ type: 'put', key: headKey(state.subject), value: encodeHead(state.nextOffset - 1) });
-    }
-    this.dirtySegments = new Map();
-    this.dirtyHeads = new Set();
+    for (const [segment, state] of this.dirtySegments) batch.put(offsetKey(state.segmentPrefix, segment.baseOffset), encodeSegment(segment));
+    for (const state of this.dirtyHeads) batch.put(headKey(state.subject), encodeHead(state.nextOffset - 1));
+    this.dirtySegments.clear();
+    this.dirtyHeads.clear();
 
     const sync = this.options.fsync === 'batch';
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     try {
-      await this.db.batch(ops, { sync });
+      await batch.write({ sync });
     } catch (err) {
       this.failure = err instanceof Error ? err : new Error(String(err));
       this.writing = false;
@@ -287,22 +301,24 @@ export class LevelDbLog implements Log {
       this.notifyIdle();
       return;
     }
-    const done = process.hrtime.bigint();
-    this.observer?.batchWritten(appends.length, bytes, Number(done - started) / 1e9, sync);
+    const done = performance.now();
+    this.observer?.batchWritten(records, bytes, (done - started) / 1000, sync);
 
     const touched = new Set<SubjectState>();
     for (const a of appends) {
       const state = a.state;
-      state.lastOffset = a.offset;
+      const offset = a.record.offset;
+      state.lastOffset = offset;
       state.inflight -= 1;
-      if (state.firstOffset > a.offset) state.firstOffset = a.offset;
+      if (state.firstOffset > offset) state.firstOffset = offset;
       if (state.cursors > 0) this.cacheRecord(state, a.record);
       touched.add(state);
     }
     for (const state of touched) state.wakeAll();
+    const observer = this.observer;
     for (const a of appends) {
-      this.observer?.appendAcknowledged(Number(done - a.startedAt) / 1e9);
-      a.resolve(a.offset);
+      observer?.appendAcknowledged((done - a.startedAt) / 1000);
+      a.resolve(a.record.offset);
     }
     for (const c of controls) {
       for (const s of c.states) s.inflight -= 1;
@@ -311,7 +327,7 @@ export class LevelDbLog implements Log {
     for (const info of sealed) for (const listener of this.sealListeners) listener(info);
     this.evict();
     this.writing = false;
-    if (this.appends.length > 0 || this.controls.length > 0 || this.extraOps.length > 0) {
+    if (this.batch !== undefined || this.appends.length > 0 || this.controls.length > 0) {
       void this.flush();
     } else {
       this.notifyIdle();
@@ -323,6 +339,7 @@ export class LevelDbLog implements Log {
     const controls = this.controls;
     this.appends = [];
     this.controls = [];
+    this.batch = undefined;
     for (const a of appends) a.reject(err);
     for (const c of controls) c.reject(err);
   }
@@ -783,7 +800,7 @@ export class LevelDbLog implements Log {
     if (this.closing) return;
     this.closing = true;
     // Everything already accepted is written before the database closes.
-    while (this.writing || this.scheduled || this.admitted > 0 || this.appends.length > 0 || this.controls.length > 0) {
+    while (this.writing || this.scheduled || this.admitted > 0 || this.batch !== undefined || this.appends.length > 0 || this.controls.length > 0) {
       await new Promise<void>((resolve) => {
         this.idle.push(resolve);
         this.schedule();
