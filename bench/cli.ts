@@ -1,194 +1,271 @@
-// npm run bench -- <scenario> [options]: the load client.
-//   publish         unary Publish with ghz (native; --rate for an open model, else --inflight closed loop)
-//   publish-stream  PublishStream from --connections worker threads, --inflight each (or --rate in total, open model)
-//   fetch           Fetch of published ids with ghz
-//   subscribe       fan-out: --subscribers streams on one subject while a publisher runs at --rate
-//   e2e             publish-to-delivery latency, 1 subscriber, publisher at --rate (open model, timed by the receiver)
-//   mixed           publish-stream + subscribers + fetch at once
-//   compare         broker (fsync never and batch) vs NATS JetStream, Redis Streams and a grpc-js echo server
-// Options: --target host:port (default: start a broker here), --fsync batch|never, --seconds, --payload, --inflight,
-//   --rate, --connections, --subscribers, --json (machine output), --md (Markdown table, the default).
+// npm run bench -- <scenario> [options]: the broker's load client, with peers started in the same run.
+//
+// Scenarios
+//   publish         unary Publish (Node worker threads, or --client ghz for a native client)
+//   publish-stream  PublishStream, acks in request order
+//   fetch           Fetch of ids that exist (the subjects are filled first)
+//   subscribe       fan-out: --subscribers live streams on one subject while a publisher runs at --rate;
+//                   broker RSS is sampled every second (flat-memory check)
+//   e2e             publish-to-delivery latency timed by the receiver (timestamp in the body) at --rate, or at half
+//                   the rate a closed-loop probe reaches when --rate is not given
+//   idle            --subscribers idle Subscribe streams (default 10,000): the broker's RSS with them open
+//   mixed           PublishStream publishers + subscribers + Fetch at once
+//   compare         broker PublishStream (fsync never and batch) vs NATS JetStream and Redis Streams, same payload
+//                   and concurrency, and broker unary Publish vs a grpc-js echo server (ghz); ratios to the broker
+// Options
+//   --connections N  worker threads, each with its own channel (default 2)
+//   --inflight N     operations outstanding per connection, closed model (default 64)
+//   --rate N         total operations/s, open model: scheduled at fixed intervals, latency from the scheduled time
+//   --duration S     seconds per measurement (default 10)         --payload B   body bytes (default 1024)
+//   --subjects N     spread operations round-robin over N subjects (default 1)
+//   --subscribers N  streams for subscribe / idle / mixed        --fsync batch|never (default batch)
+//   --target H:P     an existing broker (default: start one from api/cli.ts on a free port and a temp data dir)
+//   --client node|ghz  unary load generator for publish/fetch (default node)
+//   --json           JSON instead of a Markdown table
 import { parseArgs } from 'node:util';
-import { ghzUnary, type LoadResult } from './support/ghz.js';
-import { rssBytes, startBroker, startEcho, startNats, startRedis, type Running } from './support/processes.js';
-import { startWorkers, summarize, table } from './support/workers.js';
+import { ghzUnary } from './support/ghz.js';
+import { rssBytes, sampleRss, startBroker, startEcho, startNats, startRedis, type Running } from './support/processes.js';
 import type { WorkerTask } from './support/load-worker.js';
+import { setQuiet, startWorkers, summarize, table, withProgress, type LoadResult } from './support/workers.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    target: { type: 'string' },
-    fsync: { type: 'string', default: 'never' },
-    seconds: { type: 'string', default: '10' },
-    payload: { type: 'string', default: '1024' },
+    connections: { type: 'string', default: '2' },
     inflight: { type: 'string', default: '64' },
     rate: { type: 'string', default: '0' },
-    connections: { type: 'string', default: '2' },
-    subscribers: { type: 'string', default: '1' },
+    duration: { type: 'string' },
+    seconds: { type: 'string' },
+    payload: { type: 'string', default: '1024' },
+    subjects: { type: 'string', default: '1' },
+    subscribers: { type: 'string' },
+    fsync: { type: 'string', default: 'batch' },
+    target: { type: 'string' },
+    client: { type: 'string', default: 'node' },
     json: { type: 'boolean', default: false },
   },
 });
+
 const scenario = positionals[0] ?? 'compare';
-const SECONDS = Number(values.seconds);
+const SECONDS = Number.parseFloat(values.duration ?? values.seconds ?? '10');
 const PAYLOAD = Number(values.payload);
-const INFLIGHT = Number(values.inflight);
+const INFLIGHT = Math.max(1, Number(values.inflight));
 const RATE = Number(values.rate);
 const CONNECTIONS = Math.max(1, Number(values.connections));
-const SUBSCRIBERS = Number(values.subscribers);
-const body64 = Buffer.alloc(PAYLOAD, 1).toString('base64');
+const SUBJECTS = Math.max(1, Number(values.subjects));
+const CLIENT = values.client === 'ghz' ? 'ghz' : 'node';
+setQuiet(values.json);
 
-function progress(label: string): () => void {
-  const started = Date.now();
-  const timer = setInterval(() => {
-    if (!values.json) process.stderr.write(`\r${label}: ${((Date.now() - started) / 1000).toFixed(0)}s / ${SECONDS}s   `);
-  }, 1000);
-  return () => {
-    clearInterval(timer);
-    if (!values.json) process.stderr.write('\r' + ' '.repeat(60) + '\r');
-  };
+interface Target {
+  host: string;
+  port: number;
+  /** Set when this run started the broker (its RSS can be read). */
+  pid?: number;
 }
+type Row = LoadResult & { ratio?: string };
 
-async function target<T>(work: (port: number, host: string, pid?: number) => Promise<T>, fsync = String(values.fsync)): Promise<T> {
+/** Runs `work` against --target, or against a broker started here with the given fsync mode. */
+async function onBroker<T>(work: (t: Target) => Promise<T>, fsync = String(values.fsync)): Promise<T> {
   if (values.target !== undefined) {
     const [host, port] = values.target.split(':');
-    return work(Number(port), host ?? '127.0.0.1');
+    return work({ host: host || '127.0.0.1', port: Number(port) });
   }
-  const broker = await startBroker({ BROKER_FSYNC: fsync });
-  try {
-    return await work(broker.port, '127.0.0.1', broker.pid);
-  } finally {
-    await broker.stop();
-  }
+  return onServer(() => startBroker({ BROKER_FSYNC: fsync }), (s) => work({ host: '127.0.0.1', port: s.port, pid: s.pid }));
 }
 
-function streamTasks(port: number, host: string, subject: string, seconds = SECONDS): WorkerTask[] {
-  return Array.from({ length: CONNECTIONS }, (_, i) => ({
-    kind: 'broker-stream' as const, port, host, subject: `${subject}.${i}`, inflight: INFLIGHT, payload: PAYLOAD, seconds,
-    ...(RATE > 0 ? { rate: RATE / CONNECTIONS } : {}),
-  }));
-}
-
-async function publishStream(name: string, port: number, host = '127.0.0.1'): Promise<LoadResult> {
-  const done = progress(name);
-  const w = startWorkers(streamTasks(port, host, 'bench.stream'));
-  const r = summarize(name, await w.done, PAYLOAD);
-  done();
-  return r;
-}
-
-async function unaryPublish(name: string, port: number): Promise<LoadResult> {
-  const done = progress(name);
-  const r = await ghzUnary({ name, port, call: 'broker.Broker/Publish', data: { subject: 'bench.unary', body: body64, expirationSeconds: 0 }, concurrency: INFLIGHT, seconds: SECONDS, payloadBytes: PAYLOAD, ...(RATE > 0 ? { rps: RATE } : {}) });
-  done();
-  return r;
-}
-
-async function fanOut(port: number, host: string, subscribers: number, pid?: number): Promise<LoadResult & { rssMb?: number }> {
-  const workers = subscribers === 1 ? 1 : 2;
-  const subs = startWorkers(Array.from({ length: workers }, () => ({ kind: 'subscribe' as const, port, host, subject: 'bench.fan', streams: Math.ceil(subscribers / workers), seconds: SECONDS + 1 })));
-  await subs.ready;
-  const rssBefore = pid === undefined ? 0 : rssBytes(pid);
-  const done = progress(`subscribe x${subscribers}`);
-  const pub = startWorkers([{ kind: 'broker-stream', port, host, subject: 'bench.fan', inflight: INFLIGHT, payload: Math.max(PAYLOAD, 8), seconds: SECONDS, ...(RATE > 0 ? { rate: RATE } : {}) }]);
-  const [published, delivered] = await Promise.all([pub.done, subs.done]);
-  const rssAfter = pid === undefined ? 0 : rssBytes(pid);
-  done();
-  const p = summarize('publisher', published, PAYLOAD);
-  const d = summarize(`${subscribers} subscriber(s): deliveries/s, publish-to-delivery latency (publisher ${Math.round(p.opsPerSec).toLocaleString('en')}/s)`, delivered, PAYLOAD);
-  return { ...d, ...(pid === undefined ? {} : { rssMb: (rssAfter - rssBefore) / 1e6 }) };
-}
-
-async function peer(start: () => Promise<Running>, kind: 'nats' | 'redis-xadd', name: string, inflight: number): Promise<LoadResult> {
+async function onServer<T>(start: () => Promise<Running>, work: (s: Running) => Promise<T>): Promise<T> {
   const server = await start();
   try {
-    if (kind === 'nats') {
-      // The stream must exist before acked publishes; create it with a throwaway JetStream manager.
-      const { connect } = await import('nats');
-      const nc = await connect({ servers: `127.0.0.1:${server.port}` });
-      const jsm = await nc.jetstreamManager();
-      await jsm.streams.add({ name: 'BENCH', subjects: ['bench.>'], storage: 'file' as never });
-      await nc.close();
-    }
-    const done = progress(name);
-    const w = startWorkers(Array.from({ length: CONNECTIONS }, (_, i) => ({ kind, port: server.port, subject: `bench.peer.${i}`, inflight, payload: PAYLOAD, seconds: SECONDS })));
-    const r = summarize(name, await w.done, PAYLOAD);
-    done();
-    return r;
+    return await work(server);
   } finally {
     await server.stop();
   }
 }
 
-function report(rows: Array<LoadResult & { ratio?: string }>): void {
-  if (values.json) console.log(JSON.stringify({ scenario, seconds: SECONDS, payload: PAYLOAD, inflight: INFLIGHT, rate: RATE, connections: CONNECTIONS, results: rows }, null, 2));
-  else console.log(table(rows, 'ratio'));
+/** One task per connection; the total --rate is split evenly. */
+function load<K extends 'unary' | 'stream' | 'nats' | 'redis-xadd'>(kind: K, t: Target, subject: string, o: { rate?: number; inflight?: number; seconds?: number; connections?: number } = {}): WorkerTask[] {
+  const connections = o.connections ?? CONNECTIONS;
+  const rate = o.rate ?? RATE;
+  return Array.from({ length: connections }, (_, i) => ({
+    kind, host: t.host, port: t.port, subject: SUBJECTS > 1 ? subject : `${subject}.${i}`, subjects: SUBJECTS, seconds: o.seconds ?? SECONDS,
+    inflight: o.inflight ?? INFLIGHT, payload: PAYLOAD, rate: rate > 0 ? rate / connections : 0,
+  }) as WorkerTask);
 }
 
-const ratio = (a: LoadResult, b: LoadResult): string => `${(a.opsPerSec / b.opsPerSec).toFixed(2)}x`;
+async function run(name: string, tasks: WorkerTask[], seconds = SECONDS): Promise<LoadResult> {
+  const w = startWorkers(tasks);
+  return summarize(name, await withProgress(name, seconds, w, w.done), PAYLOAD);
+}
 
-switch (scenario) {
-  case 'publish':
-    report([await target((port) => unaryPublish(`unary Publish, ${INFLIGHT} in flight`, port))]);
-    break;
-  case 'publish-stream':
-    report([await target((port, host) => publishStream(`PublishStream, ${CONNECTIONS} x ${INFLIGHT} in flight${RATE > 0 ? ` at ${RATE}/s` : ''}`, port, host))]);
-    break;
-  case 'fetch':
-    report([
-      await target(async (port) => {
-        await unaryPublish('fill', port);
-        return ghzUnary({ name: `Fetch, ${INFLIGHT} in flight`, port, call: 'broker.Broker/Fetch', data: { subject: 'bench.unary', id: '{{add (mod .RequestNumber 5000) 1}}' }, concurrency: INFLIGHT, seconds: SECONDS, payloadBytes: PAYLOAD });
-      }),
-    ]);
-    break;
-  case 'subscribe':
-  case 'e2e': {
-    const rows = await target(async (port, host, pid) => {
-      const r = await fanOut(port, host, scenario === 'e2e' ? 1 : SUBSCRIBERS, pid);
-      return [{ ...r, ratio: r.rssMb === undefined ? '' : `broker RSS +${r.rssMb.toFixed(0)} MB` }];
-    });
-    report(rows);
-    break;
+const model = (inflight = INFLIGHT, rate = RATE, connections = CONNECTIONS): string =>
+  rate > 0 ? `open model ${rate.toLocaleString('en')}/s over ${connections} conn` : `${connections} conn x ${inflight} in flight`;
+
+async function publishUnary(t: Target, label = 'broker'): Promise<LoadResult> {
+  if (CLIENT === 'ghz') {
+    const name = `${label}: unary Publish, ghz 1 conn x ${INFLIGHT}${RATE > 0 ? ` at ${RATE}/s` : ''}`;
+    return ghzUnary({ name, host: t.host, port: t.port, call: 'broker.Broker/Publish', data: { subject: 'bench.unary', body: Buffer.alloc(PAYLOAD, 1).toString('base64'), expirationSeconds: 0 }, concurrency: INFLIGHT, seconds: SECONDS, payloadBytes: PAYLOAD, ...(RATE > 0 ? { rps: RATE } : {}) });
   }
-  case 'mixed': {
-    const rows = await target(async (port, host) => {
-      const subs = startWorkers([{ kind: 'subscribe', port, host, subject: 'bench.stream.0', streams: SUBSCRIBERS, seconds: SECONDS + 1 }]);
-      await subs.ready;
-      const [pub, fetch] = await Promise.all([
-        publishStream('mixed: PublishStream', port, host),
-        ghzUnary({ name: 'mixed: Fetch', port, call: 'broker.Broker/Fetch', data: { subject: 'bench.stream.0', id: '{{add (mod .RequestNumber 1000) 1}}' }, concurrency: 16, seconds: SECONDS, payloadBytes: PAYLOAD }),
-      ]);
-      const delivered = summarize(`mixed: ${SUBSCRIBERS} subscriber(s) deliveries`, await subs.done, PAYLOAD);
-      return [pub, fetch, delivered];
-    });
-    report(rows);
-    break;
+  return run(`${label}: unary Publish, ${model()}`, load('unary', t, 'bench.unary'));
+}
+
+async function publishStream(t: Target, label = 'broker', o: { rate?: number; inflight?: number } = {}): Promise<LoadResult> {
+  return run(`${label}: PublishStream, ${model(o.inflight, o.rate)}`, load('stream', t, 'bench.stream', o));
+}
+
+async function fetch(t: Target): Promise<LoadResult> {
+  // Fill: every subject gets at least `perSubject` messages, so every id asked for exists.
+  const perSubject = 5000;
+  const fill = Array.from({ length: SUBJECTS }, (_, i) => ({
+    kind: 'stream' as const, host: t.host, port: t.port, subject: SUBJECTS > 1 ? `bench.fetch.${i}` : 'bench.fetch', subjects: 1, seconds: 600, inflight: 256, payload: PAYLOAD, rate: 0,
+  }));
+  // A closed loop for a bounded time cannot stop at a count, so fill at a known rate instead: 5,000 per subject.
+  const fillSeconds = Math.max(2, Math.ceil((perSubject * SUBJECTS) / 10_000));
+  await run('fill for fetch', fill.map((f) => ({ ...f, seconds: fillSeconds, rate: perSubject / fillSeconds + 1 })), fillSeconds);
+  if (CLIENT === 'ghz') {
+    return ghzUnary({ name: `Fetch, ghz 1 conn x ${INFLIGHT}`, host: t.host, port: t.port, call: 'broker.Broker/Fetch', data: { subject: 'bench.fetch', id: `{{add (mod .RequestNumber ${perSubject}) 1}}` }, concurrency: INFLIGHT, seconds: SECONDS, payloadBytes: PAYLOAD });
   }
-  case 'compare': {
-    const never = await target((port) => publishStream('broker PublishStream, fsync never', port), 'never');
-    const batch = await target((port) => publishStream('broker PublishStream, fsync batch', port), 'batch');
-    const nats = await peer(startNats, 'nats', 'NATS JetStream acked async publish, window 256', 256);
-    const redis = await peer(startRedis, 'redis-xadd', 'Redis XADD (appendfsync everysec), 64 in flight', 64);
-    const unary = await target((port) => unaryPublish('broker unary Publish (ghz, 64 in flight)', port), 'batch');
-    const echo = await (async () => {
-      const s = await startEcho();
-      try {
-        return await unaryPublish('grpc-js echo unary (ghz, 64 in flight)', s.port);
-      } finally {
-        await s.stop();
-      }
-    })();
-    report([
-      { ...never, ratio: '1.00x (reference)' },
-      { ...batch, ratio: `${ratio(batch, never)} of fsync never; ${ratio(batch, nats)} NATS (target >= 1.0x)` },
-      { ...nats, ratio: `broker(never)/NATS = ${ratio(never, nats)} (target >= 1.5x)` },
-      { ...redis, ratio: `broker(never)/Redis = ${ratio(never, redis)} (target >= 0.75x)` },
-      { ...unary, ratio: `${((unary.opsPerSec / echo.opsPerSec) * 100).toFixed(0)}% of echo (target >= 60%)` },
-      { ...echo, ratio: 'transport ceiling' },
-    ]);
-    break;
+  const tasks: WorkerTask[] = Array.from({ length: CONNECTIONS }, () => ({
+    kind: 'fetch', host: t.host, port: t.port, subject: 'bench.fetch', subjects: SUBJECTS, seconds: SECONDS, inflight: INFLIGHT, payload: PAYLOAD, rate: RATE > 0 ? RATE / CONNECTIONS : 0, maxId: perSubject,
+  }));
+  return run(`Fetch of existing ids, ${model()}`, tasks);
+}
+
+/** Subscribers spread over the worker threads, up to 250 streams per HTTP/2 connection. */
+function subscribers(t: Target, subject: string, streams: number, seconds: number, subjects = 1): WorkerTask[] {
+  const workers = Math.min(CONNECTIONS, streams);
+  return Array.from({ length: workers }, (_, i) => ({
+    kind: 'subscribe' as const, host: t.host, port: t.port, subject, subjects, seconds,
+    streams: Math.floor(streams / workers) + (i < streams % workers ? 1 : 0), streamsPerChannel: 250,
+  }));
+}
+
+/** Live subscribers on one subject while one PublishStream publisher runs at `rate` (open model). */
+async function fanOut(t: Target, count: number, rate: number, label: string): Promise<Row[]> {
+  const subs = startWorkers(subscribers(t, 'bench.fan', count, SECONDS + 3));
+  await subs.ready;
+  const rss = t.pid === undefined ? undefined : sampleRss(t.pid);
+  const pub = startWorkers(load('stream', t, 'bench.fan', { rate, connections: 1, inflight: 1024 }).map((x) => ({ ...x, subject: 'bench.fan', subjects: 1 })));
+  const published = await withProgress(`${label}: publishing`, SECONDS, pub, pub.done, () => `, delivered ${subs.current().toLocaleString('en')}`);
+  const delivered = await withProgress(`${label}: draining`, 3, subs, subs.done);
+  const mem = rss?.stop();
+  const p = summarize(`${label}: publisher, ${rate > 0 ? `${rate.toLocaleString('en')}/s` : 'closed loop'}`, published, PAYLOAD);
+  const expected = p.ops * count;
+  const d = summarize(`${label}: deliveries to ${count.toLocaleString('en')} subscriber(s), publish-to-delivery latency`, delivered, PAYLOAD, SECONDS);
+  const memNote = mem === undefined ? '' : `; broker RSS ${mem.startMb.toFixed(0)} -> max ${mem.maxMb.toFixed(0)} -> end ${mem.endMb.toFixed(0)} MB (second half ${mem.secondHalfGrowthMb >= 0 ? '+' : ''}${mem.secondHalfGrowthMb.toFixed(0)} MB)`;
+  return [p, { ...d, ratio: `${((d.ops / Math.max(1, expected)) * 100).toFixed(1)}% of ${expected.toLocaleString('en')} expected deliveries${memNote}` }];
+}
+
+/** e2e latency at `rate`, or at half of what a 3 s closed-loop probe reaches. */
+async function e2e(t: Target): Promise<Row[]> {
+  let rate = RATE;
+  const rows: Row[] = [];
+  if (rate <= 0) {
+    const probe = await run('e2e: max-rate probe (PublishStream, 1 subscriber)', load('stream', t, 'bench.probe', { connections: 1, seconds: 3, inflight: 256 }), 3);
+    rows.push({ ...probe, ratio: 'probe' });
+    rate = Math.max(100, Math.round(probe.opsPerSec / 2 / 100) * 100);
   }
-  default:
-    console.error(`unknown scenario "${scenario}": publish | publish-stream | fetch | subscribe | e2e | mixed | compare`);
-    process.exit(2);
+  const [pub, del] = await fanOut(t, 1, rate, `e2e at ${rate.toLocaleString('en')}/s`);
+  rows.push(pub!, { ...del!, ratio: `p99 ${del!.p99Ms.toFixed(2)} ms (target < 10 ms: ${del!.p99Ms < 10 ? 'met' : 'missed'}); ${del!.ratio ?? ''}` });
+  return rows;
+}
+
+/** N idle subscribers (one subject each, nothing published): the broker's RSS with all of them open. */
+async function idle(t: Target, count: number): Promise<Row[]> {
+  if (t.pid === undefined) throw new Error('idle needs a broker started by this run (no --target): it reads the broker RSS');
+  const before = rssBytes(t.pid) / 1e6;
+  const started = Date.now();
+  const hold = Math.max(5, SECONDS);
+  const subs = startWorkers(subscribers(t, 'bench.idle', count, hold, count));
+  await withProgress(`opening ${count.toLocaleString('en')} idle subscribers`, 0, subs, subs.ready);
+  const openMs = Date.now() - started;
+  const rss = sampleRss(t.pid);
+  await withProgress(`holding ${count.toLocaleString('en')} idle subscribers`, hold, subs, subs.done);
+  const mem = rss.stop();
+  const row: Row = {
+    name: `${count.toLocaleString('en')} idle Subscribe streams (${count.toLocaleString('en')} subjects)`, ops: count, opsPerSec: count / (openMs / 1000), mbPerSec: 0,
+    p50Ms: 0, p90Ms: 0, p99Ms: 0, p999Ms: 0, maxMs: openMs, errors: 0,
+    ratio: `broker RSS ${before.toFixed(0)} MB idle -> ${mem.maxMb.toFixed(0)} MB max with streams open (target < 200 MB: ${mem.maxMb < 200 ? 'met' : 'missed'}); ops/s = streams opened per second, max ms = time to open all`,
+  };
+  return [row];
+}
+
+async function mixed(t: Target): Promise<Row[]> {
+  const n = Number(values.subscribers ?? '10');
+  const subs = startWorkers(subscribers(t, 'bench.mixed', n, SECONDS + 5));
+  await subs.ready;
+  const fetchers: WorkerTask[] = [{ kind: 'fetch', host: t.host, port: t.port, subject: 'bench.mixed', subjects: 1, seconds: SECONDS, inflight: 16, payload: PAYLOAD, rate: 0, maxId: 500 }];
+  const pubTasks = load('stream', t, 'bench.mixed', { connections: 1 }).map((x) => ({ ...x, subject: 'bench.mixed', subjects: 1 }));
+  // The fetchers start once the publisher has written the ids they ask for.
+  const pub = startWorkers(pubTasks);
+  await new Promise((r) => setTimeout(r, 1000));
+  const fw = startWorkers(fetchers);
+  const [published, fetched] = await withProgress('mixed', SECONDS, pub, Promise.all([pub.done, fw.done]));
+  const delivered = await subs.done;
+  return [
+    summarize(`mixed: PublishStream, ${model(INFLIGHT, 0, 1)}`, published, PAYLOAD),
+    summarize('mixed: Fetch, 1 conn x 16 in flight', fetched, PAYLOAD),
+    summarize(`mixed: deliveries to ${n} subscriber(s)`, delivered, PAYLOAD, SECONDS),
+  ];
+}
+
+/** A peer on loopback with the same load shape; NATS needs its stream created first. */
+async function peer(kind: 'nats' | 'redis-xadd', label: string): Promise<LoadResult> {
+  return onServer(kind === 'nats' ? startNats : startRedis, async (s) => {
+    if (kind === 'nats') {
+      const { connect } = await import('nats');
+      const nc = await connect({ servers: `127.0.0.1:${s.port}` });
+      const jsm = await nc.jetstreamManager();
+      const { StorageType } = await import('nats');
+      await jsm.streams.add({ name: 'BENCH', subjects: ['bench.>'], storage: StorageType.File });
+      await nc.close();
+    }
+    return run(`${label}, ${model()}`, load(kind, { host: '127.0.0.1', port: s.port }, 'bench.peer'));
+  });
+}
+
+const x = (a: number, b: number): string => `${(a / b).toFixed(2)}x`;
+
+async function compare(): Promise<Row[]> {
+  const never = await onBroker((t) => publishStream(t, 'broker fsync=never'), 'never');
+  const batch = await onBroker((t) => publishStream(t, 'broker fsync=batch'), 'batch');
+  const nats = await peer('nats', 'NATS JetStream (file store), js.publish acked, window = in flight');
+  const redis = await peer('redis-xadd', 'Redis Streams XADD (AOF everysec), ioredis');
+  // Unary: both through ghz, a native client, so the figure is the server's and not the Node client's ceiling.
+  const unaryArgs = (port: number, name: string): Parameters<typeof ghzUnary>[0] => ({ name, port, call: 'broker.Broker/Publish', data: { subject: 'bench.unary', body: Buffer.alloc(PAYLOAD, 1).toString('base64'), expirationSeconds: 0 }, concurrency: 64, seconds: SECONDS, payloadBytes: PAYLOAD });
+  const unary = await onBroker((t) => ghzUnary(unaryArgs(t.port, 'broker fsync=batch: unary Publish, ghz 1 conn x 64')), 'batch');
+  const echo = await onServer(startEcho, (s) => ghzUnary(unaryArgs(s.port, 'grpc-js echo server: unary Publish, ghz 1 conn x 64')));
+  const met = (ok: boolean): string => (ok ? 'met' : 'missed');
+  return [
+    { ...never, ratio: `1.00x (reference); ${x(never.opsPerSec, nats.opsPerSec)} NATS (target >= 1.5x: ${met(never.opsPerSec >= 1.5 * nats.opsPerSec)}); ${x(never.opsPerSec, redis.opsPerSec)} Redis (target >= 0.75x: ${met(never.opsPerSec >= 0.75 * redis.opsPerSec)})` },
+    { ...batch, ratio: `${x(batch.opsPerSec, never.opsPerSec)} of fsync=never; ${x(batch.opsPerSec, nats.opsPerSec)} NATS (target >= 1.0x: ${met(batch.opsPerSec >= nats.opsPerSec)}); ${x(batch.opsPerSec, redis.opsPerSec)} Redis` },
+    { ...nats, ratio: `${x(nats.opsPerSec, never.opsPerSec)} of broker fsync=never, ${x(nats.opsPerSec, batch.opsPerSec)} of fsync=batch` },
+    { ...redis, ratio: `${x(redis.opsPerSec, never.opsPerSec)} of broker fsync=never, ${x(redis.opsPerSec, batch.opsPerSec)} of fsync=batch` },
+    { ...unary, ratio: `${((unary.opsPerSec / echo.opsPerSec) * 100).toFixed(0)}% of echo (target >= 60%: ${met(unary.opsPerSec >= 0.6 * echo.opsPerSec)})` },
+    { ...echo, ratio: `${x(echo.opsPerSec, unary.opsPerSec)} of broker unary (transport ceiling)` },
+  ];
+}
+
+async function main(): Promise<Row[]> {
+  switch (scenario) {
+    case 'publish': return [await onBroker((t) => publishUnary(t))];
+    case 'publish-stream': return [await onBroker((t) => publishStream(t))];
+    case 'fetch': return [await onBroker(fetch)];
+    case 'subscribe': return onBroker((t) => fanOut(t, Number(values.subscribers ?? '100'), RATE > 0 ? RATE : 1000, 'fan-out'));
+    case 'e2e': return onBroker(e2e);
+    case 'idle': return onBroker((t) => idle(t, Number(values.subscribers ?? '10000')));
+    case 'mixed': return onBroker(mixed);
+    case 'compare': return compare();
+    default:
+      console.error(`unknown scenario "${scenario}": publish | publish-stream | fetch | subscribe | e2e | idle | mixed | compare`);
+      process.exit(2);
+  }
+}
+
+const started = Date.now();
+const rows = await main();
+if (values.json) {
+  console.log(JSON.stringify({ scenario, options: { seconds: SECONDS, payload: PAYLOAD, inflight: INFLIGHT, rate: RATE, connections: CONNECTIONS, subjects: SUBJECTS, fsync: values.fsync, client: CLIENT, target: values.target ?? null }, results: rows }, null, 2));
+} else {
+  console.log(`\n${scenario}: ${PAYLOAD} B payloads, ${SECONDS} s per measurement, ${((Date.now() - started) / 1000).toFixed(0)} s in all\n`);
+  console.log(table(rows, scenario === 'compare' ? 'ratio to the broker / target' : 'notes'));
 }

@@ -1,8 +1,10 @@
 // Runs ghz (a native gRPC load generator, built from the Go module proxy into .tools/bin) and reads its JSON report.
 import { execFile } from 'node:child_process';
+import * as hdr from 'hdr-histogram-js';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import type { LoadResult } from './workers.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -15,45 +17,39 @@ export async function ensureGhz(): Promise<void> {
   await run('go', ['install', `github.com/bojand/ghz/cmd/ghz@${GHZ_VERSION}`], { env: { ...process.env, GOBIN: `${ROOT}.tools/bin` } });
 }
 
-export interface LoadResult {
-  readonly name: string;
-  readonly opsPerSec: number;
-  readonly mbPerSec: number;
-  readonly p50Ms: number;
-  readonly p90Ms: number;
-  readonly p99Ms: number;
-  readonly p999Ms: number;
-  readonly maxMs: number;
-  readonly errors: number;
-}
-
 interface GhzReport {
   rps: number;
   count: number;
   slowest: number;
   latencyDistribution: Array<{ percentage: number; latency: number }> | null;
   statusCodeDistribution: Record<string, number>;
+  details?: Array<{ latency: number; status: string }> | null;
 }
 
-/** Unary load at a fixed concurrency over one connection, for `seconds`. */
-export async function ghzUnary(opts: { name: string; port: number; call: string; data: object; concurrency: number; seconds: number; payloadBytes: number; connections?: number; rps?: number }): Promise<LoadResult> {
+/** Unary load from ghz at a fixed concurrency (or `rps`, open model) over `connections`, for `seconds`. */
+export async function ghzUnary(opts: { name: string; host?: string; port: number; call: string; data: object; concurrency: number; seconds: number; payloadBytes: number; connections?: number; rps?: number }): Promise<LoadResult> {
   await ensureGhz();
   const { stdout } = await run(
     GHZ,
     [
       '--insecure', '--proto', `${ROOT}proto/broker.proto`, '--import-paths', `${ROOT}proto`, '--call', opts.call,
       '-d', JSON.stringify(opts.data), '-c', String(opts.concurrency), '--connections', String(opts.connections ?? 1),
-      '-z', `${opts.seconds}s`, '--format', 'json', '--skipFirst', String(opts.concurrency * 10), ...(opts.rps === undefined ? [] : ['--rps', String(opts.rps)]), `127.0.0.1:${opts.port}`,
+      '-z', `${opts.seconds}s`, '--format', 'json', '--skipFirst', String(opts.concurrency * 10), ...(opts.rps === undefined ? [] : ['--rps', String(opts.rps)]), `${opts.host ?? '127.0.0.1'}:${opts.port}`,
     ],
-    { maxBuffer: 64 * 1024 * 1024 },
+    { maxBuffer: 512 * 1024 * 1024 },
   );
   const report = JSON.parse(stdout) as GhzReport;
-  const at = (p: number): number => (report.latencyDistribution?.find((d) => d.percentage === p)?.latency ?? 0) / 1e6;
+  // ghz's own distribution stops at p99; its per-request details give p99.9 through an HDR histogram.
+  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+  for (const d of report.details ?? []) if (d.status === 'OK') h.recordValue(Math.max(1, Math.round(d.latency / 1000)));
+  const at = (p: number): number =>
+    h.totalCount > 0 ? h.getValueAtPercentile(p) / 1000 : (report.latencyDistribution?.find((d) => d.percentage === p)?.latency ?? 0) / 1e6;
   const ok = report.statusCodeDistribution.OK ?? 0;
   return {
     name: opts.name,
+    ops: ok,
     opsPerSec: report.rps * (ok / Math.max(1, report.count)),
-    mbPerSec: (report.rps * opts.payloadBytes) / 1e6,
+    mbPerSec: (report.rps * (ok / Math.max(1, report.count)) * opts.payloadBytes) / 1e6,
     p50Ms: at(50),
     p90Ms: at(90),
     p99Ms: at(99),

@@ -1,172 +1,243 @@
-// One load-generating worker thread. The main thread starts several, so the load generator is not the bottleneck
-// on one core; each owns its own connection. Latency is recorded in microseconds into an HDR histogram.
-import { credentials } from '@grpc/grpc-js';
+// One load-generating worker thread. The main thread starts several so the load generator is not held to one core
+// (a Node grpc-js client spends ~165 µs of CPU per unary call); each worker owns its own channel(s).
+// Latency is recorded in microseconds into an HDR histogram; the worker posts its running count every second.
+//
+// Two load models:
+//   closed: `inflight` operations outstanding at all times; latency from send to acknowledgement.
+//   open (`rate` > 0): operation i is due at start + i/rate whatever happened to earlier ones, and its latency counts
+//     from when it was due, not when it was sent, so a stall shows in the percentiles (no coordinated omission).
+import { credentials, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import * as hdr from 'hdr-histogram-js';
 import { Redis } from 'ioredis';
 import { connect as natsConnect } from 'nats';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BrokerClient, type MessageResponse, type PublishResponse } from '../../proto/gen/broker.js';
 
+interface Common {
+  host: string;
+  port: number;
+  /** Subject prefix; with `subjects` > 1, operations go round-robin over `${subject}.0` .. `${subject}.${subjects-1}`. */
+  subject: string;
+  subjects: number;
+  seconds: number;
+}
+interface Load extends Common {
+  inflight: number;
+  payload: number;
+  /** Operations per second for this worker (open model); 0 = closed loop. */
+  rate: number;
+}
+
 export type WorkerTask =
-  | { kind: 'broker-stream'; port: number; subject: string; inflight: number; payload: number; seconds: number; rate?: number; host?: string }
-  | { kind: 'nats'; port: number; subject: string; inflight: number; payload: number; seconds: number }
-  | { kind: 'redis-xadd'; port: number; subject: string; inflight: number; payload: number; seconds: number }
-  | { kind: 'subscribe'; port: number; subject: string; streams: number; seconds: number; host?: string };
+  | ({ kind: 'unary' } & Load)
+  | ({ kind: 'stream' } & Load)
+  | ({ kind: 'fetch'; maxId: number } & Load)
+  | ({ kind: 'nats' } & Load)
+  | ({ kind: 'redis-xadd' } & Load)
+  | ({ kind: 'subscribe'; streams: number; streamsPerChannel: number } & Common);
 
 export interface WorkerResult {
   count: number;
+  errors: number;
   seconds: number;
   histogram: string;
-  rssBytes?: number;
+  firstError?: string;
 }
+
+export type WorkerMessage = { type: 'ready' } | { type: 'progress'; count: number } | ({ type: 'done' } & WorkerResult);
 
 const task = workerData as WorkerTask;
-
-function histogram(): hdr.Histogram {
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
-}
+const post = (m: WorkerMessage): void => parentPort?.postMessage(m);
+const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+let count = 0;
+let errors = 0;
+let firstError: string | undefined;
 
 function nowUs(): number {
+  // CLOCK_MONOTONIC: the same clock in every thread and process on this host, so a receiver can time a sender.
   return Number(process.hrtime.bigint() / 1000n);
 }
 
-/** Keeps `inflight` operations running until the deadline; `send` resolves when one is acknowledged. */
-async function closedLoop(inflight: number, seconds: number, send: () => Promise<void>, h: hdr.Histogram): Promise<number> {
-  const deadline = Date.now() + seconds * 1000;
-  let count = 0;
-  await Promise.all(
-    Array.from({ length: inflight }, async () => {
-      while (Date.now() < deadline) {
-        const t = nowUs();
-        await send();
-        h.recordValue(Math.max(1, nowUs() - t));
-        count += 1;
-      }
-    }),
-  );
-  return count;
+function subjectOf(i: number): string {
+  return task.subjects > 1 ? `${task.subject}.${i % task.subjects}` : task.subject;
 }
 
-async function brokerStream(t: Extract<WorkerTask, { kind: 'broker-stream' }>, h: hdr.Histogram): Promise<number> {
-  if (t.rate !== undefined && t.rate > 0) return brokerStreamAtRate(t, h);
-  const client = new BrokerClient(`${t.host ?? '127.0.0.1'}:${t.port}`, credentials.createInsecure());
-  const call = client.publishStream();
-  const body = Buffer.alloc(t.payload, 1);
-  const sent: number[] = [];
-  let acked = 0;
-  const deadline = Date.now() + t.seconds * 1000;
-  await new Promise<void>((resolve, reject) => {
-    const pump = (): void => {
-      while (sent.length - acked < t.inflight && Date.now() < deadline) {
-        const t0 = nowUs();
-        sent.push(t0);
-        // The send time rides in the body, so subscribers can time publish-to-delivery.
-        if (body.length >= 8) body.writeBigUInt64BE(BigInt(t0), 0);
-        if (!call.write({ subject: t.subject, body, expirationSeconds: 0 })) break;
-      }
-    };
-    call.on('data', (_r: PublishResponse) => {
-      h.recordValue(Math.max(1, nowUs() - sent[acked]!));
-      acked += 1;
-      if (Date.now() >= deadline && acked === sent.length) {
-        call.end();
-        resolve();
-      } else pump();
-    });
-    call.on('drain', pump);
-    call.on('error', reject);
-    pump();
-  });
-  client.close();
-  return acked;
+function fail(err: unknown): void {
+  errors += 1;
+  firstError ??= err instanceof Error ? err.message : String(err);
+}
+
+function record(startUs: number): void {
+  h.recordValue(Math.max(1, nowUs() - startUs));
+  count += 1;
+}
+
+/** The body: `payload` bytes whose first 8 carry a µs timestamp (publish time, or due time in the open model). */
+function stamped(payload: number, atUs: number): Buffer {
+  const body = Buffer.alloc(Math.max(8, payload), 1);
+  body.writeBigUInt64BE(BigInt(atUs), 0);
+  return body;
+}
+
+function newClient(channel = 0): BrokerClient {
+  return new BrokerClient(`${task.host}:${task.port}`, credentials.createInsecure(), {
+    'grpc.max_receive_message_length': 64 << 20,
+    // Separate connections for separate channels of one worker (grpc-js shares subchannels by default).
+    'grpc.use_local_subchannel_pool': 1,
+    'grpc.channel_id': channel,
+  } as Record<string, number>);
 }
 
 /**
- * Open model: message i is due at start + i/rate whatever happened to earlier ones, and its latency counts from
- * when it was due (not when it was sent), so a stall shows in the percentiles instead of slowing the sender down.
+ * Runs `send(i, dueUs)` for `seconds`, closed (keeping `inflight` outstanding) or open (`rate` per second).
+ * `send` resolves when operation i is acknowledged; it records its own latency.
  */
-async function brokerStreamAtRate(t: Extract<WorkerTask, { kind: 'broker-stream' }>, h: hdr.Histogram): Promise<number> {
-  const client = new BrokerClient(`${t.host ?? '127.0.0.1'}:${t.port}`, credentials.createInsecure());
-  const call = client.publishStream();
-  const body = Buffer.alloc(Math.max(8, t.payload), 1);
-  const rate = t.rate!;
-  const due: number[] = [];
-  let acked = 0;
+async function drive(t: Load, send: (i: number, dueUs: number) => Promise<void>): Promise<void> {
   const start = nowUs();
   const end = start + t.seconds * 1e6;
-  await new Promise<void>((resolve, reject) => {
-    let finished = false;
-    const timer = setInterval(() => {
-      const now = nowUs();
-      const target = Math.min(Math.floor(((Math.min(now, end) - start) / 1e6) * rate), Math.floor(t.seconds * rate));
-      while (due.length < target) {
-        const at = start + Math.round((due.length / rate) * 1e6);
-        due.push(at);
-        body.writeBigUInt64BE(BigInt(at), 0);
-        call.write({ subject: t.subject, body, expirationSeconds: 0 });
+  let next = 0;
+  if (t.rate <= 0) {
+    await Promise.all(
+      Array.from({ length: t.inflight }, async () => {
+        while (nowUs() < end) {
+          const i = next++;
+          await send(i, nowUs()).catch(fail);
+        }
+      }),
+    );
+    return;
+  }
+  const total = Math.floor(t.seconds * t.rate);
+  const pending = new Set<Promise<void>>();
+  await new Promise<void>((resolve) => {
+    const tick = (): void => {
+      const due = Math.min(total, Math.floor(((nowUs() - start) / 1e6) * t.rate));
+      while (next < due) {
+        const i = next++;
+        const p = send(i, start + Math.round((i / t.rate) * 1e6)).catch(fail);
+        pending.add(p);
+        void p.finally(() => pending.delete(p));
       }
-      if (now >= end) {
-        clearInterval(timer);
-        finished = true;
-        if (acked === due.length) resolve();
-      }
-    }, 1);
-    call.on('data', () => {
-      h.recordValue(Math.max(1, nowUs() - due[acked]!));
-      acked += 1;
-      if (finished && acked === due.length) resolve();
+      if (next >= total) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  await Promise.all(pending);
+}
+
+async function unary(t: Extract<WorkerTask, { kind: 'unary' }>): Promise<void> {
+  const client = newClient();
+  await drive(t, (i, due) => new Promise<void>((resolve, reject) => {
+    client.publish({ subject: subjectOf(i), body: stamped(t.payload, due), expirationSeconds: 0 }, (err: ServiceError | null) => {
+      if (err) return reject(err);
+      record(due);
+      resolve();
     });
-    call.on('error', reject);
+  }));
+  client.close();
+}
+
+async function fetch(t: Extract<WorkerTask, { kind: 'fetch' }>): Promise<void> {
+  const client = newClient();
+  await drive(t, (i, due) => new Promise<void>((resolve, reject) => {
+    const id = 1 + ((i * 7919) % t.maxId);
+    client.fetch({ subject: subjectOf(i), id }, (err: ServiceError | null, m?: MessageResponse) => {
+      if (err) return reject(err);
+      if (m?.id !== id) return reject(new Error(`Fetch(${id}) returned id ${m?.id}`));
+      record(due);
+      resolve();
+    });
+  }));
+  client.close();
+}
+
+/** PublishStream: acks come in request order, so a FIFO of due times pairs each ack with its request. */
+async function stream(t: Extract<WorkerTask, { kind: 'stream' }>): Promise<void> {
+  const client = newClient();
+  const call = client.publishStream();
+  const waiting: Array<{ due: number; resolve: () => void }> = [];
+  let blocked: Array<() => void> = [];
+  let broken: Error | undefined;
+  call.on('data', (_r: PublishResponse) => {
+    const w = waiting.shift();
+    if (w === undefined) return;
+    record(w.due);
+    w.resolve();
+  });
+  call.on('drain', () => {
+    const b = blocked;
+    blocked = [];
+    for (const r of b) r();
+  });
+  call.on('error', (err: Error) => {
+    broken = err;
+    for (const w of waiting.splice(0)) w.resolve();
+  });
+  await drive(t, async (i, due) => {
+    if (broken) throw broken;
+    const acked = new Promise<void>((resolve) => waiting.push({ due, resolve }));
+    if (!call.write({ subject: subjectOf(i), body: stamped(t.payload, due), expirationSeconds: 0 })) {
+      await new Promise<void>((r) => blocked.push(r));
+    }
+    await acked;
+    if (broken) throw broken;
   });
   call.end();
   client.close();
-  return acked;
 }
 
-async function nats(t: Extract<WorkerTask, { kind: 'nats' }>, h: hdr.Histogram): Promise<number> {
-  const nc = await natsConnect({ servers: `127.0.0.1:${t.port}` });
+async function nats(t: Extract<WorkerTask, { kind: 'nats' }>): Promise<void> {
+  const nc = await natsConnect({ servers: `${t.host}:${t.port}` });
   const js = nc.jetstream();
-  const body = new Uint8Array(t.payload).fill(1);
-  const count = await closedLoop(t.inflight, t.seconds, async () => void (await js.publish(t.subject, body)), h);
+  await drive(t, async (i, due) => {
+    await js.publish(subjectOf(i), stamped(t.payload, due));
+    record(due);
+  });
   await nc.close();
-  return count;
 }
 
-async function redisXadd(t: Extract<WorkerTask, { kind: 'redis-xadd' }>, h: hdr.Histogram): Promise<number> {
-  const redis = new Redis(t.port, '127.0.0.1');
-  const body = Buffer.alloc(t.payload, 1);
-  const count = await closedLoop(t.inflight, t.seconds, async () => void (await redis.xadd(t.subject, '*', 'body', body)), h);
+async function redisXadd(t: Extract<WorkerTask, { kind: 'redis-xadd' }>): Promise<void> {
+  const redis = new Redis(t.port, t.host, { enableAutoPipelining: false });
+  await drive(t, async (i, due) => {
+    await redis.xadd(subjectOf(i), '*', 'body', stamped(t.payload, due));
+    record(due);
+  });
   redis.disconnect();
-  return count;
 }
 
-async function subscribe(t: Extract<WorkerTask, { kind: 'subscribe' }>, h: hdr.Histogram): Promise<number> {
-  const client = new BrokerClient(`${t.host ?? '127.0.0.1'}:${t.port}`, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 << 20 });
-  let count = 0;
-  const streams = Array.from({ length: t.streams }, () => {
-    const s = client.subscribe({ subject: t.subject, fromId: 0 });
+/** Live subscribers (from_id 0); latency = now minus the timestamp the publisher wrote in the body. */
+async function subscribe(t: Extract<WorkerTask, { kind: 'subscribe' }>): Promise<void> {
+  const channels = Array.from({ length: Math.ceil(t.streams / t.streamsPerChannel) }, (_, c) => newClient(c));
+  const calls: Array<ClientReadableStream<MessageResponse>> = [];
+  for (let i = 0; i < t.streams; i++) {
+    const s = channels[Math.floor(i / t.streamsPerChannel)]!.subscribe({ subject: subjectOf(i), fromId: 0 });
     s.on('data', (m: MessageResponse) => {
       count += 1;
-      // The publisher writes its send time (µs) in the first 8 bytes: publish-to-delivery latency.
       if (m.body.length >= 8) h.recordValue(Math.max(1, nowUs() - Number(m.body.readBigUInt64BE(0))));
     });
-    s.on('error', () => undefined);
-    return s;
-  });
-  await Promise.all(streams.map((s) => new Promise((r) => s.once('metadata', r))));
-  parentPort!.postMessage({ ready: true });
+    s.on('error', (err: ServiceError) => {
+      if (err.code !== 1) fail(err); // 1 = CANCELLED, our own cancel() at the end
+    });
+    calls.push(s);
+  }
+  // The broker sends headers once the subscription is registered: only then is the stream counted as open.
+  await Promise.all(calls.map((s) => new Promise((r) => s.once('metadata', r))));
+  post({ type: 'ready' });
   await new Promise((r) => setTimeout(r, t.seconds * 1000));
-  for (const s of streams) s.cancel();
-  client.close();
-  return count;
+  for (const s of calls) s.cancel();
+  for (const c of channels) c.close();
 }
 
-const h = histogram();
+const progress = setInterval(() => post({ type: 'progress', count }), 1000);
 const started = Date.now();
-const count =
-  task.kind === 'broker-stream' ? await brokerStream(task, h)
-  : task.kind === 'nats' ? await nats(task, h)
-  : task.kind === 'redis-xadd' ? await redisXadd(task, h)
-  : await subscribe(task, h);
-const result: WorkerResult = { count, seconds: (Date.now() - started) / 1000, histogram: hdr.encodeIntoCompressedBase64(h) };
-parentPort!.postMessage(result);
+switch (task.kind) {
+  case 'unary': await unary(task); break;
+  case 'fetch': await fetch(task); break;
+  case 'stream': await stream(task); break;
+  case 'nats': await nats(task); break;
+  case 'redis-xadd': await redisXadd(task); break;
+  case 'subscribe': await subscribe(task); break;
+}
+clearInterval(progress);
+post({ type: 'done', count, errors, seconds: (Date.now() - started) / 1000, histogram: hdr.encodeIntoCompressedBase64(h), ...(firstError === undefined ? {} : { firstError }) });

@@ -1,5 +1,6 @@
 // Servers a benchmark starts on loopback: the broker, a grpc-js echo server, nats-server, redis-server.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -54,10 +55,15 @@ async function waitForLine(child: ChildProcess, pattern: RegExp, what: string): 
   });
 }
 
-/** The broker from the build (dist/), as users run it, on a temp data dir. */
+/**
+ * The broker from source (`node --import tsx api/cli.ts serve`) on a free port and a temp data dir; BENCH_BROKER=dist
+ * runs the build (dist/api/cli.js) instead. The data dir is removed when it stops.
+ */
 export async function startBroker(env: Record<string, string> = {}): Promise<Running> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-broker-'));
-  const child = spawn(process.execPath, [join(ROOT, 'dist/api/cli.js'), 'serve'], {
+  const args = process.env.BENCH_BROKER === 'dist' ? [join(ROOT, 'dist/api/cli.js'), 'serve'] : ['--import', 'tsx', join(ROOT, 'api/cli.ts'), 'serve'];
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
     env: { ...process.env, BROKER_DATA_DIR: dir, BROKER_GRPC_PORT: '0', BROKER_METRICS_PORT: '-1', BROKER_GRPC_HOST: '127.0.0.1', BROKER_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -72,12 +78,25 @@ export async function startEcho(): Promise<Running> {
   return { port: Number(m[1]), pid: child.pid!, stop: stopper(child, async () => undefined) };
 }
 
+/** Installs a missing peer from Debian's packages (as root, or through sudo), as a fresh machine lacks them. */
 function need(binary: string, pkg: string): void {
+  const has = (): boolean => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${binary}`], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (has()) return;
+  const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
+  console.error(`${binary} is missing: ${sudo}apt-get install -y ${pkg}`);
   try {
-    execFileSync('sh', ['-c', `command -v ${binary}`]);
+    execFileSync('sh', ['-c', `${sudo}apt-get install -y ${pkg} || (${sudo}apt-get update && ${sudo}apt-get install -y ${pkg})`], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   } catch {
-    throw new Error(`${binary} is not installed: apt-get install -y ${pkg}`);
+    // reported below
   }
+  if (!has()) throw new Error(`${binary} is not installed and apt-get could not install it: apt-get install -y ${pkg}`);
 }
 
 /** NATS with JetStream on file storage in a temp dir. */
@@ -103,10 +122,25 @@ export async function startRedis(): Promise<Running> {
 /** Resident memory of a process in bytes (Linux). */
 export function rssBytes(pid: number): number {
   try {
-    const status = execFileSync('cat', [`/proc/${pid}/status`]).toString();
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
     return kb === undefined ? 0 : Number(kb) * 1024;
   } catch {
     return 0;
   }
+}
+
+/** Samples a process's RSS every second, for a flat-memory check (growth over the second half of a run). */
+export function sampleRss(pid: number): { stop(): { startMb: number; maxMb: number; endMb: number; secondHalfGrowthMb: number } } {
+  const samples: number[] = [rssBytes(pid)];
+  const timer = setInterval(() => samples.push(rssBytes(pid)), 1000);
+  return {
+    stop() {
+      clearInterval(timer);
+      samples.push(rssBytes(pid));
+      const mb = samples.map((b) => b / 1e6);
+      const mid = mb[Math.floor(mb.length / 2)] ?? 0;
+      return { startMb: mb[0] ?? 0, maxMb: Math.max(...mb), endMb: mb[mb.length - 1] ?? 0, secondHalfGrowthMb: (mb[mb.length - 1] ?? 0) - mid };
+    },
+  };
 }

@@ -1,63 +1,124 @@
+// Starts load workers (worker threads), shows a progress line, and merges their counts and HDR histograms.
 import * as hdr from 'hdr-histogram-js';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import type { LoadResult } from './ghz.js';
-import type { WorkerResult, WorkerTask } from './load-worker.js';
+import type { WorkerMessage, WorkerResult, WorkerTask } from './load-worker.js';
 
 const BOOTSTRAP = fileURLToPath(new URL('./worker-bootstrap.mjs', import.meta.url));
 const ENTRY = new URL('./load-worker.ts', import.meta.url).href;
 
+/** One row of a report. Latencies in milliseconds. */
+export interface LoadResult {
+  readonly name: string;
+  readonly ops: number;
+  readonly opsPerSec: number;
+  readonly mbPerSec: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  readonly p999Ms: number;
+  readonly maxMs: number;
+  readonly errors: number;
+  readonly note?: string;
+}
+
 export interface RunningWorkers {
   /** Resolves when every subscribe worker has its streams open. */
-  ready: Promise<void>;
-  done: Promise<WorkerResult[]>;
+  readonly ready: Promise<void>;
+  readonly done: Promise<WorkerResult[]>;
+  /** Operations completed so far, over all workers (updated every second). */
+  current(): number;
+}
+
+let quiet = false;
+/** --json: no progress line on stderr. */
+export function setQuiet(q: boolean): void {
+  quiet = q;
 }
 
 export function startWorkers(tasks: WorkerTask[]): RunningWorkers {
-  const readies: Promise<void>[] = [];
+  const counts = new Array<number>(tasks.length).fill(0);
+  const readies: Array<Promise<void>> = [];
   const done = tasks.map(
-    (task) =>
+    (task, i) =>
       new Promise<WorkerResult>((resolve, reject) => {
         const w = new Worker(BOOTSTRAP, { workerData: { ...task, __entry: ENTRY } });
-        readies.push(task.kind === 'subscribe' ? new Promise((r) => w.on('message', (m: { ready?: boolean }) => m.ready && r())) : Promise.resolve());
-        w.on('message', (m: WorkerResult | { ready: true }) => {
-          if ('count' in m) resolve(m);
+        let ready: () => void = () => undefined;
+        readies.push(task.kind === 'subscribe' ? new Promise<void>((r) => (ready = r)) : Promise.resolve());
+        w.on('message', (m: WorkerMessage) => {
+          if (m.type === 'ready') ready();
+          else if (m.type === 'progress') counts[i] = m.count;
+          else {
+            counts[i] = m.count;
+            resolve(m);
+          }
         });
         w.on('error', reject);
+        w.on('exit', (code) => code !== 0 && reject(new Error(`load worker exited with ${code}`)));
       }),
   );
-  return { ready: Promise.all(readies).then(() => undefined), done: Promise.all(done) };
+  return { ready: Promise.all(readies).then(() => undefined), done: Promise.all(done), current: () => counts.reduce((a, b) => a + b, 0) };
 }
 
-/** Adds up workers' counts and histograms into one result. */
-export function summarize(name: string, results: WorkerResult[], payloadBytes: number): LoadResult {
-  const total = hdr.build({ useWebAssembly: false });
-  let count = 0;
-  let seconds = 0;
+/** A progress line on stderr ("name: 4/10 s, 12,345 ops/s") while `work` runs. */
+export async function withProgress<T>(name: string, seconds: number, workers: RunningWorkers, work: Promise<T>, extra: () => string = () => ''): Promise<T> {
+  const started = Date.now();
+  let last = 0;
+  let lastAt = started;
+  const timer = setInterval(() => {
+    const now = Date.now();
+    const n = workers.current();
+    const rate = ((n - last) * 1000) / Math.max(1, now - lastAt);
+    last = n;
+    lastAt = now;
+    if (!quiet) process.stderr.write(`\r\x1b[K${name}: ${Math.round((now - started) / 1000)}/${seconds} s, ${Math.round(rate).toLocaleString('en')} ops/s${extra()}`);
+  }, 1000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+    if (!quiet) process.stderr.write('\r\x1b[K');
+  }
+}
+
+/** Adds up workers' counts and histograms into one row; `seconds` overrides the measured duration. */
+export function summarize(name: string, results: WorkerResult[], payloadBytes: number, seconds?: number): LoadResult {
+  const total = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+  let ops = 0;
+  let errors = 0;
+  let took = 0;
+  const firstErrors: string[] = [];
   for (const r of results) {
     total.add(hdr.decodeFromCompressedBase64(r.histogram, 32, false));
-    count += r.count;
-    seconds = Math.max(seconds, r.seconds);
+    ops += r.count;
+    errors += r.errors;
+    took = Math.max(took, r.seconds);
+    if (r.firstError !== undefined) firstErrors.push(r.firstError);
   }
-  const ms = (p: number): number => total.getValueAtPercentile(p) / 1000;
+  const secs = seconds ?? took;
+  const ms = (p: number): number => (total.totalCount === 0 ? 0 : total.getValueAtPercentile(p) / 1000);
   return {
     name,
-    opsPerSec: count / seconds,
-    mbPerSec: (count * payloadBytes) / seconds / 1e6,
+    ops,
+    opsPerSec: ops / secs,
+    mbPerSec: (ops * payloadBytes) / secs / 1e6,
     p50Ms: ms(50),
     p90Ms: ms(90),
     p99Ms: ms(99),
     p999Ms: ms(99.9),
-    maxMs: total.maxValue / 1000,
-    errors: 0,
+    maxMs: total.totalCount === 0 ? 0 : total.maxValue / 1000,
+    errors,
+    ...(firstErrors.length > 0 ? { note: `first error: ${firstErrors[0]}` } : {}),
   };
 }
 
-export function table(rows: Array<LoadResult & { ratio?: string }>, ratioTitle = 'vs broker'): string {
-  const f = (n: number): string => (n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(2));
+const n = (v: number): string => (v >= 100 ? Math.round(v).toLocaleString('en') : v.toFixed(2));
+
+/** A Markdown table; `extra` names a last column filled from each row's `ratio`. */
+export function table(rows: Array<LoadResult & { ratio?: string }>, extra = 'vs broker'): string {
   return [
-    `| scenario | ops/s | MB/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | ${ratioTitle} |`,
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.name} | ${f(r.opsPerSec)} | ${r.mbPerSec.toFixed(1)} | ${r.p50Ms.toFixed(2)} | ${r.p90Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${r.maxMs.toFixed(1)} | ${r.errors} | ${r.ratio ?? ''} |`),
+    `| scenario | ops/s | MB/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | ${extra} |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...rows.map((r) => `| ${r.name} | ${n(r.opsPerSec)} | ${r.mbPerSec.toFixed(1)} | ${r.p50Ms.toFixed(2)} | ${r.p90Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${r.maxMs.toFixed(1)} | ${r.errors} | ${[r.ratio, r.note].filter(Boolean).join('; ')} |`),
   ].join('\n');
 }
