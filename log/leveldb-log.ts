@@ -362,11 +362,8 @@ export class LevelDbLog implements Log {
 
   private cachedState(subject: string): SubjectState | undefined {
     const state = this.states.get(subject);
-    if (state !== undefined) {
-      // Map order is recency order: move it to the end.
-      this.states.delete(subject);
-      this.states.set(subject, state);
-    }
+    // Second chance (CLOCK) instead of strict LRU: a flag per access, the reordering is left to evict().
+    if (state !== undefined) state.recent = true;
     return state;
   }
 
@@ -403,6 +400,7 @@ export class LevelDbLog implements Log {
     const promise = this.readState(subject).then(
       (state) => {
         this.loading.delete(subject);
+        state.recent = true;
         this.states.set(subject, state);
         // Before anything else can see the state: pin it for those waiting, and assign offsets to queued appends.
         state.pins += entry.pins;
@@ -462,10 +460,15 @@ export class LevelDbLog implements Log {
   private evict(): void {
     const max = this.options.subjectCacheSize;
     if (this.states.size <= max) return;
+    // Map order is load order; a state used since the last sweep gets a second chance at the end of the order.
     for (const [subject, state] of this.states) {
       if (this.states.size <= max) break;
-      if (state.evictable && !this.dirtyHeads.has(state)) {
-        this.states.delete(subject);
+      if (!state.evictable || this.dirtyHeads.has(state)) continue;
+      this.states.delete(subject);
+      if (state.recent) {
+        state.recent = false;
+        this.states.set(subject, state);
+      } else {
         this.cacheBytes -= state.cacheClear();
       }
     }

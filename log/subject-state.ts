@@ -20,6 +20,8 @@ export class SubjectState {
   inflight = 0;
   /** Open cursors: while there are any the state stays in memory and caches its newest records. */
   cursors = 0;
+  /** Used since the subject cache last swept past it (second-chance eviction). */
+  recent = false;
   /** Operations holding this state across awaits (deletion, sealing, opening a cursor): it must not be evicted. */
   pins = 0;
   private waiters = new Set<() => void>();
