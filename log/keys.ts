@@ -18,6 +18,8 @@ export const Family = {
    * the segment's first record, so sealing stale segments scans only the stale ones.
    */
   active: 0x05,
+  /** Segment deletions in progress, finished on the next open after a crash: D subject 0 baseOffset -> empty. */
+  deleting: 0x06,
 } as const;
 export type Family = (typeof Family)[keyof typeof Family];
 

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ClassicLevel } from 'classic-level';
 import fc from 'fast-check';
+import { decodeSegment, encodeSegment } from './codec.js';
+import { Family, offsetKey, subjectPrefix } from './keys.js';
 import { body, tempLog } from './test-support/temp-log.js';
 
 describe('LevelDbLog', () => {
@@ -27,6 +30,22 @@ describe('LevelDbLog', () => {
         }),
         { numRuns: 15 },
       );
+    });
+
+    it('should refuse an appendMany that names more than one subject, appending nothing', async () => {
+      const ctx = await tempLog();
+      try {
+        await assert.rejects(
+          ctx.log.appendMany([
+            { subject: 'a', body: body('1'), expirationSeconds: 0 },
+            { subject: 'b', body: body('2'), expirationSeconds: 0 },
+          ]),
+          { name: 'InvalidArgumentError', message: 'appendMany appends to one subject: got "a" and "b"' },
+        );
+        assert.equal(await ctx.log.subjectInfo('a'), undefined);
+      } finally {
+        await ctx.dispose();
+      }
     });
 
     it('should assign consecutive ids to appendMany in input order', async () => {
@@ -207,6 +226,31 @@ describe('LevelDbLog', () => {
         assert.equal(await log.append({ subject: 's', body: body('m13'), expirationSeconds: 0 }), 13);
         const range = await log.readRange('s', 1, { maxRecords: 100, maxBytes: 1 << 20 });
         assert.deepEqual(range.map((r) => r.offset), [9, 10, 11, 12, 13]);
+      } finally {
+        await ctx.dispose();
+      }
+    });
+
+    it('should finish a segment deletion that a crash interrupted when it reopens', async () => {
+      const ctx = await tempLog({ segmentMaxRecords: 3 });
+      try {
+        for (let i = 0; i < 7; i++) await ctx.log.append({ subject: 's', body: body(`m${i}`), expirationSeconds: 0 });
+        await ctx.log.close();
+        // What deleteSegment leaves behind if the process dies after marking the segment: flag and marker, records intact.
+        const db = new ClassicLevel<Buffer, Buffer>(ctx.dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+        const segmentKey = offsetKey(subjectPrefix(Family.segment, 's'), 1);
+        const segment = decodeSegment((await db.get(segmentKey))!);
+        await db.batch([
+          { type: 'put', key: segmentKey, value: encodeSegment({ ...segment, deleting: true }) },
+          { type: 'put', key: offsetKey(subjectPrefix(Family.deleting, 's'), 1), value: Buffer.alloc(0) },
+        ]);
+        await db.close();
+        const log = await ctx.reopen();
+        assert.deepEqual((await log.segments('s')).map((x) => x.baseOffset), [4, 7]);
+        assert.equal((await log.subjectInfo('s'))?.firstOffset, 4);
+        assert.deepEqual(await log.get('s', 2), { kind: 'removed', firstOffset: 4 });
+        assert.deepEqual((await log.unreplicatedSegments({ limit: 10 })).map((x) => x.baseOffset), [4]);
+        assert.equal(await log.append({ subject: 's', body: body('m7'), expirationSeconds: 0 }), 8);
       } finally {
         await ctx.dispose();
       }

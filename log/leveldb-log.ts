@@ -1,5 +1,6 @@
 import { ClassicLevel } from 'classic-level';
 import {
+  InvalidArgumentError,
   InvalidIdError,
   UnavailableError,
   type AppendInput,
@@ -127,6 +128,10 @@ export class LevelDbLog implements Log {
     const refused = this.refusal();
     if (refused !== undefined) return Promise.reject(refused);
     const subject = inputs[0]!.subject;
+    const other = inputs.find((input) => input.subject !== subject);
+    if (other !== undefined) {
+      return Promise.reject(new InvalidArgumentError('subject', `appendMany appends to one subject: got "${subject}" and "${other.subject}"`));
+    }
     const cached = this.cachedState(subject);
     // Synchronous from here: the offsets are consecutive and land in one batch.
     if (cached !== undefined) return Promise.all(inputs.map((input) => this.appendTo(cached, input)));
@@ -728,7 +733,14 @@ export class LevelDbLog implements Log {
       const removed = { records: segment.count, bytes: segment.bytes };
       // Mark first, so a crash midway is finished on the next open instead of leaving half a segment.
       segment.deleting = true;
-      await this.writeControl([{ type: 'put', key: offsetKey(state.segmentPrefix, baseOffset), value: encodeSegment(segment) }], [state]);
+      const marker = offsetKey(subjectPrefix(Family.deleting, subject), baseOffset);
+      await this.writeControl(
+        [
+          { type: 'put', key: offsetKey(state.segmentPrefix, baseOffset), value: encodeSegment(segment) },
+          { type: 'put', key: marker, value: EMPTY },
+        ],
+        [state],
+      );
       this.cacheBytes -= state.cacheDropThrough(segment.lastOffset);
       await this.db.clear({ gte: offsetKey(state.recordPrefix, baseOffset), lte: offsetKey(state.recordPrefix, segment.lastOffset) });
       const index = state.segments.indexOf(segment);
@@ -738,6 +750,7 @@ export class LevelDbLog implements Log {
         [
           { type: 'del', key: offsetKey(state.segmentPrefix, baseOffset) },
           { type: 'del', key: offsetKey(subjectPrefix(Family.unreplicated, subject), baseOffset) },
+          { type: 'del', key: marker },
         ],
         [state],
       );
@@ -779,18 +792,21 @@ export class LevelDbLog implements Log {
 
   /** Completes segment deletions that a crash interrupted (records cleared, metadata removed). */
   private async finishInterruptedDeletes(): Promise<void> {
-    const pending: Array<{ key: Buffer; subject: string; segment: SegmentState }> = [];
-    for await (const [key, value] of this.db.iterator(familyBounds(Family.segment))) {
-      const segment = decodeSegment(value);
-      if (segment.deleting) pending.push({ key: Buffer.from(key), subject: parseOffsetKey(key).subject, segment });
-    }
-    for (const { key, subject, segment } of pending) {
-      const prefix = subjectPrefix(Family.record, subject);
-      await this.db.clear({ gte: offsetKey(prefix, segment.baseOffset), lte: offsetKey(prefix, segment.lastOffset) });
+    // Only the deletion markers are scanned, so opening does not read every segment's metadata.
+    const pending: Array<{ subject: string; offset: number }> = [];
+    for await (const key of this.db.keys(familyBounds(Family.deleting))) pending.push(parseOffsetKey(key));
+    for (const { subject, offset } of pending) {
+      const segmentKey = offsetKey(subjectPrefix(Family.segment, subject), offset);
+      const value = await this.db.get(segmentKey);
+      if (value !== undefined) {
+        const prefix = subjectPrefix(Family.record, subject);
+        await this.db.clear({ gte: offsetKey(prefix, offset), lte: offsetKey(prefix, decodeSegment(value).lastOffset) });
+      }
       await this.db.batch(
         [
-          { type: 'del', key },
-          { type: 'del', key: offsetKey(subjectPrefix(Family.unreplicated, subject), segment.baseOffset) },
+          { type: 'del', key: segmentKey },
+          { type: 'del', key: offsetKey(subjectPrefix(Family.unreplicated, subject), offset) },
+          { type: 'del', key: offsetKey(subjectPrefix(Family.deleting, subject), offset) },
         ],
         { sync: true },
       );
