@@ -1,4 +1,4 @@
-// npm run bench:log [-- --seconds 3]
+// npm run bench:log [-- --seconds 2 --rounds 3]
 //
 // The log's group commit against the raw LevelDB ceiling, in the same run on the same machine:
 // - appends/s and MB/s for 100 B and 1 KiB payloads with 1, 64 and 1024 concurrent appenders, fsync batch and never
@@ -7,7 +7,8 @@
 //   sync setting), one batch at a time, both as an array batch (db.batch(ops)) and as a chained batch
 //   (db.batch().put()…write(), about twice as fast here); log / raw is against the faster of the two;
 // - one subject's tailing reader ('live' cursor) against 1024 appenders: delivered/s next to appended/s.
-// Prints Markdown tables. Every cell uses a fresh LevelDB in a temp dir.
+// Prints Markdown tables. Every cell uses a fresh LevelDB in a temp dir. The machine is shared, so raw and log cells
+// are interleaved and run --rounds times; the tables show each cell's median round (by records/s).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,9 +17,11 @@ import { ClassicLevel } from 'classic-level';
 import { loadConfig, type Log, type LogObserver } from '../core/index.js';
 import { logOptionsFromConfig, openLog } from '../log/index.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '2' }, rounds: { type: 'string', default: '3' } } });
 const SECONDS = Number(values.seconds);
+const ROUNDS = Number(values.rounds);
 if (!Number.isFinite(SECONDS) || SECONDS <= 0) throw new Error(`--seconds must be a positive number, not ${values.seconds}`);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`--rounds must be a positive integer, not ${values.rounds}`);
 
 const SUBJECTS = 8;
 const RAW_BATCH = 1000;
@@ -218,39 +221,52 @@ async function tailCell(size: number, fsync: Fsync): Promise<{ appended: number;
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en');
 
-console.log(`# log bench: ${SECONDS} s per cell, node ${process.version}, ${SUBJECTS} subjects, raw = LevelDB batches of ${RAW_BATCH}\n`);
+function median<T extends { rate: number }>(cells: readonly T[]): T {
+  return [...cells].sort((a, b) => a.rate - b.rate)[Math.floor((cells.length - 1) / 2)]!;
+}
+
+const APPENDERS = [1, 64, 1024] as const;
+const COMBOS = (['never', 'batch'] as const).flatMap((fsync) => [100, 1024].map((size) => ({ fsync, size })));
+
+console.log(`# log bench: ${SECONDS} s per cell, median of ${ROUNDS} rounds, node ${process.version}, ${SUBJECTS} subjects, raw = LevelDB batches of ${RAW_BATCH}\n`);
+const runs = new Map<string, Cell[]>();
+const record = (key: string, cell: Cell): void => {
+  runs.set(key, [...(runs.get(key) ?? []), cell]);
+};
+for (let round = 1; round <= ROUNDS; round++) {
+  for (const { fsync, size } of COMBOS) {
+    console.error(`round ${round}: fsync=${fsync} ${size} B`);
+    record(`${fsync}/${size}/raw-array`, await rawCeiling(size, fsync, false));
+    record(`${fsync}/${size}/raw-chained`, await rawCeiling(size, fsync, true));
+    for (const appenders of APPENDERS) record(`${fsync}/${size}/log-${appenders}`, await logCell(size, fsync, appenders));
+  }
+}
+
 const rows: string[] = [];
-for (const fsync of ['never', 'batch'] as const) {
-  for (const size of [100, 1024]) {
-    const rawArray = await rawCeiling(size, fsync, false);
-    const rawChained = await rawCeiling(size, fsync, true);
-    const raw = rawChained.rate >= rawArray.rate ? rawChained : rawArray;
-    for (const [name, cell] of [['array', rawArray], ['chained', rawChained]] as const) {
-      rows.push(
-        `| ${fsync} | ${size} B | raw ${name} batch of ${RAW_BATCH} | ${fmt(cell.rate)} | ${cell.mbPerSecond.toFixed(1)} | ${((cell.rate / raw.rate) * 100).toFixed(0)}% | ${RAW_BATCH} | – | – | ${cell.cpuPercent.toFixed(0)} |`,
-      );
-      console.error(rows[rows.length - 1]);
-    }
-    for (const appenders of [1, 64, 1024]) {
-      const cell = await logCell(size, fsync, appenders);
-      const perBatch = cell.batches === 0 ? 0 : (cell.rate * SECONDS) / cell.batches;
-      rows.push(
-        `| ${fsync} | ${size} B | log, ${appenders} appenders | ${fmt(cell.rate)} | ${cell.mbPerSecond.toFixed(1)} | ${((cell.rate / raw.rate) * 100).toFixed(0)}% | ${perBatch.toFixed(1)} | ${cell.p50Ms.toFixed(2)} | ${cell.p99Ms.toFixed(2)} | ${cell.cpuPercent.toFixed(0)} |`,
-      );
-      console.error(rows[rows.length - 1]);
-    }
+for (const { fsync, size } of COMBOS) {
+  const rawArray = median(runs.get(`${fsync}/${size}/raw-array`)!);
+  const rawChained = median(runs.get(`${fsync}/${size}/raw-chained`)!);
+  const raw = rawChained.rate >= rawArray.rate ? rawChained : rawArray;
+  for (const [name, cell] of [['array', rawArray], ['chained', rawChained]] as const) {
+    rows.push(
+      `| ${fsync} | ${size} B | raw ${name} batch of ${RAW_BATCH} | ${fmt(cell.rate)} | ${cell.mbPerSecond.toFixed(1)} | ${((cell.rate / raw.rate) * 100).toFixed(0)}% | ${RAW_BATCH} | – | – | ${cell.cpuPercent.toFixed(0)} |`,
+    );
+  }
+  for (const appenders of APPENDERS) {
+    const cell = median(runs.get(`${fsync}/${size}/log-${appenders}`)!);
+    const perBatch = cell.batches === 0 ? 0 : (cell.rate * SECONDS) / cell.batches;
+    rows.push(
+      `| ${fsync} | ${size} B | log, ${appenders} appenders | ${fmt(cell.rate)} | ${cell.mbPerSecond.toFixed(1)} | ${((cell.rate / raw.rate) * 100).toFixed(0)}% | ${perBatch.toFixed(1)} | ${cell.p50Ms.toFixed(2)} | ${cell.p99Ms.toFixed(2)} | ${cell.cpuPercent.toFixed(0)} |`,
+    );
   }
 }
 
 const tailRows: string[] = [];
-for (const fsync of ['never', 'batch'] as const) {
-  for (const size of [100, 1024]) {
-    const t = await tailCell(size, fsync);
-    tailRows.push(
-      `| ${fsync} | ${size} B | ${fmt(t.appended / t.seconds)} | ${fmt(t.delivered / t.seconds)} | ${((t.delivered / Math.max(1, t.appended)) * 100).toFixed(1)}% | ${fmt(t.lagAtEnd)} |`,
-    );
-    console.error(tailRows[tailRows.length - 1]);
-  }
+for (const { fsync, size } of COMBOS) {
+  const t = await tailCell(size, fsync);
+  tailRows.push(
+    `| ${fsync} | ${size} B | ${fmt(t.appended / t.seconds)} | ${fmt(t.delivered / t.seconds)} | ${((t.delivered / Math.max(1, t.appended)) * 100).toFixed(1)}% | ${fmt(t.lagAtEnd)} |`,
+  );
 }
 
 console.log('| fsync | payload | writer | records/s | MB/s (bodies) | log / raw | records per batch | ack p50 ms | ack p99 ms | CPU % |');
