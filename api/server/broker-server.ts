@@ -1,8 +1,5 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { BrokerConfig, Log } from '../../core/index.js';
@@ -10,6 +7,7 @@ import { logOptionsFromConfig, openLog } from '../../log/index.js';
 import { BrokerService as BrokerServiceDefinition } from '../../proto/gen/broker.js';
 import { BrokerService } from '../grpc/broker-service.js';
 import { enlargeHttp2Windows } from '../grpc/http2-windows.js';
+import { BrokerReflection } from '../grpc/reflection.js';
 import { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { startMetricsServer } from '../metrics/metrics-server.js';
 import { createLogger } from './logger.js';
@@ -28,13 +26,6 @@ export interface RunningBroker {
   readonly metrics: BrokerMetrics;
   /** Graceful shutdown: new calls UNAVAILABLE, subscriptions ended with UNAVAILABLE, in-flight publishes finish, log closed. */
   close(): Promise<void>;
-}
-
-function protoPath(): string {
-  // Works from the sources (api/server) and from the build (dist/api/server): both resolve to <root>/proto.
-  const here = fileURLToPath(import.meta.url);
-  const root = here.includes('/dist/') ? here.slice(0, here.indexOf('/dist/')) : fileURLToPath(new URL('../../', import.meta.url));
-  return `${root.replace(/\/$/, '')}/proto/broker.proto`;
 }
 
 /** Starts a broker: opens the log, serves gRPC (with health and reflection) and /metrics, starts background jobs. */
@@ -70,7 +61,7 @@ export async function startBroker(
   server.addService(BrokerServiceDefinition, service.handlers());
   const health = new HealthImplementation({ '': 'SERVING', 'broker.Broker': 'SERVING' });
   health.addToServer(server);
-  new ReflectionService(loadSync(protoPath(), { keepCase: true, longs: Number, defaults: true })).addToServer(server);
+  new BrokerReflection().addToServer(server);
 
   const grpcPort = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${config.grpcHost}:${config.grpcPort}`, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
