@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { ghzUnary } from './support/ghz.js';
 import { startBroker, startEcho, type Running } from './support/processes.js';
 import type { WorkerTask } from './support/load-worker.js';
-import { setQuiet, startWorkers, summarize, table, withProgress, type LoadResult } from './support/workers.js';
+import { measured, setQuiet, startWorkers, summarize, table, withProgress, type LoadResult } from './support/workers.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,16 +32,19 @@ async function withServer<T>(start: () => Promise<Running>, work: (s: Running) =
   }
 }
 
+const ghz = (opts: Parameters<typeof ghzUnary>[0]): Promise<LoadResult> => measured(() => ghzUnary(opts));
 const unaryPublish = (port: number, name: string): Promise<LoadResult> =>
-  ghzUnary({ name, port, call: 'broker.Broker/Publish', data: { subject: 'bench', body: Buffer.alloc(PAYLOAD, 1).toString('base64'), expirationSeconds: 0 }, concurrency: 64, seconds: SECONDS, payloadBytes: PAYLOAD });
+  ghz({ name, port, call: 'broker.Broker/Publish', data: { subject: 'bench', body: Buffer.alloc(PAYLOAD, 1).toString('base64'), expirationSeconds: 0 }, concurrency: 64, seconds: SECONDS, payloadBytes: PAYLOAD });
 
 function streamTask(port: number, subject: string, seconds: number): WorkerTask {
   return { kind: 'stream', host: '127.0.0.1', port, subject, subjects: 1, seconds, inflight: STREAM_INFLIGHT, payload: PAYLOAD, rate: 0 };
 }
 
 async function publishStream(port: number, name: string): Promise<LoadResult> {
-  const w = startWorkers([0, 1].map((i) => streamTask(port, `stream.${i}`, SECONDS)));
-  return summarize(name, await withProgress(name, SECONDS, w, w.done), PAYLOAD);
+  return measured(async () => {
+    const w = startWorkers([0, 1].map((i) => streamTask(port, `stream.${i}`, SECONDS)));
+    return summarize(name, await withProgress(name, SECONDS, w, w.done), PAYLOAD);
+  });
 }
 
 async function fanOut(port: number, subscribers: number): Promise<LoadResult & { ratio: string }> {
@@ -68,7 +71,7 @@ const echo = await withServer(startEcho, async (s) => ({
 const broker = await withServer(() => startBroker({ BROKER_FSYNC: values.fsync }), async (s) => {
   const publish = await unaryPublish(s.port, `broker fsync=${values.fsync}: unary Publish (ghz, 1 conn x 64)`);
   // Fetch ids that exist: the unary run above published far more than 50,000 messages to 'bench'.
-  const fetch = await ghzUnary({ name: 'broker: Fetch (ghz, 1 conn x 64)', port: s.port, call: 'broker.Broker/Fetch', data: { subject: 'bench', id: `{{add (mod .RequestNumber ${Math.max(1, Math.min(50_000, publish.ops))}) 1}}` }, concurrency: 64, seconds: SECONDS, payloadBytes: PAYLOAD });
+  const fetch = await ghz({ name: 'broker: Fetch (ghz, 1 conn x 64)', port: s.port, call: 'broker.Broker/Fetch', data: { subject: 'bench', id: `{{add (mod .RequestNumber ${Math.max(1, Math.min(50_000, publish.ops))}) 1}}` }, concurrency: 64, seconds: SECONDS, payloadBytes: PAYLOAD });
   const stream = await publishStream(s.port, `broker fsync=${values.fsync}: PublishStream (2 conn x ${STREAM_INFLIGHT})`);
   const fan1 = await fanOut(s.port, 1);
   const fan100 = await fanOut(s.port, 100);

@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 import { ghzUnary } from './support/ghz.js';
 import { rssBytes, sampleRss, startBroker, startEcho, startNats, startRedis, type Running } from './support/processes.js';
 import type { WorkerTask } from './support/load-worker.js';
-import { setQuiet, startWorkers, summarize, table, withProgress, type LoadResult } from './support/workers.js';
+import { measured, setQuiet, startWorkers, summarize, table, withProgress, type LoadResult } from './support/workers.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -93,9 +93,13 @@ function load<K extends 'unary' | 'stream' | 'nats' | 'redis-xadd'>(kind: K, t: 
 }
 
 async function run(name: string, tasks: WorkerTask[], seconds = SECONDS): Promise<LoadResult> {
-  const w = startWorkers(tasks);
-  return summarize(name, await withProgress(name, seconds, w, w.done), PAYLOAD);
+  return measured(async () => {
+    const w = startWorkers(tasks);
+    return summarize(name, await withProgress(name, seconds, w, w.done), PAYLOAD);
+  });
 }
+
+const ghz = (opts: Parameters<typeof ghzUnary>[0]): Promise<LoadResult> => measured(() => ghzUnary(opts));
 
 const model = (inflight = INFLIGHT, rate = RATE, connections = CONNECTIONS): string =>
   rate > 0 ? `open model ${rate.toLocaleString('en')}/s over ${connections} conn` : `${connections} conn x ${inflight} in flight`;
@@ -103,7 +107,7 @@ const model = (inflight = INFLIGHT, rate = RATE, connections = CONNECTIONS): str
 async function publishUnary(t: Target, label = 'broker'): Promise<LoadResult> {
   if (CLIENT === 'ghz') {
     const name = `${label}: unary Publish, ghz 1 conn x ${INFLIGHT}${RATE > 0 ? ` at ${RATE}/s` : ''}`;
-    return ghzUnary({ name, host: t.host, port: t.port, call: 'broker.Broker/Publish', data: { subject: 'bench.unary', body: Buffer.alloc(PAYLOAD, 1).toString('base64'), expirationSeconds: 0 }, concurrency: INFLIGHT, seconds: SECONDS, payloadBytes: PAYLOAD, ...(RATE > 0 ? { rps: RATE } : {}) });
+    return ghz({ name, host: t.host, port: t.port, call: 'broker.Broker/Publish', data: { subject: 'bench.unary', body: Buffer.alloc(PAYLOAD, 1).toString('base64'), expirationSeconds: 0 }, concurrency: INFLIGHT, seconds: SECONDS, payloadBytes: PAYLOAD, ...(RATE > 0 ? { rps: RATE } : {}) });
   }
   return run(`${label}: unary Publish, ${model()}`, load('unary', t, 'bench.unary'));
 }
@@ -122,7 +126,7 @@ async function fetch(t: Target): Promise<LoadResult> {
   const fillSeconds = Math.max(2, Math.ceil((perSubject * SUBJECTS) / 10_000));
   await run('fill for fetch', fill.map((f) => ({ ...f, seconds: fillSeconds, rate: perSubject / fillSeconds + 1 })), fillSeconds);
   if (CLIENT === 'ghz') {
-    return ghzUnary({ name: `Fetch, ghz 1 conn x ${INFLIGHT}`, host: t.host, port: t.port, call: 'broker.Broker/Fetch', data: { subject: 'bench.fetch', id: `{{add (mod .RequestNumber ${perSubject}) 1}}` }, concurrency: INFLIGHT, seconds: SECONDS, payloadBytes: PAYLOAD });
+    return ghz({ name: `Fetch, ghz 1 conn x ${INFLIGHT}`, host: t.host, port: t.port, call: 'broker.Broker/Fetch', data: { subject: 'bench.fetch', id: `{{add (mod .RequestNumber ${perSubject}) 1}}` }, concurrency: INFLIGHT, seconds: SECONDS, payloadBytes: PAYLOAD });
   }
   const tasks: WorkerTask[] = Array.from({ length: CONNECTIONS }, () => ({
     kind: 'fetch', host: t.host, port: t.port, subject: 'bench.fetch', subjects: SUBJECTS, seconds: SECONDS, inflight: INFLIGHT, payload: PAYLOAD, rate: RATE > 0 ? RATE / CONNECTIONS : 0, maxId: perSubject,
@@ -160,7 +164,7 @@ async function e2e(t: Target): Promise<Row[]> {
   let rate = RATE;
   const rows: Row[] = [];
   if (rate <= 0) {
-    const probe = await run('e2e: max-rate probe (PublishStream, 1 subscriber)', load('stream', t, 'bench.probe', { connections: 1, seconds: 3, inflight: 256 }), 3);
+    const probe = await run('e2e: max-rate probe (PublishStream, 1 conn x 256, no subscriber)', load('stream', t, 'bench.probe', { connections: 1, seconds: 3, inflight: 256 }), 3);
     rows.push({ ...probe, ratio: 'probe' });
     rate = Math.max(100, Math.round(probe.opsPerSec / 2 / 100) * 100);
   }
@@ -232,8 +236,8 @@ async function compare(): Promise<Row[]> {
   const redis = await peer('redis-xadd', 'Redis Streams XADD (AOF everysec), ioredis');
   // Unary: both through ghz, a native client, so the figure is the server's and not the Node client's ceiling.
   const unaryArgs = (port: number, name: string): Parameters<typeof ghzUnary>[0] => ({ name, port, call: 'broker.Broker/Publish', data: { subject: 'bench.unary', body: Buffer.alloc(PAYLOAD, 1).toString('base64'), expirationSeconds: 0 }, concurrency: 64, seconds: SECONDS, payloadBytes: PAYLOAD });
-  const unary = await onBroker((t) => ghzUnary(unaryArgs(t.port, 'broker fsync=batch: unary Publish, ghz 1 conn x 64')), 'batch');
-  const echo = await onServer(startEcho, (s) => ghzUnary(unaryArgs(s.port, 'grpc-js echo server: unary Publish, ghz 1 conn x 64')));
+  const unary = await onBroker((t) => ghz(unaryArgs(t.port, 'broker fsync=batch: unary Publish, ghz 1 conn x 64')), 'batch');
+  const echo = await onServer(startEcho, (s) => ghz(unaryArgs(s.port, 'grpc-js echo server: unary Publish, ghz 1 conn x 64')));
   const met = (ok: boolean): string => (ok ? 'met' : 'missed');
   return [
     { ...never, ratio: `1.00x (reference); ${x(never.opsPerSec, nats.opsPerSec)} NATS (target >= 1.5x: ${met(never.opsPerSec >= 1.5 * nats.opsPerSec)}); ${x(never.opsPerSec, redis.opsPerSec)} Redis (target >= 0.75x: ${met(never.opsPerSec >= 0.75 * redis.opsPerSec)})` },

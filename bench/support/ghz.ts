@@ -45,6 +45,9 @@ export async function ghzUnary(opts: { name: string; host?: string; port: number
   const at = (p: number): number =>
     h.totalCount > 0 ? h.getValueAtPercentile(p) / 1000 : (report.latencyDistribution?.find((d) => d.percentage === p)?.latency ?? 0) / 1e6;
   const ok = report.statusCodeDistribution.OK ?? 0;
+  // When -z runs out, ghz closes its connection under the calls still in flight; they come back Unavailable or
+  // Canceled ("use of closed network connection"). Up to `concurrency` of those are the cut-off, not failures.
+  const cutOff = Math.min(opts.concurrency * (opts.connections ?? 1), (report.statusCodeDistribution.Unavailable ?? 0) + (report.statusCodeDistribution.Canceled ?? 0));
   return {
     name: opts.name,
     ops: ok,
@@ -55,6 +58,6 @@ export async function ghzUnary(opts: { name: string; host?: string; port: number
     p99Ms: at(99),
     p999Ms: at(99.9),
     maxMs: report.slowest / 1e6,
-    errors: report.count - ok,
+    errors: report.count - ok - cutOff,
   };
 }

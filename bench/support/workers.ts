@@ -3,6 +3,7 @@ import * as hdr from 'hdr-histogram-js';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { WorkerMessage, WorkerResult, WorkerTask } from './load-worker.js';
+import { waitForQuiet } from './quiet.js';
 
 const BOOTSTRAP = fileURLToPath(new URL('./worker-bootstrap.mjs', import.meta.url));
 const ENTRY = new URL('./load-worker.ts', import.meta.url).href;
@@ -121,4 +122,12 @@ export function table(rows: Array<LoadResult & { ratio?: string }>, extra = 'vs 
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     ...rows.map((r) => `| ${r.name} | ${n(r.opsPerSec)} | ${r.mbPerSec.toFixed(1)} | ${r.p50Ms.toFixed(2)} | ${r.p90Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${r.maxMs.toFixed(1)} | ${r.errors} | ${[r.ratio, r.note].filter(Boolean).join('; ')} |`),
   ].join('\n');
+}
+
+/** Runs one measurement after waiting (bounded) for a quiet machine; notes how busy the CPUs were before it. */
+export async function measured<T extends LoadResult>(work: () => Promise<T>): Promise<T> {
+  const busy = await waitForQuiet();
+  const r = await work();
+  const note = `CPUs ${busy.toFixed(0)}% busy before start`;
+  return { ...r, note: r.note === undefined ? note : `${note}; ${r.note}` };
 }
