@@ -25,6 +25,7 @@ import {
   parseHeadKey,
   parseOffsetKey,
   prefixEnd,
+  readUint64BE,
   subjectPrefix,
 } from './keys.js';
 import type { LogOptions } from './options.js';
@@ -527,8 +528,8 @@ export class LevelDbLog implements Log {
         const entries = await it.nextv(Math.min(1000, maxRecords - out.length));
         if (entries.length === 0) break;
         for (const [key, value] of entries) {
-          const { offset } = parseOffsetKey(key);
-          const record = decodeRecordValue(state.subject, offset, value);
+          // The subject is known: only the trailing 8-byte offset needs decoding.
+          const record = decodeRecordValue(state.subject, readUint64BE(key, key.length - 8), value);
           if (out.length > 0 && bytes + record.body.length > maxBytes) return out;
           out.push(record);
           bytes += record.body.length;
@@ -544,8 +545,12 @@ export class LevelDbLog implements Log {
   async tail(subject: string, from: number | 'live'): Promise<TailCursor> {
     const refused = this.refusal();
     if (refused !== undefined) throw refused;
+    if (from !== 'live' && !Number.isSafeInteger(from)) throw new InvalidIdError(subject, from, `from_id ${from} is not an integer`);
     const state = await this.acquire(subject);
     this.release(state);
+    // close() may have begun while the state loaded: it would never end a cursor opened now.
+    const closing = this.refusal();
+    if (closing !== undefined) throw closing;
     let position: number;
     if (from === 'live') {
       position = state.nextOffset;
@@ -579,7 +584,8 @@ export class LevelDbLog implements Log {
 
   async subjectInfo(subject: string): Promise<SubjectInfo | undefined> {
     const state = this.cachedState(subject) ?? (await this.existingState(subject));
-    return state === undefined ? undefined : this.info(state);
+    // A subject that was only tailed, never published to, is in memory but does not exist yet.
+    return state === undefined || state.lastOffset === 0 ? undefined : this.info(state);
   }
 
   private info(state: SubjectState): SubjectInfo {

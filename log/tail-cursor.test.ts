@@ -55,6 +55,7 @@ describe('TailCursor', () => {
       const ctx = await tempLog();
       try {
         const cursor = await ctx.log.tail('quiet', 'live');
+        assert.equal(await ctx.log.subjectInfo('quiet'), undefined);
         const waiting = cursor.next();
         const timeout = new Promise((resolve) => setTimeout(() => resolve('timeout'), 50));
         assert.equal(await Promise.race([waiting, timeout]), 'timeout');
@@ -73,6 +74,7 @@ describe('TailCursor', () => {
       try {
         for (let i = 0; i < 7; i++) await ctx.log.append({ subject: 's', body: body('x'), expirationSeconds: 0 });
         await assert.rejects(ctx.log.tail('s', 9), { name: 'InvalidIdError', message: 'id 9 was never published on subject "s": from_id is beyond the next id 8' });
+        await assert.rejects(ctx.log.tail('s', 1.5), { name: 'InvalidIdError', message: 'id 1.5 was never published on subject "s": from_id 1.5 is not an integer' });
         const atNext = await ctx.log.tail('s', 8);
         assert.equal(atNext.position, 8);
         atNext.close();
