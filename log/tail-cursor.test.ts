@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import type { LogRecord, TailCursor } from '../core/index.js';
 import { body, tempLog } from './test-support/temp-log.js';
 
@@ -31,6 +32,50 @@ describe('TailCursor', () => {
       } finally {
         await ctx.dispose();
       }
+    });
+  });
+
+  describe('when appends and reads interleave in any order', () => {
+    it('should deliver exactly the ids from its start to the head, in order, whatever the cache size', async () => {
+      const step = fc.oneof(
+        fc.record({ kind: fc.constant('append' as const), n: fc.integer({ min: 1, max: 12 }) }),
+        fc.record({ kind: fc.constant('read' as const), max: fc.integer({ min: 1, max: 9 }) }),
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 0, max: 8 }),
+          fc.integer({ min: 0, max: 20 }),
+          fc.option(fc.nat({ max: 25 }), { nil: undefined }),
+          fc.array(step, { maxLength: 30 }),
+          async (cacheRecords, preload, startPick, steps) => {
+            const ctx = await tempLog({ tailCacheRecords: cacheRecords, segmentMaxRecords: 7 });
+            try {
+              let assigned = 0;
+              const append = (): Promise<number> => ctx.log.append({ subject: 's', body: body(String(++assigned)), expirationSeconds: 0 });
+              for (let i = 0; i < preload; i++) await append();
+              // undefined: 'live'; otherwise a start in [1, preload + 1].
+              const from = startPick === undefined ? 'live' : (startPick % (preload + 1)) + 1;
+              const cursor = await ctx.log.tail('s', from);
+              const first = from === 'live' ? preload + 1 : from;
+              const got: LogRecord[] = [];
+              const pending: Array<Promise<number>> = [];
+              for (const st of steps) {
+                if (st.kind === 'append') for (let i = 0; i < st.n; i++) pending.push(append());
+                // Only read when something is (or will be) there to read, so next() cannot wait for ever.
+                else if (cursor.position <= assigned) got.push(...(await cursor.next(st.max)));
+              }
+              await Promise.all(pending);
+              while (cursor.position <= assigned) got.push(...(await cursor.next(5)));
+              cursor.close();
+              assert.deepEqual(got.map((r) => r.offset), Array.from({ length: assigned - first + 1 }, (_, i) => first + i));
+              for (const r of got) assert.equal(Buffer.from(r.body).toString(), String(r.offset));
+            } finally {
+              await ctx.dispose();
+            }
+          },
+        ),
+        { numRuns: 25 },
+      );
     });
   });
 
