@@ -32,7 +32,7 @@ import type { LogOptions } from './options.js';
 import { SubjectState } from './subject-state.js';
 import { LogTailCursor } from './tail-cursor.js';
 
-type Db = ClassicLevel<Buffer, Buffer>;
+export type Db = ClassicLevel<Buffer, Buffer>;
 type Op = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 /** LevelDB's chained batch: each op is copied into the native write batch as it is added. */
 type Batch = ReturnType<Db['batch']>;
@@ -104,8 +104,8 @@ export class LevelDbLog implements Log {
     this.observer = options.observer;
   }
 
-  static async open(options: LogOptions): Promise<LevelDbLog> {
-    const db: Db = new ClassicLevel<Buffer, Buffer>(options.dataDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  /** Opens the log on options.dataDir, or on `db` (tests inject one that fails writes). */
+  static async open(options: LogOptions, db: Db = new ClassicLevel<Buffer, Buffer>(options.dataDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' })): Promise<LevelDbLog> {
     await db.open();
     const log = new LevelDbLog(db, options);
     await log.finishInterruptedDeletes();
