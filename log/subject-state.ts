@@ -24,7 +24,8 @@ export class SubjectState {
   recent = false;
   /** Operations holding this state across awaits (deletion, sealing, opening a cursor): it must not be evicted. */
   pins = 0;
-  private waiters = new Set<() => void>();
+  /** Cursors waiting for the next commit; created on first use, since most subjects never have any. */
+  private waiters: Set<() => void> | undefined;
   /** Newest acknowledged records [cacheStart, lastOffset], kept only while the subject has cursors. */
   cache: LogRecord[] = [];
   cacheStart = 0;
@@ -55,14 +56,15 @@ export class SubjectState {
 
   /** Calls `wake` once at the next acknowledged append (no polling); returns a function that cancels it. */
   onAppend(wake: () => void): () => void {
-    this.waiters.add(wake);
-    return () => this.waiters.delete(wake);
+    const waiters = (this.waiters ??= new Set());
+    waiters.add(wake);
+    return () => waiters.delete(wake);
   }
 
   wakeAll(): void {
-    if (this.waiters.size === 0) return;
     const waiters = this.waiters;
-    this.waiters = new Set();
+    if (waiters === undefined || waiters.size === 0) return;
+    this.waiters = undefined;
     for (const wake of waiters) wake();
   }
 
