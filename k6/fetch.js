@@ -8,7 +8,7 @@ const ids = [];
 
 export const options = {
   scenarios: { fetch: { executor: 'constant-arrival-rate', rate: Number(__ENV.RATE || 2000), timeUnit: '1s', duration: __ENV.DURATION || '30s', preAllocatedVUs: 64, maxVUs: 256 } },
-  thresholds: { checks: ['rate>0.999'], grpc_req_duration: ['p(95)<50', 'p(99)<200'] },
+  thresholds: { checks: ['rate>0.999'], grpc_req_duration: ['p(95)<50', 'p(99)<200'], dropped_iterations: [`count<${Number(__ENV.RATE || 2000)}`] },
 };
 
 export default function () {

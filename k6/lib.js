@@ -1,4 +1,4 @@
-// Shared pieces of the k6 scripts: the client, the proto, payloads.
+// Shared pieces of the k6 scripts: the client, the proto, payloads, publishing and timed subscriptions.
 import grpc from 'k6/net/grpc';
 import encoding from 'k6/encoding';
 
@@ -6,14 +6,42 @@ export const ADDRESS = __ENV.BROKER_ADDRESS || 'localhost:50051';
 export const PAYLOAD_BYTES = Number(__ENV.PAYLOAD_BYTES || 1024);
 export const BODY = encoding.b64encode('x'.repeat(PAYLOAD_BYTES));
 
+/** A client with broker.proto loaded (paths relative to this directory: run k6 from k6/). */
 export function newClient() {
   const client = new grpc.Client();
   client.load(['../proto'], 'broker.proto');
   return client;
 }
 
-/** Publishes once; returns the id, or 0 when the call failed (the caller's check fails it). */
+/** Connects a VU's client once (k6 keeps module state per VU). */
+export function connectOnce(client, state) {
+  if (!state.connected) {
+    client.connect(ADDRESS, { plaintext: true });
+    state.connected = true;
+  }
+}
+
+/** Publishes once; returns the id, or 0 when the call failed (the caller's check then fails). */
 export function publish(client, subject) {
   const res = client.invoke('broker.Broker/Publish', { subject, body: BODY, expirationSeconds: 0 });
   return res && res.status === grpc.StatusOK ? Number(res.message.id) : 0;
+}
+
+/**
+ * Subscribes for `seconds` (k6 streams cannot be cancelled; a deadline ends them with DEADLINE_EXCEEDED, which is
+ * the expected end here). `onMessage(id)` runs per delivery; `onEnd(unexpectedError)` runs once at the end.
+ */
+export function subscribeFor(client, subject, fromId, seconds, onMessage, onEnd) {
+  const stream = new grpc.Stream(client, 'broker.Broker/Subscribe', { timeout: `${seconds}s` });
+  let ended = false;
+  const finish = (err) => {
+    if (ended) return;
+    ended = true;
+    onEnd(err);
+  };
+  stream.on('data', (m) => onMessage(Number(m.id)));
+  stream.on('error', (e) => finish(e && e.code === grpc.StatusDeadlineExceeded ? undefined : e));
+  stream.on('end', () => finish(undefined));
+  stream.write({ subject, fromId });
+  return stream;
 }

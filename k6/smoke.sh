@@ -6,12 +6,12 @@ cd "$(dirname "$0")/.."
 bash k6/install.sh
 data=$(mktemp -d)
 log=$(mktemp)
-BROKER_DATA_DIR="$data" BROKER_GRPC_PORT=0 BROKER_METRICS_PORT=-1 BROKER_GRPC_HOST=127.0.0.1 node dist/api/cli.js serve > "$log" 2>&1 &
+BROKER_DATA_DIR="$data" BROKER_GRPC_PORT=0 BROKER_METRICS_PORT=-1 BROKER_GRPC_HOST=127.0.0.1 node --import tsx api/cli.ts serve > "$log" 2>&1 &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data" "$log"; }
 trap cleanup EXIT
 port=""
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
   port=$(grep -o '"grpcPort":[0-9]*' "$log" | head -1 | cut -d: -f2 || true)
   [ -n "$port" ] && break
   sleep 0.1

@@ -1,40 +1,51 @@
-// Subscribe streams with delivery counting: subscribers replay a subject from id 1 while a publisher feeds it.
-import { check, sleep } from 'k6';
-import grpc from 'k6/net/grpc';
+// Subscribe streams with delivery counting: SUBSCRIBERS streams replay a subject from id 1 while a publisher feeds
+// it MESSAGES messages from 4 VUs; each subscriber must see ids 1..MESSAGES in order, with no gap and no duplicate.
+import { check } from 'k6';
 import { Counter } from 'k6/metrics';
-import { ADDRESS, newClient, publish } from './lib.js';
+import { connectOnce, newClient, publish, subscribeFor } from './lib.js';
 
 const client = newClient();
+const state = {};
 const delivered = new Counter('messages_delivered');
-const PER_SUBSCRIBER = Number(__ENV.MESSAGES || 500);
+const MESSAGES = Number(__ENV.MESSAGES || 1000);
+const SUBSCRIBERS = Number(__ENV.SUBSCRIBERS || 20);
+// A generous bound on the publishing time (4 VUs publish far faster than 100/s); streams end at their deadline.
+const publishSeconds = Math.ceil(MESSAGES / 100);
 
 export const options = {
   scenarios: {
-    publisher: { executor: 'per-vu-iterations', vus: 1, iterations: PER_SUBSCRIBER, exec: 'publisher', maxDuration: '60s' },
-    subscribers: { executor: 'per-vu-iterations', vus: Number(__ENV.SUBSCRIBERS || 20), iterations: 1, exec: 'subscriber', maxDuration: '60s' },
+    publisher: { executor: 'shared-iterations', vus: 4, iterations: MESSAGES, exec: 'publisher', maxDuration: `${publishSeconds + 30}s`, startTime: '1s' },
+    subscribers: { executor: 'per-vu-iterations', vus: SUBSCRIBERS, iterations: 1, exec: 'subscriber', maxDuration: `${publishSeconds + 40}s` },
   },
-  thresholds: { checks: ['rate>0.999'], messages_delivered: [`count>=${PER_SUBSCRIBER * Number(__ENV.SUBSCRIBERS || 20)}`] },
+  thresholds: {
+    checks: ['rate==1'],
+    messages_delivered: [`count>=${MESSAGES * SUBSCRIBERS}`],
+    'grpc_req_duration{scenario:publisher}': ['p(95)<100', 'p(99)<250'],
+  },
 };
 
-export function publisher() {
-  if (__ITER === 0) client.connect(ADDRESS, { plaintext: true });
-  check(publish(client, 'k6.subscribe'), { 'publish is OK': (id) => id > 0 });
+
+// One fresh subject per run, shared by every VU through setup()'s return value.
+export function setup() {
+  return { subject: `k6.subscribe.${Date.now()}` };
 }
 
-export function subscriber() {
-  client.connect(ADDRESS, { plaintext: true });
-  const stream = new grpc.Stream(client, 'broker.Broker/Subscribe');
+export function publisher(data) {
+  connectOnce(client, state);
+  check(publish(client, data.subject), { 'publish is OK': (id) => id > 0 });
+}
+
+export function subscriber(data) {
+  connectOnce(client, state);
   let last = 0;
   let inOrder = true;
-  stream.on('data', (m) => {
-    const id = Number(m.id);
+  subscribeFor(client, data.subject, 1, publishSeconds + 20, (id) => {
     if (id !== last + 1) inOrder = false;
     last = id;
     delivered.add(1);
-    if (id >= PER_SUBSCRIBER) stream.end();
+  }, (err) => {
+    check(err, { 'stream ends only at its deadline': (e) => e === undefined });
+    check(inOrder, { 'delivered in id order with no gap or duplicate': (v) => v });
+    check(last, { 'every published message delivered': (v) => v === MESSAGES });
   });
-  stream.on('error', (e) => check(e, { 'stream has no error': () => false }));
-  stream.on('end', () => check(inOrder, { 'delivered in id order with no gap': (v) => v }));
-  stream.write({ subject: 'k6.subscribe', fromId: 1 });
-  sleep(0.1);
 }
