@@ -684,7 +684,8 @@ export class LevelDbLog implements Log {
     const state = await this.acquire(subject);
     try {
       const segment = state.segments.find((s) => s.baseOffset === baseOffset);
-      if (segment === undefined || segment.replicated) return;
+      // A segment being deleted is left alone: its metadata must not be written again after the deletion's batch.
+      if (segment === undefined || segment.replicated || segment.deleting) return;
       if (!segment.sealed) throw new Error(`segment ${subject}@${baseOffset} is not sealed`);
       segment.replicated = true;
       await this.writeControl(
