@@ -2,14 +2,24 @@
 # Test services on free loopback ports: Redis (Debian redis-server) and a CQL server (Apache Cassandra from Maven
 # Central's jars on the machine's Java, the stand-in for ScyllaDB: same protocol, same driver).
 #   bash scripts/services.sh start|stop|status|stop-redis|start-redis|stop-cql|start-cql
-# `start` installs what is missing, starts both, and writes $SERVICES_DIR/env (TEST_REDIS_URL, TEST_CQL_CONTACT_POINTS).
-# The stop-*/start-* commands restart one server on the same port, for failure tests.
+# `start` installs what is missing, starts both (reusing servers already running from the same state dir), and writes
+# $SERVICES_DIR/env (TEST_REDIS_URL, TEST_CQL_CONTACT_POINTS, TEST_CQL_LOCAL_DC).
+# The stop-*/start-* commands restart one server on the same port, for failure tests. `stop` is idempotent.
+# `status` exits 1 unless both run.
+# Settings: SERVICES_DIR (state dir, default .services), CASSANDRA_VERSION (5.0.x), CASSANDRA_HOME_CACHE (jar cache),
+# CQL_START_TIMEOUT (seconds, default 180).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${SERVICES_DIR:-$PWD/.services}
 CASSANDRA_VERSION=${CASSANDRA_VERSION:-5.0.4}
-CASSANDRA_LIB=${CASSANDRA_LIB:-$HOME/.cache/broker-cassandra/$CASSANDRA_VERSION/lib}
+CASSANDRA_HOME_CACHE=${CASSANDRA_HOME_CACHE:-$HOME/.cache/broker-cassandra/$CASSANDRA_VERSION}
+CASSANDRA_LIB=${CASSANDRA_LIB:-$CASSANDRA_HOME_CACHE/lib}
+CQL_START_TIMEOUT=${CQL_START_TIMEOUT:-180}
 mkdir -p "$DIR"
+DIR=$(cd "$DIR" && pwd)
+# One services.sh at a time per state dir, so two test runs never start two servers on one port.
+exec 9>"$DIR/.lock"
+flock -w 600 9 || { echo "services: another services.sh holds $DIR/.lock" >&2; exit 1; }
 
 log() { echo "services: $*" >&2; }
 
@@ -28,24 +38,54 @@ port_of() { # name -> remembered port (chosen once per state dir, so restarts ke
   cat "$f"
 }
 
+port_busy() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
+
+# Before a full `start` of a stopped server: forget a remembered port that something else has taken meanwhile.
+# (start-redis/start-cql keep the port whatever happens: a failure test needs the same address back.)
+fresh_port() { # name
+  local f="$DIR/$1.port"
+  if [ -s "$f" ] && port_busy "$(cat "$f")"; then
+    log "port $(cat "$f") of $1 is taken by another process; choosing a new one"
+    rm -f "$f"
+  fi
+}
+
+need_free() { # port name
+  if port_busy "$1"; then log "cannot start $2: port $1 is taken by another process (see: ss -ltnp | grep :$1)"; return 1; fi
+}
+
 alive() { [ -s "$DIR/$1.pid" ] && [ -d "/proc/$(cat "$DIR/$1.pid")" ] && ! grep -q '^State:.*Z' "/proc/$(cat "$DIR/$1.pid")/status" 2>/dev/null; }
 
-wait_tcp() { # port seconds name
+wait_tcp() { # port seconds name [pidname]: until the port accepts, the deadline passes, or the process dies
   local deadline=$((SECONDS + $2))
-  until (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; do
+  until port_busy "$1"; do
+    if [ -n "${4:-}" ] && ! alive "$4"; then log "$3 exited before listening on port $1"; return 1; fi
     if [ $SECONDS -ge $deadline ]; then log "$3 did not listen on port $1 within $2 s"; return 1; fi
     sleep 0.5
   done
+}
+
+# The native port opens last in Cassandra's start-up; a real query proves the node serves CQL.
+cql_ready() { # port seconds
+  [ -d node_modules/cassandra-driver ] || return 0
+  timeout "$2" node -e '
+    const { Client } = require("cassandra-driver");
+    const c = new Client({ contactPoints: ["127.0.0.1:" + process.argv[1]], localDataCenter: "datacenter1" });
+    c.execute("SELECT release_version FROM system.local")
+      .then((r) => { console.error("services: CQL server release " + r.first().release_version); return c.shutdown(); })
+      .catch((e) => { console.error("services: CQL query failed: " + e.message); process.exit(1); });
+  ' "$1"
 }
 
 start_redis() {
   command -v redis-server >/dev/null || { log "installing redis-server"; apt_install redis-server; }
   alive redis && return 0
   local port; port=$(port_of redis)
+  need_free "$port" redis
   mkdir -p "$DIR/redis"
   redis-server --port "$port" --bind 127.0.0.1 --dir "$DIR/redis" --appendonly yes --appendfsync everysec \
-    --save '' --daemonize yes --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log" >/dev/null
-  wait_tcp "$port" 20 redis
+    --save '' --daemonize yes --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log" >/dev/null 9>&-
+  if ! wait_tcp "$port" 20 redis redis; then tail -20 "$DIR/redis.log" >&2 || true; return 1; fi
   log "redis on 127.0.0.1:$port"
 }
 
@@ -74,15 +114,23 @@ fetch_cassandra() {
   </dependencies>
 </project>
 POM
-  mkdir -p "$CASSANDRA_LIB"
-  (cd "$work" && mvn -q -B dependency:copy-dependencies -DoutputDirectory="$CASSANDRA_LIB" -DincludeScope=runtime)
-  rm -rf "$work"
+  rm -rf "$CASSANDRA_LIB.part"; mkdir -p "$(dirname "$CASSANDRA_LIB")"
+  if ! (cd "$work" && timeout 1200 mvn -q -B dependency:copy-dependencies -DoutputDirectory="$CASSANDRA_LIB.part" -DincludeScope=runtime); then
+    log "maven could not fetch cassandra-all $CASSANDRA_VERSION (is Maven Central reachable?)"
+    rm -rf "$work" "$CASSANDRA_LIB.part"
+    return 1
+  fi
+  rm -rf "$work" "$CASSANDRA_LIB"
+  mv "$CASSANDRA_LIB.part" "$CASSANDRA_LIB" # complete or absent: an interrupted fetch is redone
+
 }
 
 start_cql() {
   alive cql && return 0
   fetch_cassandra
   local port storage; port=$(port_of cql); storage=$(port_of cql-storage)
+  need_free "$port" cassandra; need_free "$storage" "cassandra (storage port)"
+  local started=$SECONDS
   local home="$DIR/cassandra"
   mkdir -p "$home/data" "$home/commitlog" "$home/saved_caches" "$home/hints" "$home/cdc" "$home/logs"
   cat > "$home/cassandra.yaml" <<YAML
@@ -149,13 +197,15 @@ XML
     -Dcassandra.skip_wait_for_gossip_to_settle=0 -Dcassandra.ring_delay_ms=100 \
     -Dcassandra.superuser_setup_delay_ms=0 -Dcassandra.jmx.local.port=0 -Dcassandra.start_rpc=false \
     -Dcassandra.initial_token=0 -Dcassandra.num_tokens=1 \
-    -cp "$CASSANDRA_LIB/*" org.apache.cassandra.service.CassandraDaemon > "$home/logs/stdout.log" 2>&1 &
+    -cp "$CASSANDRA_LIB/*" org.apache.cassandra.service.CassandraDaemon > "$home/logs/stdout.log" 2>&1 9>&- &
   echo $! > "$DIR/cql.pid"
-  if ! wait_tcp "$port" 180 "cassandra"; then
+  if ! wait_tcp "$port" "$CQL_START_TIMEOUT" cassandra cql || ! cql_ready "$port" 60; then
+    log "last lines of $home/logs/stdout.log:"
     tail -40 "$home/logs/stdout.log" >&2
+    stop_pid cql
     return 1
   fi
-  log "cassandra (CQL) on 127.0.0.1:$port"
+  log "cassandra (CQL) on 127.0.0.1:$port, ready in $((SECONDS - started)) s"
 }
 
 write_env() {
@@ -168,9 +218,15 @@ ENV
 }
 
 case "${1:-}" in
-  start) start_redis; start_cql; write_env ;;
-  stop) stop_pid cql; if alive redis; then redis-cli -p "$(port_of redis)" shutdown nosave >/dev/null 2>&1 || true; fi; stop_pid redis ;;
-  status) for s in redis cql; do if alive $s; then echo "$s: running on port $(port_of $s)"; else echo "$s: stopped"; fi; done ;;
+  start)
+    alive redis || fresh_port redis
+    alive cql || { fresh_port cql; fresh_port cql-storage; }
+    start_redis; start_cql; write_env ;;
+  stop) stop_pid cql; stop_pid redis; log "stopped" ;;
+  status)
+    ok=0
+    for s in redis cql; do if alive $s; then echo "$s: running on port $(port_of $s)"; else echo "$s: stopped"; ok=1; fi; done
+    exit $ok ;;
   stop-redis) stop_pid redis ;;
   start-redis) start_redis ;;
   stop-cql) stop_pid cql ;;
