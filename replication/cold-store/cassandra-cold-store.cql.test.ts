@@ -42,9 +42,15 @@ describe('CassandraColdStore (needs the CQL server)', () => {
     await admin.connect();
   });
   after(async () => {
+    // The outage test restarted the server under these clients: drop the keyspace through a fresh one.
     await store.close();
-    await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
     await admin.shutdown();
+    const dropper = new cassandra.Client({ contactPoints: testCqlContactPoints(), localDataCenter: testCqlLocalDc() });
+    try {
+      await dropper.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+    } finally {
+      await dropper.shutdown();
+    }
   });
 
   describe('when a segment is written', () => {
