@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { ghzUnary } from './support/ghz.js';
 import { rssBytes, sampleRss, startBroker, startEcho, startNats, startRedis, type Running } from './support/processes.js';
 import type { WorkerTask } from './support/load-worker.js';
+import { cpuMark, foreignPercent, waitForQuiet } from './support/quiet.js';
 import { measured, setQuiet, startWorkers, summarize, table, withProgress, type LoadResult } from './support/workers.js';
 
 const { values, positionals } = parseArgs({
@@ -145,18 +146,21 @@ function subscribers(t: Target, subject: string, streams: number, seconds: numbe
 
 /** Live subscribers on one subject while one PublishStream publisher runs at `rate` (open model). */
 async function fanOut(t: Target, count: number, rate: number, label: string): Promise<Row[]> {
+  const busy = await waitForQuiet();
   const subs = startWorkers(subscribers(t, 'bench.fan', count, SECONDS + 3));
   await subs.ready;
+  const mark = cpuMark();
   const rss = t.pid === undefined ? undefined : sampleRss(t.pid);
   const pub = startWorkers(load('stream', t, 'bench.fan', { rate, connections: 1, inflight: 1024 }).map((x) => ({ ...x, subject: 'bench.fan', subjects: 1 })));
   const published = await withProgress(`${label}: publishing`, SECONDS, pub, pub.done, () => `, delivered ${subs.current().toLocaleString('en')}`);
   const delivered = await withProgress(`${label}: draining`, 3, subs, subs.done);
   const mem = rss?.stop();
+  const cpu = `foreign CPU ${foreignPercent(mark).toFixed(0)}% during, ${busy.toFixed(0)}% busy before`;
   const p = summarize(`${label}: publisher, ${rate > 0 ? `${rate.toLocaleString('en')}/s` : 'closed loop'}`, published, PAYLOAD);
   const expected = p.ops * count;
   const d = summarize(`${label}: deliveries to ${count.toLocaleString('en')} subscriber(s), publish-to-delivery latency`, delivered, PAYLOAD, SECONDS);
   const memNote = mem === undefined ? '' : `; broker RSS ${mem.startMb.toFixed(0)} -> max ${mem.maxMb.toFixed(0)} -> end ${mem.endMb.toFixed(0)} MB (second half ${mem.secondHalfGrowthMb >= 0 ? '+' : ''}${mem.secondHalfGrowthMb.toFixed(0)} MB)`;
-  return [p, { ...d, ratio: `${((d.ops / Math.max(1, expected)) * 100).toFixed(1)}% of ${expected.toLocaleString('en')} expected deliveries${memNote}` }];
+  return [p, { ...d, ratio: `${((d.ops / Math.max(1, expected)) * 100).toFixed(1)}% of ${expected.toLocaleString('en')} expected deliveries${memNote}; ${cpu}` }];
 }
 
 /** e2e latency at `rate`, or at half of what a 3 s closed-loop probe reaches. */
@@ -176,6 +180,8 @@ async function e2e(t: Target): Promise<Row[]> {
 /** N idle subscribers (one subject each, nothing published): the broker's RSS with all of them open. */
 async function idle(t: Target, count: number): Promise<Row[]> {
   if (t.pid === undefined) throw new Error('idle needs a broker started by this run (no --target): it reads the broker RSS');
+  const busy = await waitForQuiet();
+  const mark = cpuMark();
   const before = rssBytes(t.pid) / 1e6;
   const started = Date.now();
   const hold = Math.max(5, SECONDS);
@@ -188,7 +194,7 @@ async function idle(t: Target, count: number): Promise<Row[]> {
   const row: Row = {
     name: `${count.toLocaleString('en')} idle Subscribe streams (${count.toLocaleString('en')} subjects)`, ops: count, opsPerSec: count / (openMs / 1000), mbPerSec: 0,
     p50Ms: 0, p90Ms: 0, p99Ms: 0, p999Ms: 0, maxMs: openMs, errors: 0,
-    ratio: `broker RSS ${before.toFixed(0)} MB idle -> ${mem.maxMb.toFixed(0)} MB max with streams open (target < 200 MB: ${mem.maxMb < 200 ? 'met' : 'missed'}); ops/s = streams opened per second, max ms = time to open all`,
+    ratio: `broker RSS ${before.toFixed(0)} MB idle -> ${mem.maxMb.toFixed(0)} MB max with streams open (target < 200 MB: ${mem.maxMb < 200 ? 'met' : 'missed'}); ops/s = streams opened per second, max ms = time to open all; foreign CPU ${foreignPercent(mark).toFixed(0)}% during, ${busy.toFixed(0)}% busy before`,
   };
   return [row];
 }

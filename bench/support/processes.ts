@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { trackPid } from './quiet.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -27,7 +28,9 @@ export async function freePort(): Promise<number> {
 }
 
 function stopper(child: ChildProcess, cleanup: () => Promise<void>): () => Promise<void> {
+  if (child.pid !== undefined) trackPid(child.pid, true);
   return async () => {
+    if (child.pid !== undefined) trackPid(child.pid, false);
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');

@@ -27,3 +27,44 @@ export async function waitForQuiet(maxBusy = Number(process.env.BENCH_QUIET_BUSY
   while (busy > maxBusy && Date.now() < deadline) busy = await busyPercent();
   return busy;
 }
+
+// Foreign CPU: how much of the machine other people's processes used during a measurement. Busy time from
+// /proc/stat minus this process (all its threads, plus children it has reaped, such as ghz) and the servers it runs.
+const ownPids = new Set<number>();
+
+/** Counts a server this run started as ours while it runs. */
+export function trackPid(pid: number, tracked: boolean): void {
+  if (tracked) ownPids.add(pid);
+  else ownPids.delete(pid);
+}
+
+function procTicks(pid: number | 'self', withChildren: boolean): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3; utime, stime, cutime, cstime are 14-17.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    return (f[11] ?? 0) + (f[12] ?? 0) + (withChildren ? (f[13] ?? 0) + (f[14] ?? 0) : 0);
+  } catch {
+    return 0;
+  }
+}
+
+export interface CpuMark {
+  busy: number;
+  total: number;
+  own: number;
+}
+
+export function cpuMark(): CpuMark {
+  const { idle, total } = cpuTimes();
+  let own = procTicks('self', true);
+  for (const pid of ownPids) own += procTicks(pid, false);
+  return { busy: total - idle, total, own };
+}
+
+/** Share of all CPUs (0..100) that processes not started by this run used since `from`. */
+export function foreignPercent(from: CpuMark): number {
+  const to = cpuMark();
+  const total = to.total - from.total;
+  return total <= 0 ? 0 : Math.max(0, (100 * (to.busy - from.busy - (to.own - from.own))) / total);
+}

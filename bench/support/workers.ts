@@ -3,7 +3,7 @@ import * as hdr from 'hdr-histogram-js';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { WorkerMessage, WorkerResult, WorkerTask } from './load-worker.js';
-import { waitForQuiet } from './quiet.js';
+import { cpuMark, foreignPercent, waitForQuiet } from './quiet.js';
 
 const BOOTSTRAP = fileURLToPath(new URL('./worker-bootstrap.mjs', import.meta.url));
 const ENTRY = new URL('./load-worker.ts', import.meta.url).href;
@@ -127,7 +127,8 @@ export function table(rows: Array<LoadResult & { ratio?: string }>, extra = 'vs 
 /** Runs one measurement after waiting (bounded) for a quiet machine; notes how busy the CPUs were before it. */
 export async function measured<T extends LoadResult>(work: () => Promise<T>): Promise<T> {
   const busy = await waitForQuiet();
+  const mark = cpuMark();
   const r = await work();
-  const note = `CPUs ${busy.toFixed(0)}% busy before start`;
+  const note = `foreign CPU ${foreignPercent(mark).toFixed(0)}% during, ${busy.toFixed(0)}% busy before`;
   return { ...r, note: r.note === undefined ? note : `${note}; ${r.note}` };
 }
