@@ -4,7 +4,8 @@ import { ClassicLevel } from 'classic-level';
 import fc from 'fast-check';
 import { decodeSegment, encodeSegment } from './codec.js';
 import { Family, offsetKey, subjectPrefix } from './keys.js';
-import { LevelDbLog, type Db } from './leveldb-log.js';
+import { LevelDbLog } from './leveldb-log.js';
+import type { Db } from './storage.js';
 import { TEST_LOG_DEFAULTS, body, tempLog } from './test-support/temp-log.js';
 
 describe('LevelDbLog', () => {

@@ -1,4 +1,3 @@
-import { ClassicLevel } from 'classic-level';
 import {
   InvalidArgumentError,
   InvalidIdError,
@@ -13,7 +12,7 @@ import {
   type SubjectInfo,
   type TailCursor,
 } from '../core/index.js';
-import { RECORD_HEADER_BYTES, decodeHead, decodeRecordValue, decodeSegment, encodeHead, encodeRecordValue, encodeSegment, segmentInfo, type SegmentState } from './codec.js';
+import { RECORD_HEADER_BYTES, decodeRecordValue, encodeHead, encodeRecordValue, encodeSegment, segmentInfo, type SegmentState } from './codec.js';
 import {
   Family,
   activeKey,
@@ -23,16 +22,14 @@ import {
   offsetKey,
   parseActiveKey,
   parseHeadKey,
-  parseOffsetKey,
   prefixEnd,
-  readUint64BE,
   subjectPrefix,
 } from './keys.js';
 import type { LogOptions } from './options.js';
-import { SubjectState } from './subject-state.js';
+import { createDb, finishInterruptedDeletes, firstStoredOffset, readStoredRecords, readSubjectState, scanSegments, type Db } from './storage.js';
+import type { SubjectState } from './subject-state.js';
 import { LogTailCursor } from './tail-cursor.js';
 
-export type Db = ClassicLevel<Buffer, Buffer>;
 type Op = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 /** LevelDB's chained batch: each op is copied into the native write batch as it is added. */
 type Batch = ReturnType<Db['batch']>;
@@ -105,10 +102,10 @@ export class LevelDbLog implements Log {
   }
 
   /** Opens the log on options.dataDir, or on `db` (tests inject one that fails writes). */
-  static async open(options: LogOptions, db: Db = new ClassicLevel<Buffer, Buffer>(options.dataDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' })): Promise<LevelDbLog> {
+  static async open(options: LogOptions, db: Db = createDb(options.dataDir)): Promise<LevelDbLog> {
     await db.open();
     const log = new LevelDbLog(db, options);
-    await log.finishInterruptedDeletes();
+    await finishInterruptedDeletes(db);
     return log;
   }
 
@@ -403,7 +400,7 @@ export class LevelDbLog implements Log {
     let loading = this.loading.get(subject);
     if (loading !== undefined) return loading;
     const entry: Omit<Loading, 'promise'> = { pins: 0, queued: [] };
-    const promise = this.readState(subject).then(
+    const promise = readSubjectState(this.db, subject).then(
       (state) => {
         this.loading.delete(subject);
         state.recent = true;
@@ -432,35 +429,6 @@ export class LevelDbLog implements Log {
     loading = Object.assign(entry, { promise });
     this.loading.set(subject, loading);
     return loading;
-  }
-
-  private async readState(subject: string): Promise<SubjectState> {
-    const head = await this.db.get(headKey(subject));
-    const lastOffset = head === undefined ? 0 : decodeHead(head);
-    const segPrefix = subjectPrefix(Family.segment, subject);
-    const segments: SegmentState[] = [];
-    if (lastOffset > 0) {
-      for await (const value of this.db.values({ gte: segPrefix, lt: prefixEnd(segPrefix) })) {
-        const segment = decodeSegment(value);
-        if (!segment.deleting) segments.push(segment);
-      }
-    }
-    const state = new SubjectState(subject, lastOffset, lastOffset + 1, segments);
-    state.firstOffset = await this.firstStoredOffset(state);
-    return state;
-  }
-
-  /**
-   * One seek: the first stored record's offset, or lastOffset + 1 when nothing is stored. The seek starts at the
-   * first segment that still holds records, so it does not wade through the tombstones of deleted segments.
-   */
-  private async firstStoredOffset(state: SubjectState): Promise<number> {
-    if (state.lastOffset === 0) return 1;
-    const from = state.segments.find((s) => s.count > 0 && !s.deleting)?.baseOffset;
-    if (from === undefined || from > state.lastOffset) return state.lastOffset + 1;
-    const keys = await this.db.keys({ gte: offsetKey(state.recordPrefix, from), lte: offsetKey(state.recordPrefix, state.lastOffset), limit: 1 }).all();
-    const first = keys[0];
-    return first === undefined ? state.lastOffset + 1 : parseOffsetKey(first).offset;
   }
 
   private evict(): void {
@@ -508,39 +476,8 @@ export class LevelDbLog implements Log {
     return this.readStored(state, Math.max(fromOffset, 1), state.lastOffset, limits.maxRecords, limits.maxBytes);
   }
 
-  private readonly readStored = async (
-    state: SubjectState,
-    fromOffset: number,
-    toOffset: number,
-    maxRecords: number,
-    maxBytes = Number.POSITIVE_INFINITY,
-  ): Promise<LogRecord[]> => {
-    if (fromOffset > toOffset || maxRecords <= 0) return [];
-    const out: LogRecord[] = [];
-    let bytes = 0;
-    const it = this.db.iterator({
-      gte: offsetKey(state.recordPrefix, fromOffset),
-      lte: offsetKey(state.recordPrefix, toOffset),
-      limit: maxRecords,
-    });
-    try {
-      for (;;) {
-        const entries = await it.nextv(Math.min(1000, maxRecords - out.length));
-        if (entries.length === 0) break;
-        for (const [key, value] of entries) {
-          // The subject is known: only the trailing 8-byte offset needs decoding.
-          const record = decodeRecordValue(state.subject, readUint64BE(key, key.length - 8), value);
-          if (out.length > 0 && bytes + record.body.length > maxBytes) return out;
-          out.push(record);
-          bytes += record.body.length;
-        }
-        if (out.length >= maxRecords) break;
-      }
-    } finally {
-      await it.close();
-    }
-    return out;
-  };
+  private readonly readStored = (state: SubjectState, fromOffset: number, toOffset: number, maxRecords: number, maxBytes?: number): Promise<LogRecord[]> =>
+    readStoredRecords(this.db, state, fromOffset, toOffset, maxRecords, maxBytes);
 
   async tail(subject: string, from: number | 'live'): Promise<TailCursor> {
     const refused = this.refusal();
@@ -633,38 +570,15 @@ export class LevelDbLog implements Log {
   }
 
   async allSegments(options: { limit: number; after?: { subject: string; baseOffset: number } }): Promise<SegmentInfo[]> {
-    return this.scanSegments(Family.segment, options);
+    return scanSegments(this.db, Family.segment, options, this.inMemorySegment);
   }
 
   async unreplicatedSegments(options: { limit: number; after?: { subject: string; baseOffset: number } }): Promise<SegmentInfo[]> {
-    return this.scanSegments(Family.unreplicated, options);
+    return scanSegments(this.db, Family.unreplicated, options, this.inMemorySegment);
   }
 
-  private async scanSegments(family: Family, options: { limit: number; after?: { subject: string; baseOffset: number } }): Promise<SegmentInfo[]> {
-    const bounds = familyBounds(family);
-    const range =
-      options.after === undefined
-        ? bounds
-        : { gt: offsetKey(subjectPrefix(family, options.after.subject), options.after.baseOffset), lt: bounds.lt };
-    // Metadata comes from memory when the subject is loaded (it may be newer), else from disk: a sweep over many
-    // subjects neither loads their states nor churns the subject cache.
-    const found: Array<{ subject: string; offset: number; segment: SegmentState | undefined }> = [];
-    for await (const key of this.db.keys({ ...range, limit: options.limit })) {
-      const { subject, offset } = parseOffsetKey(key);
-      found.push({ subject, offset, segment: this.states.get(subject)?.segments.find((s) => s.baseOffset === offset) });
-    }
-    const missing = found.filter((f) => f.segment === undefined);
-    if (missing.length > 0) {
-      const values = await this.db.getMany(missing.map((m) => offsetKey(subjectPrefix(Family.segment, m.subject), m.offset)));
-      missing.forEach((m, i) => {
-        const value = values[i];
-        if (value !== undefined) m.segment = decodeSegment(value);
-      });
-    }
-    const out: SegmentInfo[] = [];
-    for (const { subject, segment } of found) if (segment !== undefined && !segment.deleting) out.push(segmentInfo(subject, segment));
-    return out;
-  }
+  private readonly inMemorySegment = (subject: string, baseOffset: number): SegmentState | undefined =>
+    this.states.get(subject)?.segments.find((s) => s.baseOffset === baseOffset);
 
   async *readSegment(subject: string, baseOffset: number, batchSize = 1000): AsyncIterable<LogRecord[]> {
     const state = await this.loadState(subject);
@@ -752,7 +666,7 @@ export class LevelDbLog implements Log {
       await this.db.clear({ gte: offsetKey(state.recordPrefix, baseOffset), lte: offsetKey(state.recordPrefix, segment.lastOffset) });
       const index = state.segments.indexOf(segment);
       if (index >= 0) state.segments.splice(index, 1);
-      state.firstOffset = await this.firstStoredOffset(state);
+      state.firstOffset = await firstStoredOffset(this.db, state);
       await this.writeControl(
         [
           { type: 'del', key: offsetKey(state.segmentPrefix, baseOffset) },
@@ -790,7 +704,7 @@ export class LevelDbLog implements Log {
       // Cached copies of the segment would outlive the deletion: readers near the head fall back to the disk.
       this.cacheBytes -= state.cacheDropThrough(segment.lastOffset);
       await this.writeControl(ops, [state]);
-      state.firstOffset = await this.firstStoredOffset(state);
+      state.firstOffset = await firstStoredOffset(this.db, state);
       return { records, bytes };
     } finally {
       this.release(state);
@@ -798,28 +712,6 @@ export class LevelDbLog implements Log {
   }
 
   /** Completes segment deletions that a crash interrupted (records cleared, metadata removed). */
-  private async finishInterruptedDeletes(): Promise<void> {
-    // Only the deletion markers are scanned, so opening does not read every segment's metadata.
-    const pending: Array<{ subject: string; offset: number }> = [];
-    for await (const key of this.db.keys(familyBounds(Family.deleting))) pending.push(parseOffsetKey(key));
-    for (const { subject, offset } of pending) {
-      const segmentKey = offsetKey(subjectPrefix(Family.segment, subject), offset);
-      const value = await this.db.get(segmentKey);
-      if (value !== undefined) {
-        const prefix = subjectPrefix(Family.record, subject);
-        await this.db.clear({ gte: offsetKey(prefix, offset), lte: offsetKey(prefix, decodeSegment(value).lastOffset) });
-      }
-      await this.db.batch(
-        [
-          { type: 'del', key: segmentKey },
-          { type: 'del', key: offsetKey(subjectPrefix(Family.unreplicated, subject), offset) },
-          { type: 'del', key: offsetKey(subjectPrefix(Family.deleting, subject), offset) },
-        ],
-        { sync: true },
-      );
-    }
-  }
-
   // ---- lifecycle -----------------------------------------------------------------------------------------
 
   async close(): Promise<void> {

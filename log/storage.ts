@@ -1,0 +1,141 @@
+import { ClassicLevel } from 'classic-level';
+import type { LogRecord, SegmentInfo } from '../core/index.js';
+import { decodeHead, decodeRecordValue, decodeSegment, segmentInfo, type SegmentState } from './codec.js';
+import { Family, familyBounds, headKey, offsetKey, parseOffsetKey, prefixEnd, readUint64BE, subjectPrefix } from './keys.js';
+import { SubjectState } from './subject-state.js';
+
+/** The log's LevelDB database: binary keys and values (see keys.ts and codec.ts). */
+export type Db = ClassicLevel<Buffer, Buffer>;
+
+export function createDb(dataDir: string): Db {
+  return new ClassicLevel<Buffer, Buffer>(dataDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+}
+
+/** Where a segment scan resumes: after this (subject, baseOffset). */
+export interface SegmentCursor {
+  readonly subject: string;
+  readonly baseOffset: number;
+}
+
+/** Loads a subject's state from disk: its head, its segments' metadata and one seek for its first stored offset. */
+export async function readSubjectState(db: Db, subject: string): Promise<SubjectState> {
+  const head = await db.get(headKey(subject));
+  const lastOffset = head === undefined ? 0 : decodeHead(head);
+  const segPrefix = subjectPrefix(Family.segment, subject);
+  const segments: SegmentState[] = [];
+  if (lastOffset > 0) {
+    for await (const value of db.values({ gte: segPrefix, lt: prefixEnd(segPrefix) })) {
+      const segment = decodeSegment(value);
+      if (!segment.deleting) segments.push(segment);
+    }
+  }
+  const state = new SubjectState(subject, lastOffset, lastOffset + 1, segments);
+  state.firstOffset = await firstStoredOffset(db, state);
+  return state;
+}
+
+/**
+ * One seek: the first stored record's offset, or lastOffset + 1 when nothing is stored. The seek starts at the
+ * first segment that still holds records, so it does not wade through the tombstones of deleted segments.
+ */
+export async function firstStoredOffset(db: Db, state: SubjectState): Promise<number> {
+  if (state.lastOffset === 0) return 1;
+  const from = state.segments.find((s) => s.count > 0 && !s.deleting)?.baseOffset;
+  if (from === undefined || from > state.lastOffset) return state.lastOffset + 1;
+  const keys = await db.keys({ gte: offsetKey(state.recordPrefix, from), lte: offsetKey(state.recordPrefix, state.lastOffset), limit: 1 }).all();
+  const first = keys[0];
+  return first === undefined ? state.lastOffset + 1 : parseOffsetKey(first).offset;
+}
+
+/** Stored records of a subject with fromOffset <= offset <= toOffset, in order, within the limits (at least one if any). */
+export async function readStoredRecords(
+  db: Db,
+  state: SubjectState,
+  fromOffset: number,
+  toOffset: number,
+  maxRecords: number,
+  maxBytes = Number.POSITIVE_INFINITY,
+): Promise<LogRecord[]> {
+  if (fromOffset > toOffset || maxRecords <= 0) return [];
+  const out: LogRecord[] = [];
+  let bytes = 0;
+  const it = db.iterator({
+    gte: offsetKey(state.recordPrefix, fromOffset),
+    lte: offsetKey(state.recordPrefix, toOffset),
+    limit: maxRecords,
+  });
+  try {
+    for (;;) {
+      const entries = await it.nextv(Math.min(1000, maxRecords - out.length));
+      if (entries.length === 0) break;
+      for (const [key, value] of entries) {
+        // The subject is known: only the trailing 8-byte offset needs decoding.
+        const record = decodeRecordValue(state.subject, readUint64BE(key, key.length - 8), value);
+        if (out.length > 0 && bytes + record.body.length > maxBytes) return out;
+        out.push(record);
+        bytes += record.body.length;
+      }
+      if (out.length >= maxRecords) break;
+    }
+  } finally {
+    await it.close();
+  }
+  return out;
+}
+
+/**
+ * Segments listed by a (subject, baseOffset) key family (segments or unreplicated), in key order. Metadata comes
+ * from `inMemory` when the subject is loaded (it may be newer), else from disk: a sweep over many subjects neither
+ * loads their states nor churns the subject cache.
+ */
+export async function scanSegments(
+  db: Db,
+  family: Family,
+  options: { limit: number; after?: SegmentCursor },
+  inMemory: (subject: string, baseOffset: number) => SegmentState | undefined,
+): Promise<SegmentInfo[]> {
+  const bounds = familyBounds(family);
+  const range =
+    options.after === undefined
+      ? bounds
+      : { gt: offsetKey(subjectPrefix(family, options.after.subject), options.after.baseOffset), lt: bounds.lt };
+  const found: Array<{ subject: string; offset: number; segment: SegmentState | undefined }> = [];
+  for await (const key of db.keys({ ...range, limit: options.limit })) {
+    const { subject, offset } = parseOffsetKey(key);
+    found.push({ subject, offset, segment: inMemory(subject, offset) });
+  }
+  const missing = found.filter((f) => f.segment === undefined);
+  if (missing.length > 0) {
+    const values = await db.getMany(missing.map((m) => offsetKey(subjectPrefix(Family.segment, m.subject), m.offset)));
+    missing.forEach((m, i) => {
+      const value = values[i];
+      if (value !== undefined) m.segment = decodeSegment(value);
+    });
+  }
+  const out: SegmentInfo[] = [];
+  for (const { subject, segment } of found) if (segment !== undefined && !segment.deleting) out.push(segmentInfo(subject, segment));
+  return out;
+}
+
+/** Completes segment deletions that a crash interrupted: records cleared, metadata and markers removed. */
+export async function finishInterruptedDeletes(db: Db): Promise<void> {
+  // Only the deletion markers are scanned, so opening does not read every segment's metadata.
+  const pending: Array<{ subject: string; offset: number }> = [];
+  for await (const key of db.keys(familyBounds(Family.deleting))) pending.push(parseOffsetKey(key));
+  for (const { subject, offset } of pending) {
+    const segmentKey = offsetKey(subjectPrefix(Family.segment, subject), offset);
+    const value = await db.get(segmentKey);
+    if (value !== undefined) {
+      const prefix = subjectPrefix(Family.record, subject);
+      await db.clear({ gte: offsetKey(prefix, offset), lte: offsetKey(prefix, decodeSegment(value).lastOffset) });
+    }
+    await db.batch(
+      [
+        { type: 'del', key: segmentKey },
+        { type: 'del', key: offsetKey(subjectPrefix(Family.unreplicated, subject), offset) },
+        { type: 'del', key: offsetKey(subjectPrefix(Family.deleting, subject), offset) },
+      ],
+      { sync: true },
+    );
+  }
+}
