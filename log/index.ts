@@ -6,6 +6,6 @@ import type { LogOptions } from './options.js';
 export { logOptionsFromConfig, type LogOptions } from './options.js';
 
 /** Opens (creating if needed) the segmented log in options.dataDir. */
-export function openLog(options: LogOptions): Promise<Log> {
+export async function openLog(options: LogOptions): Promise<Log> {
   return LevelDbLog.open(options);
 }
