@@ -177,24 +177,24 @@ async function e2e(t: Target): Promise<Row[]> {
   return rows;
 }
 
-/** N idle subscribers (one subject each, nothing published): the broker's RSS with all of them open. */
-async function idle(t: Target, count: number): Promise<Row[]> {
+/** N idle subscribers spread over --subjects subjects, nothing published: the broker's RSS with all of them open. */
+async function idle(t: Target, count: number, label = 'broker'): Promise<Row[]> {
   if (t.pid === undefined) throw new Error('idle needs a broker started by this run (no --target): it reads the broker RSS');
   const busy = await waitForQuiet();
   const mark = cpuMark();
   const before = rssBytes(t.pid) / 1e6;
   const started = Date.now();
   const hold = Math.max(5, SECONDS);
-  const subs = startWorkers(subscribers(t, 'bench.idle', count, hold, count));
+  const subs = startWorkers(subscribers(t, 'bench.idle', count, hold, SUBJECTS));
   await withProgress(`opening ${count.toLocaleString('en')} idle subscribers`, 0, subs, subs.ready);
   const openMs = Date.now() - started;
   const rss = sampleRss(t.pid);
   await withProgress(`holding ${count.toLocaleString('en')} idle subscribers`, hold, subs, subs.done);
   const mem = rss.stop();
   const row: Row = {
-    name: `${count.toLocaleString('en')} idle Subscribe streams (${count.toLocaleString('en')} subjects)`, ops: count, opsPerSec: count / (openMs / 1000), mbPerSec: 0,
+    name: `${label}: ${count.toLocaleString('en')} idle Subscribe streams on ${SUBJECTS.toLocaleString('en')} subject(s)`, ops: count, opsPerSec: count / (openMs / 1000), mbPerSec: 0,
     p50Ms: 0, p90Ms: 0, p99Ms: 0, p999Ms: 0, maxMs: openMs, errors: 0,
-    ratio: `broker RSS ${before.toFixed(0)} MB idle -> ${mem.maxMb.toFixed(0)} MB max with streams open (target < 200 MB: ${mem.maxMb < 200 ? 'met' : 'missed'}); ops/s = streams opened per second, max ms = time to open all; foreign CPU ${foreignPercent(mark).toFixed(0)}% during, ${busy.toFixed(0)}% busy before`,
+    ratio: `RSS ${before.toFixed(0)} MB idle -> max ${mem.maxMb.toFixed(0)} / end ${mem.endMb.toFixed(0)} MB with streams open (+${((mem.maxMb - before) * 1e3 / count).toFixed(1)} KB per stream)${label === 'broker' ? ` (target < 200 MB: ${mem.maxMb < 200 ? 'met' : 'missed'})` : ''}; ops/s = streams opened per second, max ms = time to open all; foreign CPU ${foreignPercent(mark).toFixed(0)}% during, ${busy.toFixed(0)}% busy before`,
   };
   return [row];
 }
@@ -262,7 +262,13 @@ async function main(): Promise<Row[]> {
     case 'fetch': return [await onBroker(fetch)];
     case 'subscribe': return onBroker((t) => fanOut(t, Number(values.subscribers ?? '100'), RATE > 0 ? RATE : 1000, 'fan-out'));
     case 'e2e': return onBroker(e2e);
-    case 'idle': return onBroker((t) => idle(t, Number(values.subscribers ?? '10000')));
+    case 'idle': {
+      // The grpc-js echo server holding the same streams open is the transport's floor.
+      const n = Number(values.subscribers ?? '10000');
+      const broker = await onBroker((t) => idle(t, n));
+      const echo = await onServer(startEcho, (s) => idle({ host: '127.0.0.1', port: s.port, pid: s.pid }, n, 'grpc-js echo server'));
+      return [...broker, ...echo];
+    }
     case 'mixed': return onBroker(mixed);
     case 'compare': return compare();
     default:

@@ -1,6 +1,6 @@
-// A trivial broker.Broker that answers Publish and Fetch at once and streams nothing: the grpc-js transport
+// A trivial broker.Broker that answers Publish and Fetch at once and holds Subscribe streams open without data: the grpc-js transport
 // ceiling on this machine, measured with the same load generator as the broker.
-import { Server, ServerCredentials, status } from '@grpc/grpc-js';
+import { Metadata, Server, ServerCredentials, status } from '@grpc/grpc-js';
 import { BrokerService } from '../../proto/gen/broker.js';
 import { enlargeHttp2Windows } from '../../api/grpc/http2-windows.js';
 
@@ -15,7 +15,8 @@ server.addService(BrokerService, {
     call.on('data', () => call.write({ id: ++id }));
     call.on('end', () => call.end());
   },
-  subscribe: (call: { emit: (e: string, err: object) => void }) => call.emit('error', { code: status.UNIMPLEMENTED, details: 'echo' }),
+  // Holds the stream open with headers sent and nothing to deliver: the transport's share of an idle subscriber.
+  subscribe: (call: { sendMetadata: (m: Metadata) => void }) => call.sendMetadata(new Metadata()),
   fetchRange: (_c: unknown, cb: (e: object) => void) => cb({ code: status.UNIMPLEMENTED }),
   listSubjects: (_c: unknown, cb: (e: object) => void) => cb({ code: status.UNIMPLEMENTED }),
   getSubject: (_c: unknown, cb: (e: object) => void) => cb({ code: status.UNIMPLEMENTED }),
