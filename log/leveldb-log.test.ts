@@ -276,6 +276,76 @@ describe('LevelDbLog', () => {
     });
   });
 
+  describe('when appends, seals, deletions and reopens come in any order', () => {
+    it('should keep segment metadata in agreement with the stored records and never reuse an id', async () => {
+      const op = fc.oneof(
+        fc.record({ kind: fc.constant('append' as const), subject: fc.constantFrom('a', 'b'), n: fc.integer({ min: 1, max: 9 }), ttl: fc.boolean() }),
+        fc.record({ kind: fc.constant('seal' as const) }),
+        fc.record({ kind: fc.constant('deleteRecords' as const), subject: fc.constantFrom('a', 'b'), pick: fc.nat(), mod: fc.integer({ min: 1, max: 4 }) }),
+        fc.record({ kind: fc.constant('deleteSegment' as const), subject: fc.constantFrom('a', 'b'), pick: fc.nat() }),
+        fc.record({ kind: fc.constant('reopen' as const) }),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 25 }), async (ops) => {
+          const now = 10_000_000;
+          const ctx = await tempLog({ segmentMaxRecords: 4, subjectCacheSize: 16, now: () => now });
+          const last = new Map<string, number>();
+          const gone = new Map<string, Set<number>>([['a', new Set()], ['b', new Set()]]);
+          try {
+            for (const o of ops) {
+              if (o.kind === 'append') {
+                const ids = await Promise.all(
+                  Array.from({ length: o.n }, () => ctx.log.append({ subject: o.subject, body: body('x'), expirationSeconds: o.ttl ? 5 : 0 })),
+                );
+                const before = last.get(o.subject) ?? 0;
+                assert.deepEqual(ids, Array.from({ length: o.n }, (_, i) => before + i + 1));
+                last.set(o.subject, before + o.n);
+              } else if (o.kind === 'seal') {
+                await ctx.log.sealStaleSegments(now + 10 * 3_600_000);
+              } else if (o.kind === 'reopen') {
+                await ctx.reopen({ now: () => now });
+              } else {
+                const sealed = (await ctx.log.segments(o.subject)).filter((x) => x.sealed);
+                const target = sealed[o.pick % Math.max(1, sealed.length)];
+                if (target === undefined) continue;
+                if (o.kind === 'deleteSegment') {
+                  await ctx.log.deleteSegment(o.subject, target.baseOffset);
+                  for (let id = target.baseOffset; id <= target.lastOffset; id++) gone.get(o.subject)!.add(id);
+                } else {
+                  await ctx.log.deleteRecords(o.subject, target.baseOffset, (r) => r.offset % o.mod === 0);
+                  for (let id = target.baseOffset; id <= target.lastOffset; id++) if (id % o.mod === 0) gone.get(o.subject)!.add(id);
+                }
+              }
+            }
+            for (const subject of ['a', 'b']) {
+              const lastOffset = last.get(subject) ?? 0;
+              const info = await ctx.log.subjectInfo(subject);
+              if (lastOffset === 0) {
+                assert.equal(info, undefined);
+                continue;
+              }
+              const stored = await ctx.log.readRange(subject, 1, { maxRecords: 1000, maxBytes: 1 << 20 });
+              const expected = Array.from({ length: lastOffset }, (_, i) => i + 1).filter((id) => !gone.get(subject)!.has(id));
+              assert.deepEqual(stored.map((r) => r.offset), expected);
+              const segments = await ctx.log.segments(subject);
+              assert.equal(segments.reduce((n, x) => n + x.count, 0), expected.length, 'segment counts agree with the records');
+              assert.deepEqual([info?.lastOffset, info?.firstOffset, info?.count], [lastOffset, expected[0] ?? lastOffset + 1, expected.length]);
+              for (const id of [0, 1, lastOffset, lastOffset + 1]) {
+                const found = await ctx.log.get(subject, id);
+                const want = id < 1 || id > lastOffset ? 'never' : gone.get(subject)!.has(id) ? 'removed' : 'record';
+                assert.equal(found.kind, want, `get(${subject}, ${id})`);
+              }
+              assert.equal(await ctx.log.append({ subject, body: body('next'), expirationSeconds: 0 }), lastOffset + 1);
+            }
+          } finally {
+            await ctx.dispose();
+          }
+        }),
+        { numRuns: 30 },
+      );
+    });
+  });
+
   describe('when there are more subjects than the subject cache holds', () => {
     it('should evict idle subjects and reload them with their offsets intact', async () => {
       const ctx = await tempLog({ subjectCacheSize: 16 });
