@@ -7,7 +7,7 @@ import { openCassandraColdStore, type CassandraColdStore } from '../cold-store/c
 import { randomName, startRedis, stopRedis, testCqlContactPoints, testCqlLocalDc, testRedisUrl } from '../test-support/services.js';
 import { BullMqRunner } from './bullmq-runner.js';
 import { Compactor } from './compaction.js';
-import { compactionContract } from '../test-support/compaction-contract.js';
+import { compactionContract } from './test-support/compaction-contract.js';
 import { JobMetrics } from './job-metrics.js';
 import { Replicator } from './replicator.js';
 

@@ -1,35 +1,65 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { tempLog } from '../../log/test-support/temp-log.js';
 import { Compactor } from './compaction.js';
 import { InProcessRunner } from './in-process-runner.js';
-import { compactionContract } from '../test-support/compaction-contract.js';
 import { JobMetrics } from './job-metrics.js';
+import { compactionContract } from './test-support/compaction-contract.js';
 
-const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 const silent = pino({ level: 'silent' });
+const offsets = async (log: { readRange: (s: string, f: number, l: { maxRecords: number; maxBytes: number }) => Promise<Array<{ offset: number }>> }, subject: string): Promise<number[]> =>
+  (await log.readRange(subject, 1, { maxRecords: 10_000, maxBytes: 1 << 30 })).map((r) => r.offset);
 
 describe('Compactor', () => {
   describe('when run by the in-process runner', () => {
-    it('should delete expired segments, advance the log start and never reuse ids', async () => {
-      await compactionContract(async (compactor, log, now) => new InProcessRunner({ log, compactor, intervalMs: 3_600_000, metrics: new JobMetrics(), logger: silent, now }));
+    it('should pass the compaction contract', async () => {
+      await compactionContract(async (compactor, log, now) => new InProcessRunner({ log, compactor, intervalMs: HOUR, metrics: new JobMetrics(), logger: silent, now }));
     });
   });
 
   describe('when a sealed segment is partly expired', () => {
-    it('should delete its expired records and keep the rest', async () => {
+    it('should delete its expired records once at least half have expired, and keep the rest', async () => {
       let now = 5_000_000;
-      const ctx = await tempLog({ segmentMaxRecords: 6, now: () => now });
+      const ctx = await tempLog({ segmentMaxRecords: 8, now: () => now });
       try {
-        for (let i = 0; i < 6; i++) await ctx.log.append({ subject: 's', body: Buffer.from('x'), expirationSeconds: i % 2 === 0 ? 10 : 0 });
+        // Segment 1..8: offsets 1, 3, 5 expire after 10 s, 7 after 30 s; the even ones follow a 7-day retention.
+        for (let i = 1; i <= 8; i++) await ctx.log.append({ subject: 's', body: Buffer.from('x'), expirationSeconds: i % 2 === 0 ? 0 : i === 7 ? 30 : 10 });
         await ctx.log.append({ subject: 's', body: Buffer.from('y'), expirationSeconds: 0 });
+        const compactor = new Compactor(ctx.log, { retentionMs: 7 * DAY, localRetentionMs: 0, localRetentionBytes: 0 });
         now += 11_000;
-        const result = await new Compactor(ctx.log, { retentionMs: HOUR, localRetentionMs: 0, localRetentionBytes: 0 }).run(now);
-        assert.equal(result.recordsDeleted, 3);
-        const left = await ctx.log.readRange('s', 1, { maxRecords: 100, maxBytes: 1 << 20 });
-        assert.deepEqual(left.map((r) => r.offset), [2, 4, 6, 7]);
-        assert.equal((await ctx.log.subjectInfo('s'))?.firstOffset, 2);
+        const early = await compactor.run(now);
+        assert.equal(early.recordsDeleted, 0, '3 of 8 expired: not worth a rewrite yet');
+        now += 20_000;
+        const result = await compactor.run(now);
+        assert.equal(result.segmentsTrimmed, 1);
+        assert.equal(result.recordsDeleted, 4);
+        assert.deepEqual(await offsets(ctx.log, 's'), [2, 4, 6, 8, 9]);
+        assert.equal((await ctx.log.subjectInfo('s'))?.firstOffset, 2, 'the first offset advances past expired records');
+        assert.deepEqual(await ctx.log.get('s', 3), { kind: 'removed', firstOffset: 2 });
+        assert.equal((await compactor.run(now + MINUTE)).recordsDeleted, 0, 'nothing more to delete');
+      } finally {
+        await ctx.dispose();
+      }
+    });
+
+    it('should leave a segment that expires whole soon to the whole-segment deletion', async () => {
+      let now = 5_000_000;
+      const ctx = await tempLog({ segmentMaxRecords: 4, now: () => now });
+      try {
+        for (let i = 0; i < 4; i++) await ctx.log.append({ subject: 's', body: Buffer.from('x'), expirationSeconds: i < 3 ? 10 : 120 });
+        await ctx.log.append({ subject: 's', body: Buffer.from('y'), expirationSeconds: 0 });
+        const compactor = new Compactor(ctx.log, { retentionMs: 7 * DAY, localRetentionMs: 0, localRetentionBytes: 0 });
+        now += 11_000;
+        assert.equal((await compactor.run(now)).recordsDeleted, 0, 'the whole segment goes in 2 minutes anyway');
+        now += 2 * MINUTE;
+        const result = await compactor.run(now);
+        assert.equal(result.segmentsExpired, 1);
+        assert.deepEqual(await offsets(ctx.log, 's'), [5]);
       } finally {
         await ctx.dispose();
       }
@@ -37,19 +67,59 @@ describe('Compactor', () => {
   });
 
   describe('when a local retention limit is set', () => {
-    it('should drop only replicated segments beyond the limit', async () => {
+    it('should drop only a prefix of replicated segments beyond the byte limit, never an unreplicated one', async () => {
       let now = 5_000_000;
       const ctx = await tempLog({ segmentMaxRecords: 5, now: () => now });
       try {
-        for (let i = 0; i < 20; i++) await ctx.log.append({ subject: 's', body: Buffer.alloc(100), expirationSeconds: 0 });
-        await ctx.log.markReplicated('s', 1);
-        await ctx.log.markReplicated('s', 6);
-        now += 10 * 60_000;
-        const result = await new Compactor(ctx.log, { retentionMs: 7 * 24 * HOUR, localRetentionMs: 0, localRetentionBytes: 600 }).run(now);
+        for (let i = 0; i < 21; i++) await ctx.log.append({ subject: 's', body: Buffer.alloc(100), expirationSeconds: 0 });
+        for (const base of [1, 6, 16]) await ctx.log.markReplicated('s', base);
+        now += 10 * MINUTE;
+        const result = await new Compactor(ctx.log, { retentionMs: 7 * DAY, localRetentionMs: 0, localRetentionBytes: 600 }).run(now);
         assert.equal(result.segmentsDroppedLocally, 2);
-        assert.deepEqual((await ctx.log.segments('s')).map((s) => s.baseOffset), [11, 16], 'the unreplicated segment 11 stays although over the limit');
-        const byAge = await new Compactor(ctx.log, { retentionMs: 7 * 24 * HOUR, localRetentionMs: 60_000, localRetentionBytes: 0 }).run(now);
-        assert.equal(byAge.segmentsDroppedLocally, 0, 'nothing replicated is left to drop');
+        assert.deepEqual(
+          (await ctx.log.segments('s')).map((s) => s.baseOffset),
+          [11, 16, 21],
+          'the unreplicated segment 11 stays although over the limit, and so does the replicated 16 behind it (no hole)',
+        );
+        assert.equal((await ctx.log.subjectInfo('s'))?.firstOffset, 11);
+      } finally {
+        await ctx.dispose();
+      }
+    });
+
+    it('should drop replicated segments whose last record is older than the local retention, even though not expired', async () => {
+      let now = 5_000_000;
+      const ctx = await tempLog({ segmentMaxRecords: 5, now: () => now });
+      try {
+        for (let i = 0; i < 10; i++) await ctx.log.append({ subject: 's', body: Buffer.alloc(10), expirationSeconds: 0 });
+        now += 30 * MINUTE;
+        for (let i = 0; i < 6; i++) await ctx.log.append({ subject: 's', body: Buffer.alloc(10), expirationSeconds: 0 });
+        for (const base of [1, 6, 11]) await ctx.log.markReplicated('s', base);
+        now += 45 * MINUTE;
+        const compactor = new Compactor(ctx.log, { retentionMs: 7 * DAY, localRetentionMs: HOUR, localRetentionBytes: 0 });
+        const result = await compactor.run(now);
+        assert.equal(result.segmentsDroppedLocally, 2, 'segments 1 and 6 are 75 minutes old; 11 is 45');
+        assert.equal(result.segmentsExpired, 0);
+        assert.deepEqual((await ctx.log.segments('s')).map((s) => s.baseOffset), [11, 16]);
+      } finally {
+        await ctx.dispose();
+      }
+    });
+  });
+
+  describe('when it runs', () => {
+    it('should count what it compacted in the registry', async () => {
+      let now = 5_000_000;
+      const ctx = await tempLog({ segmentMaxRecords: 5, now: () => now });
+      const registry = new Registry();
+      try {
+        for (let i = 0; i < 6; i++) await ctx.log.append({ subject: 's', body: Buffer.alloc(10), expirationSeconds: 1 });
+        now += 2000;
+        await new Compactor(ctx.log, { retentionMs: DAY, localRetentionMs: 0, localRetentionBytes: 0 }, new JobMetrics(registry)).run(now);
+        const text = await registry.metrics();
+        assert.match(text, /broker_segments_compacted_total\{kind="expired"\} 1/);
+        assert.match(text, /broker_records_compacted_total 5/);
+        assert.match(text, /broker_bytes_compacted_total 50/);
       } finally {
         await ctx.dispose();
       }

@@ -1,48 +1,59 @@
 import type { Logger } from 'pino';
 import type { Log } from '../../core/index.js';
-import type { Compactor, CompactionResult } from './compaction.js';
+import type { CompactionResult, Compactor } from './compaction.js';
+import { backoffMs, type JobRunner } from './job-runner.js';
 import type { JobMetrics } from './job-metrics.js';
 import type { Replicator, SegmentRef } from './replicator.js';
 
-export interface JobRunner {
-  /** Runs a compaction pass now (tests and `broker worker --once`). */
-  runCompactionNow(): Promise<CompactionResult>;
-  /** Replicates every owed segment now; resolves when done. */
-  replicateOwedNow(): Promise<number>;
-  close(): Promise<void>;
-}
+/** Attempts of one replication before it is dead-lettered. */
+export const DEFAULT_ATTEMPTS = 8;
+/** First retry delay of a failed replication, in ms; it doubles per attempt (at most 60 s). */
+export const DEFAULT_BACKOFF_MS = 1000;
 
 export interface InProcessRunnerOptions {
   readonly log: Log;
   readonly compactor: Compactor;
+  /** Absent: no cold tier, so no replication. */
   readonly replicator?: Replicator;
+  /** Compaction and the sweep of owed segments run this often, in ms. */
   readonly intervalMs: number;
   readonly metrics: JobMetrics;
   readonly logger: Logger;
   /** Attempts of one replication before it is dead-lettered (the next sweep re-drives it). @defaultValue 8 */
-  readonly maxAttempts?: number;
+  readonly attempts?: number;
+  /** First retry delay in ms; doubles per attempt, at most 60 s. @defaultValue 1000 */
+  readonly backoffMs?: number;
+  /** The clock compaction judges expiry by. @defaultValue Date.now */
   readonly now?: () => number;
 }
 
+const keyOf = (ref: SegmentRef): string => `${ref.subject}\u0000${ref.baseOffset}`;
+
 /**
  * The embedded job runner (no Redis): compaction on a timer, replication when a segment is sealed plus a periodic
- * sweep of owed segments, retries with exponential backoff. The log is the source of truth for what is owed, so a
+ * sweep of owed segments, one replication at a time with exponential backoff, and a dead-letter set (failed every
+ * attempt; counted, logged, re-driven by the next sweep). The log is the source of truth for what is owed, so a
  * restart loses nothing: the first sweep finds every sealed, unreplicated segment again.
  */
 export class InProcessRunner implements JobRunner {
   private readonly timer: NodeJS.Timeout;
   private readonly queued = new Map<string, SegmentRef>();
   private readonly attempts = new Map<string, number>();
-  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  private readonly deadLetters = new Set<string>();
   private draining: Promise<void> | undefined;
   private compacting: Promise<CompactionResult> | undefined;
+  private sweeping: Promise<void> | undefined;
   private closed = false;
   private readonly unsubscribe: () => void;
   private readonly now: () => number;
 
   constructor(private readonly options: InProcessRunnerOptions) {
     this.now = options.now ?? Date.now;
-    this.unsubscribe = options.log.onSegmentSealed((s) => this.enqueue({ subject: s.subject, baseOffset: s.baseOffset }));
+    this.unsubscribe = options.log.onSegmentSealed((s) => {
+      options.metrics.addLag(1);
+      this.enqueue({ subject: s.subject, baseOffset: s.baseOffset });
+    });
     this.timer = setInterval(() => void this.tick(), options.intervalMs);
     this.timer.unref();
     void this.sweep();
@@ -71,24 +82,33 @@ export class InProcessRunner implements JobRunner {
     return this.compacting;
   }
 
-  private async sweep(): Promise<void> {
+  /** Enqueues every owed segment (dead letters included: a sweep re-drives them) and measures the lag. */
+  private sweep(): Promise<void> {
     const replicator = this.options.replicator;
-    if (replicator === undefined || this.closed) return;
-    let owed = 0;
-    try {
-      for await (const ref of replicator.owed()) {
-        owed += 1;
-        this.enqueue(ref);
+    if (replicator === undefined || this.closed) return Promise.resolve();
+    this.sweeping ??= (async () => {
+      let owed = 0;
+      try {
+        for await (const ref of replicator.owed()) {
+          owed += 1;
+          const key = keyOf(ref);
+          if (this.deadLetters.delete(key)) this.options.logger.info({ segment: ref }, 'replication re-driven from the dead letters');
+          if (!this.retryTimers.has(key)) this.enqueue(ref);
+        }
+        this.options.metrics.setLag(owed);
+        this.options.metrics.deadLetters.set({ job: 'replication' }, this.deadLetters.size);
+      } catch (err) {
+        this.options.logger.error({ err }, 'replication sweep failed');
+      } finally {
+        this.sweeping = undefined;
       }
-      this.options.metrics.replicationLag.set(owed);
-    } catch (err) {
-      this.options.logger.error({ err }, 'replication sweep failed');
-    }
+    })();
+    return this.sweeping;
   }
 
   private enqueue(ref: SegmentRef): void {
     if (this.options.replicator === undefined || this.closed) return;
-    this.queued.set(`${ref.subject}\u0000${ref.baseOffset}`, ref);
+    this.queued.set(keyOf(ref), ref);
     this.draining ??= this.drain().finally(() => {
       this.draining = undefined;
     });
@@ -96,32 +116,35 @@ export class InProcessRunner implements JobRunner {
 
   private async drain(): Promise<void> {
     const replicator = this.options.replicator!;
+    const { metrics, logger } = this.options;
     while (this.queued.size > 0 && !this.closed) {
       const [key, ref] = this.queued.entries().next().value as [string, SegmentRef];
       this.queued.delete(key);
       const attempt = (this.attempts.get(key) ?? 0) + 1;
-      if (attempt > 1) this.options.metrics.retries.inc({ job: 'replication' });
+      if (attempt > 1) metrics.retries.inc({ job: 'replication' });
       try {
         await replicator.replicate(ref);
         this.attempts.delete(key);
-        this.options.metrics.runs.inc({ job: 'replication', outcome: 'ok' });
+        metrics.runs.inc({ job: 'replication', outcome: 'ok' });
       } catch (err) {
-        this.options.metrics.runs.inc({ job: 'replication', outcome: 'failed' });
-        if (attempt >= (this.options.maxAttempts ?? 8)) {
+        metrics.runs.inc({ job: 'replication', outcome: 'failed' });
+        if (attempt >= (this.options.attempts ?? DEFAULT_ATTEMPTS)) {
           this.attempts.delete(key);
-          this.options.metrics.deadLettered.inc({ job: 'replication' });
-          this.options.logger.error({ err, segment: ref, attempts: attempt }, 'replication dead-lettered; the next sweep retries it');
+          this.deadLetters.add(key);
+          metrics.deadLettered.inc({ job: 'replication' });
+          metrics.deadLetters.set({ job: 'replication' }, this.deadLetters.size);
+          logger.error({ err, segment: ref, attempts: attempt }, 'replication dead-lettered; the next sweep re-drives it');
           continue;
         }
         this.attempts.set(key, attempt);
-        const delay = Math.min(1000 * 2 ** (attempt - 1), 60_000);
-        this.options.logger.warn({ err: (err as Error).message, segment: ref, attempt, retryInMs: delay }, 'replication failed; retrying');
+        const delay = backoffMs(attempt, this.options.backoffMs ?? DEFAULT_BACKOFF_MS);
+        logger.warn({ err: (err as Error).message, segment: ref, attempt, retryInMs: delay }, 'replication failed; retrying');
         const t = setTimeout(() => {
-          this.retryTimers.delete(t);
+          this.retryTimers.delete(key);
           this.enqueue(ref);
         }, delay);
         t.unref();
-        this.retryTimers.add(t);
+        this.retryTimers.set(key, t);
       }
     }
   }
@@ -139,8 +162,10 @@ export class InProcessRunner implements JobRunner {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
-    for (const t of this.retryTimers) clearTimeout(t);
+    for (const t of this.retryTimers.values()) clearTimeout(t);
+    this.retryTimers.clear();
     this.unsubscribe();
+    await this.sweeping;
     await this.draining;
     await this.compacting?.catch(() => undefined);
   }

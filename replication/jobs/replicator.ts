@@ -1,6 +1,10 @@
 import type { ColdStore, Log } from '../../core/index.js';
 import type { JobMetrics } from './job-metrics.js';
 
+/** Owed segments read per unreplicatedSegments page. */
+const PAGE = 500;
+
+/** A segment by its key: what a replication job carries. */
 export interface SegmentRef {
   readonly subject: string;
   readonly baseOffset: number;
@@ -20,11 +24,13 @@ export class Replicator {
 
   async replicate(ref: SegmentRef): Promise<{ rows: number; bytes: number } | 'skipped'> {
     const segment = (await this.log.segments(ref.subject)).find((s) => s.baseOffset === ref.baseOffset);
+    // Gone (expired and compacted), still active, or done by an earlier attempt: nothing to copy.
     if (segment === undefined || !segment.sealed || segment.replicated) return 'skipped';
     const written = await this.cold.writeSegment(segment, this.log.readSegment(ref.subject, ref.baseOffset), this.retentionMs);
     await this.log.markReplicated(ref.subject, ref.baseOffset);
     this.metrics?.segmentsReplicated.inc();
     this.metrics?.bytesReplicated.inc(written.bytes);
+    this.metrics?.addLag(-1);
     return written;
   }
 
@@ -32,9 +38,9 @@ export class Replicator {
   async *owed(): AsyncIterable<SegmentRef> {
     let after: SegmentRef | undefined;
     for (;;) {
-      const page = await this.log.unreplicatedSegments({ limit: 500, ...(after === undefined ? {} : { after }) });
+      const page = await this.log.unreplicatedSegments({ limit: PAGE, ...(after === undefined ? {} : { after }) });
       for (const s of page) yield { subject: s.subject, baseOffset: s.baseOffset };
-      if (page.length < 500) return;
+      if (page.length < PAGE) return;
       const last = page[page.length - 1]!;
       after = { subject: last.subject, baseOffset: last.baseOffset };
     }

@@ -1,92 +1,127 @@
-import type { ColdStore, Log, LogRecord, LookupResult, ReadLimits, TailCursor } from '../../core/index.js';
+import type {
+  AppendInput,
+  ColdStore,
+  Log,
+  LogRecord,
+  LookupResult,
+  ReadLimits,
+  SegmentInfo,
+  SubjectInfo,
+  TailCursor,
+} from '../../core/index.js';
+import { TieredCursor } from './tiered-cursor.js';
 
 /**
  * The local log with the cold tier behind it, as Kafka's tiered storage: offsets that local retention removed are
- * read from the cold store, so the local disk bounds only the hot data. Everything else is the local log's.
+ * read from the cold store, so the local disk bounds only the hot data. Reads go to the local log first; only what it
+ * no longer has below its first offset is asked of the cold tier. Writes, segments and jobs are the local log's.
  */
 export function createTieredLog(local: Log, cold: ColdStore): Log {
-  const tiered: Log = Object.create(local) as Log;
-
-  tiered.get = async (subject: string, offset: number): Promise<LookupResult> => {
-    const found = await local.get(subject, offset);
-    if (found.kind !== 'removed') return found;
-    const record = await cold.get(subject, offset);
-    return record === undefined ? found : { kind: 'record', record };
-  };
-
-  tiered.readRange = async (subject: string, fromOffset: number, limits: ReadLimits): Promise<LogRecord[]> => {
-    const info = await local.subjectInfo(subject);
-    if (info === undefined || fromOffset >= info.firstOffset) return local.readRange(subject, fromOffset, limits);
-    const older = await cold.readRange(subject, fromOffset, info.firstOffset, limits);
-    const bytes = older.reduce((n, r) => n + r.body.length, 0);
-    if (older.length >= limits.maxRecords || (older.length > 0 && bytes >= limits.maxBytes)) return older;
-    const newer = await local.readRange(subject, info.firstOffset, { maxRecords: limits.maxRecords - older.length, maxBytes: Math.max(1, limits.maxBytes - bytes) });
-    return older.length > 0 && newer.length > 0 && bytes + (newer[0]?.body.length ?? 0) > limits.maxBytes ? older : [...older, ...newer];
-  };
-
-  tiered.tail = async (subject: string, from: number | 'live'): Promise<TailCursor> => {
-    const info = await local.subjectInfo(subject);
-    if (from === 'live' || info === undefined || from >= info.firstOffset) return local.tail(subject, from);
-    return new ColdThenLocalCursor(subject, from, info.firstOffset, cold, await local.tail(subject, info.firstOffset));
-  };
-
-  // Methods that use `this` internally must run on the real log, not on the prototype wrapper.
-  for (const name of ['append', 'appendMany', 'subjectInfo', 'listSubjects', 'segments', 'allSegments', 'unreplicatedSegments', 'readSegment', 'markReplicated', 'sealStaleSegments', 'onSegmentSealed', 'deleteSegment', 'deleteRecords', 'close'] as const) {
-    const method = local[name] as (...args: unknown[]) => unknown;
-    (tiered as unknown as Record<string, unknown>)[name] = method.bind(local);
-  }
-  return tiered;
+  return new TieredLog(local, cold);
 }
 
-/** Replays [from, localFirst) from the cold tier, then hands over to a local cursor opened at localFirst. */
-class ColdThenLocalCursor implements TailCursor {
-  private coldPosition: number;
-
+class TieredLog implements Log {
   constructor(
-    readonly subject: string,
-    from: number,
-    private readonly localFirst: number,
+    private readonly local: Log,
     private readonly cold: ColdStore,
-    private readonly local: TailCursor,
-  ) {
-    this.coldPosition = from;
+  ) {}
+
+  async get(subject: string, offset: number): Promise<LookupResult> {
+    const found = await this.local.get(subject, offset);
+    if (found.kind !== 'removed') return found;
+    const record = await this.cold.get(subject, offset);
+    return record === undefined ? found : { kind: 'record', record };
   }
 
-  get position(): number {
-    return this.coldPosition < this.localFirst ? this.coldPosition : this.local.position;
-  }
-
-  lag(): number {
-    return this.local.lag() + Math.max(0, this.localFirst - this.coldPosition);
-  }
-
-  async next(maxRecords = 512): Promise<readonly LogRecord[]> {
-    while (this.coldPosition < this.localFirst) {
-      const batch = await this.cold.readRange(this.subject, this.coldPosition, this.localFirst, { maxRecords, maxBytes: 4 * 1024 * 1024 });
-      if (batch.length === 0) {
-        this.coldPosition = this.localFirst;
-        break;
-      }
-      this.coldPosition = batch[batch.length - 1]!.offset + 1;
-      return batch;
+  /**
+   * Local first, then the cold tier for [from, where the local records start) below the local first offset. Reading
+   * the local log first makes a concurrent local-retention drop harmless: a segment leaves the disk only after the
+   * cold tier has it.
+   */
+  async readRange(subject: string, fromOffset: number, limits: ReadLimits): Promise<LogRecord[]> {
+    const newer = await this.local.readRange(subject, fromOffset, limits);
+    if (newer.length > 0 && newer[0]!.offset === fromOffset) return newer;
+    const info = await this.local.subjectInfo(subject);
+    if (info === undefined) return newer;
+    const gapEnd = Math.min(newer[0]?.offset ?? info.lastOffset + 1, info.firstOffset);
+    if (fromOffset >= gapEnd) return newer;
+    const out = await this.cold.readRange(subject, fromOffset, gapEnd, limits);
+    if (out.length === 0) return newer;
+    if (out.length >= limits.maxRecords) return out;
+    const lastCold = out[out.length - 1]!.offset;
+    if (lastCold + 1 < gapEnd) {
+      // The cold tier may have stopped at the byte limit: then its next record, not a local one, comes next.
+      const more = await this.cold.readRange(subject, lastCold + 1, gapEnd, { maxRecords: 1, maxBytes: Number.MAX_SAFE_INTEGER });
+      if (more.length > 0) return out;
     }
-    return this.local.next(maxRecords);
-  }
-
-  close(): void {
-    this.coldPosition = this.localFirst;
-    this.local.close();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<readonly LogRecord[]> {
-    try {
-      for (;;) {
-        const batch = await this.next();
-        if (batch.length === 0) return;
-        yield batch;
-      }
-    } finally {
-      this.close();
+    let bytes = out.reduce((n, r) => n + r.body.length, 0);
+    for (const record of newer) {
+      if (out.length >= limits.maxRecords || bytes + record.body.length > limits.maxBytes) break;
+      out.push(record);
+      bytes += record.body.length;
     }
+    return out;
+  }
+
+  async tail(subject: string, from: number | 'live'): Promise<TailCursor> {
+    const local = await this.local.tail(subject, from);
+    return from === 'live' ? local : new TieredCursor(subject, from, this.local, this.cold, local);
+  }
+
+  append(input: AppendInput): Promise<number> {
+    return this.local.append(input);
+  }
+
+  appendMany(inputs: readonly AppendInput[]): Promise<number[]> {
+    return this.local.appendMany(inputs);
+  }
+
+  subjectInfo(subject: string): Promise<SubjectInfo | undefined> {
+    return this.local.subjectInfo(subject);
+  }
+
+  listSubjects(options: { prefix?: string; after?: string; limit: number }): Promise<SubjectInfo[]> {
+    return this.local.listSubjects(options);
+  }
+
+  segments(subject: string): Promise<SegmentInfo[]> {
+    return this.local.segments(subject);
+  }
+
+  unreplicatedSegments(options: { limit: number; after?: { subject: string; baseOffset: number } }): Promise<SegmentInfo[]> {
+    return this.local.unreplicatedSegments(options);
+  }
+
+  allSegments(options: { limit: number; after?: { subject: string; baseOffset: number } }): Promise<SegmentInfo[]> {
+    return this.local.allSegments(options);
+  }
+
+  readSegment(subject: string, baseOffset: number, batchSize?: number): AsyncIterable<LogRecord[]> {
+    return this.local.readSegment(subject, baseOffset, batchSize);
+  }
+
+  markReplicated(subject: string, baseOffset: number): Promise<void> {
+    return this.local.markReplicated(subject, baseOffset);
+  }
+
+  sealStaleSegments(nowMs: number): Promise<SegmentInfo[]> {
+    return this.local.sealStaleSegments(nowMs);
+  }
+
+  onSegmentSealed(listener: (segment: SegmentInfo) => void): () => void {
+    return this.local.onSegmentSealed(listener);
+  }
+
+  deleteSegment(subject: string, baseOffset: number): Promise<{ records: number; bytes: number }> {
+    return this.local.deleteSegment(subject, baseOffset);
+  }
+
+  deleteRecords(subject: string, baseOffset: number, isExpired: (record: LogRecord) => boolean): Promise<{ records: number; bytes: number }> {
+    return this.local.deleteRecords(subject, baseOffset, isExpired);
+  }
+
+  /** Closes the local log; the cold store belongs to whoever opened it. */
+  close(): Promise<void> {
+    return this.local.close();
   }
 }
