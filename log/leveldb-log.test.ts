@@ -454,6 +454,30 @@ describe('LevelDbLog', () => {
     });
   });
 
+  describe('when a seal listener throws', () => {
+    it('should keep writing and acknowledging appends', async () => {
+      const ctx = await tempLog({ segmentMaxRecords: 2 });
+      const warnings: string[] = [];
+      const onWarning = (w: Error): void => {
+        warnings.push(w.message);
+      };
+      process.on('warning', onWarning);
+      try {
+        ctx.log.onSegmentSealed(() => {
+          throw new Error('listener bug');
+        });
+        const ids = await Promise.all(Array.from({ length: 5 }, () => ctx.log.append({ subject: 's', body: body('x'), expirationSeconds: 0 })));
+        assert.deepEqual(ids, [1, 2, 3, 4, 5]);
+        assert.equal(await ctx.log.append({ subject: 's', body: body('y'), expirationSeconds: 0 }), 6);
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.ok(warnings.includes('listener bug'), `warnings: ${warnings.join(', ')}`);
+      } finally {
+        process.off('warning', onWarning);
+        await ctx.dispose();
+      }
+    });
+  });
+
   describe('when closed', () => {
     it('should write every accepted append first and refuse new ones', async () => {
       const ctx = await tempLog();

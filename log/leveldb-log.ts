@@ -305,7 +305,7 @@ export class LevelDbLog implements Log {
       return;
     }
     const done = performance.now();
-    this.observer?.batchWritten(records, bytes, (done - started) / 1000, sync);
+    this.notify(() => this.observer?.batchWritten(records, bytes, (done - started) / 1000, sync));
 
     const touched = new Set<SubjectState>();
     for (const a of appends) {
@@ -319,21 +319,30 @@ export class LevelDbLog implements Log {
     }
     for (const state of touched) state.wakeAll();
     const observer = this.observer;
-    for (const a of appends) {
-      observer?.appendAcknowledged((done - a.startedAt) / 1000);
-      a.resolve(a.record.offset);
-    }
+    if (observer !== undefined) this.notify(() => {
+      for (const a of appends) observer.appendAcknowledged((done - a.startedAt) / 1000);
+    });
+    for (const a of appends) a.resolve(a.record.offset);
     for (const c of controls) {
       for (const s of c.states) s.inflight -= 1;
       c.resolve();
     }
-    for (const info of sealed) for (const listener of this.sealListeners) listener(info);
+    for (const info of sealed) for (const listener of this.sealListeners) this.notify(() => listener(info));
     this.evict();
     this.writing = false;
     if (this.batch !== undefined || this.appends.length > 0 || this.controls.length > 0) {
       void this.flush();
     } else {
       this.notifyIdle();
+    }
+  }
+
+  /** Calls an observer or listener: its failure is reported as a process warning and never wedges the writer. */
+  private notify(call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      process.emitWarning(err instanceof Error ? err : new Error(String(err)), { code: 'BROKER_LOG_LISTENER' });
     }
   }
 
