@@ -1,5 +1,6 @@
-import { credentials, type ServiceError } from '@grpc/grpc-js';
-import { BrokerClient } from '../../proto/gen/broker.js';
+import { credentials, status, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import { BrokerClient, type PublishRequest, type PublishResponse } from '../../proto/gen/broker.js';
+import { errorReason } from '../grpc/status.js';
 
 /** A broker.Broker client for the CLI (insecure channel, as the broker serves plaintext). */
 export function connect(address: string): BrokerClient {
@@ -13,4 +14,55 @@ export function unary<Res>(start: (done: (err: ServiceError | null, res: Res) =>
   return new Promise((resolve, reject) => {
     start((err, res) => (err ? reject(err) : resolve(res)));
   });
+}
+
+/**
+ * Publishes requests on one PublishStream, pipelined (up to `window` unacknowledged), calling onAck with each id
+ * in request order. Rejects with the stream's status if the broker rejects a request (nothing after it is appended).
+ */
+export async function publishPipelined(
+  client: BrokerClient,
+  requests: AsyncIterable<PublishRequest> | Iterable<PublishRequest>,
+  onAck: (id: number, index: number) => void,
+  window = 256,
+): Promise<number> {
+  const call = client.publishStream();
+  let sent = 0;
+  let acked = 0;
+  let wake: (() => void) | undefined;
+  let failure: Error | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    call.on('data', (res: PublishResponse) => {
+      onAck(res.id, acked);
+      acked += 1;
+      wake?.();
+    });
+    call.on('error', (err: Error) => {
+      failure = err;
+      wake?.();
+      reject(err);
+    });
+    call.on('end', () => resolve());
+  });
+  done.catch(() => undefined);
+  for await (const req of requests) {
+    while (sent - acked >= window && failure === undefined) await new Promise<void>((resolve) => (wake = resolve));
+    if (failure !== undefined) break;
+    sent += 1;
+    if (!call.write(req)) await new Promise<void>((resolve) => call.once('drain', resolve));
+  }
+  call.end();
+  await done;
+  return acked;
+}
+
+/** `<REASON>: <message>` of a failed call: the ErrorInfo reason the broker sent, else the gRPC status name. */
+export function describeError(err: unknown): { reason: string; message: string } {
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'number' && 'metadata' in err) {
+    const e = err as ServiceError & { metadata: Metadata };
+    const reason = errorReason(e) ?? status[e.code] ?? `CODE_${e.code}`;
+    return { reason, message: (e.details === '' ? e.message : e.details).replace(/\. Resolution note: *$/, '') };
+  }
+  if (err instanceof Error) return { reason: err.name === 'Error' ? 'ERROR' : err.name, message: err.message };
+  return { reason: 'ERROR', message: String(err) };
 }

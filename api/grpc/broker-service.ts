@@ -46,6 +46,8 @@ type Subscription = { call: ServerWritableStream<SubscribeRequest, MessageRespon
 export class BrokerService {
   private readonly guard: RequestGuard;
   private readonly subscriptions = new Set<Subscription>();
+  /** Open PublishStreams: each ends with UNAVAILABLE on shutdown, after acknowledging what it has appended. */
+  private readonly publishStreams = new Set<(err: unknown) => void>();
   private inFlight = 0;
   private drained: Array<() => void> = [];
   private shuttingDown = false;
@@ -74,6 +76,7 @@ export class BrokerService {
   beginShutdown(): void {
     this.shuttingDown = true;
     for (const sub of [...this.subscriptions]) sub.stop();
+    for (const fail of [...this.publishStreams]) fail(new UnavailableError('the broker is shutting down; publish the requests not acknowledged on this stream again'));
   }
 
   /** Resolves when no publish or other unary call is in flight (or after timeoutMs). */
@@ -231,6 +234,8 @@ export class BrokerService {
       }
       const { subject, from } = this.guard.subscribe(call.request);
       cursor = await this.options.log.tail(subject, from);
+      // A shutdown that began while the cursor was opening ends this stream as it would have ended a registered one.
+      if (this.shuttingDown && !stopped) sub.stop();
       if (stopped) {
         cursor.close();
       } else {
@@ -252,10 +257,14 @@ export class BrokerService {
             if (!call.write(toMessage(record))) {
               // Respect the stream's backpressure: wait for the client to read before reading further.
               await new Promise<void>((resolve) => {
-                wakeDrain = resolve;
-                call.once('drain', resolve);
+                const done = (): void => {
+                  call.off('drain', done);
+                  wakeDrain = undefined;
+                  resolve();
+                };
+                wakeDrain = done;
+                call.on('drain', done);
               });
-              wakeDrain = undefined;
             }
           }
         }
@@ -277,7 +286,15 @@ export class BrokerService {
   }
 
   private publishStream(call: ServerDuplexStream<PublishRequest, PublishResponse>): void {
-    const end = this.options.metrics.startCall('PublishStream');
+    const endCall = this.options.metrics.startCall('PublishStream');
+    let counted = false;
+    const end = (success: boolean): void => {
+      if (counted) return;
+      counted = true;
+      endCall(success);
+    };
+    let cancelled: () => void = () => undefined;
+    const whenCancelled = new Promise<void>((resolve) => (cancelled = resolve));
     const maxInFlight = this.options.maxStreamInFlight ?? 1024;
     let chain: Promise<void> = Promise.resolve();
     let failed = false;
@@ -287,6 +304,7 @@ export class BrokerService {
     const fail = (err: unknown): void => {
       if (failed) return;
       failed = true;
+      this.publishStreams.delete(fail);
       call.pause();
       // Every earlier request is acknowledged before the stream ends with this one's status.
       chain = chain.then(() => {
@@ -295,6 +313,11 @@ export class BrokerService {
         if (!call.cancelled) call.emit('error', toWireError(err));
       });
     };
+    if (this.shuttingDown) {
+      fail(new UnavailableError('the broker is shutting down; retry against another broker or after restart'));
+      return;
+    }
+    this.publishStreams.add(fail);
     call.on('data', (req: PublishRequest) => {
       if (failed) return;
       let appended: Promise<number>;
@@ -315,7 +338,10 @@ export class BrokerService {
       chain = chain.then(async () => {
         try {
           const id = await appended;
-          if (!ended && !call.cancelled) call.write({ id });
+          if (!ended && !call.cancelled && !call.write({ id })) {
+            // A client that does not read its acks stops this chain, so pending reaches the bound and reading pauses.
+            await Promise.race([new Promise<void>((resolve) => call.once('drain', resolve)), whenCancelled]);
+          }
         } catch (err) {
           fail(err);
         } finally {
@@ -329,6 +355,7 @@ export class BrokerService {
       });
     });
     call.on('end', () => {
+      this.publishStreams.delete(fail);
       chain = chain.then(() => {
         if (failed) return;
         ended = true;
@@ -337,8 +364,11 @@ export class BrokerService {
       });
     });
     call.on('cancelled', () => {
+      this.publishStreams.delete(fail);
       failed = true;
       ended = true;
+      end(false);
+      cancelled();
     });
   }
 }

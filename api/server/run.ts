@@ -10,6 +10,8 @@ export const defaultBackground: BackgroundStarter = async ({ config, log, regist
 /** Runs a broker in this process until SIGTERM or SIGINT, then shuts it down gracefully and exits 0. */
 export async function runServer(config: BrokerConfig, background: BackgroundStarter = defaultBackground): Promise<void> {
   const logger = createLogger(config.logLevel);
+  // A stray rejection is a bug to log, not a reason to drop every connection and subscription.
+  process.on('unhandledRejection', (err: unknown) => logger.error({ err }, 'unhandled rejection'));
   const broker = await startBroker(config, { logger, background });
   let stopping = false;
   const stop = (signal: string): void => {
