@@ -59,7 +59,8 @@ alive() { [ -s "$DIR/$1.pid" ] && [ -d "/proc/$(cat "$DIR/$1.pid")" ] && ! grep 
 wait_tcp() { # port seconds name [pidname]: until the port accepts, the deadline passes, or the process dies
   local deadline=$((SECONDS + $2))
   until port_busy "$1"; do
-    if [ -n "${4:-}" ] && ! alive "$4"; then log "$3 exited before listening on port $1"; return 1; fi
+    # A daemonizing server writes its pid file a moment after it starts: only a written pid that is gone means dead.
+    if [ -n "${4:-}" ] && [ -s "$DIR/$4.pid" ] && ! alive "$4"; then log "$3 exited before listening on port $1"; return 1; fi
     if [ $SECONDS -ge $deadline ]; then log "$3 did not listen on port $1 within $2 s"; return 1; fi
     sleep 0.5
   done
@@ -83,6 +84,7 @@ start_redis() {
   local port; port=$(port_of redis)
   need_free "$port" redis
   mkdir -p "$DIR/redis"
+  rm -f "$DIR/redis.pid"
   redis-server --port "$port" --bind 127.0.0.1 --dir "$DIR/redis" --appendonly yes --appendfsync everysec \
     --save '' --daemonize yes --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log" >/dev/null 9>&-
   if ! wait_tcp "$port" 20 redis redis; then tail -20 "$DIR/redis.log" >&2 || true; return 1; fi
