@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { settingsTable } from '../scripts/settings-table.js';
-import { loadConfig, parseDuration } from './index.js';
+import { ConfigError, SETTINGS, loadConfig, parseDuration } from './index.js';
 
 describe('loadConfig', () => {
   describe('when the environment is empty', () => {
@@ -32,19 +32,31 @@ describe('loadConfig', () => {
   });
 
   describe('when values are wrong', () => {
-    const cases: Array<[Record<string, string>, RegExp]> = [
-      [{ BROKER_GRPC_PORT: 'abc' }, /^BROKER_GRPC_PORT: /],
-      [{ BROKER_GRPC_PORT: '70000' }, /^BROKER_GRPC_PORT: 70000 is out of range \[0, 65535\]$/],
-      [{ BROKER_FSYNC: 'always' }, /^BROKER_FSYNC: /],
-      [{ BROKER_RETENTION: 'soon' }, /^BROKER_RETENTION: "soon" is not a duration/],
-      [{ REDIS_URL: 'localhost:6379' }, /^REDIS_URL: "localhost:6379" must start with redis:\/\/ or rediss:\/\/$/],
-      [{ SCYLLA_KEYSPACE: 'Bad-Name' }, /^SCYLLA_KEYSPACE: "Bad-Name" must be lower-case/],
-      [{ BROKER_LOCAL_RETENTION: '1h' }, /^BROKER_LOCAL_RETENTION: a local retention limit drops replicated segments, so it needs SCYLLA_CONTACT_POINTS/],
-      [{ BROKER_ID: 'has space' }, /^BROKER_ID: "has space" must be/],
+    const cases: Array<[Record<string, string>, string]> = [
+      [{ BROKER_GRPC_PORT: 'abc' }, 'BROKER_GRPC_PORT: "BROKER_GRPC_PORT" should be a valid integer'],
+      [{ BROKER_GRPC_PORT: '70000' }, 'BROKER_GRPC_PORT: 70000 is out of range [0, 65535]'],
+      [{ BROKER_MAX_BODY_BYTES: '0' }, 'BROKER_MAX_BODY_BYTES: 0 is out of range [1, 67108864]'],
+      [{ BROKER_FSYNC: 'always' }, 'BROKER_FSYNC: "BROKER_FSYNC" should be one of [batch, never]'],
+      [{ BROKER_LOG_LEVEL: 'loud' }, 'BROKER_LOG_LEVEL: "BROKER_LOG_LEVEL" should be one of [fatal, error, warn, info, debug, trace, silent]'],
+      [{ BROKER_RETENTION: 'soon' }, 'BROKER_RETENTION: "soon" is not a duration (examples: 30s, 15m, 12h, 7d, or a number of seconds)'],
+      [{ BROKER_RETENTION: '-5s' }, 'BROKER_RETENTION: "-5s" is not a duration (examples: 30s, 15m, 12h, 7d, or a number of seconds)'],
+      [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL: "localhost:6379" must start with redis:// or rediss://'],
+      [{ SCYLLA_CONTACT_POINTS: 'a b' }, 'SCYLLA_CONTACT_POINTS: "a b" is not host or host:port'],
+      [{ SCYLLA_KEYSPACE: 'Bad-Name' }, 'SCYLLA_KEYSPACE: "Bad-Name" must be lower-case letters, digits and _ (at most 48), starting with a letter'],
+      [
+        { BROKER_LOCAL_RETENTION: '1h' },
+        'BROKER_LOCAL_RETENTION: a local retention limit drops replicated segments, so it needs SCYLLA_CONTACT_POINTS (otherwise nothing is ever replicated)',
+      ],
+      [{ BROKER_ID: 'has space' }, "BROKER_ID: \"has space\" must be 1-63 letters, digits, '.', '_' or '-'"],
     ];
     for (const [env, message] of cases) {
-      it(`should reject ${JSON.stringify(env)} naming the variable`, () => {
-        assert.throws(() => loadConfig({ BROKER_ID: 'b0', ...env }), { name: 'ConfigError', message });
+      it(`should reject ${JSON.stringify(env)} naming the variable and the rule`, () => {
+        assert.throws(() => loadConfig({ BROKER_ID: 'b0', ...env }), (err: unknown) => {
+          assert.ok(err instanceof ConfigError);
+          assert.equal(err.message, message);
+          assert.equal(err.variable, Object.keys(env)[0]);
+          return true;
+        });
       });
     }
   });
@@ -53,6 +65,12 @@ describe('loadConfig', () => {
     assert.equal(parseDuration('X', '30'), 30_000);
     assert.equal(parseDuration('X', '250ms'), 250);
     assert.equal(parseDuration('X', '7d'), 604_800_000);
+  });
+
+  it('should name an environment variable for every setting and a setting for every config field', () => {
+    const fields = Object.keys(loadConfig({ BROKER_ID: 'b0' })).sort();
+    assert.deepEqual(SETTINGS.map((s) => s.key).sort(), fields);
+    assert.equal(new Set(SETTINGS.map((s) => s.env)).size, SETTINGS.length);
   });
 
   it('should document every setting in the README', async () => {

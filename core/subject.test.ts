@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { validateSubject } from './index.js';
+import { InvalidArgumentError, validateSubject } from './index.js';
 
 describe('validateSubject', () => {
   it('should accept dotted, unicode and 255-byte subjects', () => {
@@ -24,6 +24,14 @@ describe('validateSubject', () => {
       assert.throws(() => validateSubject(subject), { name: 'InvalidArgumentError', message });
     });
   }
+
+  it('should name the field it checks and carry it as structured metadata', () => {
+    assert.throws(() => validateSubject('', 'prefix'), (err: unknown) => {
+      assert.ok(err instanceof InvalidArgumentError);
+      assert.deepEqual([err.message, err.field, err.reason, err.grpcCode, err.metadata], ['prefix must not be empty', 'prefix', 'INVALID_ARGUMENT', 3, { field: 'prefix' }]);
+      return true;
+    });
+  });
 
   it('should accept exactly the subjects that are non-empty, short enough and free of whitespace and controls', () => {
     fc.assert(
