@@ -75,6 +75,8 @@ describe('broker.Broker over gRPC (the contract)', () => {
       const client = broker.client();
       const err = await fetchMessage(client, 'bad.input', 1).then(() => undefined, failure);
       assert.equal(err?.reason, 'INVALID_ID');
+      const info = await new Promise((resolve, reject) => client.getSubject({ subject: 'bad.input' }, (e, r) => (e ? reject(e) : resolve(r)))).then(() => undefined, failure);
+      assert.equal(info?.reason, 'SUBJECT_NOT_FOUND', 'no subject was created by a rejected publish');
     });
 
     it('should reject a subscription from beyond the next id with INVALID_ID', async () => {
@@ -131,6 +133,8 @@ describe('broker.Broker over gRPC (the contract)', () => {
       const got = await reader.waitFor(20_000, 60_000);
       assert.equal(got.length, 20_000);
       assert.equal(got[19_999]!.id, 20_000);
+      assert.ok(stalled.received.length < 20_000, `the paused subscriber read ${stalled.received.length}: it never stalled the broker`);
+      assert.equal(stalled.ended, undefined, 'the paused subscriber is still subscribed');
       stalled.stream.cancel();
       reader.stream.cancel();
     });
