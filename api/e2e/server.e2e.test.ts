@@ -130,6 +130,29 @@ describe('broker server', () => {
   });
 });
 
+describe('broker with a subscriber limit', () => {
+  it('should refuse subscriptions past BROKER_MAX_SUBSCRIBERS with OVERLOADED and take them again once one goes', async () => {
+    const broker = await startBrokerProcess({ BROKER_MAX_SUBSCRIBERS: '2', BROKER_METRICS_PORT: '-1' });
+    try {
+      const first = await subscribe(broker.client(), 'limited');
+      const second = await subscribe(broker.client(), 'limited');
+      const refused = await subscribe(broker.client(), 'limited').then(() => undefined, failure);
+      assert.deepEqual(refused, { code: 8, reason: 'OVERLOADED', message: 'this broker has 2 subscribers, its limit (BROKER_MAX_SUBSCRIBERS)' });
+      const negative = await subscribe(broker.client(), 'limited', -1).then(() => undefined, failure);
+      assert.deepEqual(negative, { code: INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT', message: 'from_id must be >= 0 (0 = live only), got -1' });
+      first.stream.cancel();
+      const deadline = Date.now() + 5000;
+      let again: Awaited<ReturnType<typeof subscribe>> | undefined;
+      while (again === undefined && Date.now() < deadline) again = await subscribe(broker.client(), 'limited').catch(() => undefined);
+      assert.ok(again !== undefined, 'a cancelled subscription frees its place');
+      second.stream.cancel();
+      again.stream.cancel();
+    } finally {
+      await broker.dispose();
+    }
+  });
+});
+
 describe('broker shutdown with publish streams open', () => {
   it('should acknowledge what it appended, end the streams with UNAVAILABLE, exit 0 and keep every acknowledged id', async () => {
     const broker = await startBrokerProcess();

@@ -229,10 +229,10 @@ export class BrokerService {
     call.on('error', stop);
     try {
       if (this.shuttingDown) throw new UnavailableError('the broker is shutting down; retry against another broker or after restart');
+      const { subject, from } = this.guard.subscribe(call.request);
       if (this.subscriptions.size >= this.options.maxSubscribers) {
         throw new OverloadedError(`this broker has ${this.subscriptions.size} subscribers, its limit (BROKER_MAX_SUBSCRIBERS)`);
       }
-      const { subject, from } = this.guard.subscribe(call.request);
       cursor = await this.options.log.tail(subject, from);
       // A shutdown that began while the cursor was opening ends this stream as it would have ended a registered one.
       if (this.shuttingDown && !stopped) sub.stop();
