@@ -19,9 +19,9 @@ export async function busyPercent(ms = 1000): Promise<number> {
 
 /**
  * Waits until the CPUs are at most `maxBusy` % busy over a second (BENCH_QUIET_BUSY, default 25), for at most
- * `maxWaitMs` (BENCH_QUIET_WAIT_MS, default 30 s); returns the last reading.
+ * `maxWaitMs` (BENCH_QUIET_WAIT_MS, default 20 s); returns the last reading.
  */
-export async function waitForQuiet(maxBusy = Number(process.env.BENCH_QUIET_BUSY ?? 25), maxWaitMs = Number(process.env.BENCH_QUIET_WAIT_MS ?? 30_000)): Promise<number> {
+export async function waitForQuiet(maxBusy = Number(process.env.BENCH_QUIET_BUSY ?? 25), maxWaitMs = Number(process.env.BENCH_QUIET_WAIT_MS ?? 20_000)): Promise<number> {
   const deadline = Date.now() + maxWaitMs;
   let busy = await busyPercent();
   while (busy > maxBusy && Date.now() < deadline) busy = await busyPercent();

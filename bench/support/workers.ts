@@ -124,11 +124,25 @@ export function table(rows: Array<LoadResult & { ratio?: string }>, extra = 'vs 
   ].join('\n');
 }
 
-/** Runs one measurement after waiting (bounded) for a quiet machine; notes how busy the CPUs were before it. */
+/**
+ * Runs one measurement after waiting (bounded) for a quiet machine, and notes how busy the CPUs were. The machine
+ * is shared: when other processes took more than BENCH_MAX_FOREIGN % of it (default 20) during the measurement,
+ * it is repeated, up to BENCH_RETRIES more times (default 2), and the attempt with the least foreign CPU is kept.
+ */
 export async function measured<T extends LoadResult>(work: () => Promise<T>): Promise<T> {
-  const busy = await waitForQuiet();
-  const mark = cpuMark();
-  const r = await work();
-  const note = `foreign CPU ${foreignPercent(mark).toFixed(0)}% during, ${busy.toFixed(0)}% busy before`;
+  const maxForeign = Number(process.env.BENCH_MAX_FOREIGN ?? 20);
+  const retries = Number(process.env.BENCH_RETRIES ?? 2);
+  let best: { r: T; foreign: number; busy: number; attempt: number } | undefined;
+  for (let attempt = 1; attempt <= 1 + retries; attempt++) {
+    const busy = await waitForQuiet();
+    const mark = cpuMark();
+    const r = await work();
+    const foreign = foreignPercent(mark);
+    if (best === undefined || foreign < best.foreign) best = { r, foreign, busy, attempt };
+    if (foreign <= maxForeign) break;
+    if (!quiet && attempt <= retries) process.stderr.write(`${r.name}: other processes used ${foreign.toFixed(0)}% of the CPUs, measuring again\n`);
+  }
+  const { r, foreign, busy, attempt } = best!;
+  const note = `foreign CPU ${foreign.toFixed(0)}% during (attempt ${attempt}), ${busy.toFixed(0)}% busy before`;
   return { ...r, note: r.note === undefined ? note : `${note}; ${r.note}` };
 }
