@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds the Go tools the tests and benchmarks use into .tools/bin (gitignored), from the Go module proxy, once:
+#   bash scripts/tools.sh grpcurl ghz k6
+set -euo pipefail
+cd "$(dirname "$0")/.."
+declare -A MODULES=(
+  [grpcurl]=github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3
+  [ghz]=github.com/bojand/ghz/cmd/ghz@v0.121.0
+  [k6]=go.k6.io/k6@v1.4.2
+)
+mkdir -p .tools/bin
+for tool in "$@"; do
+  module=${MODULES[$tool]:?unknown tool $tool}
+  [ -x ".tools/bin/$tool" ] && continue
+  command -v go >/dev/null || { echo "scripts/tools.sh: Go is needed to build $tool" >&2; exit 1; }
+  echo "building $tool from the Go module proxy ($module)" >&2
+  GOBIN="$PWD/.tools/bin" go install "$module"
+done
