@@ -1,19 +1,24 @@
 import assert from 'node:assert/strict';
 import cassandra from 'cassandra-driver';
 import { after, before, describe, it } from 'node:test';
-import type { LogRecord, SegmentInfo } from '../../core/index.js';
-import { randomName, startCql, stopCql, testCqlContactPoints, testCqlLocalDc } from '../test-support/services.js';
-import { openCassandraColdStore, type CassandraColdStore } from './cassandra-cold-store.js';
+import { Registry } from 'prom-client';
+import { InvalidArgumentError, UnavailableError, type LogRecord, type SegmentInfo } from '../../core/index.js';
+import { randomKeyspace, startCql, stopCql, testCqlContactPoints, testCqlLocalDc } from '../test-support/services.js';
+import { openCassandraColdStore, type CassandraColdStore, type CassandraColdStoreOptions } from './cassandra-cold-store.js';
+import { CASSANDRA_4_EXPIRY_LIMIT_MS, MAX_TTL_SECONDS } from './ttl.js';
 
 const HOUR = 3_600_000;
+/** Seconds of slack between the store's clock and the TTL the server reports. */
+const TTL_TOLERANCE = 10;
 
-function segment(subject: string, base: number, count: number, publishedAtMs: number): { info: SegmentInfo; records: LogRecord[] } {
+/** A sealed segment of `count` records from `base`; odd offsets expire after an hour, even ones follow retention. */
+function segment(subject: string, base: number, count: number, publishedAtMs: number, bodyBytes?: number): { info: SegmentInfo; records: LogRecord[] } {
   const records = Array.from({ length: count }, (_, i) => ({
     subject,
     offset: base + i,
-    body: Buffer.from(`${subject}-${base + i}`),
+    body: bodyBytes === undefined ? Buffer.from(`${subject}-${base + i}`) : Buffer.alloc(bodyBytes, i),
     publishedAtMs,
-    expirationSeconds: i % 2 === 0 ? 0 : 3600,
+    expirationSeconds: (base + i) % 2 === 1 ? 3600 : 0,
   }));
   return {
     records,
@@ -30,11 +35,26 @@ async function* batches(records: LogRecord[], size = 40): AsyncIterable<LogRecor
 }
 
 describe('CassandraColdStore (needs the CQL server)', () => {
-  const keyspace = randomName('coldtest');
+  const keyspace = randomKeyspace('coldstore');
+  const registry = new Registry();
+  const now = Date.now();
   let store: CassandraColdStore;
   let admin: cassandra.Client;
-  const now = Date.now();
-  const options = () => ({ contactPoints: testCqlContactPoints(), localDataCenter: testCqlLocalDc(), keyspace, replicationFactor: 1, consistency: 'localQuorum' as const, concurrency: 16, now: () => now });
+  const options = (extra: Partial<CassandraColdStoreOptions> = {}): CassandraColdStoreOptions => ({
+    contactPoints: testCqlContactPoints(), localDataCenter: testCqlLocalDc(), keyspace, replicationFactor: 1,
+    consistency: 'localQuorum', concurrency: 16, now: () => now, registry, ...extra,
+  });
+  const cql = (query: string, params: unknown[]) => admin.execute(query, params, { prepare: true });
+  const rowTtls = async (subject: string, base: number): Promise<Map<number, number | null>> => {
+    const rs = await cql(`SELECT offset, TTL(body) AS ttl FROM ${keyspace}.records WHERE subject = ? AND segment_base = ?`, [subject, base]);
+    return new Map(rs.rows.map((r) => [Number(r.get('offset')), r.get('ttl') as number | null]));
+  };
+  const segmentRows = async (subject: string) =>
+    (await cql(`SELECT base_offset, last_offset, count, bytes, TTL(count) AS ttl FROM ${keyspace}.segments WHERE subject = ?`, [subject])).rows.map((r) => ({
+      base: Number(r.get('base_offset')), last: Number(r.get('last_offset')), count: Number(r.get('count')), bytes: Number(r.get('bytes')), ttl: r.get('ttl') as number | null,
+    }));
+  const near = (actual: number | null | undefined, expected: number, what: string) =>
+    assert.ok(actual !== null && actual !== undefined && Math.abs(actual - expected) <= TTL_TOLERANCE, `${what}: TTL ${actual} vs ${expected}`);
 
   before(async () => {
     store = await openCassandraColdStore(options());
@@ -42,68 +62,135 @@ describe('CassandraColdStore (needs the CQL server)', () => {
     await admin.connect();
   });
   after(async () => {
-    // The outage test restarted the server under these clients: drop the keyspace through a fresh one.
     await store.close();
+    await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
     await admin.shutdown();
-    const dropper = new cassandra.Client({ contactPoints: testCqlContactPoints(), localDataCenter: testCqlLocalDc() });
-    try {
-      await dropper.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
-    } finally {
-      await dropper.shutdown();
-    }
+  });
+
+  describe('when opened', () => {
+    it('should create the keyspace and tables idempotently (a second open on the same keyspace and registry works)', async () => {
+      const second = await openCassandraColdStore(options());
+      await second.close();
+      await second.close();
+      const tables = await cql('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?', [keyspace]);
+      assert.deepEqual(tables.rows.map((r) => r.get('table_name') as string).sort(), ['records', 'segments']);
+    });
+
+    it('should refuse bad options before connecting', async () => {
+      await assert.rejects(openCassandraColdStore(options({ keyspace: 'Bad-Name' })), (err: unknown) => err instanceof InvalidArgumentError && err.field === 'keyspace');
+      await assert.rejects(openCassandraColdStore(options({ concurrency: 0 })), (err: unknown) => err instanceof InvalidArgumentError && err.field === 'concurrency');
+      await assert.rejects(openCassandraColdStore(options({ contactPoints: [] })), (err: unknown) => err instanceof InvalidArgumentError && err.field === 'contactPoints');
+    });
   });
 
   describe('when a segment is written', () => {
-    it('should store every row with the TTL its record has left, and the segment row last', async () => {
+    it('should store every row with the TTL its record has left, and the segment row with the latest', async () => {
       const seg = segment('orders', 1, 100, now - HOUR / 2);
+      const before = (await registry.getSingleMetricAsString('broker_scylla_rows_written_total')).match(/ (\d+)$/m)?.[1];
       assert.deepEqual(await store.writeSegment(seg.info, batches(seg.records), 2 * HOUR), { rows: 100, bytes: seg.info.bytes });
-      const rows = await admin.execute(`SELECT id, TTL(body) AS ttl, expiration_seconds FROM ${keyspace}.records WHERE subject = ? AND segment_base = ?`, ['orders', 1], { prepare: true });
-      assert.equal(rows.rowLength, 100);
-      for (const row of rows.rows) {
-        const expected = row.get('expiration_seconds') === 0 ? 1.5 * 3600 : 0.5 * 3600;
-        assert.ok(Math.abs(Number(row.get('ttl')) - expected) <= 5, `ttl ${row.get('ttl')} vs ${expected}`);
-      }
-      const segs = await admin.execute(`SELECT base_offset, last_offset, record_count FROM ${keyspace}.segments WHERE subject = ?`, ['orders'], { prepare: true });
-      assert.deepEqual(segs.rows.map((r) => [Number(r.get('base_offset')), Number(r.get('last_offset')), Number(r.get('record_count'))]), [[1, 100, 100]]);
+      const ttls = await rowTtls('orders', 1);
+      assert.equal(ttls.size, 100);
+      for (const [offset, ttl] of ttls) near(ttl, offset % 2 === 1 ? 1800 : 5400, `offset ${offset}`);
+      const [row, ...others] = await segmentRows('orders');
+      assert.deepEqual(others, []);
+      assert.deepEqual({ ...row, ttl: undefined }, { base: 1, last: 100, count: 100, bytes: seg.info.bytes, ttl: undefined });
+      near(row?.ttl, 5400, 'segment row');
+      const after = (await registry.getSingleMetricAsString('broker_scylla_rows_written_total')).match(/ (\d+)$/m)?.[1];
+      assert.equal(Number(after) - Number(before ?? 0), 100);
     });
 
-    it('should skip records that have already expired', async () => {
-      const seg = segment('expired', 1, 10, now - 3 * HOUR);
-      const written = await store.writeSegment(seg.info, batches(seg.records), 2 * HOUR);
-      assert.equal(written.rows, 0);
+    it('should write rows that never expire without a TTL, and cap far expiries at 20 years', async () => {
+      const forever = segment('forever', 1, 4, now);
+      await store.writeSegment(forever.info, batches(forever.records), 0);
+      const ttls = await rowTtls('forever', 1);
+      assert.deepEqual([ttls.get(2), ttls.get(4)], [null, null]);
+      near(ttls.get(1), 3600, 'explicit expiry');
+      assert.equal((await segmentRows('forever'))[0]?.ttl, null);
+
+      const far = segment('far', 2, 1, now);
+      await store.writeSegment(far.info, batches(far.records), 100 * 365 * 24 * HOUR);
+      near((await rowTtls('far', 2)).get(2), Math.min(MAX_TTL_SECONDS, Math.floor((CASSANDRA_4_EXPIRY_LIMIT_MS - now) / 1000)), 'capped');
+    });
+
+    it('should skip records that have already expired, and write no segment row when none is left', async () => {
+      const gone = segment('expired', 1, 10, now - 3 * HOUR);
+      assert.deepEqual(await store.writeSegment(gone.info, batches(gone.records), 2 * HOUR), { rows: 0, bytes: 0 });
+      assert.equal((await rowTtls('expired', 1)).size, 0);
+      assert.deepEqual(await segmentRows('expired'), []);
+
+      const half = segment('half', 1, 10, now - 90 * 60_000);
+      const written = await store.writeSegment(half.info, batches(half.records), 2 * HOUR);
+      assert.deepEqual([...(await rowTtls('half', 1)).keys()], [2, 4, 6, 8, 10]);
+      assert.equal(written.rows, 5);
+      assert.equal((await segmentRows('half'))[0]?.count, 5);
     });
 
     it('should write the same rows again on a retry, without duplicates', async () => {
       const seg = segment('retry', 1, 50, now);
-      await store.writeSegment(seg.info, batches(seg.records), 0);
-      await store.writeSegment(seg.info, batches(seg.records), 0);
-      const count = await admin.execute(`SELECT COUNT(*) AS n FROM ${keyspace}.records WHERE subject = ? AND segment_base = ?`, ['retry', 1], { prepare: true });
+      const first = await store.writeSegment(seg.info, batches(seg.records), 0);
+      const second = await store.writeSegment(seg.info, batches(seg.records, 7), 0);
+      assert.deepEqual(second, first);
+      const count = await cql(`SELECT COUNT(*) AS n FROM ${keyspace}.records WHERE subject = ? AND segment_base = ?`, ['retry', 1]);
       assert.equal(Number(count.first().get('n')), 50);
+      assert.deepEqual((await segmentRows('retry')).map((r) => r.count), [50]);
+    });
+
+    it('should refuse a record that is not in the segment, and write no segment row', async () => {
+      const seg = segment('stray', 1, 10, now);
+      const stray = { ...seg.records[0]!, offset: 11 };
+      await assert.rejects(store.writeSegment(seg.info, batches([...seg.records, stray]), 0), (err: unknown) => err instanceof InvalidArgumentError);
+      assert.deepEqual(await segmentRows('stray'), []);
     });
   });
 
   describe('when reading', () => {
-    it('should get offsets across segments and read ranges within limits', async () => {
-      for (const base of [1, 21, 41]) {
-        const seg = segment('multi', base, 20, now);
+    before(async () => {
+      // Segments 1-20, 21-40, 61-80: 41-60 was never copied (a gap).
+      for (const base of [1, 21, 61]) {
+        const seg = segment('multi', base, 20, now, 100);
         await store.writeSegment(seg.info, batches(seg.records), 0);
       }
-      assert.equal((await store.get('multi', 25))?.body.toString(), 'multi-25');
-      assert.equal((await store.get('multi', 1))?.offset, 1);
-      assert.equal(await store.get('multi', 61), undefined);
+    });
+
+    it('should get any offset of any segment, and nothing outside them', async () => {
+      for (const offset of [1, 20, 21, 25, 40, 61, 80]) assert.equal((await store.get('multi', offset))?.offset, offset);
+      const record = await store.get('multi', 25);
+      assert.deepEqual({ ...record, body: undefined }, { subject: 'multi', offset: 25, publishedAtMs: now, expirationSeconds: 3600, body: undefined });
+      assert.deepEqual(record?.body, Buffer.alloc(100, 4));
+      for (const offset of [0, 41, 60, 81]) assert.equal(await store.get('multi', offset), undefined);
       assert.equal(await store.get('nobody', 1), undefined);
-      const range = await store.readRange('multi', 15, 45, { maxRecords: 1000, maxBytes: 1 << 20 });
-      assert.deepEqual(range.map((r) => r.offset), Array.from({ length: 30 }, (_, i) => i + 15));
-      const limited = await store.readRange('multi', 15, 60, { maxRecords: 8, maxBytes: 1 << 20 });
-      assert.deepEqual(limited.map((r) => r.offset), [15, 16, 17, 18, 19, 20, 21, 22]);
+      assert.deepEqual(await store.segmentContaining('multi', 30), { subject: 'multi', baseOffset: 21, lastOffset: 40, count: 20, bytes: 2000 });
+      assert.equal(await store.segmentContaining('multi', 50), undefined);
+    });
+
+    it('should read a range across segments in order, skipping the gap, up to beforeOffset', async () => {
+      const range = await store.readRange('multi', 15, 70, { maxRecords: 1000, maxBytes: 1 << 20 });
+      const expected = [...Array.from({ length: 26 }, (_, i) => i + 15), ...Array.from({ length: 9 }, (_, i) => i + 61)];
+      assert.deepEqual(range.map((r) => r.offset), expected);
+      assert.deepEqual((await store.readRange('multi', 45, 1000, { maxRecords: 3, maxBytes: 1 << 20 })).map((r) => r.offset), [61, 62, 63]);
+      assert.deepEqual(await store.readRange('multi', 81, 1000, { maxRecords: 10, maxBytes: 1 << 20 }), []);
+      assert.deepEqual(await store.readRange('multi', 10, 10, { maxRecords: 10, maxBytes: 1 << 20 }), []);
+    });
+
+    it('should stop at maxRecords and before the record that would pass maxBytes (but return at least one)', async () => {
+      assert.deepEqual((await store.readRange('multi', 15, 80, { maxRecords: 8, maxBytes: 1 << 20 })).map((r) => r.offset), [15, 16, 17, 18, 19, 20, 21, 22]);
+      assert.deepEqual((await store.readRange('multi', 18, 80, { maxRecords: 100, maxBytes: 450 })).map((r) => r.offset), [18, 19, 20, 21]);
+      assert.deepEqual((await store.readRange('multi', 18, 80, { maxRecords: 100, maxBytes: 1 })).map((r) => r.offset), [18]);
+    });
+
+    it('should page through a segment larger than one fetch page', async () => {
+      const big = segment('big', 1, 1200, now, 10);
+      await store.writeSegment(big.info, batches(big.records, 300), 0);
+      const all = await store.readRange('big', 1, 1201, { maxRecords: 5000, maxBytes: 1 << 30 });
+      assert.deepEqual(all.map((r) => r.offset), Array.from({ length: 1200 }, (_, i) => i + 1));
     });
   });
 
   describe('when the CQL server stops in the middle of a write', () => {
-    it('should reject, and a retry after it returns should store every row exactly once', async () => {
+    it('should reject with a retriable error and no segment row, and a rerun after the restart should store every row exactly once', async () => {
       const seg = segment('outage', 1, 2000, now);
       let sent = 0;
-      async function* slow(): AsyncIterable<LogRecord[]> {
+      async function* stopping(): AsyncIterable<LogRecord[]> {
         for (let i = 0; i < seg.records.length; i += 100) {
           if (sent === 500) await stopCql();
           sent += 100;
@@ -111,15 +198,22 @@ describe('CassandraColdStore (needs the CQL server)', () => {
         }
       }
       try {
-        await assert.rejects(store.writeSegment(seg.info, slow(), 0));
+        await assert.rejects(store.writeSegment(seg.info, stopping(), 0), (err: unknown) => err instanceof UnavailableError && err.retriable);
       } finally {
         await startCql();
+        // The admin client saw the server go: a fresh one, rather than waiting for its reconnection.
+        await admin.shutdown();
+        admin = new cassandra.Client({ contactPoints: testCqlContactPoints(), localDataCenter: testCqlLocalDc() });
+        await admin.connect();
       }
       const again = await openCassandraColdStore(options());
       try {
-        await again.writeSegment(seg.info, batches(seg.records, 200), 0);
-        const count = await again.readRange('outage', 1, 2001, { maxRecords: 5000, maxBytes: 1 << 30 });
-        assert.deepEqual(count.map((r) => r.offset), Array.from({ length: 2000 }, (_, i) => i + 1));
+        assert.equal(await again.segmentContaining('outage', 1), undefined, 'a failed copy leaves no segment row');
+        assert.deepEqual(await again.writeSegment(seg.info, batches(seg.records, 200), 0), { rows: 2000, bytes: seg.info.bytes });
+        const all = await again.readRange('outage', 1, 2001, { maxRecords: 5000, maxBytes: 1 << 30 });
+        assert.deepEqual(all.map((r) => r.offset), Array.from({ length: 2000 }, (_, i) => i + 1));
+        const count = await cql(`SELECT COUNT(*) AS n FROM ${keyspace}.records WHERE subject = ? AND segment_base = ?`, ['outage', 1]);
+        assert.equal(Number(count.first().get('n')), 2000);
       } finally {
         await again.close();
       }

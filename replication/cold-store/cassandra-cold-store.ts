@@ -1,8 +1,8 @@
 import cassandra from 'cassandra-driver';
 import type { Logger } from 'pino';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import {
-  NEVER,
+  InvalidArgumentError,
   UnavailableError,
   expiresAtMs,
   segmentExpiresAtMs,
@@ -11,50 +11,76 @@ import {
   type ReadLimits,
   type SegmentInfo,
 } from '../../core/index.js';
+import { ColdStoreMetrics } from './cold-store-metrics.js';
+import { checkKeyspace, createSchema } from './cql-schema.js';
+import { CASSANDRA_4_EXPIRY_LIMIT_MS, ttlSeconds } from './ttl.js';
 
 export type CqlConsistency = 'one' | 'localOne' | 'localQuorum' | 'quorum' | 'all';
 
 export interface CassandraColdStoreOptions {
-  /** host:port of CQL nodes (ScyllaDB, or Cassandra in tests). */
+  /** host:port of CQL nodes (ScyllaDB in production, Cassandra in tests). */
   readonly contactPoints: readonly string[];
+  /** The driver's local data center. @defaultValue 'datacenter1' (from the broker config) */
   readonly localDataCenter: string;
-  /** Created at start if missing. */
+  /** Created at start if missing; lower case, at most 48 characters. */
   readonly keyspace: string;
-  /** Used only when the broker creates the keyspace. @defaultValue 1 */
+  /** Replication factor of the keyspace, used only when the store creates it (SimpleStrategy). @defaultValue 1 */
   readonly replicationFactor: number;
-  /** Consistency of writes and reads. @defaultValue 'localQuorum' */
+  /** Consistency of every write and read. @defaultValue 'localQuorum' */
   readonly consistency: CqlConsistency;
   /** Row writes in flight per segment copy. @defaultValue 64 */
   readonly concurrency: number;
+  /** Where the write metrics go; none when absent. */
   readonly registry?: Registry;
   readonly logger?: Logger;
-  /** The clock, for TTLs (tests inject one). */
+  /** The clock for TTLs, ms since the epoch (tests inject one). @defaultValue Date.now */
   readonly now?: () => number;
+  /** How long a statement may take before the driver gives up, ms. @defaultValue 12000 */
+  readonly readTimeoutMs?: number;
+  /**
+   * No row is given an expiry later than this, ms since the epoch (its TTL is cut to reach it). Cassandra 4, and
+   * Cassandra 5 in storage_compatibility_mode CASSANDRA_4, refuse expiries after 2038-01-19; ScyllaDB and
+   * Cassandra 5 in mode NONE may set Infinity. @defaultValue CASSANDRA_4_EXPIRY_LIMIT_MS (2038-01-18)
+   */
+  readonly expiryLimitMs?: number;
 }
 
-/** Cassandra refuses TTLs above 20 years. */
-const MAX_TTL_SECONDS = 20 * 365 * 24 * 3600;
+/** One row of the segments table: a segment the cold tier holds completely. */
+export interface ColdSegment {
+  readonly subject: string;
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  /** Rows written (records already expired at copy time are not). */
+  readonly count: number;
+  readonly bytes: number;
+}
 
-/** Seconds a row should live to expire with its record; 0 = no TTL; undefined = already expired (not written). */
-export function ttlSeconds(expiresAt: number, nowMs: number): number | undefined {
-  if (expiresAt === NEVER) return 0;
-  const left = Math.ceil((expiresAt - nowMs) / 1000);
-  if (left <= 0) return undefined;
-  return Math.min(left, MAX_TTL_SECONDS);
+const CONSISTENCIES: readonly CqlConsistency[] = ['one', 'localOne', 'localQuorum', 'quorum', 'all'];
+const DEFAULT_READ_TIMEOUT_MS = 12_000;
+/** Rows fetched per page on range reads, so a read with a small limit never pulls a whole partition. */
+const MAX_PAGE_ROWS = 500;
+
+function checkOptions(o: CassandraColdStoreOptions): void {
+  if (o.contactPoints.length === 0) throw new InvalidArgumentError('contactPoints', 'the cold store needs at least one CQL contact point');
+  checkKeyspace(o.keyspace);
+  if (!Number.isInteger(o.replicationFactor) || o.replicationFactor < 1) throw new InvalidArgumentError('replicationFactor', `replicationFactor ${o.replicationFactor} must be an integer >= 1`);
+  if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new InvalidArgumentError('concurrency', `concurrency ${o.concurrency} must be an integer >= 1`);
+  if (!CONSISTENCIES.includes(o.consistency)) throw new InvalidArgumentError('consistency', `consistency "${String(o.consistency)}" must be one of ${CONSISTENCIES.join(', ')}`);
 }
 
 /**
- * The cold tier on ScyllaDB (any CQL server) through cassandra-driver. Two tables:
- * records ((subject, segment_base), id) holds the rows, each with its record's remaining TTL; segments (subject,
- * base_offset DESC) is written only after all of a segment's rows are acknowledged, so a segment row means "complete"
- * and finds the segment that holds an offset in one query.
+ * The cold tier on ScyllaDB (any CQL server) through cassandra-driver. Two tables (see README.md):
+ * records ((subject, segment_base), offset) holds one row per record with its remaining TTL; segments (subject,
+ * base_offset DESC) gets a segment's row only after all its record rows are acknowledged, so a segment row means
+ * "complete", and `base_offset <= ? LIMIT 1` finds the segment holding an offset in one query.
  */
 export class CassandraColdStore implements ColdStore {
-  private readonly writeLatency: Histogram | undefined;
-  private readonly rowsWritten: Counter | undefined;
-  private readonly bytesWritten: Counter | undefined;
+  private readonly metrics: ColdStoreMetrics;
   private readonly consistency: number;
   private readonly now: () => number;
+  private readonly ks: string;
+  private readonly expiryLimitMs: number;
+  private closing: Promise<void> | undefined;
 
   private constructor(
     private readonly client: cassandra.Client,
@@ -62,115 +88,125 @@ export class CassandraColdStore implements ColdStore {
   ) {
     this.consistency = cassandra.types.consistencies[options.consistency];
     this.now = options.now ?? Date.now;
-    const registers = options.registry === undefined ? undefined : [options.registry];
-    if (registers !== undefined) {
-      this.writeLatency = new Histogram({ name: 'broker_scylla_write_seconds', help: 'latency of one row write to the cold tier', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers });
-      this.rowsWritten = new Counter({ name: 'broker_scylla_rows_written_total', help: 'rows written to the cold tier', registers });
-      this.bytesWritten = new Counter({ name: 'broker_scylla_bytes_written_total', help: 'body bytes written to the cold tier', registers });
-    }
+    this.ks = options.keyspace;
+    this.expiryLimitMs = options.expiryLimitMs ?? CASSANDRA_4_EXPIRY_LIMIT_MS;
+    this.metrics = new ColdStoreMetrics(options.registry);
   }
 
-  static async open(options: CassandraColdStoreOptions): Promise<CassandraColdStore> {
-    const client = new cassandra.Client({
-      contactPoints: [...options.contactPoints],
-      localDataCenter: options.localDataCenter,
-      pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 2 } },
-      socketOptions: { connectTimeout: 5000, readTimeout: 12000 },
-      queryOptions: { prepare: true },
-    });
+  /** Connects, creates the keyspace and tables if missing and waits for schema agreement. */
+  static async open(options: CassandraColdStoreOptions, client?: cassandra.Client): Promise<CassandraColdStore> {
+    checkOptions(options);
+    const cql =
+      client ??
+      new cassandra.Client({
+        contactPoints: [...options.contactPoints],
+        localDataCenter: options.localDataCenter,
+        pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 2 } },
+        socketOptions: { connectTimeout: 5000, readTimeout: options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS },
+        queryOptions: { prepare: true, consistency: cassandra.types.consistencies[options.consistency] },
+        // Back within seconds of a CQL outage (the driver's default backs off to 10 minutes).
+        policies: { reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(500, 10_000, false) },
+      });
+    const where = options.contactPoints.join(',');
     try {
-      await client.connect();
+      await cql.connect();
+      await createSchema(cql, options.keyspace, options.replicationFactor);
     } catch (err) {
-      await client.shutdown().catch(() => undefined);
-      throw new UnavailableError(`cannot reach the CQL server at ${options.contactPoints.join(',')}: ${(err as Error).message}`, { cause: err });
+      await cql.shutdown().catch(() => undefined);
+      if (err instanceof UnavailableError) throw err;
+      throw new UnavailableError(`cold store: cannot open keyspace ${options.keyspace} on the CQL server at ${where}: ${(err as Error).message}`, { cause: err });
     }
-    const store = new CassandraColdStore(client, options);
-    await store.createSchema();
-    return store;
-  }
-
-  private async createSchema(): Promise<void> {
-    const ks = this.options.keyspace;
-    const ddl = [
-      `CREATE KEYSPACE IF NOT EXISTS ${ks} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': ${this.options.replicationFactor}}`,
-      `CREATE TABLE IF NOT EXISTS ${ks}.records (subject text, segment_base bigint, id bigint, published_at_ms bigint, expiration_seconds int, body blob, PRIMARY KEY ((subject, segment_base), id)) WITH CLUSTERING ORDER BY (id ASC)`,
-      `CREATE TABLE IF NOT EXISTS ${ks}.segments (subject text, base_offset bigint, last_offset bigint, record_count bigint, bytes bigint, PRIMARY KEY (subject, base_offset)) WITH CLUSTERING ORDER BY (base_offset DESC)`,
-    ];
-    for (const statement of ddl) {
-      await this.client.execute(statement, [], { prepare: false });
-    }
+    options.logger?.info({ contactPoints: where, keyspace: options.keyspace, consistency: options.consistency }, 'cold store open');
+    return new CassandraColdStore(cql, options);
   }
 
   async writeSegment(segment: SegmentInfo, records: AsyncIterable<LogRecord[]>, retentionMs: number): Promise<{ rows: number; bytes: number }> {
-    const ks = this.options.keyspace;
-    const insert = `INSERT INTO ${ks}.records (subject, segment_base, id, published_at_ms, expiration_seconds, body) VALUES (?, ?, ?, ?, ?, ?) USING TTL ?`;
+    const insert = `INSERT INTO ${this.ks}.records (subject, segment_base, offset, published_at_ms, expiration_seconds, body) VALUES (?, ?, ?, ?, ?, ?) USING TTL ?`;
+    const inFlight = new Set<Promise<void>>();
+    let failure: { error: unknown } | undefined;
     let rows = 0;
     let bytes = 0;
-    for await (const batch of records) {
-      const now = this.now();
-      const work: Array<{ params: unknown[]; size: number }> = [];
-      for (const r of batch) {
-        const ttl = ttlSeconds(expiresAtMs(r.publishedAtMs, r.expirationSeconds, retentionMs), now);
-        if (ttl === undefined) continue;
-        work.push({ params: [r.subject, segment.baseOffset, r.offset, r.publishedAtMs, r.expirationSeconds, Buffer.from(r.body), ttl], size: r.body.length });
+    let latestExpiry = segmentExpiresAtMs(segment, retentionMs);
+    try {
+      outer: for await (const batch of records) {
+        const now = this.now();
+        for (const r of batch) {
+          if (r.subject !== segment.subject || r.offset < segment.baseOffset || r.offset > segment.lastOffset) {
+            throw new InvalidArgumentError('records', `record ${r.subject}@${r.offset} is not in segment ${segment.subject}@${segment.baseOffset}..${segment.lastOffset}`);
+          }
+          const expiry = expiresAtMs(r.publishedAtMs, r.expirationSeconds, retentionMs);
+          const ttl = ttlSeconds(expiry, now, this.expiryLimitMs);
+          if (ttl === undefined) continue;
+          latestExpiry = Math.max(latestExpiry, expiry);
+          while (inFlight.size >= this.options.concurrency) await Promise.race(inFlight);
+          if (failure !== undefined) break outer;
+          const params = [r.subject, segment.baseOffset, r.offset, r.publishedAtMs, r.expirationSeconds, Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength), ttl];
+          const started = process.hrtime.bigint();
+          const write: Promise<void> = this.client
+            .execute(insert, params, { prepare: true, consistency: this.consistency, isIdempotent: true })
+            .then(
+              () => {
+                this.metrics.rowWritten(Number(process.hrtime.bigint() - started) / 1e9, r.body.byteLength);
+                rows += 1;
+                bytes += r.body.byteLength;
+              },
+              (error: unknown) => {
+                failure ??= { error };
+              },
+            )
+            .finally(() => inFlight.delete(write));
+          inFlight.add(write);
+        }
       }
-      await this.runBounded(work, async ({ params, size }) => {
-        const started = process.hrtime.bigint();
-        await this.client.execute(insert, params, { prepare: true, consistency: this.consistency, isIdempotent: true });
-        this.writeLatency?.observe(Number(process.hrtime.bigint() - started) / 1e9);
-        this.rowsWritten?.inc();
-        this.bytesWritten?.inc(size);
-        rows += 1;
-        bytes += size;
-      });
+    } finally {
+      // Never leave writes running behind a rejection: the caller may retry the segment at once.
+      await Promise.all(inFlight);
     }
-    const segmentTtl = ttlSeconds(segmentExpiresAtMs(segment, retentionMs), this.now());
-    if (segmentTtl !== undefined) {
-      await this.client.execute(
-        `INSERT INTO ${ks}.segments (subject, base_offset, last_offset, record_count, bytes) VALUES (?, ?, ?, ?, ?) USING TTL ?`,
-        [segment.subject, segment.baseOffset, segment.lastOffset, rows, bytes, segmentTtl],
-        { prepare: true, consistency: this.consistency, isIdempotent: true },
-      );
+    if (failure !== undefined) {
+      const cause = failure.error as Error;
+      throw new UnavailableError(`cold store: writing segment ${segment.subject}@${segment.baseOffset} failed after ${rows} rows: ${cause.message}`, { cause });
     }
+    if (rows > 0) await this.writeSegmentRow(segment, rows, bytes, latestExpiry);
+    this.options.logger?.debug({ subject: segment.subject, baseOffset: segment.baseOffset, rows, bytes }, 'segment copied to the cold tier');
     return { rows, bytes };
   }
 
-  /** Runs `task` over `items` with at most options.concurrency in flight; the first failure rejects. */
-  private async runBounded<T>(items: readonly T[], task: (item: T) => Promise<void>): Promise<void> {
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < items.length) {
-        const item = items[next++]!;
-        await task(item);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, items.length) }, worker));
+  /** The segment's row, written last; its TTL is that of its longest-lived record. */
+  private async writeSegmentRow(segment: SegmentInfo, rows: number, bytes: number, expiresAt: number): Promise<void> {
+    const ttl = ttlSeconds(expiresAt, this.now(), this.expiryLimitMs) ?? 1;
+    try {
+      await this.client.execute(
+        `INSERT INTO ${this.ks}.segments (subject, base_offset, last_offset, count, bytes) VALUES (?, ?, ?, ?, ?) USING TTL ?`,
+        [segment.subject, segment.baseOffset, segment.lastOffset, rows, bytes, ttl],
+        { prepare: true, consistency: this.consistency, isIdempotent: true },
+      );
+    } catch (err) {
+      throw new UnavailableError(`cold store: writing the segment row ${segment.subject}@${segment.baseOffset} failed: ${(err as Error).message}`, { cause: err });
+    }
   }
 
-  /** The segment holding `offset`, or the first one after it. */
-  private async segmentAt(subject: string, offset: number): Promise<{ base: number; last: number } | undefined> {
-    const ks = this.options.keyspace;
-    const opts = { prepare: true, consistency: this.consistency };
-    const holding = await this.client.execute(`SELECT base_offset, last_offset FROM ${ks}.segments WHERE subject = ? AND base_offset <= ? LIMIT 1`, [subject, offset], opts);
-    const row = holding.first();
-    if (row !== null && toNumber(row.get('last_offset')) >= offset) return { base: toNumber(row.get('base_offset')), last: toNumber(row.get('last_offset')) };
-    const after = await this.client.execute(
-      `SELECT base_offset, last_offset FROM ${ks}.segments WHERE subject = ? AND base_offset > ? ORDER BY base_offset ASC LIMIT 1`,
-      [subject, offset],
-      opts,
-    );
-    const next = after.first();
-    return next === null ? undefined : { base: toNumber(next.get('base_offset')), last: toNumber(next.get('last_offset')) };
+  /** The complete segment holding `offset`, if the cold tier has one (the segment index lookup). */
+  async segmentContaining(subject: string, offset: number): Promise<ColdSegment | undefined> {
+    const rs = await this.query(`SELECT base_offset, last_offset, count, bytes FROM ${this.ks}.segments WHERE subject = ? AND base_offset <= ? LIMIT 1`, [subject, offset]);
+    const row = rs.first();
+    if (row === null) return undefined;
+    const segment = toSegment(subject, row);
+    return segment.lastOffset >= offset ? segment : undefined;
+  }
+
+  /** The segment holding `offset`, else the first one after it. */
+  private async segmentFrom(subject: string, offset: number): Promise<ColdSegment | undefined> {
+    const holding = await this.segmentContaining(subject, offset);
+    if (holding !== undefined) return holding;
+    const rs = await this.query(`SELECT base_offset, last_offset, count, bytes FROM ${this.ks}.segments WHERE subject = ? AND base_offset > ? ORDER BY base_offset ASC LIMIT 1`, [subject, offset]);
+    const row = rs.first();
+    return row === null ? undefined : toSegment(subject, row);
   }
 
   async get(subject: string, offset: number): Promise<LogRecord | undefined> {
-    const segment = await this.segmentAt(subject, offset);
-    if (segment === undefined || segment.base > offset) return undefined;
-    const rs = await this.client.execute(
-      `SELECT id, published_at_ms, expiration_seconds, body FROM ${this.options.keyspace}.records WHERE subject = ? AND segment_base = ? AND id = ?`,
-      [subject, segment.base, offset],
-      { prepare: true, consistency: this.consistency },
-    );
+    const segment = await this.segmentContaining(subject, offset);
+    if (segment === undefined) return undefined;
+    const rs = await this.query(`SELECT offset, published_at_ms, expiration_seconds, body FROM ${this.ks}.records WHERE subject = ? AND segment_base = ? AND offset = ?`, [subject, segment.baseOffset, offset]);
     const row = rs.first();
     return row === null ? undefined : toRecord(subject, row);
   }
@@ -180,26 +216,39 @@ export class CassandraColdStore implements ColdStore {
     let bytes = 0;
     let from = fromOffset;
     while (from < beforeOffset && out.length < limits.maxRecords) {
-      const segment = await this.segmentAt(subject, from);
-      if (segment === undefined || segment.base >= beforeOffset) break;
-      const rs = await this.client.execute(
-        `SELECT id, published_at_ms, expiration_seconds, body FROM ${this.options.keyspace}.records WHERE subject = ? AND segment_base = ? AND id >= ? AND id < ? LIMIT ?`,
-        [subject, segment.base, Math.max(from, segment.base), beforeOffset, limits.maxRecords - out.length],
-        { prepare: true, consistency: this.consistency },
-      );
-      for (const row of rs.rows) {
-        const record = toRecord(subject, row);
-        if (out.length > 0 && bytes + record.body.length > limits.maxBytes) return out;
-        out.push(record);
-        bytes += record.body.length;
-      }
-      from = segment.last + 1;
+      const segment = await this.segmentFrom(subject, from);
+      if (segment === undefined || segment.baseOffset >= beforeOffset) break;
+      const select = `SELECT offset, published_at_ms, expiration_seconds, body FROM ${this.ks}.records WHERE subject = ? AND segment_base = ? AND offset >= ? AND offset < ?`;
+      const params = [subject, segment.baseOffset, Math.max(from, segment.baseOffset), Math.min(beforeOffset, segment.lastOffset + 1)];
+      let pageState: string | undefined;
+      do {
+        const fetchSize = Math.min(limits.maxRecords - out.length, MAX_PAGE_ROWS);
+        const rs = await this.query(select, params, { fetchSize, ...(pageState === undefined ? {} : { pageState }) });
+        for (const row of rs.rows) {
+          const record = toRecord(subject, row);
+          if ((out.length > 0 && bytes + record.body.byteLength > limits.maxBytes) || out.length >= limits.maxRecords) return out;
+          out.push(record);
+          bytes += record.body.byteLength;
+        }
+        pageState = rs.pageState ?? undefined;
+      } while (pageState !== undefined && out.length < limits.maxRecords);
+      from = segment.lastOffset + 1;
     }
     return out;
   }
 
-  async close(): Promise<void> {
-    await this.client.shutdown();
+  private async query(cql: string, params: unknown[], extra: { fetchSize?: number; pageState?: string } = {}): Promise<cassandra.types.ResultSet> {
+    try {
+      return await this.client.execute(cql, params, { prepare: true, consistency: this.consistency, isIdempotent: true, ...extra });
+    } catch (err) {
+      throw new UnavailableError(`cold store: read failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Closes the driver's connections; idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.client.shutdown();
+    return this.closing;
   }
 }
 
@@ -207,16 +256,27 @@ function toNumber(value: unknown): number {
   return typeof value === 'number' ? value : (value as cassandra.types.Long).toNumber();
 }
 
+function toSegment(subject: string, row: cassandra.types.Row): ColdSegment {
+  return {
+    subject,
+    baseOffset: toNumber(row.get('base_offset')),
+    lastOffset: toNumber(row.get('last_offset')),
+    count: toNumber(row.get('count')),
+    bytes: toNumber(row.get('bytes')),
+  };
+}
+
 function toRecord(subject: string, row: cassandra.types.Row): LogRecord {
   return {
     subject,
-    offset: toNumber(row.get('id')),
+    offset: toNumber(row.get('offset')),
     publishedAtMs: toNumber(row.get('published_at_ms')),
     expirationSeconds: row.get('expiration_seconds') as number,
     body: row.get('body') as Buffer,
   };
 }
 
+/** Opens the cold store (see CassandraColdStore.open). */
 export function openCassandraColdStore(options: CassandraColdStoreOptions): Promise<CassandraColdStore> {
   return CassandraColdStore.open(options);
 }

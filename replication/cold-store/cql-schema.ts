@@ -1,0 +1,49 @@
+import type cassandra from 'cassandra-driver';
+import { InvalidArgumentError, UnavailableError } from '../../core/index.js';
+
+/** A keyspace name the store puts into CQL text: lower case, at most 48 characters (Cassandra's limit). */
+export const KEYSPACE_PATTERN = /^[a-z][a-z0-9_]{0,47}$/;
+
+export function checkKeyspace(keyspace: string): void {
+  if (!KEYSPACE_PATTERN.test(keyspace)) {
+    throw new InvalidArgumentError('keyspace', `keyspace "${keyspace}" must be lower-case letters, digits and _ (at most 48), starting with a letter`);
+  }
+}
+
+/**
+ * The cold tier's tables. Only TTLs delete rows (no DELETE statements), so a short gc_grace is safe: every replica
+ * holds the same TTL and expires the row by itself.
+ */
+export function schemaStatements(keyspace: string, replicationFactor: number): string[] {
+  checkKeyspace(keyspace);
+  return [
+    `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': ${replicationFactor}}`,
+    `CREATE TABLE IF NOT EXISTS ${keyspace}.records (
+       subject text, segment_base bigint, offset bigint,
+       published_at_ms bigint, expiration_seconds int, body blob,
+       PRIMARY KEY ((subject, segment_base), offset)
+     ) WITH CLUSTERING ORDER BY (offset ASC) AND gc_grace_seconds = 10800`,
+    `CREATE TABLE IF NOT EXISTS ${keyspace}.segments (
+       subject text, base_offset bigint, last_offset bigint, count bigint, bytes bigint,
+       PRIMARY KEY (subject, base_offset)
+     ) WITH CLUSTERING ORDER BY (base_offset DESC) AND gc_grace_seconds = 10800`,
+  ];
+}
+
+interface SchemaAgreement {
+  checkSchemaAgreement(): Promise<boolean>;
+}
+
+/** Creates the keyspace and tables if missing, then waits (bounded) until every node agrees on the schema. */
+export async function createSchema(client: cassandra.Client, keyspace: string, replicationFactor: number, timeoutMs = 30_000): Promise<void> {
+  for (const statement of schemaStatements(keyspace, replicationFactor)) {
+    await client.execute(statement, [], { prepare: false });
+  }
+  // Typed by hand: the driver's metadata has the method but its .d.ts omits it.
+  const metadata = client.metadata as unknown as SchemaAgreement;
+  const deadline = Date.now() + timeoutMs;
+  while (!(await metadata.checkSchemaAgreement())) {
+    if (Date.now() > deadline) throw new UnavailableError(`the CQL nodes did not agree on the schema of keyspace ${keyspace} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
