@@ -1,22 +1,27 @@
-// npm run bench:replication [-- --segments 8 --records 5000 --concurrency 16,64,256 --rounds 1]
+// npm run bench:replication [-- --segments 8 --records 5000 --concurrency 16,64,256 --rounds 1 --seconds 10]
 //
-// Cold-tier write throughput: writes --segments sealed segments of --records records each through the Cassandra
+// 1. Cold-tier write throughput: writes --segments sealed segments of --records records each through the Cassandra
 // ColdStore (the replication job's write path: prepared INSERTs with TTL, bounded concurrency, segment row last), for
 // 100 B and 1 KiB bodies at each --concurrency, and prints rows/s and MB/s (body bytes) as a Markdown table.
-// The CQL server: TEST_CQL_CONTACT_POINTS if set, else `bash scripts/services.sh start` (Cassandra 5 on this machine's
-// Java: the stand-in for ScyllaDB, so the figures are Cassandra's, on one small node sharing the CPUs with the bench).
-// Each cell writes into a fresh random keyspace, dropped afterwards.
-//
-// Reuse: ensureCqlServer() and coldStoreWriteCell() are exported for the second half of the replication bench
-// (publish throughput with the replication jobs running vs not), which the jobs' owner adds next to them.
+// 2. Publish throughput (appends, 256 in flight, 1 KiB, fsync batch) with compaction and replication running against
+//    the same run without them, alternated twice, for --seconds each (0 skips it). Target: within 15%.
+// The CQL server: TEST_CQL_CONTACT_POINTS if set, else `scripts/services.sh start` in a temp state dir, stopped at the
+// end (Cassandra 5 on this machine's Java: the stand-in for ScyllaDB, so the figures are Cassandra's, on one small
+// node sharing the CPUs with the bench). Each write cell uses a fresh random keyspace, dropped afterwards.
+// ensureCqlServer(), coldStoreWriteCell() and publishRate() are exported for reuse.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import cassandra from 'cassandra-driver';
-import type { LogRecord, SegmentInfo } from '../core/index.js';
-import { openCassandraColdStore } from '../replication/index.js';
+import { pino } from 'pino';
+import { loadConfig, type ColdStore, type LogRecord, type SegmentInfo } from '../core/index.js';
+import { openLog } from '../log/index.js';
+import { TEST_LOG_DEFAULTS } from '../log/test-support/temp-log.js';
+import { openCassandraColdStore, startBackgroundJobs } from '../replication/index.js';
 import { waitForQuiet } from './support/quiet.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -24,22 +29,36 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export interface CqlServer {
   readonly contactPoints: string[];
   readonly localDataCenter: string;
-  /** Where they came from: the environment, or services.sh started (or reused) them. */
+  /** Where they came from: the environment, or services.sh started them in a temp state dir. */
   readonly source: 'env' | 'services.sh';
+  /** Stops what ensureCqlServer started (nothing when it came from the environment). */
+  stop(): Promise<void>;
 }
 
-/** The CQL server to measure against: TEST_CQL_CONTACT_POINTS, else the one scripts/services.sh starts or reuses. */
+/** The CQL server to measure against: TEST_CQL_CONTACT_POINTS, else one scripts/services.sh starts in a temp dir. */
 export async function ensureCqlServer(): Promise<CqlServer> {
   const fromEnv = process.env.TEST_CQL_CONTACT_POINTS;
   if (fromEnv !== undefined && fromEnv !== '') {
-    return { contactPoints: fromEnv.split(','), localDataCenter: process.env.TEST_CQL_LOCAL_DC ?? 'datacenter1', source: 'env' };
+    return { contactPoints: fromEnv.split(','), localDataCenter: process.env.TEST_CQL_LOCAL_DC ?? 'datacenter1', source: 'env', stop: async () => undefined };
   }
-  await promisify(execFile)('bash', [`${ROOT}scripts/services.sh`, 'start'], { cwd: ROOT, timeout: 1_800_000 });
-  const env = await readFile(`${process.env.SERVICES_DIR ?? `${ROOT}.services`}/env`, 'utf8');
-  const value = (name: string): string | undefined => env.match(new RegExp(`^export ${name}=(.*)$`, 'm'))?.[1];
-  const points = value('TEST_CQL_CONTACT_POINTS');
-  if (points === undefined) throw new Error('scripts/services.sh start wrote no TEST_CQL_CONTACT_POINTS');
-  return { contactPoints: points.split(','), localDataCenter: value('TEST_CQL_LOCAL_DC') ?? 'datacenter1', source: 'services.sh' };
+  const dir = await mkdtemp(join(tmpdir(), 'bench-services-'));
+  const services = (command: string) =>
+    promisify(execFile)('bash', [`${ROOT}scripts/services.sh`, command], { cwd: ROOT, timeout: 1_800_000, env: { ...process.env, SERVICES_DIR: dir } });
+  const stop = async (): Promise<void> => {
+    await services('stop');
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await services('start');
+    const env = await readFile(join(dir, 'env'), 'utf8');
+    const value = (name: string): string | undefined => env.match(new RegExp(`^export ${name}=(.*)$`, 'm'))?.[1];
+    const points = value('TEST_CQL_CONTACT_POINTS');
+    if (points === undefined) throw new Error('scripts/services.sh start wrote no TEST_CQL_CONTACT_POINTS');
+    return { contactPoints: points.split(','), localDataCenter: value('TEST_CQL_LOCAL_DC') ?? 'datacenter1', source: 'services.sh', stop };
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
 }
 
 export interface WriteCell {
@@ -96,12 +115,7 @@ export async function coldStoreWriteCell(server: CqlServer, opts: { segments: nu
     return { bodyBytes: opts.bodyBytes, concurrency: opts.concurrency, rows, bytes, seconds, rowsPerSecond: rows / seconds, mbPerSecond: bytes / seconds / 1e6, busyBefore };
   } finally {
     await store.close();
-    const admin = new cassandra.Client({ contactPoints: server.contactPoints, localDataCenter: server.localDataCenter });
-    try {
-      await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
-    } finally {
-      await admin.shutdown();
-    }
+    await dropKeyspace(server, keyspace);
   }
 }
 
@@ -114,6 +128,67 @@ export function writeTable(cells: readonly WriteCell[]): string {
   return lines.join('\n');
 }
 
+/**
+ * Appends/s of 256 appenders (1 KiB, fsync batch) on a fresh log for `seconds`, with or without the background jobs
+ * (compaction every second, 5 s retention, replication into `cold`).
+ */
+export async function publishRate(server: CqlServer, cold: ColdStore, keyspace: string, withJobs: boolean, seconds: number): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-repl-'));
+  const log = await openLog({ ...TEST_LOG_DEFAULTS, dataDir: dir, fsync: 'batch', segmentMaxRecords: 5000 });
+  const config = loadConfig({ BROKER_ID: 'bench', BROKER_COMPACTION_INTERVAL: '1s', BROKER_RETENTION: '5s', SCYLLA_CONTACT_POINTS: server.contactPoints.join(','), SCYLLA_KEYSPACE: keyspace });
+  const jobs = withJobs ? await startBackgroundJobs({ config, log, logger: pino({ level: 'silent' }), coldStore: cold }) : undefined;
+  const body = Buffer.alloc(1024, 1);
+  let appended = 0;
+  const end = performance.now() + seconds * 1000;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: 256 }, async (_, i) => {
+      while (performance.now() < end) {
+        await log.append({ subject: `pub.${i % 16}`, body, expirationSeconds: 0 });
+        appended += 1;
+      }
+    }),
+  );
+  const rate = appended / ((performance.now() - start) / 1000);
+  const info = await log.subjectInfo('pub.0');
+  await jobs?.close();
+  await log.close();
+  await rm(dir, { recursive: true, force: true });
+  console.error(`  publish ${withJobs ? 'with' : 'without'} jobs: ${Math.round(rate)} appends/s (pub.0: ${info?.segments} segments, ${info?.replicatedSegments} replicated)`);
+  return rate;
+}
+
+async function publishTable(server: CqlServer, seconds: number): Promise<string> {
+  const keyspace = `bench_${randomBytes(5).toString('hex')}`;
+  const cold = await openCassandraColdStore({ contactPoints: server.contactPoints, localDataCenter: server.localDataCenter, keyspace, replicationFactor: 1, consistency: 'localQuorum', concurrency: 64 });
+  try {
+    const without1 = await publishRate(server, cold, keyspace, false, seconds);
+    const with1 = await publishRate(server, cold, keyspace, true, seconds);
+    const without2 = await publishRate(server, cold, keyspace, false, seconds);
+    const with2 = await publishRate(server, cold, keyspace, true, seconds);
+    const without = (without1 + without2) / 2;
+    const withJobs = (with1 + with2) / 2;
+    return [
+      '| measurement | rate | note |',
+      '| --- | --- | --- |',
+      `| publish, 256 in flight, 1 KiB, fsync batch, without jobs | ${Math.round(without).toLocaleString('en')} appends/s | |`,
+      `| same, with compaction (1 s) and replication running | ${Math.round(withJobs).toLocaleString('en')} appends/s | ${((withJobs / without) * 100).toFixed(0)}% of without (target >= 85%) |`,
+    ].join('\n');
+  } finally {
+    await cold.close();
+    await dropKeyspace(server, keyspace);
+  }
+}
+
+async function dropKeyspace(server: CqlServer, keyspace: string): Promise<void> {
+  const admin = new cassandra.Client({ contactPoints: server.contactPoints, localDataCenter: server.localDataCenter });
+  try {
+    await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+  } finally {
+    await admin.shutdown();
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -121,29 +196,40 @@ async function main(): Promise<void> {
       records: { type: 'string', default: '5000' },
       concurrency: { type: 'string', default: '16,64,256' },
       rounds: { type: 'string', default: '1' },
+      seconds: { type: 'string', default: '10' },
     },
   });
   const segments = Number(values.segments);
   const records = Number(values.records);
   const rounds = Number(values.rounds);
   const concurrencies = values.concurrency.split(',').map(Number);
+  const seconds = Number(values.seconds);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new Error(`--seconds must be a number >= 0, not ${values.seconds}`);
   for (const [name, v] of [['segments', segments], ['records', records], ['rounds', rounds], ...concurrencies.map((c) => ['concurrency', c] as const)] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, not ${v}`);
   }
   const server = await ensureCqlServer();
   console.error(`CQL server ${server.contactPoints.join(',')} (${server.source}); ${segments} segments x ${records} records per cell`);
-  const cells: WriteCell[] = [];
-  for (const bodyBytes of [100, 1024]) {
-    for (const concurrency of concurrencies) {
-      const runs: WriteCell[] = [];
-      for (let r = 0; r < rounds; r++) runs.push(await coldStoreWriteCell(server, { segments, records, bodyBytes, concurrency }));
-      const median = runs.sort((a, b) => a.rowsPerSecond - b.rowsPerSecond)[Math.floor(runs.length / 2)]!;
-      console.error(`  ${bodyBytes} B x ${concurrency} in flight: ${Math.round(median.rowsPerSecond)} rows/s`);
-      cells.push(median);
+  try {
+    const cells: WriteCell[] = [];
+    for (const bodyBytes of [100, 1024]) {
+      for (const concurrency of concurrencies) {
+        const runs: WriteCell[] = [];
+        for (let r = 0; r < rounds; r++) runs.push(await coldStoreWriteCell(server, { segments, records, bodyBytes, concurrency }));
+        const median = runs.sort((a, b) => a.rowsPerSecond - b.rowsPerSecond)[Math.floor(runs.length / 2)]!;
+        console.error(`  ${bodyBytes} B x ${concurrency} in flight: ${Math.round(median.rowsPerSecond)} rows/s`);
+        cells.push(median);
+      }
     }
+    console.log(`## Cold-tier writes (ColdStore on Cassandra ${server.source === 'env' ? 'from TEST_CQL_CONTACT_POINTS' : 'from scripts/services.sh'})\n`);
+    console.log(writeTable(cells));
+    if (seconds > 0) {
+      console.log('\n## Publish throughput with and without the background jobs\n');
+      console.log(await publishTable(server, seconds));
+    }
+  } finally {
+    await server.stop();
   }
-  console.log(`## Cold-tier writes (ColdStore on Cassandra ${server.source === 'env' ? 'from TEST_CQL_CONTACT_POINTS' : 'from scripts/services.sh'})\n`);
-  console.log(writeTable(cells));
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
