@@ -20,11 +20,12 @@ export const options = {
   },
   thresholds: {
     checks: ['rate==1'],
-    grpc_req_duration: ['p(95)<100', 'p(99)<500'],
+    // Loose on purpose: CI shares 2 cores with the broker and k6; the smoke catches broken calls and gross stalls.
+    grpc_req_duration: ['p(95)<250', 'p(99)<1000'],
     // Replaying from id 1 for the whole run: each of the 4 subscribers sees nearly everything 'publish' sent.
     messages_delivered: [`count>=${Math.floor(4 * PUBLISH_RATE * SECONDS * 0.9)}`],
-    // Open model: an iteration k6 could not start on time counts against the broker (at most 1%).
-    dropped_iterations: ['count<45'],
+    // Open model: an iteration k6 could not start on time counts against the broker (at most 5%).
+    dropped_iterations: [`count<${Math.floor((PUBLISH_RATE + 100) * SECONDS * 0.05)}`],
   },
 };
 
