@@ -59,6 +59,7 @@ export class BullMqRunner implements JobRunner {
   private readonly replicationQueue: Queue;
   private readonly workers: Worker[] = [];
   private events: Promise<QueueEvents> | undefined;
+  private eventsConnection: Redis | undefined;
   private readonly unsubscribe: () => void;
   private readonly now: () => number;
   /** Resolves once the job schedulers are in Redis and the first sweep is done (waits for Redis if it is away). */
@@ -73,6 +74,7 @@ export class BullMqRunner implements JobRunner {
     const names = queueNames(options.brokerId);
     this.compactionQueue = new Queue(names.compaction, base);
     this.replicationQueue = new Queue(names.replication, base);
+    for (const q of [this.compactionQueue, this.replicationQueue]) q.on('error', (err: Error) => options.logger.warn({ err: err.message }, 'job queue error'));
     this.startWorkers();
     this.unsubscribe = options.log.onSegmentSealed((s) => {
       options.metrics.addLag(1);
@@ -190,7 +192,9 @@ export class BullMqRunner implements JobRunner {
 
   private queueEvents(): Promise<QueueEvents> {
     this.events ??= (async () => {
-      const events = new QueueEvents(this.compactionQueue.name, { connection: this.connection.duplicate(), prefix: this.options.prefix });
+      this.eventsConnection = this.connection.duplicate();
+      this.eventsConnection.on('error', () => undefined); // reported by the main connection
+      const events = new QueueEvents(this.compactionQueue.name, { connection: this.eventsConnection, prefix: this.options.prefix });
       await events.waitUntilReady();
       return events;
     })();
@@ -216,6 +220,7 @@ export class BullMqRunner implements JobRunner {
     this.unsubscribe();
     await Promise.all(this.workers.map((w) => w.close()));
     if (this.events !== undefined) await (await this.events).close();
+    this.eventsConnection?.disconnect();
     await this.compactionQueue.close();
     await this.replicationQueue.close();
     this.connection.disconnect();

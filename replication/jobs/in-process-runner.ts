@@ -21,8 +21,10 @@ export interface InProcessRunnerOptions {
   readonly logger: Logger;
   /** Attempts of one replication before it is dead-lettered (the next sweep re-drives it). @defaultValue 8 */
   readonly attempts?: number;
-  /** First retry delay in ms; doubles per attempt, at most 60 s. @defaultValue 1000 */
+  /** First retry delay in ms; doubles per attempt. @defaultValue 1000 */
   readonly backoffMs?: number;
+  /** Longest retry delay in ms. @defaultValue 60000 */
+  readonly maxBackoffMs?: number;
   /** The clock compaction judges expiry by. @defaultValue Date.now */
   readonly now?: () => number;
 }
@@ -137,7 +139,7 @@ export class InProcessRunner implements JobRunner {
           continue;
         }
         this.attempts.set(key, attempt);
-        const delay = backoffMs(attempt, this.options.backoffMs ?? DEFAULT_BACKOFF_MS);
+        const delay = backoffMs(attempt, this.options.backoffMs ?? DEFAULT_BACKOFF_MS, this.options.maxBackoffMs);
         logger.warn({ err: (err as Error).message, segment: ref, attempt, retryInMs: delay }, 'replication failed; retrying');
         const t = setTimeout(() => {
           this.retryTimers.delete(key);
