@@ -5,7 +5,11 @@ import type { ColdStore, Log } from '../../core/index.js';
 import { tempLog } from '../../log/test-support/temp-log.js';
 import { openCassandraColdStore, type CassandraColdStore } from '../cold-store/cassandra-cold-store.js';
 import { randomName, startRedis, stopRedis, testCqlContactPoints, testCqlLocalDc, testRedisUrl } from '../test-support/services.js';
-import { BullMqRunner } from './bullmq-runner.js';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { BullMqRunner, queueNames, replicationJobId } from './bullmq-runner.js';
+import { MemoryColdStore } from './test-support/memory-cold-store.js';
 import { Compactor } from './compaction.js';
 import { compactionContract } from './test-support/compaction-contract.js';
 import { JobMetrics } from './job-metrics.js';
@@ -47,7 +51,7 @@ describe('BullMqRunner (needs Redis and the CQL server)', () => {
   });
   after(async () => cold.close());
 
-  const runner = (log: Log, store: ColdStore | undefined, prefix: string, brokerId: string, now?: () => number) =>
+  const runner = (log: Log, store: ColdStore | undefined, prefix: string, brokerId: string, now?: () => number, more: { attempts?: number; metrics?: JobMetrics; intervalMs?: number } = {}) =>
     BullMqRunner.start({
       redisUrl: testRedisUrl(),
       prefix,
@@ -55,10 +59,11 @@ describe('BullMqRunner (needs Redis and the CQL server)', () => {
       log,
       compactor: new Compactor(log, { retentionMs: 2 * 3_600_000, localRetentionMs: 0, localRetentionBytes: 0 }),
       ...(store === undefined ? {} : { replicator: new Replicator(log, store, 0) }),
-      intervalMs: 1000,
-      metrics: new JobMetrics(),
+      intervalMs: more.intervalMs ?? 1000,
+      metrics: more.metrics ?? new JobMetrics(),
       logger: silent,
-      backoffMs: 200,
+      backoffMs: 100,
+      ...(more.attempts === undefined ? {} : { attempts: more.attempts }),
       ...(now === undefined ? {} : { now }),
     });
 
@@ -111,6 +116,33 @@ describe('BullMqRunner (needs Redis and the CQL server)', () => {
         await r2.close();
         await one.dispose();
         await two.dispose();
+      }
+    });
+  });
+
+  describe('when a replication job fails every attempt', () => {
+    it('should keep it in the failed set (counted as dead-lettered) and re-drive it at the next sweep', async () => {
+      const ctx = await tempLog({ segmentMaxRecords: 5 });
+      const store = new MemoryColdStore();
+      store.failNextWrites = 2;
+      const registry = new Registry();
+      const prefix = randomName('q');
+      const r = await runner(ctx.log, store, prefix, 'dead', undefined, { attempts: 2, metrics: new JobMetrics(registry), intervalMs: 1500 });
+      const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+      const queue = new Queue(queueNames('dead').replication, { connection, prefix });
+      try {
+        for (let i = 0; i < 6; i++) await ctx.log.append({ subject: 'dead', body: Buffer.from('x'), expirationSeconds: 0 });
+        await until(async () => /broker_jobs_dead_lettered_total\{job="replication"\} 1/.test(await registry.metrics()), 10_000);
+        assert.equal((await queue.getJob(replicationJobId({ subject: 'dead', baseOffset: 1 })))?.failedReason, 'cold store unavailable (injected)');
+        await until(allReplicated(ctx.log, 'dead'), 10_000);
+        assert.equal(store.writes.get('dead@1'), 3, 'two failed attempts, then the sweep re-drove it');
+        assert.match(await registry.metrics(), /broker_job_retries_total\{job="replication"\} [1-9]/);
+      } finally {
+        await queue.obliterate({ force: true }).catch(() => undefined);
+        await queue.close();
+        connection.disconnect();
+        await r.close();
+        await ctx.dispose();
       }
     });
   });
