@@ -9,12 +9,11 @@ import type { LoadResult } from './workers.js';
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const GHZ = `${ROOT}.tools/bin/ghz`;
-const GHZ_VERSION = 'v0.121.0';
 
+/** Builds ghz once through scripts/tools.sh, where the pinned versions of the Go tools live. */
 export async function ensureGhz(): Promise<void> {
   if (existsSync(GHZ)) return;
-  console.error(`building ghz ${GHZ_VERSION} from the Go module proxy`);
-  await run('go', ['install', `github.com/bojand/ghz/cmd/ghz@${GHZ_VERSION}`], { env: { ...process.env, GOBIN: `${ROOT}.tools/bin` } });
+  await run('bash', [`${ROOT}scripts/tools.sh`, 'ghz'], { cwd: ROOT });
 }
 
 interface GhzReport {
