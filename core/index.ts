@@ -8,3 +8,4 @@ export * from './subject-info.js';
 export * from './log.js';
 export * from './cold-store.js';
 export * from './config.js';
+export * from './cursor-batches.js';

@@ -1,4 +1,5 @@
 import type { LogRecord, TailCursor } from '../core/index.js';
+import { cursorBatches } from '../core/index.js';
 import type { SubjectState } from './subject-state.js';
 
 /** Reads stored records of a subject from an offset: the cursor's way to the disk when it lags behind the cache. */
@@ -76,15 +77,7 @@ export class LogTailCursor implements TailCursor {
     this.onClose(this);
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<readonly LogRecord[]> {
-    try {
-      for (;;) {
-        const batch = await this.next();
-        if (batch.length === 0) return;
-        yield batch;
-      }
-    } finally {
-      this.close();
-    }
+  [Symbol.asyncIterator](): AsyncIterator<readonly LogRecord[]> {
+    return cursorBatches(this);
   }
 }

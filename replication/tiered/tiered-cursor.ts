@@ -1,4 +1,5 @@
 import type { ColdStore, Log, LogRecord, TailCursor } from '../../core/index.js';
+import { cursorBatches } from '../../core/index.js';
 
 /** Records read from the cold tier per batch when a caller gives no maximum. */
 const COLD_BATCH_RECORDS = 512;
@@ -76,15 +77,7 @@ export class TieredCursor implements TailCursor {
     this.local.close();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<readonly LogRecord[]> {
-    try {
-      for (;;) {
-        const batch = await this.next();
-        if (batch.length === 0) return;
-        yield batch;
-      }
-    } finally {
-      this.close();
-    }
+  [Symbol.asyncIterator](): AsyncIterator<readonly LogRecord[]> {
+    return cursorBatches(this);
   }
 }
