@@ -1,8 +1,11 @@
 import type { ColdStore, Log } from '../../core/index.js';
 import type { JobMetrics } from './job-metrics.js';
+import { DEFAULT_MAX_YIELDING_LAG, Pacer } from './pacer.js';
 
 /** Owed segments read per unreplicatedSegments page. */
 const PAGE = 500;
+/** Records read out of the log per batch handed to the cold store (small, so pacing is fine-grained). */
+const BATCH = 256;
 
 /** A segment by its key: what a replication job carries. */
 export interface SegmentRef {
@@ -20,13 +23,16 @@ export class Replicator {
     private readonly cold: ColdStore,
     private readonly retentionMs: number,
     private readonly metrics?: JobMetrics,
+    /** Paces copies against the event loop; null: copy flat out. @defaultValue yield to a busy loop while the lag is under 128 segments */
+    private readonly pacer: Pacer | null = new Pacer({ behind: () => (metrics?.replicationLag ?? 0) > DEFAULT_MAX_YIELDING_LAG }),
   ) {}
 
   async replicate(ref: SegmentRef): Promise<{ rows: number; bytes: number } | 'skipped'> {
     const segment = (await this.log.segments(ref.subject)).find((s) => s.baseOffset === ref.baseOffset);
     // Gone (expired and compacted), still active, or done by an earlier attempt: nothing to copy.
     if (segment === undefined || !segment.sealed || segment.replicated) return 'skipped';
-    const written = await this.cold.writeSegment(segment, this.log.readSegment(ref.subject, ref.baseOffset), this.retentionMs);
+    const records = this.log.readSegment(ref.subject, ref.baseOffset, BATCH);
+    const written = await this.cold.writeSegment(segment, this.pacer === null ? records : this.pacer.paced(records), this.retentionMs);
     await this.log.markReplicated(ref.subject, ref.baseOffset);
     this.metrics?.segmentsReplicated.inc();
     this.metrics?.bytesReplicated.inc(written.bytes);
