@@ -6,6 +6,8 @@ import type { EventLoopUtilization } from 'node:perf_hooks';
 export const DEFAULT_BUSY_UTILIZATION = 0.8;
 /** How long a busy check pauses, in ms. */
 export const DEFAULT_PAUSE_MS = 250;
+/** Shortest window utilization is judged over, in ms. */
+export const DEFAULT_WINDOW_MS = 100;
 /** Replication lag (sealed, unreplicated segments) beyond which copying no longer yields to publishers. */
 export const DEFAULT_MAX_YIELDING_LAG = 128;
 
@@ -18,6 +20,7 @@ export const DEFAULT_MAX_YIELDING_LAG = 128;
  */
 export class Pacer {
   private last: EventLoopUtilization = performance.eventLoopUtilization();
+  private busy = false;
 
   constructor(
     private readonly options: {
@@ -27,14 +30,19 @@ export class Pacer {
       readonly busyUtilization?: number;
       /** The wait, in ms. @defaultValue 250 */
       readonly pauseMs?: number;
+      /** Utilization is measured over windows of at least this many ms (a shorter one says little). @defaultValue 100 */
+      readonly windowMs?: number;
     } = {},
   ) {}
 
   async pace(): Promise<void> {
     const now = performance.eventLoopUtilization();
     const delta = performance.eventLoopUtilization(now, this.last);
-    this.last = now;
-    if (delta.utilization <= (this.options.busyUtilization ?? DEFAULT_BUSY_UTILIZATION) || this.options.behind?.() === true) return;
+    if (delta.idle + delta.active >= (this.options.windowMs ?? DEFAULT_WINDOW_MS)) {
+      this.last = now;
+      this.busy = delta.utilization > (this.options.busyUtilization ?? DEFAULT_BUSY_UTILIZATION);
+    }
+    if (!this.busy || this.options.behind?.() === true) return;
     await sleep(this.options.pauseMs ?? DEFAULT_PAUSE_MS);
   }
 
