@@ -27,7 +27,7 @@ describe('Pacer', () => {
 
   describe('when the event loop is idle', () => {
     it('should pass batches through without pausing', async () => {
-      const pacer = new Pacer({ busyUtilization: 0.99, pauseMs: 1000 });
+      const pacer = new Pacer({ busyUtilization: 0.99, pauseMs: 1000, windowMs: 100 });
       await new Promise((r) => setTimeout(r, 50));
       async function* three(): AsyncIterable<number> {
         yield 1;
