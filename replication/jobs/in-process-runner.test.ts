@@ -49,7 +49,8 @@ describe('InProcessRunner', () => {
         assert.deepEqual(await replicated(ctx.log, 'a'), [true, true, false]);
         assert.equal(cold.rows.get('a')?.size, 20);
         assert.deepEqual([...cold.writes.values()], [1, 1]);
-        assert.match(await registry.metrics(), /broker_segments_replicated_total 2/);
+        // The counter moves just after the segment is marked: wait for it rather than race it.
+        await until(async () => /broker_segments_replicated_total 2/.test(await registry.metrics()), 'the replication counter');
       } finally {
         await runner.close();
         await ctx.dispose();
