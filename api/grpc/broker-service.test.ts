@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import type { AppendInput, Log, LookupResult, TailCursor } from '../../core/index.js';
-import { BrokerClient, BrokerService as BrokerServiceDefinition, type MessageResponse, type PublishResponse } from '../../proto/gen/broker.js';
+import { BrokerClient, type MessageResponse, type PublishResponse } from '../../proto/gen/broker.js';
+import { brokerServiceDefinition } from './service-definition.js';
 import { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { failure } from '../test-support/broker-process.js';
 import { BrokerService } from './broker-service.js';
@@ -67,7 +68,7 @@ describe('BrokerService', () => {
     log = new ScriptedLog();
     const service = new BrokerService({ log, metrics: new BrokerMetrics(new Registry()), retentionMs: 60_000, maxBodyBytes: 16, maxSubscribers: 10, now: () => now });
     server = new Server();
-    server.addService(BrokerServiceDefinition, service.handlers());
+    server.addService(brokerServiceDefinition, service.handlers());
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     );

@@ -9,11 +9,9 @@ import {
   isExpired,
   validateSubject,
   type Log,
-  type LogRecord,
   type SubjectInfo as LogSubjectInfo,
 } from '../../core/index.js';
 import type {
-  BrokerServer,
   FetchRangeResponse,
   MessageResponse,
   PublishRequest,
@@ -22,6 +20,7 @@ import type {
   SubscribeRequest,
 } from '../../proto/gen/broker.js';
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
+import { EncodedMessages, toMessage, type BrokerHandlers } from './service-definition.js';
 import { toWireError, type WireError } from './status.js';
 import { RequestGuard, pageToken } from './validate.js';
 
@@ -37,7 +36,8 @@ export interface BrokerServiceOptions {
   readonly now?: () => number;
 }
 
-type Subscription = { call: ServerWritableStream<SubscribeRequest, MessageResponse>; stop: () => void };
+type SubscribeCall = ServerWritableStream<SubscribeRequest, MessageResponse | Buffer>;
+type Subscription = { call: SubscribeCall; stop: () => void };
 
 /**
  * broker.Broker: thin handlers that validate at the edge, let the log do the work, and map every failure to a
@@ -52,14 +52,15 @@ export class BrokerService {
   private drained: Array<() => void> = [];
   private shuttingDown = false;
   private readonly now: () => number;
+  private readonly encoded = new EncodedMessages();
 
   constructor(private readonly options: BrokerServiceOptions) {
     this.guard = new RequestGuard(options.maxBodyBytes);
     this.now = options.now ?? Date.now;
   }
 
-  /** The handlers, for server.addService(BrokerService definition, ...). */
-  handlers(): BrokerServer {
+  /** The handlers, for server.addService(brokerServiceDefinition, ...). */
+  handlers(): BrokerHandlers {
     return {
       publish: (call, callback) => this.unary('Publish', call, callback, () => this.publish(call.request)),
       fetch: (call, callback) => this.unary('Fetch', call, callback, () => this.fetch(call.request.subject, call.request.id)),
@@ -204,7 +205,7 @@ export class BrokerService {
     };
   }
 
-  private async subscribe(call: ServerWritableStream<SubscribeRequest, MessageResponse>): Promise<void> {
+  private async subscribe(call: SubscribeCall): Promise<void> {
     const metrics = this.options.metrics;
     const end = metrics.startCall('Subscribe');
     let stopped = false;
@@ -250,11 +251,12 @@ export class BrokerService {
           if (batch.length === 0) break;
           metrics.subscriberLag.observe(cursor.lag());
           const now = this.now();
+          let delivered = 0;
           for (const record of batch) {
             if (stopped) break;
             if (isExpired(record, this.options.retentionMs, now)) continue;
-            metrics.messagesDelivered.inc();
-            if (!call.write(toMessage(record))) {
+            delivered += 1;
+            if (!call.write(this.encoded.of(record))) {
               // Respect the stream's backpressure: wait for the client to read before reading further.
               await new Promise<void>((resolve) => {
                 const done = (): void => {
@@ -267,6 +269,7 @@ export class BrokerService {
               });
             }
           }
+          metrics.messagesDelivered.inc(delivered);
         }
       } finally {
         if (this.subscriptions.delete(sub)) metrics.activeSubscribers.dec();
@@ -372,14 +375,3 @@ export class BrokerService {
     });
   }
 }
-
-function toMessage(record: LogRecord): MessageResponse {
-  return {
-    body: Buffer.from(record.body.buffer, record.body.byteOffset, record.body.byteLength),
-    id: record.offset,
-    subject: record.subject,
-    publishedAtMs: record.publishedAtMs,
-    expirationSeconds: record.expirationSeconds,
-  };
-}
-

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { BrokerConfig, Log } from '../../core/index.js';
 import { logOptionsFromConfig, openLog } from '../../log/index.js';
-import { BrokerService as BrokerServiceDefinition } from '../../proto/gen/broker.js';
+import { brokerServiceDefinition } from '../grpc/service-definition.js';
 import { BrokerService } from '../grpc/broker-service.js';
 import { enlargeHttp2Windows } from '../grpc/http2-windows.js';
 import { BrokerReflection } from '../grpc/reflection.js';
@@ -58,7 +58,7 @@ export async function startBroker(
     'grpc.keepalive_time_ms': 60_000,
     'grpc.keepalive_permit_without_calls': 1,
   });
-  server.addService(BrokerServiceDefinition, service.handlers());
+  server.addService(brokerServiceDefinition, service.handlers());
   const health = new HealthImplementation({ '': 'SERVING', 'broker.Broker': 'SERVING' });
   health.addToServer(server);
   new BrokerReflection().addToServer(server);

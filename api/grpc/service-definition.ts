@@ -1,0 +1,54 @@
+import type { handleServerStreamingCall } from '@grpc/grpc-js';
+import type { LogRecord } from '../../core/index.js';
+import { BrokerService as Generated, MessageResponse, type BrokerServer, type SubscribeRequest } from '../../proto/gen/broker.js';
+
+/**
+ * The generated broker.Broker definition, except that Subscribe also takes messages that are already encoded. A
+ * record delivered to a thousand subscribers is then encoded once, not a thousand times: encoding was an eighth of
+ * the broker's CPU in a 1,000-subscriber fan-out profile.
+ */
+export const brokerServiceDefinition = {
+  ...Generated,
+  subscribe: {
+    ...Generated.subscribe,
+    responseSerialize: (value: MessageResponse | Buffer): Buffer => (Buffer.isBuffer(value) ? value : asBuffer(MessageResponse.encode(value).finish())),
+  },
+} as const;
+
+/** The handlers for brokerServiceDefinition: Subscribe may write encoded messages. */
+export type BrokerHandlers = Pick<BrokerServer, 'publish' | 'publishStream' | 'fetch' | 'fetchRange' | 'listSubjects' | 'getSubject'> & {
+  subscribe: handleServerStreamingCall<SubscribeRequest, MessageResponse | Buffer>;
+};
+
+/**
+ * MessageResponse bytes per record, kept as long as the record object lives. Subscribers near the head read the same
+ * record objects from the subject's shared tail cache, so they share one encoding; a record read from disk for one
+ * lagging subscriber is encoded for it alone and collected with it.
+ */
+export class EncodedMessages {
+  private readonly encoded = new WeakMap<LogRecord, Buffer>();
+
+  of(record: LogRecord): Buffer {
+    let bytes = this.encoded.get(record);
+    if (bytes === undefined) {
+      bytes = asBuffer(MessageResponse.encode(toMessage(record)).finish());
+      this.encoded.set(record, bytes);
+    }
+    return bytes;
+  }
+}
+
+export function toMessage(record: LogRecord): MessageResponse {
+  return {
+    body: asBuffer(record.body),
+    id: record.offset,
+    subject: record.subject,
+    publishedAtMs: record.publishedAtMs,
+    expirationSeconds: record.expirationSeconds,
+  };
+}
+
+/** A Buffer view of the same bytes (grpc-js wants a Buffer; Buffer.from(Uint8Array) would copy). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
