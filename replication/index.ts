@@ -1,16 +1,4 @@
 // The public entry point of replication/: background jobs (compaction, replication), the cold store, tiered reads.
-import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
-import type { BrokerConfig, ColdStore, Log } from '../core/index.js';
-import { openCassandraColdStore } from './cold-store/cassandra-cold-store.js';
-import { BullMqRunner } from './jobs/bullmq-runner.js';
-import { Compactor, type CompactionResult } from './jobs/compaction.js';
-import { InProcessRunner } from './jobs/in-process-runner.js';
-import type { JobRunner } from './jobs/job-runner.js';
-import { JobMetrics } from './jobs/job-metrics.js';
-import { Replicator } from './jobs/replicator.js';
-import { createTieredLog } from './tiered/tiered-log.js';
-
 export { openCassandraColdStore, CassandraColdStore, type CassandraColdStoreOptions } from './cold-store/cassandra-cold-store.js';
 export { Compactor, type CompactionPolicy, type CompactionResult } from './jobs/compaction.js';
 export { Replicator, type SegmentRef } from './jobs/replicator.js';
@@ -19,78 +7,4 @@ export { BullMqRunner, queueNames, replicationJobId, type BullMqRunnerOptions } 
 export type { JobRunner } from './jobs/job-runner.js';
 export { JobMetrics } from './jobs/job-metrics.js';
 export { createTieredLog } from './tiered/tiered-log.js';
-
-export interface BackgroundJobsOptions {
-  readonly config: BrokerConfig;
-  /** The broker's local log (the jobs' source of truth). */
-  readonly log: Log;
-  /** The cold tier; absent: opened from SCYLLA_CONTACT_POINTS if set (and closed by close()), else no replication. */
-  readonly coldStore?: ColdStore;
-  /** Where job metrics go; absent: nowhere. */
-  readonly registry?: Registry;
-  readonly logger: Logger;
-  /** The clock compaction judges expiry by (tests inject one). @defaultValue Date.now */
-  readonly now?: () => number;
-}
-
-export interface BackgroundJobs {
-  /** The log to serve reads from: tiered (local, then cold) when replication is on, else the local log itself. */
-  readonly log: Log;
-  /** The runner in use: BullMQ when REDIS_URL is set, else in process. */
-  readonly runner: JobRunner;
-  /** Runs a compaction pass now through the runner and resolves with what it did. */
-  runCompactionNow(): Promise<CompactionResult>;
-  /** Replicates every owed segment now; resolves with how many segments it copied. */
-  replicateOwedNow(): Promise<number>;
-  /** Stops the runner (waiting for the job in hand) and closes the cold store if it opened it. Not the log. */
-  close(): Promise<void>;
-}
-
-/**
- * Starts the job processors for a broker's log: on BullMQ when REDIS_URL is set, else in process on timers; with
- * replication (and tiered reads) when there is a cold store. Both runners run the same processors.
- */
-export async function startBackgroundJobs(opts: BackgroundJobsOptions): Promise<BackgroundJobs> {
-  const { config, log, logger } = opts;
-  const metrics = new JobMetrics(opts.registry);
-  let cold = opts.coldStore;
-  const ownsCold = cold === undefined && config.scyllaContactPoints.length > 0;
-  if (ownsCold) {
-    cold = await openCassandraColdStore({
-      contactPoints: config.scyllaContactPoints,
-      localDataCenter: config.scyllaLocalDc,
-      keyspace: config.scyllaKeyspace,
-      replicationFactor: config.scyllaReplicationFactor,
-      consistency: config.scyllaConsistency,
-      concurrency: config.replicationConcurrency,
-      ...(opts.registry === undefined ? {} : { registry: opts.registry }),
-      logger,
-    });
-  }
-  const compactor = new Compactor(log, { retentionMs: config.retentionMs, localRetentionMs: config.localRetentionMs, localRetentionBytes: config.localRetentionBytes }, metrics);
-  const replicator = cold === undefined ? undefined : new Replicator(log, cold, config.retentionMs, metrics);
-  const common = {
-    log,
-    compactor,
-    intervalMs: config.compactionIntervalMs,
-    metrics,
-    logger,
-    ...(replicator === undefined ? {} : { replicator }),
-    ...(opts.now === undefined ? {} : { now: opts.now }),
-  };
-  const runner: JobRunner =
-    config.redisUrl === undefined
-      ? new InProcessRunner(common)
-      : await BullMqRunner.start({ ...common, redisUrl: config.redisUrl, prefix: config.queuePrefix, brokerId: config.brokerId });
-  logger.info({ runner: config.redisUrl === undefined ? 'in-process' : 'bullmq', brokerId: config.brokerId, replication: cold !== undefined }, 'background jobs started');
-  return {
-    log: cold === undefined ? log : createTieredLog(log, cold),
-    runner,
-    runCompactionNow: () => runner.runCompactionNow(),
-    replicateOwedNow: () => runner.replicateOwedNow(),
-    async close() {
-      await runner.close();
-      if (ownsCold) await cold?.close();
-    },
-  };
-}
+export { startBackgroundJobs, type BackgroundJobs, type BackgroundJobsOptions } from './background-jobs.js';
