@@ -1,35 +1,17 @@
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Logger } from 'pino';
-import type { Log } from '../../core/index.js';
-import type { CompactionResult, Compactor } from './compaction.js';
-import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS } from './in-process-runner.js';
-import type { JobRunner } from './job-runner.js';
-import type { JobMetrics } from './job-metrics.js';
-import type { Replicator, SegmentRef } from './replicator.js';
+import type { CompactionResult } from './compaction.js';
+import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, compactOnce, type JobRunner, type JobRunnerOptions } from './job-runner.js';
+import type { SegmentRef } from './replicator.js';
 
-export interface BullMqRunnerOptions {
+export interface BullMqRunnerOptions extends JobRunnerOptions {
   readonly redisUrl: string;
   /** BullMQ key prefix shared by a cluster (BROKER_QUEUE_PREFIX). */
   readonly prefix: string;
   /** This broker's name (BROKER_ID): its log is local to it, so its queues are its own. */
   readonly brokerId: string;
-  readonly log: Log;
-  readonly compactor: Compactor;
-  /** Absent: no cold tier, so no replication queue. */
-  readonly replicator?: Replicator;
-  /** Compaction and the sweep of owed segments run this often, in ms. */
-  readonly intervalMs: number;
-  readonly metrics: JobMetrics;
-  readonly logger: Logger;
-  /** Attempts of a replication job before it is dead-lettered (kept in the failed set). @defaultValue 8 */
-  readonly attempts?: number;
-  /** First retry delay in ms; it doubles per attempt. @defaultValue 1000 */
-  readonly backoffMs?: number;
   /** Replication jobs this runner works on at once. @defaultValue 2 */
   readonly replicationConcurrency?: number;
-  /** The clock compaction judges expiry by. @defaultValue Date.now */
-  readonly now?: () => number;
 }
 
 /**
@@ -135,16 +117,8 @@ export class BullMqRunner implements JobRunner {
     }
   }
 
-  private async compact(): Promise<CompactionResult> {
-    try {
-      const result = await this.options.compactor.run(this.now());
-      this.options.metrics.runs.inc({ job: 'compaction', outcome: 'ok' });
-      if (result.segmentsExpired + result.segmentsDroppedLocally + result.recordsDeleted > 0) this.options.logger.info({ result }, 'compaction');
-      return result;
-    } catch (err) {
-      this.options.metrics.runs.inc({ job: 'compaction', outcome: 'failed' });
-      throw err;
-    }
+  private compact(): Promise<CompactionResult> {
+    return compactOnce(this.options, this.now());
   }
 
   /** Queues a segment's replication once: a failed (dead-lettered) job is retried, a finished one replaced. */

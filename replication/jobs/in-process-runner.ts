@@ -1,32 +1,10 @@
-import type { Logger } from 'pino';
-import type { Log } from '../../core/index.js';
-import type { CompactionResult, Compactor } from './compaction.js';
-import { backoffMs, type JobRunner } from './job-runner.js';
-import type { JobMetrics } from './job-metrics.js';
-import type { Replicator, SegmentRef } from './replicator.js';
+import type { CompactionResult } from './compaction.js';
+import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, backoffMs, compactOnce, type JobRunner, type JobRunnerOptions } from './job-runner.js';
+import type { SegmentRef } from './replicator.js';
 
-/** Attempts of one replication before it is dead-lettered. */
-export const DEFAULT_ATTEMPTS = 8;
-/** First retry delay of a failed replication, in ms; it doubles per attempt (at most 60 s). */
-export const DEFAULT_BACKOFF_MS = 1000;
-
-export interface InProcessRunnerOptions {
-  readonly log: Log;
-  readonly compactor: Compactor;
-  /** Absent: no cold tier, so no replication. */
-  readonly replicator?: Replicator;
-  /** Compaction and the sweep of owed segments run this often, in ms. */
-  readonly intervalMs: number;
-  readonly metrics: JobMetrics;
-  readonly logger: Logger;
-  /** Attempts of one replication before it is dead-lettered (the next sweep re-drives it). @defaultValue 8 */
-  readonly attempts?: number;
-  /** First retry delay in ms; doubles per attempt. @defaultValue 1000 */
-  readonly backoffMs?: number;
+export interface InProcessRunnerOptions extends JobRunnerOptions {
   /** Longest retry delay in ms. @defaultValue 60000 */
   readonly maxBackoffMs?: number;
-  /** The clock compaction judges expiry by. @defaultValue Date.now */
-  readonly now?: () => number;
 }
 
 const keyOf = (ref: SegmentRef): string => `${ref.subject}\u0000${ref.baseOffset}`;
@@ -69,12 +47,8 @@ export class InProcessRunner implements JobRunner {
   async runCompactionNow(): Promise<CompactionResult> {
     this.compacting ??= (async () => {
       try {
-        const result = await this.options.compactor.run(this.now());
-        this.options.metrics.runs.inc({ job: 'compaction', outcome: 'ok' });
-        if (result.segmentsExpired + result.segmentsDroppedLocally + result.recordsDeleted > 0) this.options.logger.info({ result }, 'compaction');
-        return result;
+        return await compactOnce(this.options, this.now());
       } catch (err) {
-        this.options.metrics.runs.inc({ job: 'compaction', outcome: 'failed' });
         this.options.logger.error({ err }, 'compaction failed');
         throw err;
       } finally {
