@@ -171,6 +171,60 @@ describe('broker.Broker over gRPC (the contract)', () => {
     });
   });
 
+  describe('when publishing a batch', () => {
+    const publishBatch = (client: ReturnType<BrokerProcess['client']>, messages: Array<{ subject: string; body: string; expirationSeconds?: number }>): Promise<number[]> =>
+      new Promise((resolve, reject) =>
+        client.publishBatch(
+          { messages: messages.map((m) => ({ subject: m.subject, body: Buffer.from(m.body), expirationSeconds: m.expirationSeconds ?? 0 })) },
+          (err, res) => (err ? reject(err) : resolve(res.ids)),
+        ),
+      );
+
+    it('should give each subject consecutive ids, answer them in request order, and make every message fetchable', async () => {
+      const client = broker.client();
+      await publish(client, 'batch.a', 'before');
+      const ids = await publishBatch(client, [
+        { subject: 'batch.a', body: 'a1' },
+        { subject: 'batch.b', body: 'b1', expirationSeconds: 30 },
+        { subject: 'batch.a', body: 'a2' },
+        { subject: 'batch.b', body: 'b2' },
+        { subject: 'batch.a', body: 'a3' },
+      ]);
+      assert.deepEqual(ids, [2, 1, 3, 2, 4]);
+      assert.equal((await fetchMessage(client, 'batch.a', 3)).body.toString(), 'a2');
+      const b1 = await fetchMessage(client, 'batch.b', 1);
+      assert.equal(b1.body.toString(), 'b1');
+      assert.equal(b1.expirationSeconds, 30);
+      assert.equal(await publish(client, 'batch.a', 'after'), 5);
+    });
+
+    it('should reject a batch with one bad message, naming it, and append none of the others', async () => {
+      const client = broker.client();
+      const err = await publishBatch(client, [
+        { subject: 'batch.bad', body: 'fine' },
+        { subject: 'batch.bad', body: 'x'.repeat(1025) },
+      ]).then(() => undefined, failure);
+      assert.equal(err?.code, RESOURCE_EXHAUSTED);
+      assert.equal(err?.reason, 'MESSAGE_TOO_LARGE');
+      assert.match(err!.message, /^messages\[1\]: body is 1025 bytes, over the limit of 1024 bytes/);
+      const empty = await publishBatch(client, []).then(() => undefined, failure);
+      assert.equal(empty?.code, INVALID_ARGUMENT);
+      assert.match(empty!.message, /a batch needs at least one message/);
+      const neg = await publishBatch(client, [{ subject: 'batch.bad', body: 'y', expirationSeconds: -1 }]).then(() => undefined, failure);
+      assert.match(neg!.message, /^messages\[0\]: expirationSeconds must be >= 0/);
+      assert.equal(await publish(client, 'batch.bad', 'first'), 1, 'nothing was appended by the rejected batches');
+    });
+
+    it('should deliver a batch to a live subscriber in id order', async () => {
+      const client = broker.client();
+      const sub = await subscribe(client, 'batch.live');
+      await publishBatch(client, Array.from({ length: 50 }, (_, i) => ({ subject: 'batch.live', body: `m${i}` })));
+      const got = await sub.waitFor(50);
+      assert.deepEqual(got.map((m) => m.id), Array.from({ length: 50 }, (_, i) => i + 1));
+      sub.stream.cancel();
+    });
+  });
+
   describe('when paging and listing', () => {
     it('should page a subject with FetchRange and list subjects with GetSubject figures', async () => {
       const client = broker.client();

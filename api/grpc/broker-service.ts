@@ -13,6 +13,8 @@ import {
 } from '../../core/index.js';
 import type {
   FetchRangeResponse,
+  PublishBatchRequest,
+  PublishBatchResponse,
   MessageResponse,
   PublishRequest,
   PublishResponse,
@@ -63,6 +65,7 @@ export class BrokerService {
   handlers(): BrokerHandlers {
     return {
       publish: (call, callback) => this.unary('Publish', call, callback, () => this.publish(call.request)),
+      publishBatch: (call, callback) => this.unary('PublishBatch', call, callback, () => this.publishBatch(call.request)),
       fetch: (call, callback) => this.unary('Fetch', call, callback, () => this.fetch(call.request.subject, call.request.id)),
       fetchRange: (call, callback) => this.unary('FetchRange', call, callback, () => this.fetchRange(call)),
       listSubjects: (call, callback) =>
@@ -135,6 +138,26 @@ export class BrokerService {
   private async publish(req: PublishRequest): Promise<PublishResponse> {
     const input = this.guard.publish(req);
     return { id: await this.options.log.append(input) };
+  }
+
+  private async publishBatch(req: PublishBatchRequest): Promise<PublishBatchResponse> {
+    const inputs = this.guard.publishBatch(req);
+    // One appendMany per subject: its messages get consecutive ids in one write; all subjects' appends are issued in
+    // this turn, so the group commit usually writes the whole batch at once.
+    const bySubject = new Map<string, number[]>();
+    inputs.forEach((input, i) => {
+      const indices = bySubject.get(input.subject);
+      if (indices === undefined) bySubject.set(input.subject, [i]);
+      else indices.push(i);
+    });
+    const ids = new Array<number>(inputs.length);
+    await Promise.all(
+      [...bySubject.values()].map(async (indices) => {
+        const offsets = await this.options.log.appendMany(indices.map((i) => inputs[i]!));
+        indices.forEach((i, k) => (ids[i] = offsets[k]!));
+      }),
+    );
+    return { ids };
   }
 
   private async fetch(rawSubject: string, id: number): Promise<MessageResponse> {

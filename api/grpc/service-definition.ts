@@ -16,7 +16,7 @@ export const brokerServiceDefinition = {
 } as const;
 
 /** The handlers for brokerServiceDefinition: Subscribe may write encoded messages. */
-export type BrokerHandlers = Pick<BrokerServer, 'publish' | 'publishStream' | 'fetch' | 'fetchRange' | 'listSubjects' | 'getSubject'> & {
+export type BrokerHandlers = Pick<BrokerServer, 'publish' | 'publishBatch' | 'publishStream' | 'fetch' | 'fetchRange' | 'listSubjects' | 'getSubject'> & {
   subscribe: handleServerStreamingCall<SubscribeRequest, MessageResponse | Buffer>;
 };
 

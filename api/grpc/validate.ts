@@ -1,10 +1,11 @@
 import {
+  BrokerError,
   InvalidArgumentError,
   MessageTooLargeError,
   validateSubject,
   type AppendInput,
 } from '../../core/index.js';
-import type { FetchRangeRequest, FetchRequest, PublishRequest, SubscribeRequest } from '../../proto/gen/broker.js';
+import type { FetchRangeRequest, FetchRequest, PublishBatchRequest, PublishRequest, SubscribeRequest } from '../../proto/gen/broker.js';
 
 /** One guard per entry point: each checks a request completely before any work is done. */
 export class RequestGuard {
@@ -17,6 +18,21 @@ export class RequestGuard {
     }
     if (req.body.length > this.maxBodyBytes) throw new MessageTooLargeError(req.body.length, this.maxBodyBytes);
     return { subject, body: req.body, expirationSeconds: req.expirationSeconds };
+  }
+
+  /** Every message of a batch, checked before any is appended; an error names the message's index. */
+  publishBatch(req: PublishBatchRequest): AppendInput[] {
+    const count = req.messages.length;
+    if (count === 0) throw new InvalidArgumentError('messages', 'a batch needs at least one message');
+    if (count > MAX_BATCH_MESSAGES) throw new InvalidArgumentError('messages', `a batch holds at most ${MAX_BATCH_MESSAGES} messages, got ${count}`);
+    return req.messages.map((message, i) => {
+      try {
+        return this.publish(message);
+      } catch (err) {
+        if (err instanceof BrokerError) err.message = `messages[${i}]: ${err.message}`;
+        throw err;
+      }
+    });
   }
 
   fetch(req: FetchRequest): { subject: string; id: number } {
@@ -60,6 +76,7 @@ export class RequestGuard {
   }
 }
 
+export const MAX_BATCH_MESSAGES = 10_000;
 export const DEFAULT_PAGE_MESSAGES = 100;
 export const MAX_PAGE_MESSAGES = 10_000;
 export const DEFAULT_PAGE_BYTES = 4 * 1024 * 1024;

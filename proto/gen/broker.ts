@@ -43,6 +43,16 @@ export interface PublishResponse {
   id: number;
 }
 
+export interface PublishBatchRequest {
+  /** At most 10,000 messages; the whole request is bounded by the broker's receive limit (BROKER_MAX_BODY_BYTES + 64 KiB). */
+  messages: PublishRequest[];
+}
+
+export interface PublishBatchResponse {
+  /** The id of each message, in request order. */
+  ids: number[];
+}
+
 export interface SubscribeRequest {
   subject: string;
   fromId: number;
@@ -281,6 +291,158 @@ export const PublishResponse: MessageFns<PublishResponse> = {
   fromPartial<I extends Exact<DeepPartial<PublishResponse>, I>>(object: I): PublishResponse {
     const message = createBasePublishResponse();
     message.id = object.id ?? 0;
+    return message;
+  },
+};
+
+function createBasePublishBatchRequest(): PublishBatchRequest {
+  return { messages: [] };
+}
+
+export const PublishBatchRequest: MessageFns<PublishBatchRequest> = {
+  encode(message: PublishBatchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      PublishRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PublishBatchRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePublishBatchRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(PublishRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PublishBatchRequest {
+    return {
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => PublishRequest.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PublishBatchRequest): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => PublishRequest.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PublishBatchRequest>, I>>(base?: I): PublishBatchRequest {
+    return PublishBatchRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PublishBatchRequest>, I>>(object: I): PublishBatchRequest {
+    const message = createBasePublishBatchRequest();
+    message.messages = object.messages?.map((e) => PublishRequest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePublishBatchResponse(): PublishBatchResponse {
+  return { ids: [] };
+}
+
+export const PublishBatchResponse: MessageFns<PublishBatchResponse> = {
+  encode(message: PublishBatchResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ids.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.ids) {
+        writer.int64(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PublishBatchResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePublishBatchResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.ids.push(longToNumber(reader.int64()));
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.ids.push(longToNumber(reader.int64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PublishBatchResponse {
+    return { ids: globalThis.Array.isArray(object?.ids) ? object.ids.map((e: any) => globalThis.Number(e)) : [] };
+  },
+
+  toJSON(message: PublishBatchResponse): unknown {
+    const obj: any = {};
+    if (message.ids?.length) {
+      obj.ids = message.ids.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PublishBatchResponse>, I>>(base?: I): PublishBatchResponse {
+    return PublishBatchResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PublishBatchResponse>, I>>(object: I): PublishBatchResponse {
+    const message = createBasePublishBatchResponse();
+    message.ids = object.ids?.map((e) => e) || [];
     return message;
   },
 };
@@ -1396,6 +1558,20 @@ export const BrokerService = {
     responseSerialize: (value: PublishResponse): Buffer => Buffer.from(PublishResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PublishResponse => PublishResponse.decode(value),
   },
+  /**
+   * Several messages in one call: all are validated first (one bad message rejects the batch, nothing appended),
+   * the messages of each subject get consecutive ids and are written together; ids come back in request order.
+   */
+  publishBatch: {
+    path: "/broker.Broker/PublishBatch" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PublishBatchRequest): Buffer => Buffer.from(PublishBatchRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PublishBatchRequest => PublishBatchRequest.decode(value),
+    responseSerialize: (value: PublishBatchResponse): Buffer =>
+      Buffer.from(PublishBatchResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PublishBatchResponse => PublishBatchResponse.decode(value),
+  },
   /** A page of messages starting at from_id, bounded by count and bytes. */
   fetchRange: {
     path: "/broker.Broker/FetchRange" as const,
@@ -1438,6 +1614,11 @@ export interface BrokerServer extends UntypedServiceImplementation {
   fetch: handleUnaryCall<FetchRequest, MessageResponse>;
   /** Pipelined publishing: one PublishResponse per request, in request order. */
   publishStream: handleBidiStreamingCall<PublishRequest, PublishResponse>;
+  /**
+   * Several messages in one call: all are validated first (one bad message rejects the batch, nothing appended),
+   * the messages of each subject get consecutive ids and are written together; ids come back in request order.
+   */
+  publishBatch: handleUnaryCall<PublishBatchRequest, PublishBatchResponse>;
   /** A page of messages starting at from_id, bounded by count and bytes. */
   fetchRange: handleUnaryCall<FetchRangeRequest, FetchRangeResponse>;
   /** Subjects in byte order, paginated. */
@@ -1493,6 +1674,25 @@ export interface BrokerClient extends Client {
     metadata: Metadata,
     options?: Partial<CallOptions>,
   ): ClientDuplexStream<PublishRequest, PublishResponse>;
+  /**
+   * Several messages in one call: all are validated first (one bad message rejects the batch, nothing appended),
+   * the messages of each subject get consecutive ids and are written together; ids come back in request order.
+   */
+  publishBatch(
+    request: PublishBatchRequest,
+    callback: (error: ServiceError | null, response: PublishBatchResponse) => void,
+  ): ClientUnaryCall;
+  publishBatch(
+    request: PublishBatchRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PublishBatchResponse) => void,
+  ): ClientUnaryCall;
+  publishBatch(
+    request: PublishBatchRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PublishBatchResponse) => void,
+  ): ClientUnaryCall;
   /** A page of messages starting at from_id, bounded by count and bytes. */
   fetchRange(
     request: FetchRangeRequest,
