@@ -28,6 +28,11 @@ export interface TailCursor extends AsyncIterable<readonly LogRecord[]> {
   /** Acknowledged records not yet delivered to this cursor. */
   lag(): number;
   /**
+   * Whether the records of the last batch are shared with the subject's other cursors (read from memory they all
+   * use, the same objects): work done per record, such as encoding it for the wire, can then be done once for all.
+   */
+  readonly lastBatchShared: boolean;
+  /**
    * The next batch of at least one record in offset order, waiting for appends if there are none;
    * an empty batch once the cursor (or the log) is closed.
    */

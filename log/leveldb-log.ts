@@ -30,6 +30,9 @@ import { createDb, finishInterruptedDeletes, firstStoredOffset, readStoredRecord
 import type { SubjectState } from './subject-state.js';
 import { LogTailCursor } from './tail-cursor.js';
 
+/** Body bytes per disk read of a tail cursor: with STORED_BATCH records, what one lagging subscriber holds at most. */
+const STORED_BATCH_BYTES = 256 * 1024;
+
 type Op = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 /** LevelDB's chained batch: each op is copied into the native write batch as it is added. */
 type Batch = ReturnType<Db['batch']>;
@@ -515,7 +518,7 @@ export class LevelDbLog implements Log {
     const cursor = new LogTailCursor(
       state,
       position,
-      (s, fromOffset, toOffset, max) => this.readStored(s, fromOffset, toOffset, max, 4 * 1024 * 1024),
+      (s, fromOffset, toOffset, max) => this.readStored(s, fromOffset, toOffset, max, STORED_BATCH_BYTES),
       (c) => {
         this.cursors.delete(c);
         state.cursors -= 1;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { LogRecord, TailCursor } from '../core/index.js';
+import { STORED_BATCH } from './tail-cursor.js';
 import { body, tempLog } from './test-support/temp-log.js';
 
 async function collect(cursor: TailCursor, count: number): Promise<LogRecord[]> {
@@ -168,6 +169,30 @@ describe('TailCursor', () => {
         const got = await collect(cursor, 3);
         assert.deepEqual(got.map((r) => r.offset), [1, 3, 4]);
         cursor.close();
+      } finally {
+        await ctx.dispose();
+      }
+    });
+  });
+
+  describe('when many cursors read the same subject', () => {
+    it('should hand cursors near the head the same record objects, and a lagging cursor small batches of its own from disk', async () => {
+      const ctx = await tempLog({ tailCacheRecords: 100 });
+      try {
+        for (let i = 0; i < 300; i++) await ctx.log.append({ subject: 's', body: body(`m${i}`), expirationSeconds: 0 });
+        const a = await ctx.log.tail('s', 'live');
+        const b = await ctx.log.tail('s', 'live');
+        const lagging = await ctx.log.tail('s', 1);
+        await Promise.all(Array.from({ length: 10 }, () => ctx.log.append({ subject: 's', body: body('live'), expirationSeconds: 0 })));
+        const [fromA, fromB] = [await a.next(), await b.next()];
+        assert.equal(fromA.length, 10);
+        assert.ok(fromA.every((r, i) => r === fromB[i]), 'the same objects, so per-record work can be shared');
+        assert.equal(a.lastBatchShared, true);
+        const old = await lagging.next();
+        assert.equal(lagging.lastBatchShared, false);
+        assert.equal(old.length, STORED_BATCH, 'a disk batch is what one lagging subscriber holds: kept small');
+        assert.equal(old[0]?.offset, 1);
+        for (const c of [a, b, lagging]) c.close();
       } finally {
         await ctx.dispose();
       }

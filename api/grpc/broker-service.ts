@@ -274,12 +274,15 @@ export class BrokerService {
           if (batch.length === 0) break;
           metrics.subscriberLag.observe(cursor.lag());
           const now = this.now();
+          // Records from the shared tail cache are encoded once for every subscriber; a batch read from disk for
+          // this subscriber alone is encoded here and dropped with it.
+          const shared = cursor.lastBatchShared;
           let delivered = 0;
           for (const record of batch) {
             if (stopped) break;
             if (isExpired(record, this.options.retentionMs, now)) continue;
             delivered += 1;
-            if (!call.write(this.encoded.of(record))) {
+            if (!call.write(shared ? this.encoded.of(record) : toMessage(record))) {
               // Respect the stream's backpressure: wait for the client to read before reading further.
               await new Promise<void>((resolve) => {
                 const done = (): void => {

@@ -22,8 +22,8 @@ export type BrokerHandlers = Pick<BrokerServer, 'publish' | 'publishBatch' | 'pu
 
 /**
  * MessageResponse bytes per record, kept as long as the record object lives. Subscribers near the head read the same
- * record objects from the subject's shared tail cache, so they share one encoding; a record read from disk for one
- * lagging subscriber is encoded for it alone and collected with it.
+ * record objects from the subject's shared tail cache, so they share one encoding. Only for shared records: a batch
+ * read from disk for one lagging subscriber would fill the WeakMap with entries nobody else reads.
  */
 export class EncodedMessages {
   private readonly encoded = new WeakMap<LogRecord, Buffer>();

@@ -15,7 +15,10 @@ const COLD_BATCH_BYTES = 4 * 1024 * 1024;
 export class TieredCursor implements TailCursor {
   private expected: number;
   private pending: LogRecord[] = [];
+  /** Whether `pending` came from the local cursor's shared cache. */
+  private pendingShared = false;
   private closed = false;
+  lastBatchShared = false;
 
   constructor(
     readonly subject: string,
@@ -46,17 +49,22 @@ export class TieredCursor implements TailCursor {
       const boundary = this.boundary();
       if (this.expected < boundary) {
         const older = await this.fromCold(boundary, maxRecords ?? COLD_BATCH_RECORDS);
-        if (older.length > 0) return older;
+        if (older.length > 0) {
+          this.lastBatchShared = false;
+          return older;
+        }
         this.expected = boundary;
       }
       if (this.pending.length === 0) {
         const batch = await this.local.next(maxRecords);
         if (batch.length === 0) return batch;
         this.pending = [...batch];
+        this.pendingShared = this.local.lastBatchShared;
         continue;
       }
       const out = this.pending.splice(0, maxRecords ?? this.pending.length);
       this.expected = out[out.length - 1]!.offset + 1;
+      this.lastBatchShared = this.pendingShared;
       return out;
     }
   }
