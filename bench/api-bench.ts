@@ -2,7 +2,8 @@
 // The broker over gRPC next to a trivial grpc-js echo server (the transport ceiling), one run, the same load
 // generators for both: unary Publish and Fetch with ghz (a native client, 1 connection x 64 in flight, so the
 // figure is the server's, not a Node client's ~5 k/s ceiling), PublishStream from 2 worker threads, and Subscribe
-// delivery to 1 and 100 subscribers while a PublishStream publisher runs flat out.
+// delivery to 1 and 100 subscribers while a PublishStream publisher runs flat out; and PublishBatch (ghz, batches of
+// --batch messages, 16 calls in flight), the broker's way past the per-message cost of grpc-js.
 // Targets: unary Publish >= 60% of echo; PublishStream >= 3x unary Publish.
 import { parseArgs } from 'node:util';
 import { ghzUnary } from './support/ghz.js';
@@ -15,12 +16,15 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '10' },
     payload: { type: 'string', default: '1024' },
     fsync: { type: 'string', default: 'batch' },
+    batch: { type: 'string', default: '100' },
     json: { type: 'boolean', default: false },
   },
 });
 const SECONDS = Number.parseFloat(values.duration);
 const PAYLOAD = Number(values.payload);
 const STREAM_INFLIGHT = 512;
+const BATCH = Number(values.batch);
+const BATCH_INFLIGHT = 16;
 setQuiet(values.json);
 
 async function withServer<T>(start: () => Promise<Running>, work: (s: Running) => Promise<T>): Promise<T> {
@@ -35,6 +39,14 @@ async function withServer<T>(start: () => Promise<Running>, work: (s: Running) =
 const ghz = (opts: Parameters<typeof ghzUnary>[0]): Promise<LoadResult> => measured(() => ghzUnary(opts));
 const unaryPublish = (port: number, name: string): Promise<LoadResult> =>
   ghz({ name, port, call: 'broker.Broker/Publish', data: { subject: 'bench', body: Buffer.alloc(PAYLOAD, 1).toString('base64'), expirationSeconds: 0 }, concurrency: 64, seconds: SECONDS, payloadBytes: PAYLOAD });
+
+/** PublishBatch from ghz: rates and MB/s count messages (calls x BATCH); latencies are per call. */
+async function publishBatch(port: number, name: string): Promise<LoadResult> {
+  const body = Buffer.alloc(PAYLOAD, 1).toString('base64');
+  const messages = Array.from({ length: BATCH }, () => ({ subject: 'batch', body, expirationSeconds: 0 }));
+  const calls = await ghz({ name, port, call: 'broker.Broker/PublishBatch', data: { messages }, concurrency: BATCH_INFLIGHT, seconds: SECONDS, payloadBytes: PAYLOAD * BATCH });
+  return { ...calls, ops: calls.ops * BATCH, opsPerSec: calls.opsPerSec * BATCH };
+}
 
 function streamTask(port: number, subject: string, seconds: number): WorkerTask {
   return { kind: 'stream', host: '127.0.0.1', port, subject, subjects: 1, seconds, inflight: STREAM_INFLIGHT, payload: PAYLOAD, rate: 0 };
@@ -73,9 +85,10 @@ const broker = await withServer(() => startBroker({ BROKER_FSYNC: values.fsync }
   // Fetch ids that exist: the unary run above published far more than 50,000 messages to 'bench'.
   const fetch = await ghz({ name: 'broker: Fetch (ghz, 1 conn x 64)', port: s.port, call: 'broker.Broker/Fetch', data: { subject: 'bench', id: `{{add (mod .RequestNumber ${Math.max(1, Math.min(50_000, publish.ops))}) 1}}` }, concurrency: 64, seconds: SECONDS, payloadBytes: PAYLOAD });
   const stream = await publishStream(s.port, `broker fsync=${values.fsync}: PublishStream (2 conn x ${STREAM_INFLIGHT})`);
+  const batch = await publishBatch(s.port, `broker fsync=${values.fsync}: PublishBatch of ${BATCH} (ghz, 1 conn x ${BATCH_INFLIGHT}): messages/s, latency per call`);
   const fan1 = await fanOut(s.port, 1);
   const fan100 = await fanOut(s.port, 100);
-  return { publish, fetch, stream, fan1, fan100 };
+  return { publish, fetch, stream, batch, fan1, fan100 };
 });
 
 const pct = (a: number, b: number): string => `${((a / b) * 100).toFixed(0)}%`;
@@ -86,6 +99,7 @@ const rows = [
   { ...broker.fetch, ratio: `${pct(broker.fetch.opsPerSec, echo.publish.opsPerSec)} of echo unary` },
   { ...echo.stream, ratio: '100% (ceiling for this client)' },
   { ...broker.stream, ratio: `${pct(broker.stream.opsPerSec, echo.stream.opsPerSec)} of echo stream; ${(broker.stream.opsPerSec / broker.publish.opsPerSec).toFixed(1)}x unary Publish (target >= 3x: ${met(broker.stream.opsPerSec >= 3 * broker.publish.opsPerSec)})` },
+  { ...broker.batch, ratio: `${(broker.batch.opsPerSec / broker.stream.opsPerSec).toFixed(1)}x PublishStream, ${(broker.batch.opsPerSec / broker.publish.opsPerSec).toFixed(1)}x unary Publish (messages/s)` },
   broker.fan1,
   broker.fan100,
 ];

@@ -1,7 +1,9 @@
 // Runs ghz (a native gRPC load generator, built from the Go module proxy into .tools/bin) and reads its JSON report.
 import { execFile } from 'node:child_process';
 import * as hdr from 'hdr-histogram-js';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult } from './workers.js';
@@ -25,6 +27,19 @@ interface GhzReport {
   details?: Array<{ latency: number; status: string }> | null;
 }
 
+/**
+ * The request data: inline, or from a file when it is larger than Linux lets one argument be (128 KiB), as a batch
+ * of a hundred 1 KiB messages is.
+ */
+function dataArgs(data: object): string[] {
+  const json = JSON.stringify(data);
+  if (json.length < 64 * 1024) return ['-d', json];
+  const dir = mkdtempSync(join(tmpdir(), 'ghz-data-'));
+  const file = join(dir, 'data.json');
+  writeFileSync(file, json);
+  return ['-D', file];
+}
+
 /** Unary load from ghz at a fixed concurrency (or `rps`, open model) over `connections`, for `seconds`. */
 export async function ghzUnary(opts: { name: string; host?: string; port: number; call: string; data: object; concurrency: number; seconds: number; payloadBytes: number; connections?: number; rps?: number }): Promise<LoadResult> {
   await ensureGhz();
@@ -32,7 +47,7 @@ export async function ghzUnary(opts: { name: string; host?: string; port: number
     GHZ,
     [
       '--insecure', '--proto', `${ROOT}proto/broker.proto`, '--import-paths', `${ROOT}proto`, '--call', opts.call,
-      '-d', JSON.stringify(opts.data), '-c', String(opts.concurrency), '--connections', String(opts.connections ?? 1),
+      ...dataArgs(opts.data), '-c', String(opts.concurrency), '--connections', String(opts.connections ?? 1),
       '-z', `${opts.seconds}s`, '--format', 'json', '--skipFirst', String(opts.concurrency * 10), ...(opts.rps === undefined ? [] : ['--rps', String(opts.rps)]), `${opts.host ?? '127.0.0.1'}:${opts.port}`,
     ],
     { maxBuffer: 512 * 1024 * 1024 },
