@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import {
   InvalidArgumentError,
   InvalidIdError,
@@ -91,6 +92,12 @@ export class LevelDbLog implements Log {
   private admitted = 0;
   private idle: Array<() => void> = [];
   private readonly cursors = new Set<LogTailCursor>();
+  /**
+   * Disk reads of lagging tail cursors, at most two at a time. LevelDB work runs on libuv's four threads, and a
+   * thousand lagging subscribers would otherwise queue a thousand reads there, ahead of the next group commit: the
+   * publishers would wait for the slow subscribers. Queued here instead, the reads leave threads for the writes.
+   */
+  private readonly cursorReads = pLimit(2);
   private readonly sealListeners = new Set<(segment: SegmentInfo) => void>();
   private cacheBytes = 0;
   private readonly now: () => number;
@@ -518,7 +525,7 @@ export class LevelDbLog implements Log {
     const cursor = new LogTailCursor(
       state,
       position,
-      (s, fromOffset, toOffset, max) => this.readStored(s, fromOffset, toOffset, max, STORED_BATCH_BYTES),
+      (s, fromOffset, toOffset, max) => this.cursorReads(() => this.readStored(s, fromOffset, toOffset, max, STORED_BATCH_BYTES)),
       (c) => {
         this.cursors.delete(c);
         state.cursors -= 1;
