@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { createInterface } from 'node:readline';
 import { ConfigError, SETTINGS, loadConfig, type BrokerConfig } from '../core/index.js';
 import type { ListSubjectsResponse, MessageResponse, PublishRequest, PublishResponse, SubjectInfo } from '../proto/gen/broker.js';
-import { connect, describeError, publishPipelined, unary } from './client/broker-client.js';
+import { connect, describeError, publishBatched, publishPipelined, unary } from './client/broker-client.js';
 
 const program = new Command();
 program
@@ -20,6 +20,7 @@ Examples:
   broker serve --data-dir ./data --fsync batch
   broker publish orders '{"sku":42}' --expiration 60
   seq 1 1000 | broker publish orders          # one message per line, pipelined
+  seq 1 100000 | broker publish orders --batch 500   # in PublishBatch calls of 500
   broker subscribe orders --from 1 --count 10
   broker fetch orders 1
   broker --json subjects --prefix ord
@@ -111,10 +112,11 @@ function printAck(subject: string, id: number): void {
 
 program
   .command('publish <subject> [body]')
-  .description('publish the body (--count times), or each line of stdin when no body is given (pipelined on one PublishStream)')
+  .description('publish the body (--count times), or each line of stdin when no body is given (pipelined on one PublishStream, or in PublishBatch calls with --batch)')
   .option('-e, --expiration <seconds>', 'expire the message after this many seconds (0 = the subject retention)', int('--expiration', 0), 0)
   .option('-c, --count <n>', 'publish the body this many times', int('--count', 1), 1)
-  .action(async (subject: string, body: string | undefined, opts: { expiration: number; count: number }) => {
+  .option('-b, --batch <n>', 'send PublishBatch calls of up to n messages instead of one PublishStream (0 = stream)', int('--batch', 0), 0)
+  .action(async (subject: string, body: string | undefined, opts: { expiration: number; count: number; batch: number }) => {
     const client = connect(globals().server);
     const request = (text: string): PublishRequest => ({ subject, body: Buffer.from(text, 'utf8'), expirationSeconds: opts.expiration });
     try {
@@ -128,7 +130,8 @@ program
             for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) yield request(line);
           }
         };
-        await publishPipelined(client, requests(), (id) => printAck(subject, id));
+        if (opts.batch > 0) await publishBatched(client, requests(), opts.batch, (id) => printAck(subject, id));
+        else await publishPipelined(client, requests(), (id) => printAck(subject, id));
       }
     } finally {
       client.close();

@@ -1,5 +1,5 @@
 import { credentials, status, type Metadata, type ServiceError } from '@grpc/grpc-js';
-import { BrokerClient, type PublishRequest, type PublishResponse } from '../../proto/gen/broker.js';
+import { BrokerClient, type PublishBatchResponse, type PublishRequest, type PublishResponse } from '../../proto/gen/broker.js';
 import { errorReason } from '../grpc/status.js';
 
 /** A broker.Broker client for the CLI (insecure channel, as the broker serves plaintext). */
@@ -53,6 +53,33 @@ export async function publishPipelined(
   }
   call.end();
   await done;
+  return acked;
+}
+
+/**
+ * Publishes requests in PublishBatch calls of up to `size` messages, one call at a time, calling onAck with each id
+ * in request order. Rejects with the status of the first rejected batch (nothing of that batch is appended).
+ */
+export async function publishBatched(
+  client: BrokerClient,
+  requests: AsyncIterable<PublishRequest> | Iterable<PublishRequest>,
+  size: number,
+  onAck: (id: number, index: number) => void,
+): Promise<number> {
+  let acked = 0;
+  let batch: PublishRequest[] = [];
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const messages = batch;
+    batch = [];
+    const res = await unary<PublishBatchResponse>((done) => client.publishBatch({ messages }, done));
+    for (const id of res.ids) onAck(id, acked++);
+  };
+  for await (const req of requests) {
+    batch.push(req);
+    if (batch.length >= size) await flush();
+  }
+  await flush();
   return acked;
 }
 

@@ -128,6 +128,16 @@ describe('broker server', () => {
       assert.equal(missing.stderr, 'error: INVALID_ID: id 9 was never published on subject "cli.subject": ids on this subject run from 1 to 4\n');
       assert.match(subjects.stdout, /^cli\.subject {2}ids 1\.\.4 {2}4 msgs/);
     });
+
+    it('should publish stdin in PublishBatch calls with --batch, printing every id in order', async () => {
+      const s = ['--server', broker.address];
+      const input = Array.from({ length: 25 }, (_, i) => `line ${i}`).join('\n') + '\n';
+      const batched = await cli([...s, '--json', 'publish', 'cli.batched', '--batch', '10'], input);
+      assert.equal(batched.code, 0, batched.stderr);
+      assert.deepEqual(batched.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id), Array.from({ length: 25 }, (_, i) => i + 1));
+      const last = JSON.parse((await cli([...s, '--json', 'fetch', 'cli.batched', '25'])).stdout) as { body: string };
+      assert.equal(last.body, 'line 24');
+    });
   });
 });
 
