@@ -6,7 +6,7 @@
 // --batch messages, 16 calls in flight), the broker's way past the per-message cost of grpc-js.
 // Targets: unary Publish >= 60% of echo; PublishStream >= 3x unary Publish.
 import { parseArgs } from 'node:util';
-import { ghzUnary } from './support/ghz.js';
+import { ghzPublishBatch, ghzUnary } from './support/ghz.js';
 import { startBroker, startEcho, type Running } from './support/processes.js';
 import type { WorkerTask } from './support/load-worker.js';
 import { measured, setQuiet, startWorkers, summarize, table, withProgress, type LoadResult } from './support/workers.js';
@@ -39,14 +39,6 @@ async function withServer<T>(start: () => Promise<Running>, work: (s: Running) =
 const ghz = (opts: Parameters<typeof ghzUnary>[0]): Promise<LoadResult> => measured(() => ghzUnary(opts));
 const unaryPublish = (port: number, name: string): Promise<LoadResult> =>
   ghz({ name, port, call: 'broker.Broker/Publish', data: { subject: 'bench', body: Buffer.alloc(PAYLOAD, 1).toString('base64'), expirationSeconds: 0 }, concurrency: 64, seconds: SECONDS, payloadBytes: PAYLOAD });
-
-/** PublishBatch from ghz: rates and MB/s count messages (calls x BATCH); latencies are per call. */
-async function publishBatch(port: number, name: string): Promise<LoadResult> {
-  const body = Buffer.alloc(PAYLOAD, 1).toString('base64');
-  const messages = Array.from({ length: BATCH }, () => ({ subject: 'batch', body, expirationSeconds: 0 }));
-  const calls = await ghz({ name, port, call: 'broker.Broker/PublishBatch', data: { messages }, concurrency: BATCH_INFLIGHT, seconds: SECONDS, payloadBytes: PAYLOAD * BATCH });
-  return { ...calls, ops: calls.ops * BATCH, opsPerSec: calls.opsPerSec * BATCH };
-}
 
 function streamTask(port: number, subject: string, seconds: number): WorkerTask {
   return { kind: 'stream', host: '127.0.0.1', port, subject, subjects: 1, seconds, inflight: STREAM_INFLIGHT, payload: PAYLOAD, rate: 0 };
@@ -85,7 +77,7 @@ const broker = await withServer(() => startBroker({ BROKER_FSYNC: values.fsync }
   // Fetch ids that exist: the unary run above published far more than 50,000 messages to 'bench'.
   const fetch = await ghz({ name: 'broker: Fetch (ghz, 1 conn x 64)', port: s.port, call: 'broker.Broker/Fetch', data: { subject: 'bench', id: `{{add (mod .RequestNumber ${Math.max(1, Math.min(50_000, publish.ops))}) 1}}` }, concurrency: 64, seconds: SECONDS, payloadBytes: PAYLOAD });
   const stream = await publishStream(s.port, `broker fsync=${values.fsync}: PublishStream (2 conn x ${STREAM_INFLIGHT})`);
-  const batch = await publishBatch(s.port, `broker fsync=${values.fsync}: PublishBatch of ${BATCH} (ghz, 1 conn x ${BATCH_INFLIGHT}): messages/s, latency per call`);
+  const batch = await measured(() => ghzPublishBatch({ name: `broker fsync=${values.fsync}: PublishBatch of ${BATCH} (ghz, 1 conn x ${BATCH_INFLIGHT}): messages/s, latency per call`, port: s.port, subject: 'batch', batch: BATCH, concurrency: BATCH_INFLIGHT, seconds: SECONDS, payloadBytes: PAYLOAD }));
   const fan1 = await fanOut(s.port, 1);
   const fan100 = await fanOut(s.port, 100);
   return { publish, fetch, stream, batch, fan1, fan100 };

@@ -10,7 +10,7 @@
 //                   the rate a closed-loop probe reaches when --rate is not given
 //   idle            --subscribers idle Subscribe streams (default 10,000): the broker's RSS with them open
 //   mixed           PublishStream publishers + subscribers + Fetch at once
-//   compare         broker PublishStream (fsync never and batch) vs NATS JetStream and Redis Streams, same payload
+//   compare         broker PublishStream and PublishBatch (fsync never and batch) vs NATS JetStream and Redis Streams, same payload
 //                   and concurrency, and broker unary Publish vs a grpc-js echo server (ghz); ratios to the broker
 // Options
 //   --connections N  worker threads, each with its own channel (default 2)
@@ -23,7 +23,7 @@
 //   --client node|ghz  unary load generator for publish/fetch (default node)
 //   --json           JSON instead of a Markdown table
 import { parseArgs } from 'node:util';
-import { ghzUnary } from './support/ghz.js';
+import { ghzPublishBatch, ghzUnary } from './support/ghz.js';
 import { rssBytes, sampleRss, startBroker, startEcho, startNats, startRedis, type Running } from './support/processes.js';
 import type { WorkerTask } from './support/load-worker.js';
 import { cpuMark, foreignPercent, waitForQuiet } from './support/quiet.js';
@@ -240,6 +240,10 @@ async function compare(): Promise<Row[]> {
   const batch = await onBroker((t) => publishStream(t, 'broker fsync=batch'), 'batch');
   const nats = await peer('nats', 'NATS JetStream (file store), js.publish acked, window = in flight');
   const redis = await peer('redis-xadd', 'Redis Streams XADD (AOF everysec), ioredis');
+  // Batching at the RPC level, from ghz: what a producer that batches (as Kafka's do) gets out of the broker.
+  const batchArgs = (port: number, fsync: string): Parameters<typeof ghzPublishBatch>[0] => ({ name: `broker fsync=${fsync}: PublishBatch of 100, ghz 1 conn x 16 calls (messages/s, latency per call)`, port, subject: 'bench.batch', batch: 100, concurrency: 16, seconds: SECONDS, payloadBytes: PAYLOAD });
+  const batchNever = await onBroker((t) => measured(() => ghzPublishBatch(batchArgs(t.port, 'never'))), 'never');
+  const batchBatch = await onBroker((t) => measured(() => ghzPublishBatch(batchArgs(t.port, 'batch'))), 'batch');
   // Unary: both through ghz, a native client, so the figure is the server's and not the Node client's ceiling.
   const unaryArgs = (port: number, name: string): Parameters<typeof ghzUnary>[0] => ({ name, port, call: 'broker.Broker/Publish', data: { subject: 'bench.unary', body: Buffer.alloc(PAYLOAD, 1).toString('base64'), expirationSeconds: 0 }, concurrency: 64, seconds: SECONDS, payloadBytes: PAYLOAD });
   const unary = await onBroker((t) => ghz(unaryArgs(t.port, 'broker fsync=batch: unary Publish, ghz 1 conn x 64')), 'batch');
@@ -250,6 +254,8 @@ async function compare(): Promise<Row[]> {
     { ...batch, ratio: `${x(batch.opsPerSec, never.opsPerSec)} of fsync=never; ${x(batch.opsPerSec, nats.opsPerSec)} NATS (target >= 1.0x: ${met(batch.opsPerSec >= nats.opsPerSec)}); ${x(batch.opsPerSec, redis.opsPerSec)} Redis` },
     { ...nats, ratio: `${x(nats.opsPerSec, never.opsPerSec)} of broker fsync=never, ${x(nats.opsPerSec, batch.opsPerSec)} of fsync=batch` },
     { ...redis, ratio: `${x(redis.opsPerSec, never.opsPerSec)} of broker fsync=never, ${x(redis.opsPerSec, batch.opsPerSec)} of fsync=batch` },
+    { ...batchNever, ratio: `${x(batchNever.opsPerSec, never.opsPerSec)} of PublishStream; ${x(batchNever.opsPerSec, nats.opsPerSec)} NATS; ${x(batchNever.opsPerSec, redis.opsPerSec)} Redis` },
+    { ...batchBatch, ratio: `${x(batchBatch.opsPerSec, batch.opsPerSec)} of PublishStream; ${x(batchBatch.opsPerSec, nats.opsPerSec)} NATS; ${x(batchBatch.opsPerSec, redis.opsPerSec)} Redis` },
     { ...unary, ratio: `${((unary.opsPerSec / echo.opsPerSec) * 100).toFixed(0)}% of echo (target >= 60%: ${met(unary.opsPerSec >= 0.6 * echo.opsPerSec)})` },
     { ...echo, ratio: `${x(echo.opsPerSec, unary.opsPerSec)} of broker unary (transport ceiling)` },
   ];

@@ -75,3 +75,14 @@ export async function ghzUnary(opts: { name: string; host?: string; port: number
     errors: report.count - ok - cutOff,
   };
 }
+
+/**
+ * PublishBatch load from ghz: `batch` messages of `payloadBytes` per call, `concurrency` calls in flight. Rates and
+ * MB/s count messages (calls x batch); latencies are per call.
+ */
+export async function ghzPublishBatch(opts: { name: string; port: number; subject: string; batch: number; concurrency: number; seconds: number; payloadBytes: number }): Promise<LoadResult> {
+  const body = Buffer.alloc(opts.payloadBytes, 1).toString('base64');
+  const messages = Array.from({ length: opts.batch }, () => ({ subject: opts.subject, body, expirationSeconds: 0 }));
+  const calls = await ghzUnary({ name: opts.name, port: opts.port, call: 'broker.Broker/PublishBatch', data: { messages }, concurrency: opts.concurrency, seconds: opts.seconds, payloadBytes: opts.payloadBytes * opts.batch });
+  return { ...calls, ops: calls.ops * opts.batch, opsPerSec: calls.opsPerSec * opts.batch };
+}
