@@ -21,6 +21,7 @@
 //   --subscribers N  streams for subscribe / idle / mixed        --fsync batch|never (default batch)
 //   --target H:P     an existing broker (default: start one from api/cli.ts on a free port and a temp data dir)
 //   --client node|ghz  unary load generator for publish/fetch (default node)
+//   --warmup S       the first S seconds count in rates but not in latency percentiles (default 2: cold JIT)
 //   --json           JSON instead of a Markdown table
 import { parseArgs } from 'node:util';
 import { ghzPublishBatch, ghzUnary } from './support/ghz.js';
@@ -43,6 +44,7 @@ const { values, positionals } = parseArgs({
     fsync: { type: 'string', default: 'batch' },
     target: { type: 'string' },
     client: { type: 'string', default: 'node' },
+    warmup: { type: 'string', default: '2' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -55,6 +57,7 @@ const RATE = Number(values.rate);
 const CONNECTIONS = Math.max(1, Number(values.connections));
 const SUBJECTS = Math.max(1, Number(values.subjects));
 const CLIENT = values.client === 'ghz' ? 'ghz' : 'node';
+const WARMUP = Math.max(0, Number(values.warmup));
 setQuiet(values.json);
 
 interface Target {
@@ -89,7 +92,7 @@ function load<K extends 'unary' | 'stream' | 'nats' | 'redis-xadd'>(kind: K, t: 
   const rate = o.rate ?? RATE;
   return Array.from({ length: connections }, (_, i) => ({
     kind, host: t.host, port: t.port, subject: SUBJECTS > 1 ? subject : `${subject}.${i}`, subjects: SUBJECTS, seconds: o.seconds ?? SECONDS,
-    inflight: o.inflight ?? INFLIGHT, payload: PAYLOAD, rate: rate > 0 ? rate / connections : 0,
+    inflight: o.inflight ?? INFLIGHT, payload: PAYLOAD, rate: rate > 0 ? rate / connections : 0, warmup: WARMUP,
   }) as WorkerTask);
 }
 
@@ -139,7 +142,7 @@ async function fetch(t: Target): Promise<LoadResult> {
 function subscribers(t: Target, subject: string, streams: number, seconds: number, subjects = 1): WorkerTask[] {
   const workers = Math.min(CONNECTIONS, streams);
   return Array.from({ length: workers }, (_, i) => ({
-    kind: 'subscribe' as const, host: t.host, port: t.port, subject, subjects, seconds,
+    kind: 'subscribe' as const, host: t.host, port: t.port, subject, subjects, seconds, warmup: WARMUP,
     streams: Math.floor(streams / workers) + (i < streams % workers ? 1 : 0), streamsPerChannel: 250,
   }));
 }
@@ -286,8 +289,8 @@ async function main(): Promise<Row[]> {
 const started = Date.now();
 const rows = await main();
 if (values.json) {
-  console.log(JSON.stringify({ scenario, options: { seconds: SECONDS, payload: PAYLOAD, inflight: INFLIGHT, rate: RATE, connections: CONNECTIONS, subjects: SUBJECTS, fsync: values.fsync, client: CLIENT, target: values.target ?? null }, results: rows }, null, 2));
+  console.log(JSON.stringify({ scenario, options: { seconds: SECONDS, warmup: WARMUP, payload: PAYLOAD, inflight: INFLIGHT, rate: RATE, connections: CONNECTIONS, subjects: SUBJECTS, fsync: values.fsync, client: CLIENT, target: values.target ?? null }, results: rows }, null, 2));
 } else {
-  console.log(`\n${scenario}: ${PAYLOAD} B payloads, ${SECONDS} s per measurement, ${((Date.now() - started) / 1000).toFixed(0)} s in all\n`);
+  console.log(`\n${scenario}: ${PAYLOAD} B payloads, ${SECONDS} s per measurement, latency percentiles of the Node clients without the first ${WARMUP} s (warm-up), ${((Date.now() - started) / 1000).toFixed(0)} s in all\n`);
   console.log(table(rows, scenario === 'compare' ? 'ratio to the broker / target' : 'notes'));
 }
