@@ -20,11 +20,13 @@
 //   --subjects N     spread operations round-robin over N subjects (default 1)
 //   --subscribers N  streams for subscribe / idle / mixed        --fsync batch|never (default batch)
 //   --target H:P     an existing broker (default: start one from api/cli.ts on a free port and a temp data dir)
-//   --client node|ghz  unary load generator for publish/fetch (default node)
+//   --client node|ghz|go  load generator: ghz for unary publish/fetch; go (bench/go-e2e, native publisher and
+//                    subscribers in one process) for subscribe and e2e (default node: worker threads)
 //   --warmup S       the first S seconds count in rates but not in latency percentiles (default 2: cold JIT)
 //   --json           JSON instead of a Markdown table
 import { parseArgs } from 'node:util';
 import { ghzPublishBatch, ghzUnary } from './support/ghz.js';
+import { goE2e } from './support/go-e2e.js';
 import { rssBytes, sampleRss, startBroker, startEcho, startNats, startRedis, type Running } from './support/processes.js';
 import type { WorkerTask } from './support/load-worker.js';
 import { cpuMark, foreignPercent, waitForQuiet } from './support/quiet.js';
@@ -56,7 +58,7 @@ const INFLIGHT = Math.max(1, Number(values.inflight));
 const RATE = Number(values.rate);
 const CONNECTIONS = Math.max(1, Number(values.connections));
 const SUBJECTS = Math.max(1, Number(values.subjects));
-const CLIENT = values.client === 'ghz' ? 'ghz' : 'node';
+const CLIENT = values.client === 'ghz' ? 'ghz' : values.client === 'go' ? 'go' : 'node';
 const WARMUP = Math.max(0, Number(values.warmup));
 setQuiet(values.json);
 
@@ -149,6 +151,7 @@ function subscribers(t: Target, subject: string, streams: number, seconds: numbe
 
 /** Live subscribers on one subject while one PublishStream publisher runs at `rate` (open model). */
 async function fanOut(t: Target, count: number, rate: number, label: string): Promise<Row[]> {
+  if (CLIENT === 'go') return fanOutGo(t, count, rate, label);
   const busy = await waitForQuiet();
   const subs = startWorkers(subscribers(t, 'bench.fan', count, SECONDS + 3));
   await subs.ready;
@@ -166,12 +169,29 @@ async function fanOut(t: Target, count: number, rate: number, label: string): Pr
   return [p, { ...d, ratio: `${((d.ops / Math.max(1, expected)) * 100).toFixed(1)}% of ${expected.toLocaleString('en')} expected deliveries${memNote}; ${cpu}` }];
 }
 
+/** fanOut with bench/go-e2e as publisher and subscribers: a native client, so the figures are the broker's. */
+async function fanOutGo(t: Target, count: number, rate: number, label: string): Promise<Row[]> {
+  const busy = await waitForQuiet();
+  const mark = cpuMark();
+  const rss = t.pid === undefined ? undefined : sampleRss(t.pid);
+  const r = await goE2e(
+    { host: t.host, port: t.port, subject: 'bench.fan', rate, inflight: 1024, connections: Math.max(1, Math.ceil(count / 250)), subscribers: count, seconds: SECONDS, warmup: WARMUP, payload: PAYLOAD },
+    { publisher: `${label} (go-e2e): publisher, ${rate > 0 ? `${rate.toLocaleString('en')}/s` : 'closed loop'}`, deliveries: `${label} (go-e2e): deliveries to ${count.toLocaleString('en')} subscriber(s), publish-to-delivery latency` },
+  );
+  const mem = rss?.stop();
+  const memNote = mem === undefined ? '' : `; broker RSS ${mem.startMb.toFixed(0)} -> max ${mem.maxMb.toFixed(0)} -> end ${mem.endMb.toFixed(0)} MB (second half ${mem.secondHalfGrowthMb >= 0 ? '+' : ''}${mem.secondHalfGrowthMb.toFixed(0)} MB)`;
+  const cpu = `foreign CPU ${foreignPercent(mark).toFixed(0)}% during, ${busy.toFixed(0)}% busy before`;
+  return [r.publisher, { ...r.deliveries, ratio: `${((r.deliveries.ops / Math.max(1, r.expected)) * 100).toFixed(1)}% of ${r.expected.toLocaleString('en')} expected deliveries${memNote}; ${cpu}` }];
+}
+
 /** e2e latency at `rate`, or at half of what a 3 s closed-loop probe reaches. */
 async function e2e(t: Target): Promise<Row[]> {
   let rate = RATE;
   const rows: Row[] = [];
   if (rate <= 0) {
-    const probe = await run('e2e: max-rate probe (PublishStream, 1 conn x 256, no subscriber)', load('stream', t, 'bench.probe', { connections: 1, seconds: 3, inflight: 256 }), 3);
+    const probe = CLIENT === 'go'
+      ? (await goE2e({ host: t.host, port: t.port, subject: 'bench.probe', rate: 0, inflight: 256, connections: 1, subscribers: 0, seconds: 5, warmup: 1, payload: PAYLOAD }, { publisher: 'e2e (go-e2e): max-rate probe (PublishStream, 1 conn x 256, no subscriber)', deliveries: '' })).publisher
+      : await run('e2e: max-rate probe (PublishStream, 1 conn x 256, no subscriber)', load('stream', t, 'bench.probe', { connections: 1, seconds: 3, inflight: 256 }), 3);
     rows.push({ ...probe, ratio: 'probe' });
     rate = Math.max(100, Math.round(probe.opsPerSec / 2 / 100) * 100);
   }

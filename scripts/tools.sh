@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Go tools the tests and benchmarks use into .tools/bin (gitignored), from the Go module proxy, once:
-#   bash scripts/tools.sh grpcurl ghz k6
+#   bash scripts/tools.sh grpcurl ghz k6 go-e2e
 set -euo pipefail
 cd "$(dirname "$0")/.."
 declare -A MODULES=(
@@ -8,8 +8,21 @@ declare -A MODULES=(
   [ghz]=github.com/bojand/ghz/cmd/ghz@v0.121.0
   [k6]=go.k6.io/k6@v1.4.2
 )
+# Tools of this repository, built from their sources here (dependencies pinned in their go.sum, from the proxy).
+declare -A LOCAL=(
+  [go-e2e]=bench/go-e2e
+)
 mkdir -p .tools/bin
 for tool in "$@"; do
+  if [ -n "${LOCAL[$tool]:-}" ]; then
+    src=${LOCAL[$tool]}
+    # Rebuilt when a source is newer than the binary.
+    if [ -x ".tools/bin/$tool" ] && [ -z "$(find "$src" -newer ".tools/bin/$tool" -type f | head -1)" ]; then continue; fi
+    command -v go >/dev/null || { echo "scripts/tools.sh: Go is needed to build $tool" >&2; exit 1; }
+    echo "building $tool from $src" >&2
+    (cd "$src" && go build -o "../../.tools/bin/$tool" .)
+    continue
+  fi
   module=${MODULES[$tool]:?unknown tool $tool}
   [ -x ".tools/bin/$tool" ] && continue
   command -v go >/dev/null || { echo "scripts/tools.sh: Go is needed to build $tool" >&2; exit 1; }
