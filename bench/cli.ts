@@ -20,13 +20,14 @@
 //   --subjects N     spread operations round-robin over N subjects (default 1)
 //   --subscribers N  streams for subscribe / idle / mixed        --fsync batch|never (default batch)
 //   --target H:P     an existing broker (default: start one from api/cli.ts on a free port and a temp data dir)
-//   --client node|ghz|go  load generator: ghz for unary publish/fetch; go (bench/go-e2e, native publisher and
-//                    subscribers in one process) for subscribe and e2e (default node: worker threads)
+//   --client node|ghz|go  load generator: ghz for unary publish/fetch; go (bench/goload, native publisher and
+//                    subscribers in one process) for subscribe, e2e, publish-stream and the compare rows of
+//                    PublishStream, NATS and Redis (default node: worker threads)
 //   --warmup S       the first S seconds count in rates but not in latency percentiles (default 2: cold JIT)
 //   --json           JSON instead of a Markdown table
 import { parseArgs } from 'node:util';
 import { ghzPublishBatch, ghzUnary } from './support/ghz.js';
-import { goE2e } from './support/go-e2e.js';
+import { goLoad } from './support/goload.js';
 import { rssBytes, sampleRss, startBroker, startEcho, startNats, startRedis, type Running } from './support/processes.js';
 import type { WorkerTask } from './support/load-worker.js';
 import { cpuMark, foreignPercent, waitForQuiet } from './support/quiet.js';
@@ -119,6 +120,14 @@ async function publishUnary(t: Target, label = 'broker'): Promise<LoadResult> {
 }
 
 async function publishStream(t: Target, label = 'broker', o: { rate?: number; inflight?: number } = {}): Promise<LoadResult> {
+  if (CLIENT === 'go') {
+    const rate = o.rate ?? RATE;
+    const inflight = o.inflight ?? INFLIGHT;
+    return measured(async () => (await goLoad(
+      { host: t.host, port: t.port, subject: 'bench.stream', rate, inflight, connections: CONNECTIONS, subscribers: 0, seconds: SECONDS, warmup: WARMUP, payload: PAYLOAD },
+      { publisher: `${label}: PublishStream (goload), ${model(inflight, rate, rate > 0 ? 1 : CONNECTIONS)}`, deliveries: '' },
+    )).publisher);
+  }
   return run(`${label}: PublishStream, ${model(o.inflight, o.rate)}`, load('stream', t, 'bench.stream', o));
 }
 
@@ -169,14 +178,14 @@ async function fanOut(t: Target, count: number, rate: number, label: string): Pr
   return [p, { ...d, ratio: `${((d.ops / Math.max(1, expected)) * 100).toFixed(1)}% of ${expected.toLocaleString('en')} expected deliveries${memNote}; ${cpu}` }];
 }
 
-/** fanOut with bench/go-e2e as publisher and subscribers: a native client, so the figures are the broker's. */
+/** fanOut with bench/goload as publisher and subscribers: a native client, so the figures are the broker's. */
 async function fanOutGo(t: Target, count: number, rate: number, label: string): Promise<Row[]> {
   const busy = await waitForQuiet();
   const mark = cpuMark();
   const rss = t.pid === undefined ? undefined : sampleRss(t.pid);
-  const r = await goE2e(
+  const r = await goLoad(
     { host: t.host, port: t.port, subject: 'bench.fan', rate, inflight: 1024, connections: Math.max(1, Math.ceil(count / 250)), subscribers: count, seconds: SECONDS, warmup: WARMUP, payload: PAYLOAD },
-    { publisher: `${label} (go-e2e): publisher, ${rate > 0 ? `${rate.toLocaleString('en')}/s` : 'closed loop'}`, deliveries: `${label} (go-e2e): deliveries to ${count.toLocaleString('en')} subscriber(s), publish-to-delivery latency` },
+    { publisher: `${label} (goload): publisher, ${rate > 0 ? `${rate.toLocaleString('en')}/s` : 'closed loop'}`, deliveries: `${label} (goload): deliveries to ${count.toLocaleString('en')} subscriber(s), publish-to-delivery latency` },
   );
   const mem = rss?.stop();
   const memNote = mem === undefined ? '' : `; broker RSS ${mem.startMb.toFixed(0)} -> max ${mem.maxMb.toFixed(0)} -> end ${mem.endMb.toFixed(0)} MB (second half ${mem.secondHalfGrowthMb >= 0 ? '+' : ''}${mem.secondHalfGrowthMb.toFixed(0)} MB)`;
@@ -190,7 +199,7 @@ async function e2e(t: Target): Promise<Row[]> {
   const rows: Row[] = [];
   if (rate <= 0) {
     const probe = CLIENT === 'go'
-      ? (await goE2e({ host: t.host, port: t.port, subject: 'bench.probe', rate: 0, inflight: 256, connections: 1, subscribers: 0, seconds: 5, warmup: 1, payload: PAYLOAD }, { publisher: 'e2e (go-e2e): max-rate probe (PublishStream, 1 conn x 256, no subscriber)', deliveries: '' })).publisher
+      ? (await goLoad({ host: t.host, port: t.port, subject: 'bench.probe', rate: 0, inflight: 256, connections: 1, subscribers: 0, seconds: 5, warmup: 1, payload: PAYLOAD }, { publisher: 'e2e (goload): max-rate probe (PublishStream, 1 conn x 256, no subscriber)', deliveries: '' })).publisher
       : await run('e2e: max-rate probe (PublishStream, 1 conn x 256, no subscriber)', load('stream', t, 'bench.probe', { connections: 1, seconds: 3, inflight: 256 }), 3);
     rows.push({ ...probe, ratio: 'probe' });
     rate = Math.max(100, Math.round(probe.opsPerSec / 2 / 100) * 100);
@@ -244,6 +253,13 @@ async function mixed(t: Target): Promise<Row[]> {
 /** A peer on loopback with the same load shape; NATS needs its stream created first. */
 async function peer(kind: 'nats' | 'redis-xadd', label: string): Promise<LoadResult> {
   return onServer(kind === 'nats' ? startNats : startRedis, async (s) => {
+    if (CLIENT === 'go') {
+      // goload creates the JetStream stream itself; its Redis client (rueidis) pipelines like ioredis.
+      return measured(async () => (await goLoad(
+        { mode: kind === 'nats' ? 'nats' : 'redis', host: '127.0.0.1', port: s.port, subject: 'bench.peer', rate: 0, inflight: INFLIGHT, connections: CONNECTIONS, subscribers: 0, seconds: SECONDS, warmup: WARMUP, payload: PAYLOAD },
+        { publisher: `${label.replace(', ioredis', ', rueidis').replace('js.publish', 'nats.go PublishAsync')} (goload), ${model()}`, deliveries: '' },
+      )).publisher);
+    }
     if (kind === 'nats') {
       const { connect } = await import('nats');
       const nc = await connect({ servers: `127.0.0.1:${s.port}` });

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Go tools the tests and benchmarks use into .tools/bin (gitignored), from the Go module proxy, once:
-#   bash scripts/tools.sh grpcurl ghz k6 go-e2e
+#   bash scripts/tools.sh grpcurl ghz k6 goload
 set -euo pipefail
 cd "$(dirname "$0")/.."
 declare -A MODULES=(
@@ -10,7 +10,7 @@ declare -A MODULES=(
 )
 # Tools of this repository, built from their sources here (dependencies pinned in their go.sum, from the proxy).
 declare -A LOCAL=(
-  [go-e2e]=bench/go-e2e
+  [goload]=bench/goload
 )
 mkdir -p .tools/bin
 for tool in "$@"; do

@@ -1,13 +1,17 @@
-// go-e2e: a native load client for the broker's publish-to-delivery path, so that the figures are the broker's and
-// not those of a Node client sharing the machine's two cores (a Node grpc-js client spends several times the
-// server's CPU per message). One process publishes on PublishStream and holds the subscribers, so one monotonic
-// clock times everything: the due time of each message is written in its first 8 bytes.
+// goload: a native load client, so that the figures are the servers' and not those of a Node client sharing the
+// machine's two cores (a Node grpc-js client spends several times the server's CPU per message).
 //
-//	go-e2e -addr 127.0.0.1:50051 -rate 5000 -subscribers 1 -seconds 10 -warmup 2   open model at -rate
-//	go-e2e -addr 127.0.0.1:50051 -rate 0 -inflight 256 -seconds 3                  closed loop: the maximum rate
+// -mode broker (default): one process publishes on PublishStream and holds the subscribers, so one monotonic clock
+// times everything: the due time of each message is written in its first 8 bytes.
 //
-// It prints one JSON object: the publisher's acknowledgement latency and the deliveries' latency, both from the
-// message's due time (open model: no coordinated omission), without the first -warmup seconds.
+//	goload -addr 127.0.0.1:50051 -rate 5000 -subscribers 1 -seconds 10 -warmup 2   open model at -rate
+//	goload -addr 127.0.0.1:50051 -rate 0 -inflight 64 -connections 2 -seconds 10    closed loop: the maximum rate
+//
+// -mode nats | redis: the peers, closed loop with the same connections, in-flight count and body (peers.go).
+//
+// It prints one JSON object: the publisher's acknowledgement latency and the deliveries' latency, from each
+// message's due time (open model: no coordinated omission) or send time (closed loop), without the first -warmup
+// seconds.
 package main
 
 import (
@@ -41,7 +45,8 @@ func (rawCodec) Unmarshal(data []byte, v any) error {
 func (rawCodec) Name() string { return "proto" }
 
 var (
-	addr        = flag.String("addr", "127.0.0.1:50051", "broker address")
+	mode        = flag.String("mode", "broker", "broker | nats (JetStream, acked async publish) | redis (XADD)")
+	addr        = flag.String("addr", "127.0.0.1:50051", "server address, host:port")
 	subject     = flag.String("subject", "bench.e2e", "subject")
 	rate        = flag.Float64("rate", 1000, "messages per second (open model); 0 = closed loop with -inflight")
 	inflight    = flag.Int("inflight", 256, "closed loop: unacknowledged messages per connection")
@@ -145,7 +150,7 @@ func dial() *grpc.ClientConn {
 }
 
 func fail(err error) {
-	fmt.Fprintln(os.Stderr, "go-e2e:", err)
+	fmt.Fprintln(os.Stderr, "goload:", err)
 	os.Exit(1)
 }
 
@@ -269,12 +274,17 @@ func main() {
 	endUs := pubStart + int64(*seconds*1e6)
 	pubRecs := make([]*recorder, 0, *connections)
 	var pubs sync.WaitGroup
-	if *rate > 0 {
+	switch {
+	case *mode == "nats":
+		pubRecs = runNats(endUs)
+	case *mode == "redis":
+		pubRecs = runRedis(endUs)
+	case *rate > 0:
 		rec := newRecorder()
 		pubRecs = append(pubRecs, rec)
 		pubs.Add(1)
 		go func() { defer pubs.Done(); publish(dial(), *rate, 0, endUs, rec) }()
-	} else {
+	default:
 		for c := 0; c < *connections; c++ {
 			rec := newRecorder()
 			pubRecs = append(pubRecs, rec)
@@ -291,7 +301,7 @@ func main() {
 			case <-stop:
 				return
 			case <-t.C:
-				fmt.Fprintf(os.Stderr, "go-e2e: %.0f s\n", float64(nowUs()-pubStart)/1e6)
+				fmt.Fprintf(os.Stderr, "goload: %.0f s\n", float64(nowUs()-pubStart)/1e6)
 			}
 		}
 	}()

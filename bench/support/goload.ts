@@ -1,4 +1,5 @@
-// Runs bench/go-e2e (a native publisher + subscribers, built by scripts/tools.sh into .tools/bin) and reads its JSON.
+// Runs bench/goload (a native load client: broker publisher + subscribers, or a peer's publisher; built by
+// scripts/tools.sh into .tools/bin) and reads its JSON.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +7,7 @@ import type { LoadResult } from './workers.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const GO_E2E = `${ROOT}.tools/bin/go-e2e`;
+const GOLOAD = `${ROOT}.tools/bin/goload`;
 
 interface Summary {
   count: number;
@@ -19,7 +20,9 @@ interface Summary {
   errors: number;
 }
 
-export interface GoE2eOptions {
+export interface GoLoadOptions {
+  /** broker (default), or a peer: nats (JetStream acked async publish), redis (XADD). */
+  mode?: 'broker' | 'nats' | 'redis';
   host: string;
   port: number;
   subject: string;
@@ -34,12 +37,12 @@ export interface GoE2eOptions {
 }
 
 /** The publisher's acks and the deliveries, both timed from each message's due time, without the warm-up. */
-export async function goE2e(o: GoE2eOptions, names: { publisher: string; deliveries: string }): Promise<{ publisher: LoadResult; deliveries: LoadResult; expected: number }> {
-  await run('bash', [`${ROOT}scripts/tools.sh`, 'go-e2e'], { cwd: ROOT });
+export async function goLoad(o: GoLoadOptions, names: { publisher: string; deliveries: string }): Promise<{ publisher: LoadResult; deliveries: LoadResult; expected: number }> {
+  await run('bash', [`${ROOT}scripts/tools.sh`, 'goload'], { cwd: ROOT });
   const { stdout } = await run(
-    GO_E2E,
+    GOLOAD,
     [
-      '-addr', `${o.host}:${o.port}`, '-subject', o.subject, '-rate', String(o.rate), '-inflight', String(o.inflight),
+      '-mode', o.mode ?? 'broker', '-addr', `${o.host}:${o.port}`, '-subject', o.subject, '-rate', String(o.rate), '-inflight', String(o.inflight),
       '-connections', String(o.connections), '-subscribers', String(o.subscribers), '-seconds', String(o.seconds),
       '-warmup', String(o.warmup), '-payload', String(o.payload),
     ],
