@@ -158,6 +158,16 @@ function subscribers(t: Target, subject: string, streams: number, seconds: numbe
   }));
 }
 
+/** The broker's RSS over a fan-out run, for the notes column ('' when its RSS could not be read). */
+function rssNote(mem: ReturnType<ReturnType<typeof sampleRss>['stop']> | undefined): string {
+  if (mem === undefined) return '';
+  return `; broker RSS ${mem.startMb.toFixed(0)} -> max ${mem.maxMb.toFixed(0)} -> end ${mem.endMb.toFixed(0)} MB (second half ${mem.secondHalfGrowthMb >= 0 ? '+' : ''}${mem.secondHalfGrowthMb.toFixed(0)} MB)`;
+}
+
+function cpuNote(mark: ReturnType<typeof cpuMark>, busyBefore: number): string {
+  return `foreign CPU ${foreignPercent(mark).toFixed(0)}% during, ${busyBefore.toFixed(0)}% busy before`;
+}
+
 /** Live subscribers on one subject while one PublishStream publisher runs at `rate` (open model). */
 async function fanOut(t: Target, count: number, rate: number, label: string): Promise<Row[]> {
   if (CLIENT === 'go') return fanOutGo(t, count, rate, label);
@@ -170,11 +180,11 @@ async function fanOut(t: Target, count: number, rate: number, label: string): Pr
   const published = await withProgress(`${label}: publishing`, SECONDS, pub, pub.done, () => `, delivered ${subs.current().toLocaleString('en')}`);
   const delivered = await withProgress(`${label}: draining`, 3, subs, subs.done);
   const mem = rss?.stop();
-  const cpu = `foreign CPU ${foreignPercent(mark).toFixed(0)}% during, ${busy.toFixed(0)}% busy before`;
+  const cpu = cpuNote(mark, busy);
   const p = summarize(`${label}: publisher, ${rate > 0 ? `${rate.toLocaleString('en')}/s` : 'closed loop'}`, published, PAYLOAD);
   const expected = p.ops * count;
   const d = summarize(`${label}: deliveries to ${count.toLocaleString('en')} subscriber(s), publish-to-delivery latency`, delivered, PAYLOAD, SECONDS);
-  const memNote = mem === undefined ? '' : `; broker RSS ${mem.startMb.toFixed(0)} -> max ${mem.maxMb.toFixed(0)} -> end ${mem.endMb.toFixed(0)} MB (second half ${mem.secondHalfGrowthMb >= 0 ? '+' : ''}${mem.secondHalfGrowthMb.toFixed(0)} MB)`;
+  const memNote = rssNote(mem);
   return [p, { ...d, ratio: `${((d.ops / Math.max(1, expected)) * 100).toFixed(1)}% of ${expected.toLocaleString('en')} expected deliveries${memNote}; ${cpu}` }];
 }
 
@@ -188,8 +198,8 @@ async function fanOutGo(t: Target, count: number, rate: number, label: string): 
     { publisher: `${label} (goload): publisher, ${rate > 0 ? `${rate.toLocaleString('en')}/s` : 'closed loop'}`, deliveries: `${label} (goload): deliveries to ${count.toLocaleString('en')} subscriber(s), publish-to-delivery latency` },
   );
   const mem = rss?.stop();
-  const memNote = mem === undefined ? '' : `; broker RSS ${mem.startMb.toFixed(0)} -> max ${mem.maxMb.toFixed(0)} -> end ${mem.endMb.toFixed(0)} MB (second half ${mem.secondHalfGrowthMb >= 0 ? '+' : ''}${mem.secondHalfGrowthMb.toFixed(0)} MB)`;
-  const cpu = `foreign CPU ${foreignPercent(mark).toFixed(0)}% during, ${busy.toFixed(0)}% busy before`;
+  const memNote = rssNote(mem);
+  const cpu = cpuNote(mark, busy);
   return [r.publisher, { ...r.deliveries, ratio: `${((r.deliveries.ops / Math.max(1, r.expected)) * 100).toFixed(1)}% of ${r.expected.toLocaleString('en')} expected deliveries${memNote}; ${cpu}` }];
 }
 
