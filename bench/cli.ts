@@ -20,14 +20,16 @@
 //   --subjects N     spread operations round-robin over N subjects (default 1)
 //   --subscribers N  streams for subscribe / idle / mixed        --fsync batch|never (default batch)
 //   --target H:P     an existing broker (default: start one from api/cli.ts on a free port and a temp data dir)
-//   --client node|ghz|go  load generator: ghz for unary publish/fetch; go (bench/goload, native publisher and
-//                    subscribers in one process) for subscribe, e2e, publish-stream and the compare rows of
-//                    PublishStream, NATS and Redis (default node: worker threads)
-//   --warmup S       the first S seconds count in rates but not in latency percentiles (default 2: cold JIT)
+//   --client node|ghz|go  load generator: ghz for unary publish/fetch; go (bench/loadgen, a native client:
+//                    grpc-go, nats.go, rueidis) for publish-stream, subscribe and e2e (publisher and subscribers in
+//                    one process, one clock) and the compare rows of PublishStream, NATS and Redis
+//                    (default node: worker threads)
+//   --warmup S       node: the first S seconds count in rates but not in latency percentiles (default 2: cold JIT);
+//                    go: S seconds run first and count in neither, then --duration S is measured
 //   --json           JSON instead of a Markdown table
 import { parseArgs } from 'node:util';
 import { ghzPublishBatch, ghzUnary } from './support/ghz.js';
-import { goLoad } from './support/goload.js';
+import { loadgen, loadgenRow } from './support/loadgen.js';
 import { rssBytes, sampleRss, startBroker, startEcho, startNats, startRedis, type Running } from './support/processes.js';
 import type { WorkerTask } from './support/load-worker.js';
 import { cpuMark, foreignPercent, waitForQuiet } from './support/quiet.js';
@@ -121,12 +123,13 @@ async function publishUnary(t: Target, label = 'broker'): Promise<LoadResult> {
 
 async function publishStream(t: Target, label = 'broker', o: { rate?: number; inflight?: number } = {}): Promise<LoadResult> {
   if (CLIENT === 'go') {
+    // One subject per connection, as the Node workers publish (unless --subjects spreads them).
     const rate = o.rate ?? RATE;
     const inflight = o.inflight ?? INFLIGHT;
-    return measured(async () => (await goLoad(
-      { host: t.host, port: t.port, subject: 'bench.stream', rate, inflight, connections: CONNECTIONS, subscribers: 0, seconds: SECONDS, warmup: WARMUP, payload: PAYLOAD },
-      { publisher: `${label}: PublishStream (goload), ${model(inflight, rate, rate > 0 ? 1 : CONNECTIONS)}`, deliveries: '' },
-    )).publisher);
+    return measured(async () => {
+      const r = await loadgen({ mode: 'stream', host: t.host, port: t.port, subject: 'bench.stream', subjects: SUBJECTS, subjectPerConnection: SUBJECTS === 1, rate, inflight, connections: CONNECTIONS, seconds: SECONDS, warmup: WARMUP, payload: PAYLOAD });
+      return loadgenRow(`${label}: PublishStream (loadgen), ${model(inflight, rate)}`, r, r);
+    });
   }
   return run(`${label}: PublishStream, ${model(o.inflight, o.rate)}`, load('stream', t, 'bench.stream', o));
 }
@@ -188,19 +191,23 @@ async function fanOut(t: Target, count: number, rate: number, label: string): Pr
   return [p, { ...d, ratio: `${((d.ops / Math.max(1, expected)) * 100).toFixed(1)}% of ${expected.toLocaleString('en')} expected deliveries${memNote}; ${cpu}` }];
 }
 
-/** fanOut with bench/goload as publisher and subscribers: a native client, so the figures are the broker's. */
+/**
+ * fanOut with bench/loadgen's e2e mode: publisher and subscribers native and in one process, timed by one clock, so
+ * the figures are the broker's. Subscribers: up to 250 streams per HTTP/2 connection.
+ */
 async function fanOutGo(t: Target, count: number, rate: number, label: string): Promise<Row[]> {
   const busy = await waitForQuiet();
   const mark = cpuMark();
   const rss = t.pid === undefined ? undefined : sampleRss(t.pid);
-  const r = await goLoad(
-    { host: t.host, port: t.port, subject: 'bench.fan', rate, inflight: 1024, connections: Math.max(1, Math.ceil(count / 250)), subscribers: count, seconds: SECONDS, warmup: WARMUP, payload: PAYLOAD },
-    { publisher: `${label} (goload): publisher, ${rate > 0 ? `${rate.toLocaleString('en')}/s` : 'closed loop'}`, deliveries: `${label} (goload): deliveries to ${count.toLocaleString('en')} subscriber(s), publish-to-delivery latency` },
-  );
+  const r = await loadgen({ mode: 'e2e', host: t.host, port: t.port, subject: 'bench.fan', rate, inflight: 1024, connections: Math.max(1, Math.ceil(count / 250)), streams: count, seconds: SECONDS, warmup: WARMUP, payload: PAYLOAD });
   const mem = rss?.stop();
   const memNote = rssNote(mem);
   const cpu = cpuNote(mark, busy);
-  return [r.publisher, { ...r.deliveries, ratio: `${((r.deliveries.ops / Math.max(1, r.expected)) * 100).toFixed(1)}% of ${r.expected.toLocaleString('en')} expected deliveries${memNote}; ${cpu}` }];
+  const expected = r.expected ?? 0;
+  const publisher = loadgenRow(`${label} (loadgen): publisher, ${rate > 0 ? `${rate.toLocaleString('en')}/s` : 'closed loop'}`, r.publisher ?? r, r);
+  const deliveries = loadgenRow(`${label} (loadgen): deliveries to ${count.toLocaleString('en')} subscriber(s), publish-to-delivery latency`, r, { ...r, unsent: 0, unacked: 0 });
+  const share = `${((r.deliveredFraction ?? 0) * 100).toFixed(1)}% of ${expected.toLocaleString('en')} expected deliveries (messages sent after the warm-up x subscribers) in by 5 s after the end`;
+  return [publisher, { ...deliveries, ratio: `${share}${memNote}; ${cpu}` }];
 }
 
 /** e2e latency at `rate`, or at half of what a 3 s closed-loop probe reaches. */
@@ -209,7 +216,7 @@ async function e2e(t: Target): Promise<Row[]> {
   const rows: Row[] = [];
   if (rate <= 0) {
     const probe = CLIENT === 'go'
-      ? (await goLoad({ host: t.host, port: t.port, subject: 'bench.probe', rate: 0, inflight: 256, connections: 1, subscribers: 0, seconds: 5, warmup: 1, payload: PAYLOAD }, { publisher: 'e2e (goload): max-rate probe (PublishStream, 1 conn x 256, no subscriber)', deliveries: '' })).publisher
+      ? await loadgen({ mode: 'stream', host: t.host, port: t.port, subject: 'bench.probe', rate: 0, inflight: 256, connections: 1, seconds: 5, warmup: 1, payload: PAYLOAD }).then((r) => loadgenRow('e2e (loadgen): max-rate probe (PublishStream, 1 conn x 256, no subscriber)', r, r))
       : await run('e2e: max-rate probe (PublishStream, 1 conn x 256, no subscriber)', load('stream', t, 'bench.probe', { connections: 1, seconds: 3, inflight: 256 }), 3);
     rows.push({ ...probe, ratio: 'probe' });
     rate = Math.max(100, Math.round(probe.opsPerSec / 2 / 100) * 100);
@@ -264,11 +271,13 @@ async function mixed(t: Target): Promise<Row[]> {
 async function peer(kind: 'nats' | 'redis-xadd', label: string): Promise<LoadResult> {
   return onServer(kind === 'nats' ? startNats : startRedis, async (s) => {
     if (CLIENT === 'go') {
-      // goload creates the JetStream stream itself; its Redis client (rueidis) pipelines like ioredis.
-      return measured(async () => (await goLoad(
-        { mode: kind === 'nats' ? 'nats' : 'redis', host: '127.0.0.1', port: s.port, subject: 'bench.peer', rate: 0, inflight: INFLIGHT, connections: CONNECTIONS, subscribers: 0, seconds: SECONDS, warmup: WARMUP, payload: PAYLOAD },
-        { publisher: `${label.replace(', ioredis', ', rueidis').replace('js.publish', 'nats.go PublishAsync')} (goload), ${model()}`, deliveries: '' },
-      )).publisher);
+      // loadgen creates the JetStream stream itself; its Redis client (rueidis, one TCP connection per connection)
+      // pipelines the in-flight commands like ioredis. One subject / key per connection, as the Node workers use.
+      const name = `${label.replace(', ioredis', ', rueidis').replace('js.publish', 'nats.go PublishAsync')} (loadgen), ${model()}`;
+      return measured(async () => {
+        const r = await loadgen({ mode: kind === 'nats' ? 'nats' : 'redis', host: '127.0.0.1', port: s.port, subject: 'bench.peer', subjectPerConnection: true, rate: 0, inflight: INFLIGHT, connections: CONNECTIONS, seconds: SECONDS, warmup: WARMUP, payload: PAYLOAD });
+        return loadgenRow(name, r, r);
+      });
     }
     if (kind === 'nats') {
       const { connect } = await import('nats');
@@ -337,6 +346,7 @@ const rows = await main();
 if (values.json) {
   console.log(JSON.stringify({ scenario, options: { seconds: SECONDS, warmup: WARMUP, payload: PAYLOAD, inflight: INFLIGHT, rate: RATE, connections: CONNECTIONS, subjects: SUBJECTS, fsync: values.fsync, client: CLIENT, target: values.target ?? null }, results: rows }, null, 2));
 } else {
-  console.log(`\n${scenario}: ${PAYLOAD} B payloads, ${SECONDS} s per measurement, latency percentiles of the Node clients without the first ${WARMUP} s (warm-up), ${((Date.now() - started) / 1000).toFixed(0)} s in all\n`);
+  const warm = CLIENT === 'go' ? `loadgen rows measured for ${SECONDS} s after ${WARMUP} s of warm-up that count in neither rates nor percentiles` : `latency percentiles of the Node clients without the first ${WARMUP} s (warm-up)`;
+  console.log(`\n${scenario}: ${PAYLOAD} B payloads, ${SECONDS} s per measurement, ${warm}, ${((Date.now() - started) / 1000).toFixed(0)} s in all\n`);
   console.log(table(rows, scenario === 'compare' ? 'ratio to the broker / target' : 'notes'));
 }

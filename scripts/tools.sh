@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Go tools the tests and benchmarks use into .tools/bin (gitignored), from the Go module proxy, once:
-#   bash scripts/tools.sh grpcurl ghz k6 goload
+#   bash scripts/tools.sh grpcurl ghz k6 loadgen
 set -euo pipefail
 cd "$(dirname "$0")/.."
 declare -A MODULES=(
@@ -10,7 +10,7 @@ declare -A MODULES=(
 )
 # Tools of this repository, built from their sources here (dependencies pinned in their go.sum, from the proxy).
 declare -A LOCAL=(
-  [goload]=bench/goload
+  [loadgen]=bench/loadgen
 )
 mkdir -p .tools/bin
 for tool in "$@"; do
@@ -20,7 +20,10 @@ for tool in "$@"; do
     if [ -x ".tools/bin/$tool" ] && [ -z "$(find "$src" -newer ".tools/bin/$tool" -type f | head -1)" ]; then continue; fi
     command -v go >/dev/null || { echo "scripts/tools.sh: Go is needed to build $tool" >&2; exit 1; }
     echo "building $tool from $src" >&2
-    (cd "$src" && go build -o "../../.tools/bin/$tool" .)
+    # -mod=readonly: the committed go.mod/go.sum decide the versions (fetched from GOPROXY, proxy.golang.org by
+    # default); a build never rewrites them.
+    out="$PWD/.tools/bin/$tool"
+    (cd "$src" && GOFLAGS="-mod=readonly -buildvcs=false" go build -o "$out" .)
     continue
   fi
   module=${MODULES[$tool]:?unknown tool $tool}

@@ -36,6 +36,9 @@ let quiet = false;
 export function setQuiet(q: boolean): void {
   quiet = q;
 }
+export function isQuiet(): boolean {
+  return quiet;
+}
 
 export function startWorkers(tasks: WorkerTask[]): RunningWorkers {
   const counts = new Array<number>(tasks.length).fill(0);

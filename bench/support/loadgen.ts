@@ -1,0 +1,96 @@
+// Runs bench/loadgen (the native load client: grpc-go PublishStream and Subscribe, nats.go, rueidis; built by
+// scripts/tools.sh into .tools/bin) and turns its JSON into report rows.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { isQuiet, type LoadResult } from './workers.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const LOADGEN = `${ROOT}.tools/bin/loadgen`;
+
+/** One kind of operation over the measured window (after the warm-up); latencies in ms. */
+export interface LoadgenSummary {
+  count: number;
+  opsPerSec: number;
+  mbPerSec: number;
+  /** Operations started in the window and completed before the drain ended: the ones in the percentiles. */
+  measured: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+}
+
+export interface LoadgenReport extends LoadgenSummary {
+  mode: string;
+  errors: number;
+  firstError?: string;
+  seconds: number;
+  warmupSeconds: number;
+  latencyFrom: string;
+  unacked: number;
+  unsent: number;
+  streams?: number;
+  /** e2e: the publisher's acks. */
+  publisher?: LoadgenSummary;
+  expected?: number;
+  delivered?: number;
+  deliveredFraction?: number;
+  note: string;
+}
+
+export interface LoadgenOptions {
+  mode: 'stream' | 'subscribe' | 'e2e' | 'nats' | 'redis';
+  host: string;
+  port: number;
+  subject: string;
+  /** Connection c publishes to `${subject}.${c}`, as the Node load workers do. */
+  subjectPerConnection?: boolean;
+  subjects?: number;
+  /** Messages per second in all (open model); 0 = closed loop. */
+  rate: number;
+  inflight: number;
+  connections: number;
+  streams?: number;
+  /** Measured seconds, after `warmup`. */
+  seconds: number;
+  warmup: number;
+  payload: number;
+  drain?: number;
+}
+
+/** Builds loadgen when its sources changed, runs it, and returns its report; its progress goes to stderr. */
+export async function loadgen(o: LoadgenOptions): Promise<LoadgenReport> {
+  await exec('bash', [`${ROOT}scripts/tools.sh`, 'loadgen']);
+  const args = [
+    '-mode', o.mode, '-addr', `${o.host}:${o.port}`, '-subject', o.subject, '-subjects', String(o.subjects ?? 1),
+    `-subject-per-connection=${o.subjectPerConnection === true}`, '-rate', String(o.rate), '-inflight', String(o.inflight),
+    '-connections', String(o.connections), '-streams', String(o.streams ?? 1), '-seconds', String(o.seconds),
+    '-warmup', String(o.warmup), '-payload', String(o.payload), ...(o.drain === undefined ? [] : ['-drain', String(o.drain)]),
+  ];
+  return JSON.parse(await exec(LOADGEN, args)) as LoadgenReport;
+}
+
+/** Runs a command with stdout collected and stderr passed through (or dropped under --json). */
+function exec(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', isQuiet() ? 'ignore' : 'inherit'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`))));
+  });
+}
+
+/** A report row from one of loadgen's summaries (the top level, or the e2e publisher's). */
+export function loadgenRow(name: string, s: LoadgenSummary, r: LoadgenReport): LoadResult {
+  const notes = [
+    r.unsent > 0 ? `${r.unsent.toLocaleString('en')} due but never sent (open model, window full)` : '',
+    r.unacked > 0 ? `${r.unacked.toLocaleString('en')} unacknowledged at the end` : '',
+    r.firstError === undefined ? '' : `first error: ${r.firstError}`,
+  ].filter((n) => n !== '');
+  return {
+    name, ops: s.count, opsPerSec: s.opsPerSec, mbPerSec: s.mbPerSec, p50Ms: s.p50Ms, p90Ms: s.p90Ms, p99Ms: s.p99Ms, p999Ms: s.p999Ms, maxMs: s.maxMs, errors: r.errors,
+    ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
+  };
+}
