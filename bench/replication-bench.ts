@@ -21,7 +21,8 @@ import { pino } from 'pino';
 import { loadConfig, type ColdStore, type LogRecord, type SegmentInfo } from '../core/index.js';
 import { openLog } from '../log/index.js';
 import { TEST_LOG_DEFAULTS } from '../log/test-support/temp-log.js';
-import { openCassandraColdStore, startBackgroundJobs } from '../replication/index.js';
+import { startBackgroundJobs } from '../api/server/background-jobs.js';
+import { openCassandraColdStore } from '../tiering/cassandra/index.js';
 import { waitForQuiet } from './support/quiet.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

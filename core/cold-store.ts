@@ -1,5 +1,5 @@
 import type { LogRecord } from './record.js';
-import type { ReadLimits } from './log.js';
+import type { ReadLimits } from './read-limits.js';
 import type { SegmentInfo } from './segment.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { LogRecord } from './record.js';
-import type { TailCursor } from './log.js';
+import type { TailCursor } from './tail-cursor.js';
 
 /** A cursor's batches as an async iterable, ending when the cursor is closed and closing it when the loop stops. */
 export async function* cursorBatches(cursor: Pick<TailCursor, 'next' | 'close'>): AsyncGenerator<readonly LogRecord[]> {

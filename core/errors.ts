@@ -19,6 +19,8 @@ export interface ReasonSpec {
   readonly grpcCode: GrpcCode;
   readonly retriable: boolean;
   readonly description: string;
+  /** The process exit code when this error stops the CLI (a server or command that cannot start). */
+  readonly exitCode?: number;
 }
 
 /** Reason code -> gRPC status and retry policy. The single source of truth for docs/errors.md. */
@@ -61,7 +63,20 @@ export const REASONS = {
   INTERNAL: {
     grpcCode: GrpcCode.INTERNAL,
     retriable: false,
-    description: 'An unexpected failure inside the broker; the message says what failed. Nothing was acknowledged.',
+    description: 'An unexpected failure inside the broker (a broken invariant); the message says what failed. Nothing was acknowledged.',
+    exitCode: 1,
+  },
+  INVALID_CONFIG: {
+    grpcCode: GrpcCode.FAILED_PRECONDITION,
+    retriable: false,
+    description: 'A setting (environment variable or CLI flag) is missing, malformed or contradicts another; the broker does not start.',
+    exitCode: 2,
+  },
+  UNSUPPORTED_FORMAT: {
+    grpcCode: GrpcCode.FAILED_PRECONDITION,
+    retriable: false,
+    description: 'The data directory was written in a storage format version this broker does not know; it is refused at open, untouched.',
+    exitCode: 3,
   },
 } as const satisfies Record<string, ReasonSpec>;
 
@@ -157,11 +172,45 @@ export class OverloadedError extends BrokerError {
 }
 
 /** Raised when configuration is missing, malformed or contradictory; names the variable and the rule. */
-export class ConfigError extends Error {
+export class ConfigError extends BrokerError {
   readonly variable: string;
   constructor(variable: string, message: string, options: { cause?: unknown } = {}) {
-    super(`${variable}: ${message}`, options.cause === undefined ? undefined : { cause: options.cause });
+    super('INVALID_CONFIG', `${variable}: ${message}`, { ...options, metadata: { variable } });
     this.name = 'ConfigError';
     this.variable = variable;
+  }
+}
+
+/** A broken invariant: a caller inside the broker asked for something its contract rules out (a bug, not bad input). */
+export class InvariantError extends BrokerError {
+  constructor(message: string, options: { cause?: unknown; metadata?: Record<string, string> } = {}) {
+    super('INTERNAL', message, options);
+    this.name = 'InvariantError';
+  }
+}
+
+/** A segment operation that needs a sealed segment (delete, mark replicated) was asked of an active one. */
+export class SegmentNotSealedError extends InvariantError {
+  readonly subject: string;
+  readonly baseOffset: number;
+  constructor(subject: string, baseOffset: number) {
+    super(`segment ${subject}@${baseOffset} is not sealed`, { metadata: { subject, baseOffset: String(baseOffset) } });
+    this.name = 'SegmentNotSealedError';
+    this.subject = subject;
+    this.baseOffset = baseOffset;
+  }
+}
+
+/** The data directory holds a storage format version this build does not know. */
+export class UnsupportedFormatError extends BrokerError {
+  readonly found: string;
+  readonly supported: string;
+  constructor(dataDir: string, found: string, supported: string) {
+    super('UNSUPPORTED_FORMAT', `${dataDir} is in storage format version ${found}; this broker reads version ${supported}`, {
+      metadata: { dataDir, found, supported },
+    });
+    this.name = 'UnsupportedFormatError';
+    this.found = found;
+    this.supported = supported;
   }
 }

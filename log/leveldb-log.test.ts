@@ -151,7 +151,7 @@ describe('LevelDbLog', () => {
         assert.deepEqual(sealed.sort((x, y) => x - y), [1, 1, 2, 4, 7, 8]);
         const unreplicated = await ctx.log.unreplicatedSegments({ limit: 100 });
         assert.deepEqual(unreplicated.map((s) => `${s.subject}@${s.baseOffset}`), ['b@1', 'b@2', 's@1', 's@4', 's@7', 's@8']);
-        await ctx.log.markReplicated('s', 4);
+        await ctx.log.markReplicated({ subject: 's', baseOffset: 4 });
         assert.deepEqual((await ctx.log.unreplicatedSegments({ limit: 100 })).map((s) => `${s.subject}@${s.baseOffset}`), ['b@1', 'b@2', 's@1', 's@7', 's@8']);
         const reopened = await ctx.reopen({ now: () => now });
         const segs = await reopened.segments('s');
@@ -212,16 +212,16 @@ describe('LevelDbLog', () => {
       const ctx = await tempLog({ segmentMaxRecords: 5 });
       try {
         for (let i = 1; i <= 12; i++) await ctx.log.append({ subject: 's', body: body(`m${i}`), expirationSeconds: 0 });
-        assert.deepEqual(await ctx.log.deleteSegment('s', 1), { records: 5, bytes: 10 });
+        assert.deepEqual(await ctx.log.deleteSegment({ subject: 's', baseOffset: 1 }), { records: 5, bytes: 10 });
         assert.equal((await ctx.log.subjectInfo('s'))?.firstOffset, 6);
         assert.deepEqual(await ctx.log.get('s', 3), { kind: 'removed', firstOffset: 6 });
-        const removed = await ctx.log.deleteRecords('s', 6, (r) => r.offset <= 8);
+        const removed = await ctx.log.deleteRecords({ subject: 's', baseOffset: 6 }, (r) => r.offset <= 8);
         assert.deepEqual(removed, { records: 3, bytes: 6 });
         assert.equal((await ctx.log.subjectInfo('s'))?.firstOffset, 9);
         assert.equal((await ctx.log.segments('s'))[0]?.count, 2);
         const info = await ctx.log.subjectInfo('s');
         assert.deepEqual([info?.count, info?.lastOffset], [4, 12]);
-        await assert.rejects(ctx.log.deleteSegment('s', 11), /not sealed/);
+        await assert.rejects(ctx.log.deleteSegment({ subject: 's', baseOffset: 11 }), /not sealed/);
 
         const log = await ctx.reopen();
         assert.equal((await log.subjectInfo('s'))?.firstOffset, 9);
@@ -263,7 +263,7 @@ describe('LevelDbLog', () => {
       try {
         for (let i = 0; i < 4; i++) await ctx.log.append({ subject: 's', body: body('x'), expirationSeconds: 0 });
         await ctx.log.sealStaleSegments(Date.now() + 10 * 3_600_000);
-        for (const s of await ctx.log.segments('s')) await ctx.log.deleteSegment('s', s.baseOffset);
+        for (const s of await ctx.log.segments('s')) await ctx.log.deleteSegment({ subject: 's', baseOffset: s.baseOffset });
         assert.deepEqual(await ctx.log.subjectInfo('s'), {
           subject: 's', firstOffset: 5, lastOffset: 4, count: 0, bytes: 0, segments: 0, sealedSegments: 0, replicatedSegments: 0,
         });
@@ -309,10 +309,10 @@ describe('LevelDbLog', () => {
                 const target = sealed[o.pick % Math.max(1, sealed.length)];
                 if (target === undefined) continue;
                 if (o.kind === 'deleteSegment') {
-                  await ctx.log.deleteSegment(o.subject, target.baseOffset);
+                  await ctx.log.deleteSegment({ subject: o.subject, baseOffset: target.baseOffset });
                   for (let id = target.baseOffset; id <= target.lastOffset; id++) gone.get(o.subject)!.add(id);
                 } else {
-                  await ctx.log.deleteRecords(o.subject, target.baseOffset, (r) => r.offset % o.mod === 0);
+                  await ctx.log.deleteRecords({ subject: o.subject, baseOffset: target.baseOffset }, (r) => r.offset % o.mod === 0);
                   for (let id = target.baseOffset; id <= target.lastOffset; id++) if (id % o.mod === 0) gone.get(o.subject)!.add(id);
                 }
               }

@@ -9,6 +9,8 @@ import {
   type LogRecord,
   type LookupResult,
   type ReadLimits,
+  type Removed,
+  type SegmentRef,
   type SegmentInfo,
   type SubjectInfo,
   type TailCursor,
@@ -599,7 +601,13 @@ export class LevelDbLog implements Log {
   private readonly inMemorySegment = (subject: string, baseOffset: number): SegmentState | undefined =>
     this.states.get(subject)?.segments.find((s) => s.baseOffset === baseOffset);
 
-  async *readSegment(subject: string, baseOffset: number, batchSize = 1000): AsyncIterable<LogRecord[]> {
+  async segment(ref: SegmentRef): Promise<SegmentInfo | undefined> {
+    const state = this.cachedState(ref.subject) ?? (await this.existingState(ref.subject));
+    const segment = state?.segments.find((s) => s.baseOffset === ref.baseOffset);
+    return segment === undefined ? undefined : segmentInfo(ref.subject, segment);
+  }
+
+  async *readSegment({ subject, baseOffset }: SegmentRef, batchSize = 1000): AsyncIterable<LogRecord[]> {
     const state = await this.loadState(subject);
     const segment = state.segments.find((s) => s.baseOffset === baseOffset);
     if (segment === undefined) return;
@@ -613,7 +621,7 @@ export class LevelDbLog implements Log {
     }
   }
 
-  async markReplicated(subject: string, baseOffset: number): Promise<void> {
+  async markReplicated({ subject, baseOffset }: SegmentRef): Promise<void> {
     const state = await this.acquire(subject);
     try {
       const segment = state.segments.find((s) => s.baseOffset === baseOffset);
@@ -664,7 +672,7 @@ export class LevelDbLog implements Log {
     return () => this.sealListeners.delete(listener);
   }
 
-  async deleteSegment(subject: string, baseOffset: number): Promise<{ records: number; bytes: number }> {
+  async deleteSegment({ subject, baseOffset }: SegmentRef): Promise<Removed> {
     const state = await this.acquire(subject);
     try {
       const segment = state.segments.find((s) => s.baseOffset === baseOffset);
@@ -700,7 +708,7 @@ export class LevelDbLog implements Log {
     }
   }
 
-  async deleteRecords(subject: string, baseOffset: number, isExpired: (record: LogRecord) => boolean): Promise<{ records: number; bytes: number }> {
+  async deleteRecords({ subject, baseOffset }: SegmentRef, isExpired: (record: LogRecord) => boolean): Promise<Removed> {
     const state = await this.acquire(subject);
     try {
       const segment = state.segments.find((s) => s.baseOffset === baseOffset);
@@ -708,7 +716,7 @@ export class LevelDbLog implements Log {
       if (!segment.sealed) throw new Error(`segment ${subject}@${baseOffset} is not sealed`);
       const ops: Op[] = [];
       let bytes = 0;
-      for await (const batch of this.readSegment(subject, baseOffset)) {
+      for await (const batch of this.readSegment({ subject, baseOffset })) {
         for (const record of batch) {
           if (!isExpired(record)) continue;
           ops.push({ type: 'del', key: offsetKey(state.recordPrefix, record.offset) });

@@ -124,7 +124,7 @@ describe('TailCursor', () => {
         const atNext = await ctx.log.tail('s', 8);
         assert.equal(atNext.position, 8);
         atNext.close();
-        await ctx.log.deleteSegment('s', 1);
+        await ctx.log.deleteSegment({ subject: 's', baseOffset: 1 });
         const low = await ctx.log.tail('s', 1);
         assert.deepEqual((await low.next()).map((r) => r.offset), [4, 5, 6, 7]);
         low.close();
@@ -164,7 +164,7 @@ describe('TailCursor', () => {
       try {
         const cursor = await ctx.log.tail('s', 1);
         for (let i = 0; i < 4; i++) await ctx.log.append({ subject: 's', body: body(`m${i}`), expirationSeconds: 0 });
-        await ctx.log.deleteRecords('s', 1, (r) => r.offset === 2);
+        await ctx.log.deleteRecords({ subject: 's', baseOffset: 1 }, (r) => r.offset === 2);
         assert.deepEqual(await ctx.log.get('s', 2), { kind: 'removed', firstOffset: 1 });
         const got = await collect(cursor, 3);
         assert.deepEqual(got.map((r) => r.offset), [1, 3, 4]);

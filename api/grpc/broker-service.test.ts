@@ -4,15 +4,15 @@ import { Server, ServerCredentials, credentials } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import type { AppendInput, Log, LookupResult, TailCursor } from '../../core/index.js';
+import type { AppendInput, LogReader, LogWriter, LookupResult, TailCursor } from '../../core/index.js';
 import { BrokerClient, type MessageResponse, type PublishResponse } from '../../proto/gen/broker.js';
 import { brokerServiceDefinition } from './service-definition.js';
 import { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { failure } from '../test-support/broker-process.js';
 import { BrokerService } from './broker-service.js';
 
-/** A Log whose appends and lookups the test scripts; everything else is unused here. */
-class ScriptedLog implements Log {
+/** A writer and reader whose appends and lookups the test scripts; the other reads are unused here. */
+class ScriptedLog implements LogWriter, LogReader {
   appended: AppendInput[] = [];
   /** Resolvers of pending appends, in call order; the test settles them in any order. */
   pending: Array<{ resolve: (offset: number) => void; reject: (err: unknown) => void }> = [];
@@ -32,18 +32,6 @@ class ScriptedLog implements Log {
   tail = unused as (subject: string, from: number | 'live') => Promise<TailCursor>;
   subjectInfo = unused;
   listSubjects = unused;
-  segments = unused;
-  unreplicatedSegments = unused;
-  allSegments = unused;
-  readSegment = (): AsyncIterable<never> => {
-    throw new Error('unused');
-  };
-  markReplicated = unused;
-  sealStaleSegments = unused;
-  onSegmentSealed = (): (() => void) => () => undefined;
-  deleteSegment = unused;
-  deleteRecords = unused;
-  close = async (): Promise<void> => undefined;
 }
 
 function unused(): Promise<never> {
@@ -66,7 +54,7 @@ describe('BrokerService', () => {
 
   before(async () => {
     log = new ScriptedLog();
-    const service = new BrokerService({ log, metrics: new BrokerMetrics(new Registry()), retentionMs: 60_000, maxBodyBytes: 16, maxSubscribers: 10, now: () => now });
+    const service = new BrokerService({ writer: log, reader: log, metrics: new BrokerMetrics(new Registry()), retentionMs: 60_000, maxBodyBytes: 16, maxSubscribers: 10, now: () => now });
     server = new Server();
     server.addService(brokerServiceDefinition, service.handlers());
     const port = await new Promise<number>((resolve, reject) =>

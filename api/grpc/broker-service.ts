@@ -8,7 +8,9 @@ import {
   expiresAtMs,
   isExpired,
   validateSubject,
-  type Log,
+  type LogReader,
+  type TailCursor,
+  type LogWriter,
   type SubjectInfo as LogSubjectInfo,
 } from '../../core/index.js';
 import type {
@@ -27,7 +29,10 @@ import { toWireError, type WireError } from './status.js';
 import { RequestGuard, pageToken } from './validate.js';
 
 export interface BrokerServiceOptions {
-  readonly log: Log;
+  /** Where publishes go. */
+  readonly writer: LogWriter;
+  /** What Fetch, FetchRange, Subscribe and the subject calls read from (the tiered reader when there is a cold tier). */
+  readonly reader: LogReader;
   readonly metrics: BrokerMetrics;
   /** The subject retention in ms (0 = for ever), applied at read time. */
   readonly retentionMs: number;
@@ -137,7 +142,7 @@ export class BrokerService {
 
   private async publish(req: PublishRequest): Promise<PublishResponse> {
     const input = this.guard.publish(req);
-    return { id: await this.options.log.append(input) };
+    return { id: await this.options.writer.append(input) };
   }
 
   private async publishBatch(req: PublishBatchRequest): Promise<PublishBatchResponse> {
@@ -153,7 +158,7 @@ export class BrokerService {
     const ids = new Array<number>(inputs.length);
     await Promise.all(
       [...bySubject.values()].map(async (indices) => {
-        const offsets = await this.options.log.appendMany(indices.map((i) => inputs[i]!));
+        const offsets = await this.options.writer.appendMany(indices.map((i) => inputs[i]!));
         indices.forEach((i, k) => (ids[i] = offsets[k]!));
       }),
     );
@@ -162,7 +167,7 @@ export class BrokerService {
 
   private async fetch(rawSubject: string, id: number): Promise<MessageResponse> {
     const { subject } = this.guard.fetch({ subject: rawSubject, id });
-    const found = await this.options.log.get(subject, id);
+    const found = await this.options.reader.get(subject, id);
     switch (found.kind) {
       case 'never':
         throw new InvalidIdError(
@@ -186,13 +191,13 @@ export class BrokerService {
 
   private async fetchRange(call: ServerUnaryCall<{ subject: string; fromId: number; maxMessages: number; maxBytes: number }, FetchRangeResponse>): Promise<FetchRangeResponse> {
     const req = this.guard.fetchRange(call.request);
-    const info = await this.options.log.subjectInfo(req.subject);
+    const info = await this.options.reader.subjectInfo(req.subject);
     const lastOffset = info?.lastOffset ?? 0;
     if (req.from > lastOffset + 1) {
       throw new InvalidIdError(req.subject, req.from, `from_id is beyond the next id ${lastOffset + 1}`);
     }
     const from = Math.max(req.from, info?.firstOffset ?? 1);
-    const records = await this.options.log.readRange(req.subject, from, { maxRecords: req.maxRecords, maxBytes: req.maxBytes });
+    const records = await this.options.reader.readRange(req.subject, from, { maxRecords: req.maxRecords, maxBytes: req.maxBytes });
     const now = this.now();
     const messages = records.filter((r) => !isExpired(r, this.options.retentionMs, now)).map(toMessage);
     const nextId = records.length > 0 ? records[records.length - 1]!.offset + 1 : Math.max(from, req.from);
@@ -201,7 +206,7 @@ export class BrokerService {
 
   private async listSubjects(prefix: string, pageSize: number, token: string): Promise<{ subjects: SubjectInfo[]; nextPageToken: string }> {
     const req = this.guard.listSubjects(prefix, pageSize, token);
-    const page = await this.options.log.listSubjects({ prefix: req.prefix, limit: req.limit + 1, ...(req.after === undefined ? {} : { after: req.after }) });
+    const page = await this.options.reader.listSubjects({ prefix: req.prefix, limit: req.limit + 1, ...(req.after === undefined ? {} : { after: req.after }) });
     const more = page.length > req.limit;
     const subjects = page.slice(0, req.limit).map((s) => this.toSubjectInfo(s));
     return { subjects, nextPageToken: more ? pageToken(subjects[subjects.length - 1]!.subject) : '' };
@@ -209,7 +214,7 @@ export class BrokerService {
 
   private async getSubject(rawSubject: string): Promise<SubjectInfo> {
     const subject = validateSubject(rawSubject);
-    const info = await this.options.log.subjectInfo(subject);
+    const info = await this.options.reader.subjectInfo(subject);
     if (info === undefined) throw new SubjectNotFoundError(subject);
     return this.toSubjectInfo(info);
   }
@@ -234,7 +239,7 @@ export class BrokerService {
     let stopped = false;
     let shutdownError: WireError | undefined;
     let wakeDrain: (() => void) | undefined;
-    let cursor: Awaited<ReturnType<Log['tail']>> | undefined;
+    let cursor: TailCursor | undefined;
     const stop = (): void => {
       if (stopped) return;
       stopped = true;
@@ -257,7 +262,7 @@ export class BrokerService {
       if (this.subscriptions.size >= this.options.maxSubscribers) {
         throw new OverloadedError(`this broker has ${this.subscriptions.size} subscribers, its limit (BROKER_MAX_SUBSCRIBERS)`);
       }
-      cursor = await this.options.log.tail(subject, from);
+      cursor = await this.options.reader.tail(subject, from);
       // A shutdown that began while the cursor was opening ends this stream as it would have ended a registered one.
       if (this.shuttingDown && !stopped) sub.stop();
       if (stopped) {
@@ -352,7 +357,7 @@ export class BrokerService {
       let appended: Promise<number>;
       try {
         if (this.shuttingDown) throw new UnavailableError('the broker is shutting down; retry against another broker or after restart');
-        appended = this.options.log.append(this.guard.publish(req));
+        appended = this.options.writer.append(this.guard.publish(req));
       } catch (err) {
         fail(err);
         return;

@@ -2,7 +2,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import type { BrokerConfig, Log } from '../../core/index.js';
+import type { BrokerConfig, Log, LogReader } from '../../core/index.js';
 import { logOptionsFromConfig, openLog } from '../../log/index.js';
 import { brokerServiceDefinition } from '../grpc/service-definition.js';
 import { BrokerService } from '../grpc/broker-service.js';
@@ -14,7 +14,7 @@ import { createLogger } from './logger.js';
 
 /** Background work started beside the gRPC server (compaction, replication); returns how to stop it. */
 export type BackgroundStarter = (deps: { config: BrokerConfig; log: Log; registry: Registry; logger: Logger }) => Promise<{
-  log?: Log;
+  reader?: LogReader;
   close(): Promise<void>;
 }>;
 
@@ -37,17 +37,17 @@ export async function startBroker(
   const logger = deps.logger ?? createLogger(config.logLevel);
   const metrics = new BrokerMetrics(new Registry());
   const localLog = await openLog(logOptionsFromConfig(config, metrics.logObserver()));
-  let background: { log?: Log; close(): Promise<void> } | undefined;
+  let background: { reader?: LogReader; close(): Promise<void> } | undefined;
   try {
     background = deps.background === undefined ? undefined : await deps.background({ config, log: localLog, registry: metrics.registry, logger });
   } catch (err) {
     await localLog.close();
     throw err;
   }
-  const log = background?.log ?? localLog;
 
   const service = new BrokerService({
-    log,
+    writer: localLog,
+    reader: background?.reader ?? localLog,
     metrics,
     retentionMs: config.retentionMs,
     maxBodyBytes: config.maxBodyBytes,
@@ -99,5 +99,5 @@ export async function startBroker(
     })();
     return closing;
   };
-  return { grpcPort, metricsPort: metricsServer?.port ?? -1, log, metrics, close };
+  return { grpcPort, metricsPort: metricsServer?.port ?? -1, log: localLog, metrics, close };
 }

@@ -1,7 +1,7 @@
 import type { BrokerConfig } from '../../core/index.js';
 import { logOptionsFromConfig, openLog } from '../../log/index.js';
 // Not the replication/ barrel: it loads the BullMQ and Cassandra clients, which the embedded default never uses.
-import { startBackgroundJobs } from '../../replication/background-jobs.js';
+import { startBackgroundJobs } from './background-jobs.js';
 import { startBroker, type BackgroundStarter } from './broker-server.js';
 import { createLogger } from './logger.js';
 

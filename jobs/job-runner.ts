@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import type { Log } from '../../core/index.js';
-import type { CompactionResult, Compactor } from './compaction.js';
+import type { Log } from '../core/index.js';
+import type { CompactionResult, Compactor } from '../retention/compaction.js';
 import type { JobMetrics } from './job-metrics.js';
-import type { Replicator } from './replicator.js';
+import type { Replicator } from '../tiering/replicator.js';
 
 /** Attempts of one replication before it is dead-lettered. */
 export const DEFAULT_ATTEMPTS = 8;

@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import type { ColdStore, Log } from '../../core/index.js';
-import { tempLog } from '../../log/test-support/temp-log.js';
-import { openCassandraColdStore, type CassandraColdStore } from '../cold-store/cassandra-cold-store.js';
+import type { ColdStore, Log } from '../core/index.js';
+import { tempLog } from '../log/test-support/temp-log.js';
+import { openCassandraColdStore, type CassandraColdStore } from '../tiering/cassandra/cassandra-cold-store.js';
 import { randomName, startRedis, stopRedis, testCqlContactPoints, testCqlLocalDc, testRedisUrl } from '../test-support/services.js';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { BullMqRunner, queueNames, replicationJobId } from './bullmq-runner.js';
-import { MemoryColdStore } from './test-support/memory-cold-store.js';
-import { Compactor } from './compaction.js';
-import { compactionContract } from './test-support/compaction-contract.js';
+import { MemoryColdStore } from '../tiering/test-support/memory-cold-store.js';
+import { Compactor } from '../retention/compaction.js';
+import { compactionContract } from '../retention/test-support/compaction-contract.js';
 import { JobMetrics } from './job-metrics.js';
-import { Replicator } from './replicator.js';
+import { Replicator } from '../tiering/replicator.js';
 
 const silent = pino({ level: 'silent' });
 

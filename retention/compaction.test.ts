@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { tempLog } from '../../log/test-support/temp-log.js';
+import { tempLog } from '../log/test-support/temp-log.js';
 import { Compactor } from './compaction.js';
-import { InProcessRunner } from './in-process-runner.js';
-import { JobMetrics } from './job-metrics.js';
+import { InProcessRunner } from '../jobs/in-process-runner.js';
+import { JobMetrics } from '../jobs/job-metrics.js';
 import { compactionContract } from './test-support/compaction-contract.js';
 
 const MINUTE = 60_000;
@@ -72,7 +72,7 @@ describe('Compactor', () => {
       const ctx = await tempLog({ segmentMaxRecords: 5, now: () => now });
       try {
         for (let i = 0; i < 21; i++) await ctx.log.append({ subject: 's', body: Buffer.alloc(100), expirationSeconds: 0 });
-        for (const base of [1, 6, 16]) await ctx.log.markReplicated('s', base);
+        for (const base of [1, 6, 16]) await ctx.log.markReplicated({ subject: 's', baseOffset: base });
         now += 10 * MINUTE;
         const result = await new Compactor(ctx.log, { retentionMs: 7 * DAY, localRetentionMs: 0, localRetentionBytes: 600 }).run(now);
         assert.equal(result.segmentsDroppedLocally, 2);
@@ -94,7 +94,7 @@ describe('Compactor', () => {
         for (let i = 0; i < 10; i++) await ctx.log.append({ subject: 's', body: Buffer.alloc(10), expirationSeconds: 0 });
         now += 30 * MINUTE;
         for (let i = 0; i < 6; i++) await ctx.log.append({ subject: 's', body: Buffer.alloc(10), expirationSeconds: 0 });
-        for (const base of [1, 6, 11]) await ctx.log.markReplicated('s', base);
+        for (const base of [1, 6, 11]) await ctx.log.markReplicated({ subject: 's', baseOffset: base });
         now += 45 * MINUTE;
         const compactor = new Compactor(ctx.log, { retentionMs: 7 * DAY, localRetentionMs: HOUR, localRetentionBytes: 0 });
         const result = await compactor.run(now);

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import type { Log } from '../../core/index.js';
-import { tempLog } from '../../log/test-support/temp-log.js';
-import { Compactor } from './compaction.js';
+import type { Log } from '../core/index.js';
+import { tempLog } from '../log/test-support/temp-log.js';
+import { Compactor } from '../retention/compaction.js';
 import { InProcessRunner } from './in-process-runner.js';
 import { JobMetrics } from './job-metrics.js';
-import { Replicator } from './replicator.js';
-import { MemoryColdStore } from './test-support/memory-cold-store.js';
+import { Replicator } from '../tiering/replicator.js';
+import { MemoryColdStore } from '../tiering/test-support/memory-cold-store.js';
 
 const silent = pino({ level: 'silent' });
 

@@ -1,8 +1,8 @@
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { CompactionResult } from './compaction.js';
+import type { CompactionResult } from '../retention/compaction.js';
 import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, compactOnce, type JobRunner, type JobRunnerOptions } from './job-runner.js';
-import type { SegmentRef } from './replicator.js';
+import type { SegmentRef } from '../core/index.js';
 
 export interface BullMqRunnerOptions extends JobRunnerOptions {
   readonly redisUrl: string;

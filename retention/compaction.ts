@@ -1,6 +1,6 @@
-import { isExpired, segmentExpiresAtMs, type Log, type SegmentInfo } from '../../core/index.js';
+import { isExpired, segmentExpiresAtMs, type Log, type SegmentInfo } from '../core/index.js';
 import { retentionProfile, scanProfile, type ExpiryProfile } from './expiry-profile.js';
-import type { JobMetrics } from './job-metrics.js';
+import type { JobMetrics } from '../jobs/job-metrics.js';
 
 /** Share of a sealed segment's stored records that must have expired before its expired records are deleted. */
 export const DEFAULT_PARTIAL_THRESHOLD = 0.5;
@@ -100,7 +100,7 @@ export class Compactor {
     const kept: SegmentInfo[] = [];
     for (const segment of segments) {
       if (segment.sealed && segmentExpiresAtMs(segment, retentionMs) <= nowMs) {
-        const removed = await this.log.deleteSegment(segment.subject, segment.baseOffset);
+        const removed = await this.log.deleteSegment(segment);
         result.segmentsExpired += 1;
         result.recordsDeleted += removed.records;
         result.bytesDeleted += removed.bytes;
@@ -117,7 +117,7 @@ export class Compactor {
       const tooOld = localRetentionMs > 0 && segment.lastPublishMs + localRetentionMs <= nowMs;
       const tooBig = localRetentionBytes > 0 && bytes > localRetentionBytes;
       if (!tooOld && !tooBig) break;
-      const removed = await this.log.deleteSegment(segment.subject, segment.baseOffset);
+      const removed = await this.log.deleteSegment(segment);
       bytes -= segment.bytes;
       result.segmentsDroppedLocally += 1;
       result.recordsDeleted += removed.records;
@@ -153,7 +153,7 @@ export class Compactor {
     if (expired < this.threshold * segment.count || pass.reads >= this.readsPerPass) return;
     pass.reads += 1;
     const nowMs = pass.nowMs;
-    const removed = await this.log.deleteRecords(segment.subject, segment.baseOffset, (r) => isExpired(r, retentionMs, nowMs));
+    const removed = await this.log.deleteRecords(segment, (r) => isExpired(r, retentionMs, nowMs));
     if (removed.records > 0) pass.result.segmentsTrimmed += 1;
     pass.result.recordsDeleted += removed.records;
     pass.result.bytesDeleted += removed.bytes;

@@ -1,28 +1,19 @@
-import type {
-  AppendInput,
-  ColdStore,
-  Log,
-  LogRecord,
-  LookupResult,
-  ReadLimits,
-  SegmentInfo,
-  SubjectInfo,
-  TailCursor,
-} from '../../core/index.js';
+import type { ColdStore, LogReader, LogRecord, LookupResult, ReadLimits, SubjectInfo, SubjectQuery, TailCursor } from '../core/index.js';
 import { TieredCursor } from './tiered-cursor.js';
 
 /**
  * The local log with the cold tier behind it, as Kafka's tiered storage: offsets that local retention removed are
  * read from the cold store, so the local disk bounds only the hot data. Reads go to the local log first; only what it
- * no longer has below its first offset is asked of the cold tier. Writes, segments and jobs are the local log's.
+ * no longer has below its first offset is asked of the cold tier. It is only a reader: writes, segments and jobs
+ * are the local log's.
  */
-export function createTieredLog(local: Log, cold: ColdStore): Log {
-  return new TieredLog(local, cold);
+export function createTieredReader(local: LogReader, cold: ColdStore): LogReader {
+  return new TieredReader(local, cold);
 }
 
-class TieredLog implements Log {
+class TieredReader implements LogReader {
   constructor(
-    private readonly local: Log,
+    private readonly local: LogReader,
     private readonly cold: ColdStore,
   ) {}
 
@@ -68,60 +59,11 @@ class TieredLog implements Log {
     return from === 'live' ? local : new TieredCursor(subject, from, this.local, this.cold, local);
   }
 
-  append(input: AppendInput): Promise<number> {
-    return this.local.append(input);
-  }
-
-  appendMany(inputs: readonly AppendInput[]): Promise<number[]> {
-    return this.local.appendMany(inputs);
-  }
-
   subjectInfo(subject: string): Promise<SubjectInfo | undefined> {
     return this.local.subjectInfo(subject);
   }
 
-  listSubjects(options: { prefix?: string; after?: string; limit: number }): Promise<SubjectInfo[]> {
-    return this.local.listSubjects(options);
-  }
-
-  segments(subject: string): Promise<SegmentInfo[]> {
-    return this.local.segments(subject);
-  }
-
-  unreplicatedSegments(options: { limit: number; after?: { subject: string; baseOffset: number } }): Promise<SegmentInfo[]> {
-    return this.local.unreplicatedSegments(options);
-  }
-
-  allSegments(options: { limit: number; after?: { subject: string; baseOffset: number } }): Promise<SegmentInfo[]> {
-    return this.local.allSegments(options);
-  }
-
-  readSegment(subject: string, baseOffset: number, batchSize?: number): AsyncIterable<LogRecord[]> {
-    return this.local.readSegment(subject, baseOffset, batchSize);
-  }
-
-  markReplicated(subject: string, baseOffset: number): Promise<void> {
-    return this.local.markReplicated(subject, baseOffset);
-  }
-
-  sealStaleSegments(nowMs: number): Promise<SegmentInfo[]> {
-    return this.local.sealStaleSegments(nowMs);
-  }
-
-  onSegmentSealed(listener: (segment: SegmentInfo) => void): () => void {
-    return this.local.onSegmentSealed(listener);
-  }
-
-  deleteSegment(subject: string, baseOffset: number): Promise<{ records: number; bytes: number }> {
-    return this.local.deleteSegment(subject, baseOffset);
-  }
-
-  deleteRecords(subject: string, baseOffset: number, isExpired: (record: LogRecord) => boolean): Promise<{ records: number; bytes: number }> {
-    return this.local.deleteRecords(subject, baseOffset, isExpired);
-  }
-
-  /** Closes the local log; the cold store belongs to whoever opened it. */
-  close(): Promise<void> {
-    return this.local.close();
+  listSubjects(query: SubjectQuery): Promise<SubjectInfo[]> {
+    return this.local.listSubjects(query);
   }
 }

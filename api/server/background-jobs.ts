@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { BrokerConfig, ColdStore, Log } from '../core/index.js';
-import { Compactor, type CompactionResult } from './jobs/compaction.js';
-import { InProcessRunner } from './jobs/in-process-runner.js';
-import type { JobRunner } from './jobs/job-runner.js';
-import { JobMetrics } from './jobs/job-metrics.js';
-import { Replicator } from './jobs/replicator.js';
-import { createTieredLog } from './tiered/tiered-log.js';
+import type { BrokerConfig, ColdStore, Log, LogReader } from '../../core/index.js';
+import { Compactor, type CompactionResult } from '../../retention/compaction.js';
+import { InProcessRunner } from '../../jobs/in-process-runner.js';
+import type { JobRunner } from '../../jobs/job-runner.js';
+import { JobMetrics } from '../../jobs/job-metrics.js';
+import { Replicator } from '../../tiering/replicator.js';
+import { createTieredReader } from '../../tiering/tiered-reader.js';
 
 // bullmq, ioredis and cassandra-driver are loaded only when REDIS_URL or SCYLLA_CONTACT_POINTS ask for them: together
 // they add ~30 MB of resident code to a broker on embedded defaults, which needs neither.
@@ -25,8 +25,8 @@ export interface BackgroundJobsOptions {
 }
 
 export interface BackgroundJobs {
-  /** The log to serve reads from: tiered (local, then cold) when replication is on, else the local log itself. */
-  readonly log: Log;
+  /** The reader to serve from: tiered (local, then cold) when replication is on, else the local log itself. */
+  readonly reader: LogReader;
   /** The runner in use: BullMQ when REDIS_URL is set, else in process. */
   readonly runner: JobRunner;
   /** Runs a compaction pass now through the runner and resolves with what it did. */
@@ -47,7 +47,7 @@ export async function startBackgroundJobs(opts: BackgroundJobsOptions): Promise<
   let cold = opts.coldStore;
   const ownsCold = cold === undefined && config.scyllaContactPoints.length > 0;
   if (ownsCold) {
-    const { openCassandraColdStore } = await import('./cold-store/cassandra-cold-store.js');
+    const { openCassandraColdStore } = await import('../../tiering/cassandra/cassandra-cold-store.js');
     cold = await openCassandraColdStore({
       contactPoints: config.scyllaContactPoints,
       localDataCenter: config.scyllaLocalDc,
@@ -73,10 +73,10 @@ export async function startBackgroundJobs(opts: BackgroundJobsOptions): Promise<
   const runner: JobRunner =
     config.redisUrl === undefined
       ? new InProcessRunner(common)
-      : await (await import('./jobs/bullmq-runner.js')).BullMqRunner.start({ ...common, redisUrl: config.redisUrl, prefix: config.queuePrefix, brokerId: config.brokerId });
+      : await (await import('../../jobs/bullmq-runner.js')).BullMqRunner.start({ ...common, redisUrl: config.redisUrl, prefix: config.queuePrefix, brokerId: config.brokerId });
   logger.info({ runner: config.redisUrl === undefined ? 'in-process' : 'bullmq', brokerId: config.brokerId, replication: cold !== undefined }, 'background jobs started');
   return {
-    log: cold === undefined ? log : createTieredLog(log, cold),
+    reader: cold === undefined ? log : createTieredReader(log, cold),
     runner,
     runCompactionNow: () => runner.runCompactionNow(),
     replicateOwedNow: () => runner.replicateOwedNow(),

@@ -3,7 +3,7 @@ import cassandra from 'cassandra-driver';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { InvalidArgumentError, UnavailableError, type LogRecord, type SegmentInfo } from '../../core/index.js';
-import { randomKeyspace, startCql, stopCql, testCqlContactPoints, testCqlLocalDc } from '../test-support/services.js';
+import { randomKeyspace, startCql, stopCql, testCqlContactPoints, testCqlLocalDc } from '../../test-support/services.js';
 import { openCassandraColdStore, type CassandraColdStore, type CassandraColdStoreOptions } from './cassandra-cold-store.js';
 import { CASSANDRA_4_EXPIRY_LIMIT_MS, MAX_TTL_SECONDS } from './ttl.js';
 

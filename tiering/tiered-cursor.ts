@@ -1,5 +1,5 @@
-import type { ColdStore, Log, LogRecord, TailCursor } from '../../core/index.js';
-import { cursorBatches } from '../../core/index.js';
+import type { ColdStore, LogReader, LogRecord, TailCursor } from '../core/index.js';
+import { cursorBatches } from '../core/index.js';
 
 /** Records read from the cold tier per batch when a caller gives no maximum. */
 const COLD_BATCH_RECORDS = 512;
@@ -23,7 +23,7 @@ export class TieredCursor implements TailCursor {
   constructor(
     readonly subject: string,
     from: number,
-    private readonly log: Log,
+    private readonly log: LogReader,
     private readonly cold: ColdStore,
     private readonly local: TailCursor,
   ) {

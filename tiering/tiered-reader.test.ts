@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Log, LogRecord } from '../../core/index.js';
-import { tempLog } from '../../log/test-support/temp-log.js';
-import { MemoryColdStore } from '../jobs/test-support/memory-cold-store.js';
-import { createTieredLog } from './tiered-log.js';
+import type { LogReader, LogRecord } from '../core/index.js';
+import { tempLog } from '../log/test-support/temp-log.js';
+import { MemoryColdStore } from './test-support/memory-cold-store.js';
+import { createTieredReader } from './tiered-reader.js';
 
 /** A subject of `n` records (bodies "m<offset>") in segments of 10, the first `coldSegments` copied and dropped locally. */
 async function setUp(n: number, coldSegments: number, bodies: (offset: number) => Buffer = (o) => Buffer.from(`m${o}`)) {
@@ -12,17 +12,17 @@ async function setUp(n: number, coldSegments: number, bodies: (offset: number) =
   for (let o = 1; o <= n; o++) await ctx.log.append({ subject: 's', body: bodies(o), expirationSeconds: 0 });
   if (n % 10 === 0) await ctx.log.sealStaleSegments(Date.now() + 24 * 3_600_000);
   for (const segment of (await ctx.log.segments('s')).slice(0, coldSegments)) {
-    await cold.writeSegment(segment, ctx.log.readSegment('s', segment.baseOffset), 0);
-    await ctx.log.markReplicated('s', segment.baseOffset);
-    await ctx.log.deleteSegment('s', segment.baseOffset);
+    await cold.writeSegment(segment, ctx.log.readSegment({ subject: 's', baseOffset: segment.baseOffset }), 0);
+    await ctx.log.markReplicated({ subject: 's', baseOffset: segment.baseOffset });
+    await ctx.log.deleteSegment({ subject: 's', baseOffset: segment.baseOffset });
   }
-  return { ctx, cold, tiered: createTieredLog(ctx.log, cold) };
+  return { ctx, cold, tiered: createTieredReader(ctx.log, cold) };
 }
 
 const ids = (records: readonly LogRecord[]): number[] => records.map((r) => r.offset);
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-async function drain(log: Log, from: number, count: number, maxRecords?: number): Promise<number[]> {
+async function drain(log: LogReader, from: number, count: number, maxRecords?: number): Promise<number[]> {
   const cursor = await log.tail('s', from);
   const seen: number[] = [];
   try {
@@ -33,7 +33,7 @@ async function drain(log: Log, from: number, count: number, maxRecords?: number)
   return seen;
 }
 
-describe('createTieredLog', () => {
+describe('createTieredReader', () => {
   describe('when an offset exists only in the cold store', () => {
     it('should return it from get(), and keep removed what the cold store lacks', async () => {
       const { ctx, cold, tiered } = await setUp(30, 2);
@@ -86,7 +86,7 @@ describe('createTieredLog', () => {
         assert.equal(cursor.position, 21);
         assert.deepEqual(ids(await cursor.next()), range(21, 30));
         const live = cursor.next();
-        await tiered.append({ subject: 's', body: Buffer.from('new'), expirationSeconds: 0 });
+        await ctx.log.append({ subject: 's', body: Buffer.from('new'), expirationSeconds: 0 });
         assert.deepEqual(ids(await live), [31]);
         cursor.close();
         assert.deepEqual(await cursor.next(), []);
@@ -101,9 +101,9 @@ describe('createTieredLog', () => {
         const cursor = await tiered.tail('s', 12);
         assert.deepEqual(ids(await cursor.next(3)), [12, 13, 14]);
         for (const base of [11, 21]) {
-          await cold.writeSegment((await ctx.log.segments('s')).find((s) => s.baseOffset === base)!, ctx.log.readSegment('s', base), 0);
-          await ctx.log.markReplicated('s', base);
-          await ctx.log.deleteSegment('s', base);
+          await cold.writeSegment((await ctx.log.segments('s')).find((s) => s.baseOffset === base)!, ctx.log.readSegment({ subject: 's', baseOffset: base }), 0);
+          await ctx.log.markReplicated({ subject: 's', baseOffset: base });
+          await ctx.log.deleteSegment({ subject: 's', baseOffset: base });
         }
         const seen: number[] = [];
         while (seen.length < 26) seen.push(...ids(await cursor.next()));
@@ -123,7 +123,7 @@ describe('createTieredLog', () => {
         while (seen.length < 20) seen.push(...ids(await cursor.next()));
         assert.deepEqual(seen, range(1, 20));
         const live = cursor.next();
-        await tiered.append({ subject: 's', body: Buffer.from('new'), expirationSeconds: 0 });
+        await ctx.log.append({ subject: 's', body: Buffer.from('new'), expirationSeconds: 0 });
         assert.deepEqual(ids(await live), [21]);
         cursor.close();
       } finally {

@@ -1,4 +1,4 @@
-import { expiresAtMs, type Log, type SegmentInfo } from '../../core/index.js';
+import { expiresAtMs, type Log, type SegmentInfo } from '../core/index.js';
 
 /** Order statistics kept per profile: quantiles 0, 1/32, ..., 1 of the records' expiry times (~3 % resolution). */
 const POINTS = 33;
@@ -21,7 +21,7 @@ export interface ExpiryProfile {
 /** Reads a segment's records once and keeps the quantiles of their expiry times. */
 export async function scanProfile(log: Log, segment: SegmentInfo, retentionMs: number): Promise<ExpiryProfile> {
   const times: number[] = [];
-  for await (const batch of log.readSegment(segment.subject, segment.baseOffset)) {
+  for await (const batch of log.readSegment(segment)) {
     for (const r of batch) times.push(expiresAtMs(r.publishedAtMs, r.expirationSeconds, retentionMs));
   }
   times.sort((a, b) => a - b);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import type { Log } from '../../../core/index.js';
-import { tempLog } from '../../../log/test-support/temp-log.js';
+import type { Log } from '../../core/index.js';
+import { tempLog } from '../../log/test-support/temp-log.js';
 import { Compactor, type CompactionResult } from '../compaction.js';
 
 const HOUR = 3_600_000;

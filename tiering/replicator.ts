@@ -1,5 +1,5 @@
-import type { ColdStore, Log } from '../../core/index.js';
-import type { JobMetrics } from './job-metrics.js';
+import type { ColdStore, SegmentRef, SegmentStore } from '../core/index.js';
+import type { JobMetrics } from '../jobs/job-metrics.js';
 import { DEFAULT_MAX_YIELDING_LAG, Pacer } from './pacer.js';
 
 /** Owed segments read per unreplicatedSegments page. */
@@ -7,19 +7,13 @@ const PAGE = 500;
 /** Records read out of the log per batch handed to the cold store (small, so pacing is fine-grained). */
 const BATCH = 256;
 
-/** A segment by its key: what a replication job carries. */
-export interface SegmentRef {
-  readonly subject: string;
-  readonly baseOffset: number;
-}
-
 /**
  * Copies one sealed segment to the cold tier and marks it replicated only after every row is acknowledged.
  * Idempotent: rows are keyed by (subject, segment, id), so a retry rewrites the same rows.
  */
 export class Replicator {
   constructor(
-    private readonly log: Log,
+    private readonly log: SegmentStore,
     private readonly cold: ColdStore,
     private readonly retentionMs: number,
     private readonly metrics?: JobMetrics,
@@ -28,12 +22,12 @@ export class Replicator {
   ) {}
 
   async replicate(ref: SegmentRef): Promise<{ rows: number; bytes: number } | 'skipped'> {
-    const segment = (await this.log.segments(ref.subject)).find((s) => s.baseOffset === ref.baseOffset);
+    const segment = await this.log.segment(ref);
     // Gone (expired and compacted), still active, or done by an earlier attempt: nothing to copy.
     if (segment === undefined || !segment.sealed || segment.replicated) return 'skipped';
-    const records = this.log.readSegment(ref.subject, ref.baseOffset, BATCH);
+    const records = this.log.readSegment(ref, BATCH);
     const written = await this.cold.writeSegment(segment, this.pacer === null ? records : this.pacer.paced(records), this.retentionMs);
-    await this.log.markReplicated(ref.subject, ref.baseOffset);
+    await this.log.markReplicated(ref);
     this.metrics?.segmentsReplicated.inc();
     this.metrics?.bytesReplicated.inc(written.bytes);
     this.metrics?.addLag(-1);

@@ -1,4 +1,4 @@
-import { expiresAtMs, type ColdStore, type LogRecord, type ReadLimits, type SegmentInfo } from '../../../core/index.js';
+import { expiresAtMs, type ColdStore, type LogRecord, type ReadLimits, type SegmentInfo } from '../../core/index.js';
 
 /**
  * An in-memory ColdStore for tests that need no CQL server: rows keyed by (subject, offset) so a retry overwrites,

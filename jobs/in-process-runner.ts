@@ -1,6 +1,6 @@
-import type { CompactionResult } from './compaction.js';
+import type { CompactionResult } from '../retention/compaction.js';
 import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, backoffMs, compactOnce, type JobRunner, type JobRunnerOptions } from './job-runner.js';
-import type { SegmentRef } from './replicator.js';
+import type { SegmentRef } from '../core/index.js';
 
 export interface InProcessRunnerOptions extends JobRunnerOptions {
   /** Longest retry delay in ms. @defaultValue 60000 */

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
 const run = promisify(execFile);
-const SCRIPT = fileURLToPath(new URL('../../scripts/services.sh', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('../scripts/services.sh', import.meta.url));
 
 function required(name: string): string {
   const value = process.env[name];
