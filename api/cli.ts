@@ -3,14 +3,24 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createInterface } from 'node:readline';
 import { ConfigError, SETTINGS, loadConfig, type BrokerConfig } from '../core/index.js';
-import type { ListSubjectsResponse, MessageResponse, PublishRequest, PublishResponse, SubjectInfo } from '../proto/gen/broker.js';
+import type {
+  ListSubjectsResponse,
+  MessageResponse,
+  PublishRequest,
+  PublishResponse,
+  SubjectInfo,
+} from '../proto/gen/broker.js';
 import { connect, describeError, publishBatched, publishPipelined, unary } from './client/broker-client.js';
 
 const program = new Command();
 program
   .name('broker')
   .description('An event-sourced message broker with a segmented log on LevelDB, served over gRPC.')
-  .option('-s, --server <host:port>', 'broker address for client commands [BROKER_ADDRESS]', process.env.BROKER_ADDRESS ?? 'localhost:50051')
+  .option(
+    '-s, --server <host:port>',
+    'broker address for client commands [BROKER_ADDRESS]',
+    process.env.BROKER_ADDRESS ?? 'localhost:50051',
+  )
   .option('--json', 'print JSON lines instead of readable text', false)
   .showHelpAfterError('(add --help for usage)')
   .addHelpText(
@@ -30,7 +40,11 @@ Errors are printed as "error: <REASON>: <message>" (reasons: docs/errors.md) wit
   );
 
 /** `--grpc-port` for BROKER_GRPC_PORT, `--redis-url` for REDIS_URL. */
-const flagOf = (env: string): string => env.toLowerCase().replace(/^broker_/, '').replaceAll('_', '-');
+const flagOf = (env: string): string =>
+  env
+    .toLowerCase()
+    .replace(/^broker_/, '')
+    .replaceAll('_', '-');
 /** The property commander gives a flag: `--grpc-port` -> grpcPort. */
 const keyOf = (flag: string): string => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
@@ -55,7 +69,9 @@ const serve = program
   .command('serve')
   .description('run a broker until SIGTERM or SIGINT (flags override the environment variable named in brackets)');
 for (const s of SETTINGS) {
-  serve.addOption(new Option(`--${flagOf(s.env)} <value>`, `${s.help} [${s.env}, default ${s.default === '' ? 'unset' : s.default}]`));
+  serve.addOption(
+    new Option(`--${flagOf(s.env)} <value>`, `${s.help} [${s.env}, default ${s.default === '' ? 'unset' : s.default}]`),
+  );
 }
 serve.action(async (flags: Record<string, string | undefined>) => {
   const config = configFrom(flags);
@@ -66,7 +82,9 @@ serve.action(async (flags: Record<string, string | undefined>) => {
 
 program
   .command('worker')
-  .description("run only the job processors (compaction, replication) on a broker's data dir, without serving gRPC; --once runs one pass and exits")
+  .description(
+    "run only the job processors (compaction, replication) on a broker's data dir, without serving gRPC; --once runs one pass and exits",
+  )
   .option('--once', 'run one compaction pass and replicate everything owed, then exit', false)
   .action(async (opts: { once: boolean }) => {
     const config = configFrom({});
@@ -77,7 +95,8 @@ program
 function int(name: string, min: number): (raw: string) => number {
   return (raw) => {
     const n = Number(raw);
-    if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got "${raw}"`);
+    if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min)
+      throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got "${raw}"`);
     return n;
   };
 }
@@ -88,11 +107,21 @@ function globals(): { server: string; json: boolean } {
 
 function printMessage(m: MessageResponse): void {
   if (globals().json) {
-    console.log(JSON.stringify({ subject: m.subject, id: m.id, publishedAtMs: m.publishedAtMs, expirationSeconds: m.expirationSeconds, body: m.body.toString('utf8') }));
+    console.log(
+      JSON.stringify({
+        subject: m.subject,
+        id: m.id,
+        publishedAtMs: m.publishedAtMs,
+        expirationSeconds: m.expirationSeconds,
+        body: m.body.toString('utf8'),
+      }),
+    );
     return;
   }
   const when = new Date(m.publishedAtMs).toISOString();
-  console.log(`[#${m.id}] ${m.subject} ${when}${m.expirationSeconds > 0 ? ` expiration=${m.expirationSeconds}s` : ''} (${m.body.length} B)\n${m.body.toString('utf8')}`);
+  console.log(
+    `[#${m.id}] ${m.subject} ${when}${m.expirationSeconds > 0 ? ` expiration=${m.expirationSeconds}s` : ''} (${m.body.length} B)\n${m.body.toString('utf8')}`,
+  );
 }
 
 function printSubject(s: SubjectInfo): void {
@@ -112,31 +141,50 @@ function printAck(subject: string, id: number): void {
 
 program
   .command('publish <subject> [body]')
-  .description('publish the body (--count times), or each line of stdin when no body is given (pipelined on one PublishStream, or in PublishBatch calls with --batch)')
-  .option('-e, --expiration <seconds>', 'expire the message after this many seconds (0 = the subject retention)', int('--expiration', 0), 0)
+  .description(
+    'publish the body (--count times), or each line of stdin when no body is given (pipelined on one PublishStream, or in PublishBatch calls with --batch)',
+  )
+  .option(
+    '-e, --expiration <seconds>',
+    'expire the message after this many seconds (0 = the subject retention)',
+    int('--expiration', 0),
+    0,
+  )
   .option('-c, --count <n>', 'publish the body this many times', int('--count', 1), 1)
-  .option('-b, --batch <n>', 'send PublishBatch calls of up to n messages instead of one PublishStream (0 = stream)', int('--batch', 0), 0)
-  .action(async (subject: string, body: string | undefined, opts: { expiration: number; count: number; batch: number }) => {
-    const client = connect(globals().server);
-    const request = (text: string): PublishRequest => ({ subject, body: Buffer.from(text, 'utf8'), expirationSeconds: opts.expiration });
-    try {
-      if (body !== undefined && opts.count === 1) {
-        printAck(subject, (await unary<PublishResponse>((done) => client.publish(request(body), done))).id);
-      } else {
-        const requests = async function* (): AsyncGenerator<PublishRequest> {
-          if (body !== undefined) {
-            for (let i = 0; i < opts.count; i++) yield request(body);
-          } else {
-            for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) yield request(line);
-          }
-        };
-        if (opts.batch > 0) await publishBatched(client, requests(), opts.batch, (id) => printAck(subject, id));
-        else await publishPipelined(client, requests(), (id) => printAck(subject, id));
+  .option(
+    '-b, --batch <n>',
+    'send PublishBatch calls of up to n messages instead of one PublishStream (0 = stream)',
+    int('--batch', 0),
+    0,
+  )
+  .action(
+    async (subject: string, body: string | undefined, opts: { expiration: number; count: number; batch: number }) => {
+      const client = connect(globals().server);
+      const request = (text: string): PublishRequest => ({
+        subject,
+        body: Buffer.from(text, 'utf8'),
+        expirationSeconds: opts.expiration,
+      });
+      try {
+        if (body !== undefined && opts.count === 1) {
+          printAck(subject, (await unary<PublishResponse>((done) => client.publish(request(body), done))).id);
+        } else {
+          const requests = async function* (): AsyncGenerator<PublishRequest> {
+            if (body !== undefined) {
+              for (let i = 0; i < opts.count; i++) yield request(body);
+            } else {
+              for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity }))
+                yield request(line);
+            }
+          };
+          if (opts.batch > 0) await publishBatched(client, requests(), opts.batch, (id) => printAck(subject, id));
+          else await publishPipelined(client, requests(), (id) => printAck(subject, id));
+        }
+      } finally {
+        client.close();
       }
-    } finally {
-      client.close();
-    }
-  });
+    },
+  );
 
 program
   .command('fetch <subject> <id>')
@@ -190,7 +238,9 @@ program
     try {
       let token = '';
       do {
-        const page = await unary<ListSubjectsResponse>((done) => client.listSubjects({ prefix: opts.prefix, pageSize: 1000, pageToken: token }, done));
+        const page = await unary<ListSubjectsResponse>((done) =>
+          client.listSubjects({ prefix: opts.prefix, pageSize: 1000, pageToken: token }, done),
+        );
         for (const s of page.subjects) printSubject(s);
         token = page.nextPageToken;
       } while (token !== '');

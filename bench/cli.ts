@@ -30,10 +30,26 @@
 import { parseArgs } from 'node:util';
 import { ghzPublishBatch, ghzUnary } from './support/ghz.js';
 import { loadgen, loadgenRow } from './support/loadgen.js';
-import { rssBytes, sampleRss, startBroker, startEcho, startNats, startRedis, type Running } from './support/processes.js';
+import {
+  rssBytes,
+  sampleRss,
+  startBroker,
+  startEcho,
+  startNats,
+  startRedis,
+  type Running,
+} from './support/processes.js';
 import type { WorkerTask } from './support/load-worker.js';
 import { cpuMark, foreignPercent, waitForQuiet } from './support/quiet.js';
-import { measured, setQuiet, startWorkers, summarize, table, withProgress, type LoadResult } from './support/workers.js';
+import {
+  measured,
+  setQuiet,
+  startWorkers,
+  summarize,
+  table,
+  withProgress,
+  type LoadResult,
+} from './support/workers.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -79,7 +95,10 @@ async function onBroker<T>(work: (t: Target) => Promise<T>, fsync = String(value
     const [host, port] = values.target.split(':');
     return work({ host: host || '127.0.0.1', port: Number(port) });
   }
-  return onServer(() => startBroker({ BROKER_FSYNC: fsync }), (s) => work({ host: '127.0.0.1', port: s.port, pid: s.pid }));
+  return onServer(
+    () => startBroker({ BROKER_FSYNC: fsync }),
+    (s) => work({ host: '127.0.0.1', port: s.port, pid: s.pid }),
+  );
 }
 
 async function onServer<T>(start: () => Promise<Running>, work: (s: Running) => Promise<T>): Promise<T> {
@@ -92,13 +111,30 @@ async function onServer<T>(start: () => Promise<Running>, work: (s: Running) => 
 }
 
 /** One task per connection; the total --rate is split evenly. */
-function load<K extends 'unary' | 'stream' | 'nats' | 'redis-xadd'>(kind: K, t: Target, subject: string, o: { rate?: number; inflight?: number; seconds?: number; connections?: number } = {}): WorkerTask[] {
+function load<K extends 'unary' | 'stream' | 'nats' | 'redis-xadd'>(
+  kind: K,
+  t: Target,
+  subject: string,
+  o: { rate?: number; inflight?: number; seconds?: number; connections?: number } = {},
+): WorkerTask[] {
   const connections = o.connections ?? CONNECTIONS;
   const rate = o.rate ?? RATE;
-  return Array.from({ length: connections }, (_, i) => ({
-    kind, host: t.host, port: t.port, subject: SUBJECTS > 1 ? subject : `${subject}.${i}`, subjects: SUBJECTS, seconds: o.seconds ?? SECONDS,
-    inflight: o.inflight ?? INFLIGHT, payload: PAYLOAD, rate: rate > 0 ? rate / connections : 0, warmup: WARMUP,
-  }) as WorkerTask);
+  return Array.from(
+    { length: connections },
+    (_, i) =>
+      ({
+        kind,
+        host: t.host,
+        port: t.port,
+        subject: SUBJECTS > 1 ? subject : `${subject}.${i}`,
+        subjects: SUBJECTS,
+        seconds: o.seconds ?? SECONDS,
+        inflight: o.inflight ?? INFLIGHT,
+        payload: PAYLOAD,
+        rate: rate > 0 ? rate / connections : 0,
+        warmup: WARMUP,
+      }) as WorkerTask,
+  );
 }
 
 async function run(name: string, tasks: WorkerTask[], seconds = SECONDS): Promise<LoadResult> {
@@ -111,23 +147,52 @@ async function run(name: string, tasks: WorkerTask[], seconds = SECONDS): Promis
 const ghz = (opts: Parameters<typeof ghzUnary>[0]): Promise<LoadResult> => measured(() => ghzUnary(opts));
 
 const model = (inflight = INFLIGHT, rate = RATE, connections = CONNECTIONS): string =>
-  rate > 0 ? `open model ${rate.toLocaleString('en')}/s over ${connections} conn` : `${connections} conn x ${inflight} in flight`;
+  rate > 0
+    ? `open model ${rate.toLocaleString('en')}/s over ${connections} conn`
+    : `${connections} conn x ${inflight} in flight`;
 
 async function publishUnary(t: Target, label = 'broker'): Promise<LoadResult> {
   if (CLIENT === 'ghz') {
     const name = `${label}: unary Publish, ghz 1 conn x ${INFLIGHT}${RATE > 0 ? ` at ${RATE}/s` : ''}`;
-    return ghz({ name, host: t.host, port: t.port, call: 'broker.Broker/Publish', data: { subject: 'bench.unary', body: Buffer.alloc(PAYLOAD, 1).toString('base64'), expirationSeconds: 0 }, concurrency: INFLIGHT, seconds: SECONDS, payloadBytes: PAYLOAD, ...(RATE > 0 ? { rps: RATE } : {}) });
+    return ghz({
+      name,
+      host: t.host,
+      port: t.port,
+      call: 'broker.Broker/Publish',
+      data: { subject: 'bench.unary', body: Buffer.alloc(PAYLOAD, 1).toString('base64'), expirationSeconds: 0 },
+      concurrency: INFLIGHT,
+      seconds: SECONDS,
+      payloadBytes: PAYLOAD,
+      ...(RATE > 0 ? { rps: RATE } : {}),
+    });
   }
   return run(`${label}: unary Publish, ${model()}`, load('unary', t, 'bench.unary'));
 }
 
-async function publishStream(t: Target, label = 'broker', o: { rate?: number; inflight?: number } = {}): Promise<LoadResult> {
+async function publishStream(
+  t: Target,
+  label = 'broker',
+  o: { rate?: number; inflight?: number } = {},
+): Promise<LoadResult> {
   if (CLIENT === 'go') {
     // One subject per connection, as the Node workers publish (unless --subjects spreads them).
     const rate = o.rate ?? RATE;
     const inflight = o.inflight ?? INFLIGHT;
     return measured(async () => {
-      const r = await loadgen({ mode: 'stream', host: t.host, port: t.port, subject: 'bench.stream', subjects: SUBJECTS, subjectPerConnection: SUBJECTS === 1, rate, inflight, connections: CONNECTIONS, seconds: SECONDS, warmup: WARMUP, payload: PAYLOAD });
+      const r = await loadgen({
+        mode: 'stream',
+        host: t.host,
+        port: t.port,
+        subject: 'bench.stream',
+        subjects: SUBJECTS,
+        subjectPerConnection: SUBJECTS === 1,
+        rate,
+        inflight,
+        connections: CONNECTIONS,
+        seconds: SECONDS,
+        warmup: WARMUP,
+        payload: PAYLOAD,
+      });
       return loadgenRow(`${label}: PublishStream (loadgen), ${model(inflight, rate)}`, r, r);
     });
   }
@@ -138,16 +203,46 @@ async function fetch(t: Target): Promise<LoadResult> {
   // Fill: every subject gets at least `perSubject` messages, so every id asked for exists.
   const perSubject = 5000;
   const fill = Array.from({ length: SUBJECTS }, (_, i) => ({
-    kind: 'stream' as const, host: t.host, port: t.port, subject: SUBJECTS > 1 ? `bench.fetch.${i}` : 'bench.fetch', subjects: 1, seconds: 600, inflight: 256, payload: PAYLOAD, rate: 0,
+    kind: 'stream' as const,
+    host: t.host,
+    port: t.port,
+    subject: SUBJECTS > 1 ? `bench.fetch.${i}` : 'bench.fetch',
+    subjects: 1,
+    seconds: 600,
+    inflight: 256,
+    payload: PAYLOAD,
+    rate: 0,
   }));
   // A closed loop for a bounded time cannot stop at a count, so fill at a known rate instead: 5,000 per subject.
   const fillSeconds = Math.max(2, Math.ceil((perSubject * SUBJECTS) / 10_000));
-  await run('fill for fetch', fill.map((f) => ({ ...f, seconds: fillSeconds, rate: perSubject / fillSeconds + 1 })), fillSeconds);
+  await run(
+    'fill for fetch',
+    fill.map((f) => ({ ...f, seconds: fillSeconds, rate: perSubject / fillSeconds + 1 })),
+    fillSeconds,
+  );
   if (CLIENT === 'ghz') {
-    return ghz({ name: `Fetch, ghz 1 conn x ${INFLIGHT}`, host: t.host, port: t.port, call: 'broker.Broker/Fetch', data: { subject: 'bench.fetch', id: `{{add (mod .RequestNumber ${perSubject}) 1}}` }, concurrency: INFLIGHT, seconds: SECONDS, payloadBytes: PAYLOAD });
+    return ghz({
+      name: `Fetch, ghz 1 conn x ${INFLIGHT}`,
+      host: t.host,
+      port: t.port,
+      call: 'broker.Broker/Fetch',
+      data: { subject: 'bench.fetch', id: `{{add (mod .RequestNumber ${perSubject}) 1}}` },
+      concurrency: INFLIGHT,
+      seconds: SECONDS,
+      payloadBytes: PAYLOAD,
+    });
   }
   const tasks: WorkerTask[] = Array.from({ length: CONNECTIONS }, () => ({
-    kind: 'fetch', host: t.host, port: t.port, subject: 'bench.fetch', subjects: SUBJECTS, seconds: SECONDS, inflight: INFLIGHT, payload: PAYLOAD, rate: RATE > 0 ? RATE / CONNECTIONS : 0, maxId: perSubject,
+    kind: 'fetch',
+    host: t.host,
+    port: t.port,
+    subject: 'bench.fetch',
+    subjects: SUBJECTS,
+    seconds: SECONDS,
+    inflight: INFLIGHT,
+    payload: PAYLOAD,
+    rate: RATE > 0 ? RATE / CONNECTIONS : 0,
+    maxId: perSubject,
   }));
   return run(`Fetch of existing ids, ${model()}`, tasks);
 }
@@ -156,8 +251,15 @@ async function fetch(t: Target): Promise<LoadResult> {
 function subscribers(t: Target, subject: string, streams: number, seconds: number, subjects = 1): WorkerTask[] {
   const workers = Math.min(CONNECTIONS, streams);
   return Array.from({ length: workers }, (_, i) => ({
-    kind: 'subscribe' as const, host: t.host, port: t.port, subject, subjects, seconds, warmup: WARMUP,
-    streams: Math.floor(streams / workers) + (i < streams % workers ? 1 : 0), streamsPerChannel: 250,
+    kind: 'subscribe' as const,
+    host: t.host,
+    port: t.port,
+    subject,
+    subjects,
+    seconds,
+    warmup: WARMUP,
+    streams: Math.floor(streams / workers) + (i < streams % workers ? 1 : 0),
+    streamsPerChannel: 250,
   }));
 }
 
@@ -179,16 +281,43 @@ async function fanOut(t: Target, count: number, rate: number, label: string): Pr
   await subs.ready;
   const mark = cpuMark();
   const rss = t.pid === undefined ? undefined : sampleRss(t.pid);
-  const pub = startWorkers(load('stream', t, 'bench.fan', { rate, connections: 1, inflight: 1024 }).map((x) => ({ ...x, subject: 'bench.fan', subjects: 1 })));
-  const published = await withProgress(`${label}: publishing`, SECONDS, pub, pub.done, () => `, delivered ${subs.current().toLocaleString('en')}`);
+  const pub = startWorkers(
+    load('stream', t, 'bench.fan', { rate, connections: 1, inflight: 1024 }).map((x) => ({
+      ...x,
+      subject: 'bench.fan',
+      subjects: 1,
+    })),
+  );
+  const published = await withProgress(
+    `${label}: publishing`,
+    SECONDS,
+    pub,
+    pub.done,
+    () => `, delivered ${subs.current().toLocaleString('en')}`,
+  );
   const delivered = await withProgress(`${label}: draining`, 3, subs, subs.done);
   const mem = rss?.stop();
   const cpu = cpuNote(mark, busy);
-  const p = summarize(`${label}: publisher, ${rate > 0 ? `${rate.toLocaleString('en')}/s` : 'closed loop'}`, published, PAYLOAD);
+  const p = summarize(
+    `${label}: publisher, ${rate > 0 ? `${rate.toLocaleString('en')}/s` : 'closed loop'}`,
+    published,
+    PAYLOAD,
+  );
   const expected = p.ops * count;
-  const d = summarize(`${label}: deliveries to ${count.toLocaleString('en')} subscriber(s), publish-to-delivery latency`, delivered, PAYLOAD, SECONDS);
+  const d = summarize(
+    `${label}: deliveries to ${count.toLocaleString('en')} subscriber(s), publish-to-delivery latency`,
+    delivered,
+    PAYLOAD,
+    SECONDS,
+  );
   const memNote = rssNote(mem);
-  return [p, { ...d, ratio: `${((d.ops / Math.max(1, expected)) * 100).toFixed(1)}% of ${expected.toLocaleString('en')} expected deliveries${memNote}; ${cpu}` }];
+  return [
+    p,
+    {
+      ...d,
+      ratio: `${((d.ops / Math.max(1, expected)) * 100).toFixed(1)}% of ${expected.toLocaleString('en')} expected deliveries${memNote}; ${cpu}`,
+    },
+  ];
 }
 
 /**
@@ -199,13 +328,33 @@ async function fanOutGo(t: Target, count: number, rate: number, label: string): 
   const busy = await waitForQuiet();
   const mark = cpuMark();
   const rss = t.pid === undefined ? undefined : sampleRss(t.pid);
-  const r = await loadgen({ mode: 'e2e', host: t.host, port: t.port, subject: 'bench.fan', rate, inflight: 1024, connections: Math.max(1, Math.ceil(count / 250)), streams: count, seconds: SECONDS, warmup: WARMUP, payload: PAYLOAD });
+  const r = await loadgen({
+    mode: 'e2e',
+    host: t.host,
+    port: t.port,
+    subject: 'bench.fan',
+    rate,
+    inflight: 1024,
+    connections: Math.max(1, Math.ceil(count / 250)),
+    streams: count,
+    seconds: SECONDS,
+    warmup: WARMUP,
+    payload: PAYLOAD,
+  });
   const mem = rss?.stop();
   const memNote = rssNote(mem);
   const cpu = cpuNote(mark, busy);
   const expected = r.expected ?? 0;
-  const publisher = loadgenRow(`${label} (loadgen): publisher, ${rate > 0 ? `${rate.toLocaleString('en')}/s` : 'closed loop'}`, r.publisher ?? r, r);
-  const deliveries = loadgenRow(`${label} (loadgen): deliveries to ${count.toLocaleString('en')} subscriber(s), publish-to-delivery latency`, r, { ...r, unsent: 0, unacked: 0 });
+  const publisher = loadgenRow(
+    `${label} (loadgen): publisher, ${rate > 0 ? `${rate.toLocaleString('en')}/s` : 'closed loop'}`,
+    r.publisher ?? r,
+    r,
+  );
+  const deliveries = loadgenRow(
+    `${label} (loadgen): deliveries to ${count.toLocaleString('en')} subscriber(s), publish-to-delivery latency`,
+    r,
+    { ...r, unsent: 0, unacked: 0 },
+  );
   const share = `${((r.deliveredFraction ?? 0) * 100).toFixed(1)}% of ${expected.toLocaleString('en')} expected deliveries (messages sent after the warm-up x subscribers) in by 5 s after the end`;
   return [publisher, { ...deliveries, ratio: `${share}${memNote}; ${cpu}` }];
 }
@@ -215,20 +364,40 @@ async function e2e(t: Target): Promise<Row[]> {
   let rate = RATE;
   const rows: Row[] = [];
   if (rate <= 0) {
-    const probe = CLIENT === 'go'
-      ? await loadgen({ mode: 'stream', host: t.host, port: t.port, subject: 'bench.probe', rate: 0, inflight: 256, connections: 1, seconds: 5, warmup: 1, payload: PAYLOAD }).then((r) => loadgenRow('e2e (loadgen): max-rate probe (PublishStream, 1 conn x 256, no subscriber)', r, r))
-      : await run('e2e: max-rate probe (PublishStream, 1 conn x 256, no subscriber)', load('stream', t, 'bench.probe', { connections: 1, seconds: 3, inflight: 256 }), 3);
+    const probe =
+      CLIENT === 'go'
+        ? await loadgen({
+            mode: 'stream',
+            host: t.host,
+            port: t.port,
+            subject: 'bench.probe',
+            rate: 0,
+            inflight: 256,
+            connections: 1,
+            seconds: 5,
+            warmup: 1,
+            payload: PAYLOAD,
+          }).then((r) => loadgenRow('e2e (loadgen): max-rate probe (PublishStream, 1 conn x 256, no subscriber)', r, r))
+        : await run(
+            'e2e: max-rate probe (PublishStream, 1 conn x 256, no subscriber)',
+            load('stream', t, 'bench.probe', { connections: 1, seconds: 3, inflight: 256 }),
+            3,
+          );
     rows.push({ ...probe, ratio: 'probe' });
     rate = Math.max(100, Math.round(probe.opsPerSec / 2 / 100) * 100);
   }
   const [pub, del] = await fanOut(t, 1, rate, `e2e at ${rate.toLocaleString('en')}/s`);
-  rows.push(pub!, { ...del!, ratio: `p99 ${del!.p99Ms.toFixed(2)} ms (target < 10 ms: ${del!.p99Ms < 10 ? 'met' : 'missed'}); ${del!.ratio ?? ''}` });
+  rows.push(pub!, {
+    ...del!,
+    ratio: `p99 ${del!.p99Ms.toFixed(2)} ms (target < 10 ms: ${del!.p99Ms < 10 ? 'met' : 'missed'}); ${del!.ratio ?? ''}`,
+  });
   return rows;
 }
 
 /** N idle subscribers spread over --subjects subjects, nothing published: the broker's RSS with all of them open. */
 async function idle(t: Target, count: number, label = 'broker'): Promise<Row[]> {
-  if (t.pid === undefined) throw new Error('idle needs a broker started by this run (no --target): it reads the broker RSS');
+  if (t.pid === undefined)
+    throw new Error('idle needs a broker started by this run (no --target): it reads the broker RSS');
   const busy = await waitForQuiet();
   const mark = cpuMark();
   const before = rssBytes(t.pid) / 1e6;
@@ -241,9 +410,17 @@ async function idle(t: Target, count: number, label = 'broker'): Promise<Row[]> 
   await withProgress(`holding ${count.toLocaleString('en')} idle subscribers`, hold, subs, subs.done);
   const mem = rss.stop();
   const row: Row = {
-    name: `${label}: ${count.toLocaleString('en')} idle Subscribe streams on ${SUBJECTS.toLocaleString('en')} subject(s)`, ops: count, opsPerSec: count / (openMs / 1000), mbPerSec: 0,
-    p50Ms: 0, p90Ms: 0, p99Ms: 0, p999Ms: 0, maxMs: openMs, errors: 0,
-    ratio: `RSS ${before.toFixed(0)} MB idle -> max ${mem.maxMb.toFixed(0)} / end ${mem.endMb.toFixed(0)} MB with streams open (+${((mem.maxMb - before) * 1e3 / count).toFixed(1)} KB per stream)${label === 'broker' ? ` (target < 200 MB: ${mem.maxMb < 200 ? 'met' : 'missed'})` : ''}; ops/s = streams opened per second, max ms = time to open all; foreign CPU ${foreignPercent(mark).toFixed(0)}% during, ${busy.toFixed(0)}% busy before`,
+    name: `${label}: ${count.toLocaleString('en')} idle Subscribe streams on ${SUBJECTS.toLocaleString('en')} subject(s)`,
+    ops: count,
+    opsPerSec: count / (openMs / 1000),
+    mbPerSec: 0,
+    p50Ms: 0,
+    p90Ms: 0,
+    p99Ms: 0,
+    p999Ms: 0,
+    maxMs: openMs,
+    errors: 0,
+    ratio: `RSS ${before.toFixed(0)} MB idle -> max ${mem.maxMb.toFixed(0)} / end ${mem.endMb.toFixed(0)} MB with streams open (+${(((mem.maxMb - before) * 1e3) / count).toFixed(1)} KB per stream)${label === 'broker' ? ` (target < 200 MB: ${mem.maxMb < 200 ? 'met' : 'missed'})` : ''}; ops/s = streams opened per second, max ms = time to open all; foreign CPU ${foreignPercent(mark).toFixed(0)}% during, ${busy.toFixed(0)}% busy before`,
   };
   return [row];
 }
@@ -252,8 +429,25 @@ async function mixed(t: Target): Promise<Row[]> {
   const n = Number(values.subscribers ?? '10');
   const subs = startWorkers(subscribers(t, 'bench.mixed', n, SECONDS + 5));
   await subs.ready;
-  const fetchers: WorkerTask[] = [{ kind: 'fetch', host: t.host, port: t.port, subject: 'bench.mixed', subjects: 1, seconds: SECONDS, inflight: 16, payload: PAYLOAD, rate: 0, maxId: 500 }];
-  const pubTasks = load('stream', t, 'bench.mixed', { connections: 1 }).map((x) => ({ ...x, subject: 'bench.mixed', subjects: 1 }));
+  const fetchers: WorkerTask[] = [
+    {
+      kind: 'fetch',
+      host: t.host,
+      port: t.port,
+      subject: 'bench.mixed',
+      subjects: 1,
+      seconds: SECONDS,
+      inflight: 16,
+      payload: PAYLOAD,
+      rate: 0,
+      maxId: 500,
+    },
+  ];
+  const pubTasks = load('stream', t, 'bench.mixed', { connections: 1 }).map((x) => ({
+    ...x,
+    subject: 'bench.mixed',
+    subjects: 1,
+  }));
   // The fetchers start once the publisher has written the ids they ask for.
   const pub = startWorkers(pubTasks);
   await new Promise((r) => setTimeout(r, 1000));
@@ -275,7 +469,19 @@ async function peer(kind: 'nats' | 'redis-xadd', label: string): Promise<LoadRes
       // pipelines the in-flight commands like ioredis. One subject / key per connection, as the Node workers use.
       const name = `${label.replace(', ioredis', ', rueidis').replace('js.publish', 'nats.go PublishAsync')} (loadgen), ${model()}`;
       return measured(async () => {
-        const r = await loadgen({ mode: kind === 'nats' ? 'nats' : 'redis', host: '127.0.0.1', port: s.port, subject: 'bench.peer', subjectPerConnection: true, rate: 0, inflight: INFLIGHT, connections: CONNECTIONS, seconds: SECONDS, warmup: WARMUP, payload: PAYLOAD });
+        const r = await loadgen({
+          mode: kind === 'nats' ? 'nats' : 'redis',
+          host: '127.0.0.1',
+          port: s.port,
+          subject: 'bench.peer',
+          subjectPerConnection: true,
+          rate: 0,
+          inflight: INFLIGHT,
+          connections: CONNECTIONS,
+          seconds: SECONDS,
+          warmup: WARMUP,
+          payload: PAYLOAD,
+        });
         return loadgenRow(name, r, r);
       });
     }
@@ -299,44 +505,97 @@ async function compare(): Promise<Row[]> {
   const nats = await peer('nats', 'NATS JetStream (file store), js.publish acked, window = in flight');
   const redis = await peer('redis-xadd', 'Redis Streams XADD (AOF everysec), ioredis');
   // Batching at the RPC level, from ghz: what a producer that batches (as Kafka's do) gets out of the broker.
-  const batchArgs = (port: number, fsync: string): Parameters<typeof ghzPublishBatch>[0] => ({ name: `broker fsync=${fsync}: PublishBatch of 100, ghz 1 conn x 16 calls (messages/s, latency per call)`, port, subject: 'bench.batch', batch: 100, concurrency: 16, seconds: SECONDS, payloadBytes: PAYLOAD });
+  const batchArgs = (port: number, fsync: string): Parameters<typeof ghzPublishBatch>[0] => ({
+    name: `broker fsync=${fsync}: PublishBatch of 100, ghz 1 conn x 16 calls (messages/s, latency per call)`,
+    port,
+    subject: 'bench.batch',
+    batch: 100,
+    concurrency: 16,
+    seconds: SECONDS,
+    payloadBytes: PAYLOAD,
+  });
   const batchNever = await onBroker((t) => measured(() => ghzPublishBatch(batchArgs(t.port, 'never'))), 'never');
   const batchBatch = await onBroker((t) => measured(() => ghzPublishBatch(batchArgs(t.port, 'batch'))), 'batch');
   // Unary: both through ghz, a native client, so the figure is the server's and not the Node client's ceiling.
-  const unaryArgs = (port: number, name: string): Parameters<typeof ghzUnary>[0] => ({ name, port, call: 'broker.Broker/Publish', data: { subject: 'bench.unary', body: Buffer.alloc(PAYLOAD, 1).toString('base64'), expirationSeconds: 0 }, concurrency: 64, seconds: SECONDS, payloadBytes: PAYLOAD });
-  const unary = await onBroker((t) => ghz(unaryArgs(t.port, 'broker fsync=batch: unary Publish, ghz 1 conn x 64')), 'batch');
-  const echo = await onServer(startEcho, (s) => ghz(unaryArgs(s.port, 'grpc-js echo server: unary Publish, ghz 1 conn x 64')));
+  const unaryArgs = (port: number, name: string): Parameters<typeof ghzUnary>[0] => ({
+    name,
+    port,
+    call: 'broker.Broker/Publish',
+    data: { subject: 'bench.unary', body: Buffer.alloc(PAYLOAD, 1).toString('base64'), expirationSeconds: 0 },
+    concurrency: 64,
+    seconds: SECONDS,
+    payloadBytes: PAYLOAD,
+  });
+  const unary = await onBroker(
+    (t) => ghz(unaryArgs(t.port, 'broker fsync=batch: unary Publish, ghz 1 conn x 64')),
+    'batch',
+  );
+  const echo = await onServer(startEcho, (s) =>
+    ghz(unaryArgs(s.port, 'grpc-js echo server: unary Publish, ghz 1 conn x 64')),
+  );
   const met = (ok: boolean): string => (ok ? 'met' : 'missed');
   return [
-    { ...never, ratio: `1.00x (reference); ${x(never.opsPerSec, nats.opsPerSec)} NATS (target >= 1.5x: ${met(never.opsPerSec >= 1.5 * nats.opsPerSec)}); ${x(never.opsPerSec, redis.opsPerSec)} Redis (target >= 0.75x: ${met(never.opsPerSec >= 0.75 * redis.opsPerSec)})` },
-    { ...batch, ratio: `${x(batch.opsPerSec, never.opsPerSec)} of fsync=never; ${x(batch.opsPerSec, nats.opsPerSec)} NATS (target >= 1.0x: ${met(batch.opsPerSec >= nats.opsPerSec)}); ${x(batch.opsPerSec, redis.opsPerSec)} Redis` },
-    { ...nats, ratio: `${x(nats.opsPerSec, never.opsPerSec)} of broker fsync=never, ${x(nats.opsPerSec, batch.opsPerSec)} of fsync=batch` },
-    { ...redis, ratio: `${x(redis.opsPerSec, never.opsPerSec)} of broker fsync=never, ${x(redis.opsPerSec, batch.opsPerSec)} of fsync=batch` },
-    { ...batchNever, ratio: `${x(batchNever.opsPerSec, never.opsPerSec)} of PublishStream; ${x(batchNever.opsPerSec, nats.opsPerSec)} NATS; ${x(batchNever.opsPerSec, redis.opsPerSec)} Redis` },
-    { ...batchBatch, ratio: `${x(batchBatch.opsPerSec, batch.opsPerSec)} of PublishStream; ${x(batchBatch.opsPerSec, nats.opsPerSec)} NATS; ${x(batchBatch.opsPerSec, redis.opsPerSec)} Redis` },
-    { ...unary, ratio: `${((unary.opsPerSec / echo.opsPerSec) * 100).toFixed(0)}% of echo (target >= 60%: ${met(unary.opsPerSec >= 0.6 * echo.opsPerSec)})` },
+    {
+      ...never,
+      ratio: `1.00x (reference); ${x(never.opsPerSec, nats.opsPerSec)} NATS (target >= 1.5x: ${met(never.opsPerSec >= 1.5 * nats.opsPerSec)}); ${x(never.opsPerSec, redis.opsPerSec)} Redis (target >= 0.75x: ${met(never.opsPerSec >= 0.75 * redis.opsPerSec)})`,
+    },
+    {
+      ...batch,
+      ratio: `${x(batch.opsPerSec, never.opsPerSec)} of fsync=never; ${x(batch.opsPerSec, nats.opsPerSec)} NATS (target >= 1.0x: ${met(batch.opsPerSec >= nats.opsPerSec)}); ${x(batch.opsPerSec, redis.opsPerSec)} Redis`,
+    },
+    {
+      ...nats,
+      ratio: `${x(nats.opsPerSec, never.opsPerSec)} of broker fsync=never, ${x(nats.opsPerSec, batch.opsPerSec)} of fsync=batch`,
+    },
+    {
+      ...redis,
+      ratio: `${x(redis.opsPerSec, never.opsPerSec)} of broker fsync=never, ${x(redis.opsPerSec, batch.opsPerSec)} of fsync=batch`,
+    },
+    {
+      ...batchNever,
+      ratio: `${x(batchNever.opsPerSec, never.opsPerSec)} of PublishStream; ${x(batchNever.opsPerSec, nats.opsPerSec)} NATS; ${x(batchNever.opsPerSec, redis.opsPerSec)} Redis`,
+    },
+    {
+      ...batchBatch,
+      ratio: `${x(batchBatch.opsPerSec, batch.opsPerSec)} of PublishStream; ${x(batchBatch.opsPerSec, nats.opsPerSec)} NATS; ${x(batchBatch.opsPerSec, redis.opsPerSec)} Redis`,
+    },
+    {
+      ...unary,
+      ratio: `${((unary.opsPerSec / echo.opsPerSec) * 100).toFixed(0)}% of echo (target >= 60%: ${met(unary.opsPerSec >= 0.6 * echo.opsPerSec)})`,
+    },
     { ...echo, ratio: `${x(echo.opsPerSec, unary.opsPerSec)} of broker unary (transport ceiling)` },
   ];
 }
 
 async function main(): Promise<Row[]> {
   switch (scenario) {
-    case 'publish': return [await onBroker((t) => publishUnary(t))];
-    case 'publish-stream': return [await onBroker((t) => publishStream(t))];
-    case 'fetch': return [await onBroker(fetch)];
-    case 'subscribe': return onBroker((t) => fanOut(t, Number(values.subscribers ?? '100'), RATE > 0 ? RATE : 1000, 'fan-out'));
-    case 'e2e': return onBroker(e2e);
+    case 'publish':
+      return [await onBroker((t) => publishUnary(t))];
+    case 'publish-stream':
+      return [await onBroker((t) => publishStream(t))];
+    case 'fetch':
+      return [await onBroker(fetch)];
+    case 'subscribe':
+      return onBroker((t) => fanOut(t, Number(values.subscribers ?? '100'), RATE > 0 ? RATE : 1000, 'fan-out'));
+    case 'e2e':
+      return onBroker(e2e);
     case 'idle': {
       // The grpc-js echo server holding the same streams open is the transport's floor.
       const n = Number(values.subscribers ?? '10000');
       const broker = await onBroker((t) => idle(t, n));
-      const echo = await onServer(startEcho, (s) => idle({ host: '127.0.0.1', port: s.port, pid: s.pid }, n, 'grpc-js echo server'));
+      const echo = await onServer(startEcho, (s) =>
+        idle({ host: '127.0.0.1', port: s.port, pid: s.pid }, n, 'grpc-js echo server'),
+      );
       return [...broker, ...echo];
     }
-    case 'mixed': return onBroker(mixed);
-    case 'compare': return compare();
+    case 'mixed':
+      return onBroker(mixed);
+    case 'compare':
+      return compare();
     default:
-      console.error(`unknown scenario "${scenario}": publish | publish-stream | fetch | subscribe | e2e | idle | mixed | compare`);
+      console.error(
+        `unknown scenario "${scenario}": publish | publish-stream | fetch | subscribe | e2e | idle | mixed | compare`,
+      );
       process.exit(2);
   }
 }
@@ -344,9 +603,35 @@ async function main(): Promise<Row[]> {
 const started = Date.now();
 const rows = await main();
 if (values.json) {
-  console.log(JSON.stringify({ scenario, options: { seconds: SECONDS, warmup: WARMUP, payload: PAYLOAD, inflight: INFLIGHT, rate: RATE, connections: CONNECTIONS, subjects: SUBJECTS, fsync: values.fsync, client: CLIENT, target: values.target ?? null }, results: rows }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        scenario,
+        options: {
+          seconds: SECONDS,
+          warmup: WARMUP,
+          payload: PAYLOAD,
+          inflight: INFLIGHT,
+          rate: RATE,
+          connections: CONNECTIONS,
+          subjects: SUBJECTS,
+          fsync: values.fsync,
+          client: CLIENT,
+          target: values.target ?? null,
+        },
+        results: rows,
+      },
+      null,
+      2,
+    ),
+  );
 } else {
-  const warm = CLIENT === 'go' ? `loadgen rows measured for ${SECONDS} s after ${WARMUP} s of warm-up that count in neither rates nor percentiles` : `latency percentiles of the Node clients without the first ${WARMUP} s (warm-up)`;
-  console.log(`\n${scenario}: ${PAYLOAD} B payloads, ${SECONDS} s per measurement, ${warm}, ${((Date.now() - started) / 1000).toFixed(0)} s in all\n`);
+  const warm =
+    CLIENT === 'go'
+      ? `loadgen rows measured for ${SECONDS} s after ${WARMUP} s of warm-up that count in neither rates nor percentiles`
+      : `latency percentiles of the Node clients without the first ${WARMUP} s (warm-up)`;
+  console.log(
+    `\n${scenario}: ${PAYLOAD} B payloads, ${SECONDS} s per measurement, ${warm}, ${((Date.now() - started) / 1000).toFixed(0)} s in all\n`,
+  );
   console.log(table(rows, scenario === 'compare' ? 'ratio to the broker / target' : 'notes'));
 }

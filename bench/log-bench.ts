@@ -17,11 +17,15 @@ import { ClassicLevel } from 'classic-level';
 import { loadConfig, type Log, type LogObserver } from '../core/index.js';
 import { logOptionsFromConfig, openLog } from '../log/index.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '2' }, rounds: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '2' }, rounds: { type: 'string', default: '3' } },
+});
 const SECONDS = Number(values.seconds);
 const ROUNDS = Number(values.rounds);
-if (!Number.isFinite(SECONDS) || SECONDS <= 0) throw new Error(`--seconds must be a positive number, not ${values.seconds}`);
-if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`--rounds must be a positive integer, not ${values.rounds}`);
+if (!Number.isFinite(SECONDS) || SECONDS <= 0)
+  throw new Error(`--seconds must be a positive number, not ${values.seconds}`);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1)
+  throw new Error(`--rounds must be a positive integer, not ${values.rounds}`);
 
 const SUBJECTS = 8;
 const RAW_BATCH = 1000;
@@ -149,7 +153,12 @@ function recorder(): { observer: LogObserver; batches(): number; latencies(): Fl
 }
 
 /** `appenders` loops, each appending to its subject as fast as acknowledgements come back, for SECONDS. */
-async function runAppenders(log: Log, appenders: number, size: number, subjectOf: (i: number) => string): Promise<{ appended: number; seconds: number }> {
+async function runAppenders(
+  log: Log,
+  appenders: number,
+  size: number,
+  subjectOf: (i: number) => string,
+): Promise<{ appended: number; seconds: number }> {
   const body = Buffer.alloc(size, 7);
   let appended = 0;
   const start = performance.now();
@@ -190,7 +199,10 @@ async function logCell(size: number, fsync: Fsync, appenders: number): Promise<C
 }
 
 /** One subject, 1024 appenders, one 'live' tailing reader: does the reader keep up? */
-async function tailCell(size: number, fsync: Fsync): Promise<{ appended: number; delivered: number; seconds: number; lagAtEnd: number }> {
+async function tailCell(
+  size: number,
+  fsync: Fsync,
+): Promise<{ appended: number; delivered: number; seconds: number; lagAtEnd: number }> {
   return withTempDir(async (dir) => {
     const rec = recorder();
     const log = await openBenchLog(dir, fsync, rec.observer);
@@ -202,7 +214,8 @@ async function tailCell(size: number, fsync: Fsync): Promise<{ appended: number;
         for (;;) {
           const batch = await cursor.next(4096);
           if (batch.length === 0) return;
-          if (batch[0]!.offset !== expected) throw new Error(`tail gap or duplicate: expected ${expected}, got ${batch[0]!.offset}`);
+          if (batch[0]!.offset !== expected)
+            throw new Error(`tail gap or duplicate: expected ${expected}, got ${batch[0]!.offset}`);
           expected = batch[batch.length - 1]!.offset + 1;
           delivered += batch.length;
         }
@@ -228,7 +241,9 @@ function median<T extends { rate: number }>(cells: readonly T[]): T {
 const APPENDERS = [1, 64, 1024] as const;
 const COMBOS = (['never', 'batch'] as const).flatMap((fsync) => [100, 1024].map((size) => ({ fsync, size })));
 
-console.log(`# log bench: ${SECONDS} s per cell, median of ${ROUNDS} rounds, node ${process.version}, ${SUBJECTS} subjects, raw = LevelDB batches of ${RAW_BATCH}\n`);
+console.log(
+  `# log bench: ${SECONDS} s per cell, median of ${ROUNDS} rounds, node ${process.version}, ${SUBJECTS} subjects, raw = LevelDB batches of ${RAW_BATCH}\n`,
+);
 const runs = new Map<string, Cell[]>();
 const record = (key: string, cell: Cell): void => {
   runs.set(key, [...(runs.get(key) ?? []), cell]);
@@ -238,7 +253,8 @@ for (let round = 1; round <= ROUNDS; round++) {
     console.error(`round ${round}: fsync=${fsync} ${size} B`);
     record(`${fsync}/${size}/raw-array`, await rawCeiling(size, fsync, false));
     record(`${fsync}/${size}/raw-chained`, await rawCeiling(size, fsync, true));
-    for (const appenders of APPENDERS) record(`${fsync}/${size}/log-${appenders}`, await logCell(size, fsync, appenders));
+    for (const appenders of APPENDERS)
+      record(`${fsync}/${size}/log-${appenders}`, await logCell(size, fsync, appenders));
   }
 }
 
@@ -247,7 +263,10 @@ for (const { fsync, size } of COMBOS) {
   const rawArray = median(runs.get(`${fsync}/${size}/raw-array`)!);
   const rawChained = median(runs.get(`${fsync}/${size}/raw-chained`)!);
   const raw = rawChained.rate >= rawArray.rate ? rawChained : rawArray;
-  for (const [name, cell] of [['array', rawArray], ['chained', rawChained]] as const) {
+  for (const [name, cell] of [
+    ['array', rawArray],
+    ['chained', rawChained],
+  ] as const) {
     rows.push(
       `| ${fsync} | ${size} B | raw ${name} batch of ${RAW_BATCH} | ${fmt(cell.rate)} | ${cell.mbPerSecond.toFixed(1)} | ${((cell.rate / raw.rate) * 100).toFixed(0)}% | ${RAW_BATCH} | – | – | ${cell.cpuPercent.toFixed(0)} |`,
     );
@@ -269,7 +288,9 @@ for (const { fsync, size } of COMBOS) {
   );
 }
 
-console.log('| fsync | payload | writer | records/s | MB/s (bodies) | log / raw | records per batch | ack p50 ms | ack p99 ms | CPU % |');
+console.log(
+  '| fsync | payload | writer | records/s | MB/s (bodies) | log / raw | records per batch | ack p50 ms | ack p99 ms | CPU % |',
+);
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);
 console.log('\nOne subject, 1024 appenders, one live tailing reader:\n');

@@ -40,11 +40,20 @@ export interface CqlServer {
 export async function ensureCqlServer(): Promise<CqlServer> {
   const fromEnv = process.env.TEST_CQL_CONTACT_POINTS;
   if (fromEnv !== undefined && fromEnv !== '') {
-    return { contactPoints: fromEnv.split(','), localDataCenter: process.env.TEST_CQL_LOCAL_DC ?? 'datacenter1', source: 'env', stop: async () => undefined };
+    return {
+      contactPoints: fromEnv.split(','),
+      localDataCenter: process.env.TEST_CQL_LOCAL_DC ?? 'datacenter1',
+      source: 'env',
+      stop: async () => undefined,
+    };
   }
   const dir = await mkdtemp(join(tmpdir(), 'bench-services-'));
   const services = (command: string) =>
-    promisify(execFile)('bash', [`${ROOT}scripts/services.sh`, command], { cwd: ROOT, timeout: 1_800_000, env: { ...process.env, SERVICES_DIR: dir } });
+    promisify(execFile)('bash', [`${ROOT}scripts/services.sh`, command], {
+      cwd: ROOT,
+      timeout: 1_800_000,
+      env: { ...process.env, SERVICES_DIR: dir },
+    });
   const stop = async (): Promise<void> => {
     await services('stop');
     await rm(dir, { recursive: true, force: true });
@@ -55,7 +64,12 @@ export async function ensureCqlServer(): Promise<CqlServer> {
     const value = (name: string): string | undefined => env.match(new RegExp(`^export ${name}=(.*)$`, 'm'))?.[1];
     const points = value('TEST_CQL_CONTACT_POINTS');
     if (points === undefined) throw new Error('scripts/services.sh start wrote no TEST_CQL_CONTACT_POINTS');
-    return { contactPoints: points.split(','), localDataCenter: value('TEST_CQL_LOCAL_DC') ?? 'datacenter1', source: 'services.sh', stop };
+    return {
+      contactPoints: points.split(','),
+      localDataCenter: value('TEST_CQL_LOCAL_DC') ?? 'datacenter1',
+      source: 'services.sh',
+      stop,
+    };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
@@ -74,16 +88,37 @@ export interface WriteCell {
   busyBefore: number;
 }
 
-function segmentOf(subject: string, baseOffset: number, records: number, bodyBytes: number, nowMs: number): { info: SegmentInfo; batches: () => AsyncIterable<LogRecord[]> } {
+function segmentOf(
+  subject: string,
+  baseOffset: number,
+  records: number,
+  bodyBytes: number,
+  nowMs: number,
+): { info: SegmentInfo; batches: () => AsyncIterable<LogRecord[]> } {
   const body = randomBytes(bodyBytes);
   const info: SegmentInfo = {
-    subject, baseOffset, lastOffset: baseOffset + records - 1, count: records, bytes: records * bodyBytes,
-    firstPublishMs: nowMs, lastPublishMs: nowMs, maxExplicitExpiryMs: 0, lastRetentionPublishMs: nowMs, sealed: true, replicated: false,
+    subject,
+    baseOffset,
+    lastOffset: baseOffset + records - 1,
+    count: records,
+    bytes: records * bodyBytes,
+    firstPublishMs: nowMs,
+    lastPublishMs: nowMs,
+    maxExplicitExpiryMs: 0,
+    lastRetentionPublishMs: nowMs,
+    sealed: true,
+    replicated: false,
   };
   async function* batches(): AsyncIterable<LogRecord[]> {
     for (let i = 0; i < records; i += 1000) {
       const n = Math.min(1000, records - i);
-      yield Array.from({ length: n }, (_, k) => ({ subject, offset: baseOffset + i + k, body, publishedAtMs: nowMs, expirationSeconds: 0 }));
+      yield Array.from({ length: n }, (_, k) => ({
+        subject,
+        offset: baseOffset + i + k,
+        body,
+        publishedAtMs: nowMs,
+        expirationSeconds: 0,
+      }));
     }
   }
   return { info, batches };
@@ -94,11 +129,18 @@ function segmentOf(subject: string, baseOffset: number, records: number, bodyByt
  * every row carries a TTL) into a random keyspace that is dropped afterwards; segments are copied one after another,
  * as one replication job does.
  */
-export async function coldStoreWriteCell(server: CqlServer, opts: { segments: number; records: number; bodyBytes: number; concurrency: number }): Promise<WriteCell> {
+export async function coldStoreWriteCell(
+  server: CqlServer,
+  opts: { segments: number; records: number; bodyBytes: number; concurrency: number },
+): Promise<WriteCell> {
   const keyspace = `bench_${randomBytes(5).toString('hex')}`;
   const store = await openCassandraColdStore({
-    contactPoints: server.contactPoints, localDataCenter: server.localDataCenter, keyspace,
-    replicationFactor: 1, consistency: 'localQuorum', concurrency: opts.concurrency,
+    contactPoints: server.contactPoints,
+    localDataCenter: server.localDataCenter,
+    keyspace,
+    replicationFactor: 1,
+    consistency: 'localQuorum',
+    concurrency: opts.concurrency,
   });
   try {
     const busyBefore = await waitForQuiet();
@@ -113,7 +155,16 @@ export async function coldStoreWriteCell(server: CqlServer, opts: { segments: nu
       bytes += written.bytes;
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    return { bodyBytes: opts.bodyBytes, concurrency: opts.concurrency, rows, bytes, seconds, rowsPerSecond: rows / seconds, mbPerSecond: bytes / seconds / 1e6, busyBefore };
+    return {
+      bodyBytes: opts.bodyBytes,
+      concurrency: opts.concurrency,
+      rows,
+      bytes,
+      seconds,
+      rowsPerSecond: rows / seconds,
+      mbPerSecond: bytes / seconds / 1e6,
+      busyBefore,
+    };
   } finally {
     await store.close();
     await dropKeyspace(server, keyspace);
@@ -124,7 +175,10 @@ export function writeTable(cells: readonly WriteCell[]): string {
   const lines = [
     '| body | concurrency | rows | seconds | rows/s | MB/s (bodies) | CPU busy before |',
     '|---:|---:|---:|---:|---:|---:|---:|',
-    ...cells.map((c) => `| ${c.bodyBytes} B | ${c.concurrency} | ${c.rows} | ${c.seconds.toFixed(2)} | ${Math.round(c.rowsPerSecond)} | ${c.mbPerSecond.toFixed(2)} | ${Math.round(c.busyBefore)} % |`),
+    ...cells.map(
+      (c) =>
+        `| ${c.bodyBytes} B | ${c.concurrency} | ${c.rows} | ${c.seconds.toFixed(2)} | ${Math.round(c.rowsPerSecond)} | ${c.mbPerSecond.toFixed(2)} | ${Math.round(c.busyBefore)} % |`,
+    ),
   ];
   return lines.join('\n');
 }
@@ -133,11 +187,25 @@ export function writeTable(cells: readonly WriteCell[]): string {
  * Appends/s of 256 appenders (1 KiB, fsync batch) on a fresh log for `seconds`, with or without the background jobs
  * (compaction every second, 5 s retention, replication into `cold`).
  */
-export async function publishRate(server: CqlServer, cold: ColdStore, keyspace: string, withJobs: boolean, seconds: number): Promise<number> {
+export async function publishRate(
+  server: CqlServer,
+  cold: ColdStore,
+  keyspace: string,
+  withJobs: boolean,
+  seconds: number,
+): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-repl-'));
   const log = await openLog({ ...TEST_LOG_DEFAULTS, dataDir: dir, fsync: 'batch', segmentMaxRecords: 5000 });
-  const config = loadConfig({ BROKER_ID: 'bench', BROKER_COMPACTION_INTERVAL: '1s', BROKER_RETENTION: '5s', SCYLLA_CONTACT_POINTS: server.contactPoints.join(','), SCYLLA_KEYSPACE: keyspace });
-  const jobs = withJobs ? await startBackgroundJobs({ config, log, logger: pino({ level: 'silent' }), coldStore: cold }) : undefined;
+  const config = loadConfig({
+    BROKER_ID: 'bench',
+    BROKER_COMPACTION_INTERVAL: '1s',
+    BROKER_RETENTION: '5s',
+    SCYLLA_CONTACT_POINTS: server.contactPoints.join(','),
+    SCYLLA_KEYSPACE: keyspace,
+  });
+  const jobs = withJobs
+    ? await startBackgroundJobs({ config, log, logger: pino({ level: 'silent' }), coldStore: cold })
+    : undefined;
   const body = Buffer.alloc(1024, 1);
   let appended = 0;
   const end = performance.now() + seconds * 1000;
@@ -155,13 +223,22 @@ export async function publishRate(server: CqlServer, cold: ColdStore, keyspace: 
   await jobs?.close();
   await log.close();
   await rm(dir, { recursive: true, force: true });
-  console.error(`  publish ${withJobs ? 'with' : 'without'} jobs: ${Math.round(rate)} appends/s (pub.0: ${info?.segments} segments, ${info?.replicatedSegments} replicated)`);
+  console.error(
+    `  publish ${withJobs ? 'with' : 'without'} jobs: ${Math.round(rate)} appends/s (pub.0: ${info?.segments} segments, ${info?.replicatedSegments} replicated)`,
+  );
   return rate;
 }
 
 async function publishTable(server: CqlServer, seconds: number): Promise<string> {
   const keyspace = `bench_${randomBytes(5).toString('hex')}`;
-  const cold = await openCassandraColdStore({ contactPoints: server.contactPoints, localDataCenter: server.localDataCenter, keyspace, replicationFactor: 1, consistency: 'localQuorum', concurrency: 64 });
+  const cold = await openCassandraColdStore({
+    contactPoints: server.contactPoints,
+    localDataCenter: server.localDataCenter,
+    keyspace,
+    replicationFactor: 1,
+    consistency: 'localQuorum',
+    concurrency: 64,
+  });
   try {
     const without1 = await publishRate(server, cold, keyspace, false, seconds);
     const with1 = await publishRate(server, cold, keyspace, true, seconds);
@@ -205,24 +282,35 @@ async function main(): Promise<void> {
   const rounds = Number(values.rounds);
   const concurrencies = values.concurrency.split(',').map(Number);
   const seconds = Number(values.seconds);
-  if (!Number.isFinite(seconds) || seconds < 0) throw new Error(`--seconds must be a number >= 0, not ${values.seconds}`);
-  for (const [name, v] of [['segments', segments], ['records', records], ['rounds', rounds], ...concurrencies.map((c) => ['concurrency', c] as const)] as const) {
+  if (!Number.isFinite(seconds) || seconds < 0)
+    throw new Error(`--seconds must be a number >= 0, not ${values.seconds}`);
+  for (const [name, v] of [
+    ['segments', segments],
+    ['records', records],
+    ['rounds', rounds],
+    ...concurrencies.map((c) => ['concurrency', c] as const),
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, not ${v}`);
   }
   const server = await ensureCqlServer();
-  console.error(`CQL server ${server.contactPoints.join(',')} (${server.source}); ${segments} segments x ${records} records per cell`);
+  console.error(
+    `CQL server ${server.contactPoints.join(',')} (${server.source}); ${segments} segments x ${records} records per cell`,
+  );
   try {
     const cells: WriteCell[] = [];
     for (const bodyBytes of [100, 1024]) {
       for (const concurrency of concurrencies) {
         const runs: WriteCell[] = [];
-        for (let r = 0; r < rounds; r++) runs.push(await coldStoreWriteCell(server, { segments, records, bodyBytes, concurrency }));
+        for (let r = 0; r < rounds; r++)
+          runs.push(await coldStoreWriteCell(server, { segments, records, bodyBytes, concurrency }));
         const median = runs.sort((a, b) => a.rowsPerSecond - b.rowsPerSecond)[Math.floor(runs.length / 2)]!;
         console.error(`  ${bodyBytes} B x ${concurrency} in flight: ${Math.round(median.rowsPerSecond)} rows/s`);
         cells.push(median);
       }
     }
-    console.log(`## Cold-tier writes (ColdStore on Cassandra ${server.source === 'env' ? 'from TEST_CQL_CONTACT_POINTS' : 'from scripts/services.sh'})\n`);
+    console.log(
+      `## Cold-tier writes (ColdStore on Cassandra ${server.source === 'env' ? 'from TEST_CQL_CONTACT_POINTS' : 'from scripts/services.sh'})\n`,
+    );
     console.log(writeTable(cells));
     if (seconds > 0) {
       console.log('\n## Publish throughput with and without the background jobs\n');

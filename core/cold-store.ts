@@ -9,7 +9,11 @@ import type { SegmentInfo } from './segment.js';
  */
 export interface ColdStore {
   /** Writes a segment's records idempotently (a retry writes the same rows); resolves once all are acknowledged. */
-  writeSegment(segment: SegmentInfo, records: AsyncIterable<LogRecord[]>, retentionMs: number): Promise<{ rows: number; bytes: number }>;
+  writeSegment(
+    segment: SegmentInfo,
+    records: AsyncIterable<LogRecord[]>,
+    retentionMs: number,
+  ): Promise<{ rows: number; bytes: number }>;
   get(subject: string, offset: number): Promise<LogRecord | undefined>;
   /** Records with offset in [fromOffset, beforeOffset) in order, within the limits. */
   readRange(subject: string, fromOffset: number, beforeOffset: number, limits: ReadLimits): Promise<LogRecord[]>;

@@ -21,7 +21,14 @@ describe('loadConfig', () => {
 
   describe('when values are given', () => {
     it('should parse durations, numbers and lists', () => {
-      const c = loadConfig({ BROKER_ID: 'b0', BROKER_RETENTION: '12h', BROKER_SEGMENT_MAX_AGE: '90', BROKER_FSYNC: 'never', SCYLLA_CONTACT_POINTS: 'a:9042, b:9043', REDIS_URL: 'redis://r:6379' });
+      const c = loadConfig({
+        BROKER_ID: 'b0',
+        BROKER_RETENTION: '12h',
+        BROKER_SEGMENT_MAX_AGE: '90',
+        BROKER_FSYNC: 'never',
+        SCYLLA_CONTACT_POINTS: 'a:9042, b:9043',
+        REDIS_URL: 'redis://r:6379',
+      });
       assert.equal(c.retentionMs, 12 * 3600 * 1000);
       assert.equal(c.segmentMaxAgeMs, 90_000);
       assert.equal(c.fsync, 'never');
@@ -37,12 +44,24 @@ describe('loadConfig', () => {
       [{ BROKER_GRPC_PORT: '70000' }, 'BROKER_GRPC_PORT: 70000 is out of range [0, 65535]'],
       [{ BROKER_MAX_BODY_BYTES: '0' }, 'BROKER_MAX_BODY_BYTES: 0 is out of range [1, 67108864]'],
       [{ BROKER_FSYNC: 'always' }, 'BROKER_FSYNC: "BROKER_FSYNC" should be one of [batch, never]'],
-      [{ BROKER_LOG_LEVEL: 'loud' }, 'BROKER_LOG_LEVEL: "BROKER_LOG_LEVEL" should be one of [fatal, error, warn, info, debug, trace, silent]'],
-      [{ BROKER_RETENTION: 'soon' }, 'BROKER_RETENTION: "soon" is not a duration (examples: 30s, 15m, 12h, 7d, or a number of seconds)'],
-      [{ BROKER_RETENTION: '-5s' }, 'BROKER_RETENTION: "-5s" is not a duration (examples: 30s, 15m, 12h, 7d, or a number of seconds)'],
+      [
+        { BROKER_LOG_LEVEL: 'loud' },
+        'BROKER_LOG_LEVEL: "BROKER_LOG_LEVEL" should be one of [fatal, error, warn, info, debug, trace, silent]',
+      ],
+      [
+        { BROKER_RETENTION: 'soon' },
+        'BROKER_RETENTION: "soon" is not a duration (examples: 30s, 15m, 12h, 7d, or a number of seconds)',
+      ],
+      [
+        { BROKER_RETENTION: '-5s' },
+        'BROKER_RETENTION: "-5s" is not a duration (examples: 30s, 15m, 12h, 7d, or a number of seconds)',
+      ],
       [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL: "localhost:6379" must start with redis:// or rediss://'],
       [{ SCYLLA_CONTACT_POINTS: 'a b' }, 'SCYLLA_CONTACT_POINTS: "a b" is not host or host:port'],
-      [{ SCYLLA_KEYSPACE: 'Bad-Name' }, 'SCYLLA_KEYSPACE: "Bad-Name" must be lower-case letters, digits and _ (at most 48), starting with a letter'],
+      [
+        { SCYLLA_KEYSPACE: 'Bad-Name' },
+        'SCYLLA_KEYSPACE: "Bad-Name" must be lower-case letters, digits and _ (at most 48), starting with a letter',
+      ],
       [
         { BROKER_LOCAL_RETENTION: '1h' },
         'BROKER_LOCAL_RETENTION: a local retention limit drops replicated segments, so it needs SCYLLA_CONTACT_POINTS (otherwise nothing is ever replicated)',
@@ -51,12 +70,15 @@ describe('loadConfig', () => {
     ];
     for (const [env, message] of cases) {
       it(`should reject ${JSON.stringify(env)} naming the variable and the rule`, () => {
-        assert.throws(() => loadConfig({ BROKER_ID: 'b0', ...env }), (err: unknown) => {
-          assert.ok(err instanceof ConfigError);
-          assert.equal(err.message, message);
-          assert.equal(err.variable, Object.keys(env)[0]);
-          return true;
-        });
+        assert.throws(
+          () => loadConfig({ BROKER_ID: 'b0', ...env }),
+          (err: unknown) => {
+            assert.ok(err instanceof ConfigError);
+            assert.equal(err.message, message);
+            assert.equal(err.variable, Object.keys(env)[0]);
+            return true;
+          },
+        );
       });
     }
   });
@@ -75,6 +97,9 @@ describe('loadConfig', () => {
 
   it('should document every setting in the README', async () => {
     const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
-    assert.ok(readme.includes(settingsTable()), 'README.md settings table is stale: paste `npx tsx scripts/settings-table.ts`');
+    assert.ok(
+      readme.includes(settingsTable()),
+      'README.md settings table is stale: paste `npx tsx scripts/settings-table.ts`',
+    );
   });
 });

@@ -70,32 +70,127 @@ export interface BrokerConfig {
 export const SETTINGS: ReadonlyArray<{ env: string; key: keyof BrokerConfig; default: string; help: string }> = [
   { env: 'BROKER_GRPC_HOST', key: 'grpcHost', default: '0.0.0.0', help: 'address the gRPC server binds' },
   { env: 'BROKER_GRPC_PORT', key: 'grpcPort', default: '50051', help: 'gRPC port (0 = any free port)' },
-  { env: 'BROKER_METRICS_PORT', key: 'metricsPort', default: '9464', help: 'Prometheus /metrics port (0 = any free port, -1 = off)' },
+  {
+    env: 'BROKER_METRICS_PORT',
+    key: 'metricsPort',
+    default: '9464',
+    help: 'Prometheus /metrics port (0 = any free port, -1 = off)',
+  },
   { env: 'BROKER_DATA_DIR', key: 'dataDir', default: './data', help: 'LevelDB directory' },
-  { env: 'BROKER_FSYNC', key: 'fsync', default: 'batch', help: 'batch: fsync every group commit before acking; never: leave it to the OS' },
-  { env: 'BROKER_RETENTION', key: 'retentionMs', default: '7d', help: 'subject retention for messages without expiration (e.g. 7d, 12h, 3600 = seconds; 0 = for ever)' },
+  {
+    env: 'BROKER_FSYNC',
+    key: 'fsync',
+    default: 'batch',
+    help: 'batch: fsync every group commit before acking; never: leave it to the OS',
+  },
+  {
+    env: 'BROKER_RETENTION',
+    key: 'retentionMs',
+    default: '7d',
+    help: 'subject retention for messages without expiration (e.g. 7d, 12h, 3600 = seconds; 0 = for ever)',
+  },
   { env: 'BROKER_MAX_BODY_BYTES', key: 'maxBodyBytes', default: '1048576', help: 'largest message body accepted' },
-  { env: 'BROKER_SEGMENT_MAX_RECORDS', key: 'segmentMaxRecords', default: '100000', help: 'roll a segment after this many records' },
-  { env: 'BROKER_SEGMENT_MAX_BYTES', key: 'segmentMaxBytes', default: '67108864', help: 'roll a segment after this many body bytes' },
-  { env: 'BROKER_SEGMENT_MAX_AGE', key: 'segmentMaxAgeMs', default: '1h', help: 'seal a segment this long after its first record' },
-  { env: 'BROKER_LOCAL_RETENTION', key: 'localRetentionMs', default: '0', help: 'drop replicated segments locally after this age (0 = keep until expiry)' },
-  { env: 'BROKER_LOCAL_RETENTION_BYTES', key: 'localRetentionBytes', default: '0', help: 'per subject, drop oldest replicated segments beyond this size (0 = no limit)' },
-  { env: 'BROKER_TAIL_CACHE_RECORDS', key: 'tailCacheRecords', default: '4096', help: 'recent records cached per active subject for subscribers' },
-  { env: 'BROKER_TAIL_CACHE_BYTES', key: 'tailCacheBytes', default: '67108864', help: 'memory for all tail caches together' },
-  { env: 'BROKER_SUBJECT_CACHE', key: 'subjectCacheSize', default: '100000', help: 'per-subject states kept in memory (LRU)' },
+  {
+    env: 'BROKER_SEGMENT_MAX_RECORDS',
+    key: 'segmentMaxRecords',
+    default: '100000',
+    help: 'roll a segment after this many records',
+  },
+  {
+    env: 'BROKER_SEGMENT_MAX_BYTES',
+    key: 'segmentMaxBytes',
+    default: '67108864',
+    help: 'roll a segment after this many body bytes',
+  },
+  {
+    env: 'BROKER_SEGMENT_MAX_AGE',
+    key: 'segmentMaxAgeMs',
+    default: '1h',
+    help: 'seal a segment this long after its first record',
+  },
+  {
+    env: 'BROKER_LOCAL_RETENTION',
+    key: 'localRetentionMs',
+    default: '0',
+    help: 'drop replicated segments locally after this age (0 = keep until expiry)',
+  },
+  {
+    env: 'BROKER_LOCAL_RETENTION_BYTES',
+    key: 'localRetentionBytes',
+    default: '0',
+    help: 'per subject, drop oldest replicated segments beyond this size (0 = no limit)',
+  },
+  {
+    env: 'BROKER_TAIL_CACHE_RECORDS',
+    key: 'tailCacheRecords',
+    default: '4096',
+    help: 'recent records cached per active subject for subscribers',
+  },
+  {
+    env: 'BROKER_TAIL_CACHE_BYTES',
+    key: 'tailCacheBytes',
+    default: '67108864',
+    help: 'memory for all tail caches together',
+  },
+  {
+    env: 'BROKER_SUBJECT_CACHE',
+    key: 'subjectCacheSize',
+    default: '100000',
+    help: 'per-subject states kept in memory (LRU)',
+  },
   { env: 'BROKER_MAX_SUBSCRIBERS', key: 'maxSubscribers', default: '100000', help: 'open Subscribe streams allowed' },
-  { env: 'BROKER_SHUTDOWN_TIMEOUT', key: 'shutdownTimeoutMs', default: '8s', help: 'graceful shutdown wait for in-flight calls' },
-  { env: 'BROKER_COMPACTION_INTERVAL', key: 'compactionIntervalMs', default: '60s', help: 'how often compaction and stale-segment sealing run' },
+  {
+    env: 'BROKER_SHUTDOWN_TIMEOUT',
+    key: 'shutdownTimeoutMs',
+    default: '8s',
+    help: 'graceful shutdown wait for in-flight calls',
+  },
+  {
+    env: 'BROKER_COMPACTION_INTERVAL',
+    key: 'compactionIntervalMs',
+    default: '60s',
+    help: 'how often compaction and stale-segment sealing run',
+  },
   { env: 'BROKER_ID', key: 'brokerId', default: '(host name)', help: "this broker's name in job queues and metrics" },
   { env: 'REDIS_URL', key: 'redisUrl', default: '', help: 'Redis for BullMQ jobs (unset = in-process job runner)' },
   { env: 'BROKER_QUEUE_PREFIX', key: 'queuePrefix', default: 'broker', help: 'BullMQ key prefix' },
-  { env: 'SCYLLA_CONTACT_POINTS', key: 'scyllaContactPoints', default: '', help: 'ScyllaDB/Cassandra host:port,... (unset = no replication)' },
+  {
+    env: 'SCYLLA_CONTACT_POINTS',
+    key: 'scyllaContactPoints',
+    default: '',
+    help: 'ScyllaDB/Cassandra host:port,... (unset = no replication)',
+  },
   { env: 'SCYLLA_KEYSPACE', key: 'scyllaKeyspace', default: 'broker', help: 'keyspace the broker creates and uses' },
-  { env: 'SCYLLA_LOCAL_DC', key: 'scyllaLocalDc', default: 'datacenter1', help: 'local data center for the CQL driver' },
-  { env: 'SCYLLA_REPLICATION_FACTOR', key: 'scyllaReplicationFactor', default: '1', help: 'replication factor when creating the keyspace' },
-  { env: 'SCYLLA_CONSISTENCY', key: 'scyllaConsistency', default: 'localQuorum', help: 'one | localOne | localQuorum | quorum | all' },
-  { env: 'BROKER_REPLICATION_CONCURRENCY', key: 'replicationConcurrency', default: '64', help: 'CQL writes in flight per replication job' },
-  { env: 'BROKER_LOG_LEVEL', key: 'logLevel', default: 'info', help: 'fatal | error | warn | info | debug | trace | silent' },
+  {
+    env: 'SCYLLA_LOCAL_DC',
+    key: 'scyllaLocalDc',
+    default: 'datacenter1',
+    help: 'local data center for the CQL driver',
+  },
+  {
+    env: 'SCYLLA_REPLICATION_FACTOR',
+    key: 'scyllaReplicationFactor',
+    default: '1',
+    help: 'replication factor when creating the keyspace',
+  },
+  {
+    env: 'SCYLLA_CONSISTENCY',
+    key: 'scyllaConsistency',
+    default: 'localQuorum',
+    help: 'one | localOne | localQuorum | quorum | all',
+  },
+  {
+    env: 'BROKER_REPLICATION_CONCURRENCY',
+    key: 'replicationConcurrency',
+    default: '64',
+    help: 'CQL writes in flight per replication job',
+  },
+  {
+    env: 'BROKER_LOG_LEVEL',
+    key: 'logLevel',
+    default: 'info',
+    help: 'fatal | error | warn | info | debug | trace | silent',
+  },
 ];
 
 /** Parses a duration: a plain integer is seconds, otherwise a unit is required (ms, s, m, h, d). */
@@ -141,7 +236,8 @@ export function loadConfig(env: Env): BrokerConfig {
       if (v < min || v > max) throw new ConfigError(name, `${v} is out of range [${min}, ${max}]`);
       return v;
     });
-  const duration = (name: string): number => wrap(name, () => parseDuration(name, from.get(name).default(defaultOf(name)).asString()));
+  const duration = (name: string): number =>
+    wrap(name, () => parseDuration(name, from.get(name).default(defaultOf(name)).asString()));
   const str = (name: string): string => wrap(name, () => from.get(name).default(defaultOf(name)).asString());
   const optional = (name: string): string | undefined => {
     const v = env[name]?.trim();
@@ -183,7 +279,8 @@ export function loadConfig(env: Env): BrokerConfig {
     compactionIntervalMs: duration('BROKER_COMPACTION_INTERVAL'),
     brokerId: wrap('BROKER_ID', () => {
       const id = optional('BROKER_ID') ?? hostname();
-      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(id)) throw new ConfigError('BROKER_ID', `"${id}" must be 1-63 letters, digits, '.', '_' or '-'`);
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(id))
+        throw new ConfigError('BROKER_ID', `"${id}" must be 1-63 letters, digits, '.', '_' or '-'`);
       return id;
     }),
     redisUrl,
@@ -197,7 +294,10 @@ export function loadConfig(env: Env): BrokerConfig {
     ),
     replicationConcurrency: int('BROKER_REPLICATION_CONCURRENCY', 1, 4096),
     logLevel: wrap('BROKER_LOG_LEVEL', () =>
-      from.get('BROKER_LOG_LEVEL').default('info').asEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+      from
+        .get('BROKER_LOG_LEVEL')
+        .default('info')
+        .asEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     ),
   };
   return checkConsistency(config);
@@ -205,7 +305,10 @@ export function loadConfig(env: Env): BrokerConfig {
 
 function checkConsistency(config: BrokerConfig): BrokerConfig {
   if (!/^[a-z][a-z0-9_]{0,47}$/.test(config.scyllaKeyspace)) {
-    throw new ConfigError('SCYLLA_KEYSPACE', `"${config.scyllaKeyspace}" must be lower-case letters, digits and _ (at most 48), starting with a letter`);
+    throw new ConfigError(
+      'SCYLLA_KEYSPACE',
+      `"${config.scyllaKeyspace}" must be lower-case letters, digits and _ (at most 48), starting with a letter`,
+    );
   }
   if (config.compactionIntervalMs < 100) {
     throw new ConfigError('BROKER_COMPACTION_INTERVAL', 'must be at least 100ms');

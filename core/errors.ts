@@ -28,7 +28,8 @@ export const REASONS = {
   INVALID_ARGUMENT: {
     grpcCode: GrpcCode.INVALID_ARGUMENT,
     retriable: false,
-    description: 'A request field is malformed: empty or too long subject, whitespace or control characters, negative expiration, bad page token.',
+    description:
+      'A request field is malformed: empty or too long subject, whitespace or control characters, negative expiration, bad page token.',
   },
   INVALID_ID: {
     grpcCode: GrpcCode.INVALID_ARGUMENT,
@@ -38,7 +39,8 @@ export const REASONS = {
   EXPIRED_ID: {
     grpcCode: GrpcCode.INVALID_ARGUMENT,
     retriable: false,
-    description: 'The id was published but has expired (its own expiration or the subject retention) or was removed by compaction.',
+    description:
+      'The id was published but has expired (its own expiration or the subject retention) or was removed by compaction.',
   },
   MESSAGE_TOO_LARGE: {
     grpcCode: GrpcCode.RESOURCE_EXHAUSTED,
@@ -53,7 +55,8 @@ export const REASONS = {
   UNAVAILABLE: {
     grpcCode: GrpcCode.UNAVAILABLE,
     retriable: true,
-    description: 'The broker is shutting down or a storage tier it needs is unreachable; retry against this or another broker.',
+    description:
+      'The broker is shutting down or a storage tier it needs is unreachable; retry against this or another broker.',
   },
   OVERLOADED: {
     grpcCode: GrpcCode.RESOURCE_EXHAUSTED,
@@ -63,19 +66,22 @@ export const REASONS = {
   INTERNAL: {
     grpcCode: GrpcCode.INTERNAL,
     retriable: false,
-    description: 'An unexpected failure inside the broker (a broken invariant); the message says what failed. Nothing was acknowledged.',
+    description:
+      'An unexpected failure inside the broker (a broken invariant); the message says what failed. Nothing was acknowledged.',
     exitCode: 1,
   },
   INVALID_CONFIG: {
     grpcCode: GrpcCode.FAILED_PRECONDITION,
     retriable: false,
-    description: 'A setting (environment variable or CLI flag) is missing, malformed or contradicts another; the broker does not start.',
+    description:
+      'A setting (environment variable or CLI flag) is missing, malformed or contradicts another; the broker does not start.',
     exitCode: 2,
   },
   UNSUPPORTED_FORMAT: {
     grpcCode: GrpcCode.FAILED_PRECONDITION,
     retriable: false,
-    description: 'The data directory was written in a storage format version this broker does not know; it is refused at open, untouched.',
+    description:
+      'The data directory was written in a storage format version this broker does not know; it is refused at open, untouched.',
     exitCode: 3,
   },
 } as const satisfies Record<string, ReasonSpec>;
@@ -206,9 +212,13 @@ export class UnsupportedFormatError extends BrokerError {
   readonly found: string;
   readonly supported: string;
   constructor(dataDir: string, found: string, supported: string) {
-    super('UNSUPPORTED_FORMAT', `${dataDir} is in storage format version ${found}; this broker reads version ${supported}`, {
-      metadata: { dataDir, found, supported },
-    });
+    super(
+      'UNSUPPORTED_FORMAT',
+      `${dataDir} is in storage format version ${found}; this broker reads version ${supported}`,
+      {
+        metadata: { dataDir, found, supported },
+      },
+    );
     this.name = 'UnsupportedFormatError';
     this.found = found;
     this.supported = supported;

@@ -13,6 +13,10 @@ export function expiresAtMs(publishedAtMs: number, expirationSeconds: number, re
   return retentionMs > 0 ? publishedAtMs + retentionMs : NEVER;
 }
 
-export function isExpired(record: Pick<LogRecord, 'publishedAtMs' | 'expirationSeconds'>, retentionMs: number, nowMs: number): boolean {
+export function isExpired(
+  record: Pick<LogRecord, 'publishedAtMs' | 'expirationSeconds'>,
+  retentionMs: number,
+  nowMs: number,
+): boolean {
   return expiresAtMs(record.publishedAtMs, record.expirationSeconds, retentionMs) <= nowMs;
 }

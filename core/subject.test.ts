@@ -26,11 +26,17 @@ describe('validateSubject', () => {
   }
 
   it('should name the field it checks and carry it as structured metadata', () => {
-    assert.throws(() => validateSubject('', 'prefix'), (err: unknown) => {
-      assert.ok(err instanceof InvalidArgumentError);
-      assert.deepEqual([err.message, err.field, err.reason, err.grpcCode, err.metadata], ['prefix must not be empty', 'prefix', 'INVALID_ARGUMENT', 3, { field: 'prefix' }]);
-      return true;
-    });
+    assert.throws(
+      () => validateSubject('', 'prefix'),
+      (err: unknown) => {
+        assert.ok(err instanceof InvalidArgumentError);
+        assert.deepEqual(
+          [err.message, err.field, err.reason, err.grpcCode, err.metadata],
+          ['prefix must not be empty', 'prefix', 'INVALID_ARGUMENT', 3, { field: 'prefix' }],
+        );
+        return true;
+      },
+    );
   });
 
   it('should accept exactly the subjects that are non-empty, short enough and free of whitespace and controls', () => {

@@ -17,7 +17,10 @@ export function validateSubject(subject: string, field = 'subject'): string {
   }
   const bytes = Buffer.byteLength(subject, 'utf8');
   if (bytes > MAX_SUBJECT_BYTES) {
-    throw new InvalidArgumentError(field, `${field} is ${bytes} bytes of UTF-8, over the limit of ${MAX_SUBJECT_BYTES}`);
+    throw new InvalidArgumentError(
+      field,
+      `${field} is ${bytes} bytes of UTF-8, over the limit of ${MAX_SUBJECT_BYTES}`,
+    );
   }
   const bad = FORBIDDEN.exec(subject);
   if (bad !== null) {

@@ -4,7 +4,14 @@ import { pino } from 'pino';
 import type { ColdStore, Log } from '../core/index.js';
 import { tempLog } from '../log/test-support/temp-log.js';
 import { openCassandraColdStore, type CassandraColdStore } from '../tiering/cassandra/cassandra-cold-store.js';
-import { randomName, startRedis, stopRedis, testCqlContactPoints, testCqlLocalDc, testRedisUrl } from '../test-support/services.js';
+import {
+  randomName,
+  startRedis,
+  stopRedis,
+  testCqlContactPoints,
+  testCqlLocalDc,
+  testRedisUrl,
+} from '../test-support/services.js';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
@@ -41,17 +48,32 @@ async function until(check: () => Promise<boolean>, timeoutMs = 30_000): Promise
   }
 }
 
-const allReplicated = (log: Log, subject: string) => async () => (await log.segments(subject)).filter((s) => s.sealed).every((s) => s.replicated);
+const allReplicated = (log: Log, subject: string) => async () =>
+  (await log.segments(subject)).filter((s) => s.sealed).every((s) => s.replicated);
 
 describe('BullMqRunner (needs Redis and the CQL server)', () => {
   const keyspace = randomName('bull');
   let cold: CassandraColdStore;
   before(async () => {
-    cold = await openCassandraColdStore({ contactPoints: testCqlContactPoints(), localDataCenter: testCqlLocalDc(), keyspace, replicationFactor: 1, consistency: 'localQuorum', concurrency: 32 });
+    cold = await openCassandraColdStore({
+      contactPoints: testCqlContactPoints(),
+      localDataCenter: testCqlLocalDc(),
+      keyspace,
+      replicationFactor: 1,
+      consistency: 'localQuorum',
+      concurrency: 32,
+    });
   });
   after(async () => cold.close());
 
-  const runner = (log: Log, store: ColdStore | undefined, prefix: string, brokerId: string, now?: () => number, more: { attempts?: number; metrics?: JobMetrics; intervalMs?: number } = {}) =>
+  const runner = (
+    log: Log,
+    store: ColdStore | undefined,
+    prefix: string,
+    brokerId: string,
+    now?: () => number,
+    more: { attempts?: number; metrics?: JobMetrics; intervalMs?: number } = {},
+  ) =>
     BullMqRunner.start({
       redisUrl: testRedisUrl(),
       prefix,
@@ -81,10 +103,14 @@ describe('BullMqRunner (needs Redis and the CQL server)', () => {
       const a = await runner(ctx.log, store, prefix, 'shared');
       const b = await runner(ctx.log, store, prefix, 'shared');
       try {
-        for (let i = 0; i < 501; i++) await ctx.log.append({ subject: 'once', body: Buffer.from('x'), expirationSeconds: 0 });
+        for (let i = 0; i < 501; i++)
+          await ctx.log.append({ subject: 'once', body: Buffer.from('x'), expirationSeconds: 0 });
         await until(allReplicated(ctx.log, 'once'));
         assert.equal(writes.size, 10);
-        assert.ok([...writes.values()].every((n) => n === 1), `copies per segment: ${JSON.stringify([...writes])}`);
+        assert.ok(
+          [...writes.values()].every((n) => n === 1),
+          `copies per segment: ${JSON.stringify([...writes])}`,
+        );
       } finally {
         await a.close();
         await b.close();
@@ -127,13 +153,24 @@ describe('BullMqRunner (needs Redis and the CQL server)', () => {
       store.failNextWrites = 2;
       const registry = new Registry();
       const prefix = randomName('q');
-      const r = await runner(ctx.log, store, prefix, 'dead', undefined, { attempts: 2, metrics: new JobMetrics(registry), intervalMs: 1500 });
+      const r = await runner(ctx.log, store, prefix, 'dead', undefined, {
+        attempts: 2,
+        metrics: new JobMetrics(registry),
+        intervalMs: 1500,
+      });
       const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
       const queue = new Queue(queueNames('dead').replication, { connection, prefix });
       try {
-        for (let i = 0; i < 6; i++) await ctx.log.append({ subject: 'dead', body: Buffer.from('x'), expirationSeconds: 0 });
-        await until(async () => /broker_jobs_dead_lettered_total\{job="replication"\} 1/.test(await registry.metrics()), 10_000);
-        assert.equal((await queue.getJob(replicationJobId({ subject: 'dead', baseOffset: 1 })))?.failedReason, 'cold store unavailable (injected)');
+        for (let i = 0; i < 6; i++)
+          await ctx.log.append({ subject: 'dead', body: Buffer.from('x'), expirationSeconds: 0 });
+        await until(
+          async () => /broker_jobs_dead_lettered_total\{job="replication"\} 1/.test(await registry.metrics()),
+          10_000,
+        );
+        assert.equal(
+          (await queue.getJob(replicationJobId({ subject: 'dead', baseOffset: 1 })))?.failedReason,
+          'cold store unavailable (injected)',
+        );
         await until(allReplicated(ctx.log, 'dead'), 10_000);
         assert.equal(store.writes.get('dead@1'), 3, 'two failed attempts, then the sweep re-drove it');
         assert.match(await registry.metrics(), /broker_job_retries_total\{job="replication"\} [1-9]/);
@@ -153,13 +190,25 @@ describe('BullMqRunner (needs Redis and the CQL server)', () => {
       const { store, writes } = counting(cold);
       const r = await runner(ctx.log, store, randomName('q'), 'restart');
       try {
-        for (let i = 0; i < 41; i++) await ctx.log.append({ subject: 'restart', body: Buffer.from('x'), expirationSeconds: 0 });
+        for (let i = 0; i < 41; i++)
+          await ctx.log.append({ subject: 'restart', body: Buffer.from('x'), expirationSeconds: 0 });
         await stopRedis();
-        for (let i = 0; i < 60; i++) await ctx.log.append({ subject: 'restart', body: Buffer.from('y'), expirationSeconds: 0 });
+        for (let i = 0; i < 60; i++)
+          await ctx.log.append({ subject: 'restart', body: Buffer.from('y'), expirationSeconds: 0 });
         await new Promise((res) => setTimeout(res, 500));
         await startRedis();
         await until(allReplicated(ctx.log, 'restart'), 60_000);
-        assert.deepEqual((await ctx.log.segments('restart')).map((s) => [s.baseOffset, s.replicated]), [[1, true], [21, true], [41, true], [61, true], [81, true], [101, false]]);
+        assert.deepEqual(
+          (await ctx.log.segments('restart')).map((s) => [s.baseOffset, s.replicated]),
+          [
+            [1, true],
+            [21, true],
+            [41, true],
+            [61, true],
+            [81, true],
+            [101, false],
+          ],
+        );
         const rows = await cold.readRange('restart', 1, 101, { maxRecords: 1000, maxBytes: 1 << 20 });
         assert.equal(rows.length, 100);
         assert.ok(writes.size === 5);

@@ -1,7 +1,13 @@
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { CompactionResult } from '../retention/compaction.js';
-import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, compactOnce, type JobRunner, type JobRunnerOptions } from './job-runner.js';
+import {
+  DEFAULT_ATTEMPTS,
+  DEFAULT_BACKOFF_MS,
+  compactOnce,
+  type JobRunner,
+  type JobRunnerOptions,
+} from './job-runner.js';
 import type { SegmentRef } from '../core/index.js';
 
 export interface BullMqRunnerOptions extends JobRunnerOptions {
@@ -56,7 +62,8 @@ export class BullMqRunner implements JobRunner {
     const names = queueNames(options.brokerId);
     this.compactionQueue = new Queue(names.compaction, base);
     this.replicationQueue = new Queue(names.replication, base);
-    for (const q of [this.compactionQueue, this.replicationQueue]) q.on('error', (err: Error) => options.logger.warn({ err: err.message }, 'job queue error'));
+    for (const q of [this.compactionQueue, this.replicationQueue])
+      q.on('error', (err: Error) => options.logger.warn({ err: err.message }, 'job queue error'));
     this.startWorkers();
     this.unsubscribe = options.log.onSegmentSealed((s) => {
       options.metrics.addLag(1);
@@ -95,9 +102,15 @@ export class BullMqRunner implements JobRunner {
         o.metrics.runs.inc({ job: 'replication', outcome: 'failed' });
         if (job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1)) {
           o.metrics.deadLettered.inc({ job: 'replication' });
-          o.logger.error({ err: err.message, segment: job.data, attempts: job.attemptsMade }, 'replication dead-lettered; the next sweep re-drives it');
+          o.logger.error(
+            { err: err.message, segment: job.data, attempts: job.attemptsMade },
+            'replication dead-lettered; the next sweep re-drives it',
+          );
         } else {
-          o.logger.warn({ err: err.message, segment: job?.data, attempt: job?.attemptsMade }, 'replication failed; BullMQ retries it');
+          o.logger.warn(
+            { err: err.message, segment: job?.data, attempt: job?.attemptsMade },
+            'replication failed; BullMQ retries it',
+          );
         }
       });
       this.workers.push(replication);
@@ -108,8 +121,16 @@ export class BullMqRunner implements JobRunner {
   private async schedule(): Promise<void> {
     const every = this.options.intervalMs;
     try {
-      await this.compactionQueue.upsertJobScheduler('compaction', { every }, { name: 'compact', opts: { removeOnComplete: 100, removeOnFail: 100 } });
-      await this.compactionQueue.upsertJobScheduler('sweep', { every }, { name: 'sweep', opts: { removeOnComplete: 100, removeOnFail: 100 } });
+      await this.compactionQueue.upsertJobScheduler(
+        'compaction',
+        { every },
+        { name: 'compact', opts: { removeOnComplete: 100, removeOnFail: 100 } },
+      );
+      await this.compactionQueue.upsertJobScheduler(
+        'sweep',
+        { every },
+        { name: 'sweep', opts: { removeOnComplete: 100, removeOnFail: 100 } },
+      );
       await this.sweep();
     } catch (err) {
       // Closed while Redis was away, or a sweep failed: the next scheduled sweep (or start) does it.
@@ -168,7 +189,10 @@ export class BullMqRunner implements JobRunner {
     this.events ??= (async () => {
       this.eventsConnection = this.connection.duplicate();
       this.eventsConnection.on('error', () => undefined); // reported by the main connection
-      const events = new QueueEvents(this.compactionQueue.name, { connection: this.eventsConnection, prefix: this.options.prefix });
+      const events = new QueueEvents(this.compactionQueue.name, {
+        connection: this.eventsConnection,
+        prefix: this.options.prefix,
+      });
       await events.waitUntilReady();
       return events;
     })();

@@ -20,9 +20,15 @@ async function until(check: () => Promise<boolean>, what = 'the runner', timeout
   }
 }
 
-const replicated = async (log: Log, subject: string): Promise<boolean[]> => (await log.segments(subject)).map((s) => s.replicated);
+const replicated = async (log: Log, subject: string): Promise<boolean[]> =>
+  (await log.segments(subject)).map((s) => s.replicated);
 
-function start(log: Log, cold: MemoryColdStore, registry: Registry, more: { attempts?: number; intervalMs?: number } = {}): InProcessRunner {
+function start(
+  log: Log,
+  cold: MemoryColdStore,
+  registry: Registry,
+  more: { attempts?: number; intervalMs?: number } = {},
+): InProcessRunner {
   const metrics = new JobMetrics(registry);
   return new InProcessRunner({
     log,
@@ -44,13 +50,17 @@ describe('InProcessRunner', () => {
       const registry = new Registry();
       const runner = start(ctx.log, cold, registry);
       try {
-        for (let i = 0; i < 25; i++) await ctx.log.append({ subject: 'a', body: Buffer.from(`m${i + 1}`), expirationSeconds: 0 });
+        for (let i = 0; i < 25; i++)
+          await ctx.log.append({ subject: 'a', body: Buffer.from(`m${i + 1}`), expirationSeconds: 0 });
         await until(async () => (await replicated(ctx.log, 'a')).filter(Boolean).length === 2);
         assert.deepEqual(await replicated(ctx.log, 'a'), [true, true, false]);
         assert.equal(cold.rows.get('a')?.size, 20);
         assert.deepEqual([...cold.writes.values()], [1, 1]);
         // The counter moves just after the segment is marked: wait for it rather than race it.
-        await until(async () => /broker_segments_replicated_total 2/.test(await registry.metrics()), 'the replication counter');
+        await until(
+          async () => /broker_segments_replicated_total 2/.test(await registry.metrics()),
+          'the replication counter',
+        );
       } finally {
         await runner.close();
         await ctx.dispose();
@@ -67,9 +77,13 @@ describe('InProcessRunner', () => {
       const runner = start(ctx.log, cold, registry);
       try {
         cold.failAfterRows = 37;
-        for (let i = 0; i < 101; i++) await ctx.log.append({ subject: 'b', body: Buffer.from('x'), expirationSeconds: 0 });
+        for (let i = 0; i < 101; i++)
+          await ctx.log.append({ subject: 'b', body: Buffer.from('x'), expirationSeconds: 0 });
         await until(async () => (await replicated(ctx.log, 'b'))[0] === true);
-        assert.deepEqual([...cold.rows.get('b')!.keys()].sort((x, y) => x - y), Array.from({ length: 100 }, (_, i) => i + 1));
+        assert.deepEqual(
+          [...cold.rows.get('b')!.keys()].sort((x, y) => x - y),
+          Array.from({ length: 100 }, (_, i) => i + 1),
+        );
         assert.equal(cold.writes.get('b@1'), 3, 'a failed write, one that failed after 37 rows, then a complete copy');
         assert.match(await registry.metrics(), /broker_job_retries_total\{job="replication"\} 2/);
       } finally {
@@ -87,13 +101,19 @@ describe('InProcessRunner', () => {
       const registry = new Registry();
       const runner = start(ctx.log, cold, registry, { attempts: 3, intervalMs: 300 });
       try {
-        for (let i = 0; i < 6; i++) await ctx.log.append({ subject: 'c', body: Buffer.from('x'), expirationSeconds: 0 });
-        await until(async () => /broker_jobs_dead_lettered_total\{job="replication"\} 1/.test(await registry.metrics()));
+        for (let i = 0; i < 6; i++)
+          await ctx.log.append({ subject: 'c', body: Buffer.from('x'), expirationSeconds: 0 });
+        await until(async () =>
+          /broker_jobs_dead_lettered_total\{job="replication"\} 1/.test(await registry.metrics()),
+        );
         assert.equal((await replicated(ctx.log, 'c'))[0], false);
         await until(async () => (await replicated(ctx.log, 'c'))[0] === true);
         assert.equal(cold.writes.get('c@1'), 4);
         await until(async () => /broker_jobs_dead_letter\{job="replication"\} 0/.test(await registry.metrics()));
-        await until(async () => /broker_replication_lag_segments 0/.test(await registry.metrics()), 'the next sweep measures no lag');
+        await until(
+          async () => /broker_replication_lag_segments 0/.test(await registry.metrics()),
+          'the next sweep measures no lag',
+        );
       } finally {
         await runner.close();
         await ctx.dispose();
@@ -106,7 +126,8 @@ describe('InProcessRunner', () => {
       const ctx = await tempLog({ segmentMaxRecords: 3 });
       const cold = new MemoryColdStore();
       try {
-        for (let i = 0; i < 10; i++) await ctx.log.append({ subject: 'd', body: Buffer.from('x'), expirationSeconds: 0 });
+        for (let i = 0; i < 10; i++)
+          await ctx.log.append({ subject: 'd', body: Buffer.from('x'), expirationSeconds: 0 });
         const runner = start(ctx.log, cold, new Registry());
         try {
           await until(async () => (await replicated(ctx.log, 'd')).filter(Boolean).length === 3);

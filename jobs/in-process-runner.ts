@@ -1,5 +1,12 @@
 import type { CompactionResult } from '../retention/compaction.js';
-import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, backoffMs, compactOnce, type JobRunner, type JobRunnerOptions } from './job-runner.js';
+import {
+  DEFAULT_ATTEMPTS,
+  DEFAULT_BACKOFF_MS,
+  backoffMs,
+  compactOnce,
+  type JobRunner,
+  type JobRunnerOptions,
+} from './job-runner.js';
 import type { SegmentRef } from '../core/index.js';
 
 export interface InProcessRunnerOptions extends JobRunnerOptions {
@@ -68,7 +75,8 @@ export class InProcessRunner implements JobRunner {
         for await (const ref of replicator.owed()) {
           owed += 1;
           const key = keyOf(ref);
-          if (this.deadLetters.delete(key)) this.options.logger.info({ segment: ref }, 'replication re-driven from the dead letters');
+          if (this.deadLetters.delete(key))
+            this.options.logger.info({ segment: ref }, 'replication re-driven from the dead letters');
           if (!this.retryTimers.has(key)) this.enqueue(ref);
         }
         this.options.metrics.setLag(owed);
@@ -109,12 +117,18 @@ export class InProcessRunner implements JobRunner {
           this.deadLetters.add(key);
           metrics.deadLettered.inc({ job: 'replication' });
           metrics.deadLetters.set({ job: 'replication' }, this.deadLetters.size);
-          logger.error({ err, segment: ref, attempts: attempt }, 'replication dead-lettered; the next sweep re-drives it');
+          logger.error(
+            { err, segment: ref, attempts: attempt },
+            'replication dead-lettered; the next sweep re-drives it',
+          );
           continue;
         }
         this.attempts.set(key, attempt);
         const delay = backoffMs(attempt, this.options.backoffMs ?? DEFAULT_BACKOFF_MS, this.options.maxBackoffMs);
-        logger.warn({ err: (err as Error).message, segment: ref, attempt, retryInMs: delay }, 'replication failed; retrying');
+        logger.warn(
+          { err: (err as Error).message, segment: ref, attempt, retryInMs: delay },
+          'replication failed; retrying',
+        );
         const t = setTimeout(() => {
           this.retryTimers.delete(key);
           this.enqueue(ref);

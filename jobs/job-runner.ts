@@ -43,11 +43,15 @@ export function backoffMs(attempt: number, baseMs: number, maxMs = 60_000): numb
 }
 
 /** One compaction pass with the metrics and the log line both runners give it. */
-export async function compactOnce(options: Pick<JobRunnerOptions, 'compactor' | 'metrics' | 'logger'>, nowMs: number): Promise<CompactionResult> {
+export async function compactOnce(
+  options: Pick<JobRunnerOptions, 'compactor' | 'metrics' | 'logger'>,
+  nowMs: number,
+): Promise<CompactionResult> {
   try {
     const result = await options.compactor.run(nowMs);
     options.metrics.runs.inc({ job: 'compaction', outcome: 'ok' });
-    if (result.segmentsExpired + result.segmentsDroppedLocally + result.recordsDeleted > 0) options.logger.info({ result }, 'compaction');
+    if (result.segmentsExpired + result.segmentsDroppedLocally + result.recordsDeleted > 0)
+      options.logger.info({ result }, 'compaction');
     return result;
   } catch (err) {
     options.metrics.runs.inc({ job: 'compaction', outcome: 'failed' });

@@ -13,7 +13,9 @@ describe('LevelDbLog crash safety', () => {
       it('should reopen with every acknowledged offset present and continue after the highest', async () => {
         const ctx = await tempLog();
         await ctx.log.close();
-        const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ctx.dir, fsync], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ctx.dir, fsync], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
         const acked = new Map<string, number[]>();
         let lines = 0;
         const killed = new Promise<void>((resolve) => {
@@ -33,13 +35,26 @@ describe('LevelDbLog crash safety', () => {
         for (const [subject, offsets] of acked) {
           const max = Math.max(...offsets);
           const info = await log.subjectInfo(subject);
-          assert.ok(info !== undefined && info.lastOffset >= max, `${subject}: last offset ${info?.lastOffset} < acknowledged ${max}`);
+          assert.ok(
+            info !== undefined && info.lastOffset >= max,
+            `${subject}: last offset ${info?.lastOffset} < acknowledged ${max}`,
+          );
           const stored = await log.readRange(subject, 1, { maxRecords: 1_000_000, maxBytes: 1 << 30 });
           // Dense: every offset up to the head is there, so every acknowledged one is.
-          assert.deepEqual(stored.map((r) => r.offset), Array.from({ length: info.lastOffset }, (_, i) => i + 1));
+          assert.deepEqual(
+            stored.map((r) => r.offset),
+            Array.from({ length: info.lastOffset }, (_, i) => i + 1),
+          );
           const segments = await log.segments(subject);
-          assert.equal(segments.reduce((n, s) => n + s.count, 0), info.lastOffset, `${subject}: segment counts agree with records`);
-          assert.equal(await log.append({ subject, body: Buffer.from('after'), expirationSeconds: 0 }), info.lastOffset + 1);
+          assert.equal(
+            segments.reduce((n, s) => n + s.count, 0),
+            info.lastOffset,
+            `${subject}: segment counts agree with records`,
+          );
+          assert.equal(
+            await log.append({ subject, body: Buffer.from('after'), expirationSeconds: 0 }),
+            info.lastOffset + 1,
+          );
         }
         await ctx.dispose();
       });

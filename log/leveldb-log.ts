@@ -15,7 +15,15 @@ import {
   type SubjectInfo,
   type TailCursor,
 } from '../core/index.js';
-import { RECORD_HEADER_BYTES, decodeRecordValue, encodeHead, encodeRecordValue, encodeSegment, segmentInfo, type SegmentState } from './codec.js';
+import {
+  RECORD_HEADER_BYTES,
+  decodeRecordValue,
+  encodeHead,
+  encodeRecordValue,
+  encodeSegment,
+  segmentInfo,
+  type SegmentState,
+} from './codec.js';
 import {
   Family,
   activeKey,
@@ -29,7 +37,15 @@ import {
   subjectPrefix,
 } from './keys.js';
 import type { LogOptions } from './options.js';
-import { createDb, finishInterruptedDeletes, firstStoredOffset, readStoredRecords, readSubjectState, scanSegments, type Db } from './storage.js';
+import {
+  createDb,
+  finishInterruptedDeletes,
+  firstStoredOffset,
+  readStoredRecords,
+  readSubjectState,
+  scanSegments,
+  type Db,
+} from './storage.js';
 import type { SubjectState } from './subject-state.js';
 import { LogTailCursor } from './tail-cursor.js';
 
@@ -54,7 +70,11 @@ interface Loading {
   /** acquire() calls waiting for this load: the state is pinned for them as soon as it loads. */
   pins: number;
   /** Appends waiting for this load, in call order. */
-  queued: Array<{ inputs: readonly AppendInput[]; resolve: (offsets: number[]) => void; reject: (err: unknown) => void }>;
+  queued: Array<{
+    inputs: readonly AppendInput[];
+    resolve: (offsets: number[]) => void;
+    reject: (err: unknown) => void;
+  }>;
 }
 
 interface PendingControl {
@@ -140,7 +160,12 @@ export class LevelDbLog implements Log {
     const subject = inputs[0]!.subject;
     const other = inputs.find((input) => input.subject !== subject);
     if (other !== undefined) {
-      return Promise.reject(new InvalidArgumentError('subject', `appendMany appends to one subject: got "${subject}" and "${other.subject}"`));
+      return Promise.reject(
+        new InvalidArgumentError(
+          'subject',
+          `appendMany appends to one subject: got "${subject}" and "${other.subject}"`,
+        ),
+      );
     }
     const cached = this.cachedState(subject);
     // Synchronous from here: the offsets are consecutive and land in one batch.
@@ -153,7 +178,12 @@ export class LevelDbLog implements Log {
    * order as soon as it has loaded (before any later call can see the state), so offsets follow call order.
    * Accepted now, written later: close() waits for them.
    */
-  private queueForLoad(subject: string, inputs: readonly AppendInput[], resolve: (offsets: number[]) => void, reject: (err: unknown) => void): void {
+  private queueForLoad(
+    subject: string,
+    inputs: readonly AppendInput[],
+    resolve: (offsets: number[]) => void,
+    reject: (err: unknown) => void,
+  ): void {
     this.admitted += 1;
     this.startLoad(subject).queued.push({ inputs, resolve, reject });
   }
@@ -169,7 +199,10 @@ export class LevelDbLog implements Log {
     segment.bytes += input.body.length;
     segment.lastPublishMs = publishedAtMs;
     if (input.expirationSeconds > 0) {
-      segment.maxExplicitExpiryMs = Math.max(segment.maxExplicitExpiryMs, publishedAtMs + input.expirationSeconds * 1000);
+      segment.maxExplicitExpiryMs = Math.max(
+        segment.maxExplicitExpiryMs,
+        publishedAtMs + input.expirationSeconds * 1000,
+      );
     } else {
       segment.lastRetentionPublishMs = publishedAtMs;
     }
@@ -250,7 +283,10 @@ export class LevelDbLog implements Log {
   }
 
   private refusal(): Error | undefined {
-    if (this.failure !== undefined) return new UnavailableError(`the log failed a write and refuses more: ${this.failure.message}`, { cause: this.failure });
+    if (this.failure !== undefined)
+      return new UnavailableError(`the log failed a write and refuses more: ${this.failure.message}`, {
+        cause: this.failure,
+      });
     if (this.closing) return new UnavailableError('the log is closing');
     return undefined;
   }
@@ -268,7 +304,8 @@ export class LevelDbLog implements Log {
   /** Queues metadata ops (and states that must stay in memory) into the next batch. */
   private writeControl(ops: Op[], states: SubjectState[]): Promise<void> {
     // Unlike appends, metadata writes are still taken while closing: close() drains them before the database shuts.
-    if (this.failure !== undefined || this.closed) return Promise.reject(this.refusal() ?? new UnavailableError('the log is closed'));
+    if (this.failure !== undefined || this.closed)
+      return Promise.reject(this.refusal() ?? new UnavailableError('the log is closed'));
     for (const s of states) s.inflight += 1;
     this.addOps(ops);
     return new Promise<void>((resolve, reject) => {
@@ -279,7 +316,12 @@ export class LevelDbLog implements Log {
 
   private async flush(): Promise<void> {
     if (this.writing) return;
-    if (this.batch === undefined && this.appends.length === 0 && this.controls.length === 0 && this.dirtySegments.size === 0) {
+    if (
+      this.batch === undefined &&
+      this.appends.length === 0 &&
+      this.controls.length === 0 &&
+      this.dirtySegments.size === 0
+    ) {
       this.notifyIdle();
       return;
     }
@@ -297,7 +339,8 @@ export class LevelDbLog implements Log {
     this.batchRecords = 0;
     this.batchBytes = 0;
     // Metadata is serialized now, so it describes exactly the appends assigned so far: those in this batch and before.
-    for (const [segment, state] of this.dirtySegments) batch.put(offsetKey(state.segmentPrefix, segment.baseOffset), encodeSegment(segment));
+    for (const [segment, state] of this.dirtySegments)
+      batch.put(offsetKey(state.segmentPrefix, segment.baseOffset), encodeSegment(segment));
     for (const state of this.dirtyHeads) batch.put(headKey(state.subject), encodeHead(state.nextOffset - 1));
     this.dirtySegments.clear();
     this.dirtyHeads.clear();
@@ -331,9 +374,10 @@ export class LevelDbLog implements Log {
     }
     for (const state of touched) state.wakeAll();
     const observer = this.observer;
-    if (observer !== undefined) this.notify(() => {
-      for (const a of appends) observer.appendAcknowledged((done - a.startedAt) / 1000);
-    });
+    if (observer !== undefined)
+      this.notify(() => {
+        for (const a of appends) observer.appendAcknowledged((done - a.startedAt) / 1000);
+      });
     for (const a of appends) a.resolve(a.record.offset);
     for (const c of controls) {
       for (const s of c.states) s.inflight -= 1;
@@ -497,13 +541,19 @@ export class LevelDbLog implements Log {
     return this.readStored(state, Math.max(fromOffset, 1), state.lastOffset, limits.maxRecords, limits.maxBytes);
   }
 
-  private readonly readStored = (state: SubjectState, fromOffset: number, toOffset: number, maxRecords: number, maxBytes?: number): Promise<LogRecord[]> =>
-    readStoredRecords(this.db, state, fromOffset, toOffset, maxRecords, maxBytes);
+  private readonly readStored = (
+    state: SubjectState,
+    fromOffset: number,
+    toOffset: number,
+    maxRecords: number,
+    maxBytes?: number,
+  ): Promise<LogRecord[]> => readStoredRecords(this.db, state, fromOffset, toOffset, maxRecords, maxBytes);
 
   async tail(subject: string, from: number | 'live'): Promise<TailCursor> {
     const refused = this.refusal();
     if (refused !== undefined) throw refused;
-    if (from !== 'live' && !Number.isSafeInteger(from)) throw new InvalidIdError(subject, from, `from_id ${from} is not an integer`);
+    if (from !== 'live' && !Number.isSafeInteger(from))
+      throw new InvalidIdError(subject, from, `from_id ${from} is not an integer`);
     const state = await this.acquire(subject);
     this.release(state);
     // close() may have begun while the state loaded: it would never end a cursor opened now.
@@ -527,7 +577,8 @@ export class LevelDbLog implements Log {
     const cursor = new LogTailCursor(
       state,
       position,
-      (s, fromOffset, toOffset, max) => this.cursorReads(() => this.readStored(s, fromOffset, toOffset, max, STORED_BATCH_BYTES)),
+      (s, fromOffset, toOffset, max) =>
+        this.cursorReads(() => this.readStored(s, fromOffset, toOffset, max, STORED_BATCH_BYTES)),
       (c) => {
         this.cursors.delete(c);
         state.cursors -= 1;
@@ -577,7 +628,10 @@ export class LevelDbLog implements Log {
     const prefix = options.prefix ?? '';
     const lower = headKey(prefix);
     const upper = prefix === '' ? Buffer.from([Family.head + 1]) : prefixEnd(lower);
-    const range = options.after !== undefined && options.after >= prefix ? { gt: headKey(options.after), lt: upper } : { gte: lower, lt: upper };
+    const range =
+      options.after !== undefined && options.after >= prefix
+        ? { gt: headKey(options.after), lt: upper }
+        : { gte: lower, lt: upper };
     const subjects: string[] = [];
     for await (const key of this.db.keys({ ...range, limit: options.limit })) subjects.push(parseHeadKey(key));
     const out: SubjectInfo[] = [];
@@ -590,11 +644,17 @@ export class LevelDbLog implements Log {
     return state === undefined ? [] : state.segments.map((s) => segmentInfo(subject, s));
   }
 
-  async allSegments(options: { limit: number; after?: { subject: string; baseOffset: number } }): Promise<SegmentInfo[]> {
+  async allSegments(options: {
+    limit: number;
+    after?: { subject: string; baseOffset: number };
+  }): Promise<SegmentInfo[]> {
     return scanSegments(this.db, Family.segment, options, this.inMemorySegment);
   }
 
-  async unreplicatedSegments(options: { limit: number; after?: { subject: string; baseOffset: number } }): Promise<SegmentInfo[]> {
+  async unreplicatedSegments(options: {
+    limit: number;
+    after?: { subject: string; baseOffset: number };
+  }): Promise<SegmentInfo[]> {
     return scanSegments(this.db, Family.unreplicated, options, this.inMemorySegment);
   }
 
@@ -644,7 +704,10 @@ export class LevelDbLog implements Log {
   async sealStaleSegments(nowMs: number): Promise<SegmentInfo[]> {
     // The age index is ordered by first publish time: only the stale segments are read.
     const candidates: Array<{ subject: string; offset: number }> = [];
-    for await (const key of this.db.keys({ gte: familyBounds(Family.active).gte, lt: activeKeyAfter(nowMs - this.options.segmentMaxAgeMs) })) {
+    for await (const key of this.db.keys({
+      gte: familyBounds(Family.active).gte,
+      lt: activeKeyAfter(nowMs - this.options.segmentMaxAgeMs),
+    })) {
       candidates.push(parseActiveKey(key));
     }
     const sealed: SegmentInfo[] = [];
@@ -690,7 +753,10 @@ export class LevelDbLog implements Log {
         [state],
       );
       this.cacheBytes -= state.cacheDropThrough(segment.lastOffset);
-      await this.db.clear({ gte: offsetKey(state.recordPrefix, baseOffset), lte: offsetKey(state.recordPrefix, segment.lastOffset) });
+      await this.db.clear({
+        gte: offsetKey(state.recordPrefix, baseOffset),
+        lte: offsetKey(state.recordPrefix, segment.lastOffset),
+      });
       const index = state.segments.indexOf(segment);
       if (index >= 0) state.segments.splice(index, 1);
       state.firstOffset = await firstStoredOffset(this.db, state);
@@ -708,7 +774,10 @@ export class LevelDbLog implements Log {
     }
   }
 
-  async deleteRecords({ subject, baseOffset }: SegmentRef, isExpired: (record: LogRecord) => boolean): Promise<Removed> {
+  async deleteRecords(
+    { subject, baseOffset }: SegmentRef,
+    isExpired: (record: LogRecord) => boolean,
+  ): Promise<Removed> {
     const state = await this.acquire(subject);
     try {
       const segment = state.segments.find((s) => s.baseOffset === baseOffset);
@@ -745,7 +814,14 @@ export class LevelDbLog implements Log {
     if (this.closing) return;
     this.closing = true;
     // Everything already accepted is written before the database closes.
-    while (this.writing || this.scheduled || this.admitted > 0 || this.batch !== undefined || this.appends.length > 0 || this.controls.length > 0) {
+    while (
+      this.writing ||
+      this.scheduled ||
+      this.admitted > 0 ||
+      this.batch !== undefined ||
+      this.appends.length > 0 ||
+      this.controls.length > 0
+    ) {
       await new Promise<void>((resolve) => {
         this.idle.push(resolve);
         this.schedule();

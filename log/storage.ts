@@ -1,7 +1,16 @@
 import { ClassicLevel } from 'classic-level';
 import type { LogRecord, SegmentInfo } from '../core/index.js';
 import { decodeHead, decodeRecordValue, decodeSegment, segmentInfo, type SegmentState } from './codec.js';
-import { Family, familyBounds, headKey, offsetKey, parseOffsetKey, prefixEnd, readUint64BE, subjectPrefix } from './keys.js';
+import {
+  Family,
+  familyBounds,
+  headKey,
+  offsetKey,
+  parseOffsetKey,
+  prefixEnd,
+  readUint64BE,
+  subjectPrefix,
+} from './keys.js';
 import { SubjectState } from './subject-state.js';
 
 /** The log's LevelDB database: binary keys and values (see keys.ts and codec.ts). */
@@ -42,7 +51,9 @@ export async function firstStoredOffset(db: Db, state: SubjectState): Promise<nu
   if (state.lastOffset === 0) return 1;
   const from = state.segments.find((s) => s.count > 0 && !s.deleting)?.baseOffset;
   if (from === undefined || from > state.lastOffset) return state.lastOffset + 1;
-  const keys = await db.keys({ gte: offsetKey(state.recordPrefix, from), lte: offsetKey(state.recordPrefix, state.lastOffset), limit: 1 }).all();
+  const keys = await db
+    .keys({ gte: offsetKey(state.recordPrefix, from), lte: offsetKey(state.recordPrefix, state.lastOffset), limit: 1 })
+    .all();
   const first = keys[0];
   return first === undefined ? state.lastOffset + 1 : parseOffsetKey(first).offset;
 }
@@ -113,7 +124,8 @@ export async function scanSegments(
     });
   }
   const out: SegmentInfo[] = [];
-  for (const { subject, segment } of found) if (segment !== undefined && !segment.deleting) out.push(segmentInfo(subject, segment));
+  for (const { subject, segment } of found)
+    if (segment !== undefined && !segment.deleting) out.push(segmentInfo(subject, segment));
   return out;
 }
 

@@ -74,7 +74,8 @@ export class SubjectState {
     this.cache.push(record);
     this.cacheBytes += record.body.length;
     // Trim in chunks so the cost of shifting the array is amortised.
-    if (this.cache.length > maxRecords + (maxRecords >> 2)) return record.body.length - this.cacheTrim(this.cache.length - maxRecords);
+    if (this.cache.length > maxRecords + (maxRecords >> 2))
+      return record.body.length - this.cacheTrim(this.cache.length - maxRecords);
     return record.body.length;
   }
 

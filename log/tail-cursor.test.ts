@@ -24,11 +24,15 @@ describe('TailCursor', () => {
         const cursor = await ctx.log.tail('s', 100);
         const reading = collect(cursor, 4401);
         const writers = Array.from({ length: 8 }, async () => {
-          for (let i = 0; i < 500; i++) await ctx.log.append({ subject: 's', body: body('live'), expirationSeconds: 0 });
+          for (let i = 0; i < 500; i++)
+            await ctx.log.append({ subject: 's', body: body('live'), expirationSeconds: 0 });
         });
         await Promise.all(writers);
         const got = await reading;
-        assert.deepEqual(got.map((r) => r.offset), Array.from({ length: 4401 }, (_, i) => i + 100));
+        assert.deepEqual(
+          got.map((r) => r.offset),
+          Array.from({ length: 4401 }, (_, i) => i + 100),
+        );
         cursor.close();
       } finally {
         await ctx.dispose();
@@ -52,7 +56,8 @@ describe('TailCursor', () => {
             const ctx = await tempLog({ tailCacheRecords: cacheRecords, segmentMaxRecords: 7 });
             try {
               let assigned = 0;
-              const append = (): Promise<number> => ctx.log.append({ subject: 's', body: body(String(++assigned)), expirationSeconds: 0 });
+              const append = (): Promise<number> =>
+                ctx.log.append({ subject: 's', body: body(String(++assigned)), expirationSeconds: 0 });
               for (let i = 0; i < preload; i++) await append();
               // undefined: 'live'; otherwise a start in [1, preload + 1].
               const from = startPick === undefined ? 'live' : (startPick % (preload + 1)) + 1;
@@ -68,7 +73,10 @@ describe('TailCursor', () => {
               await Promise.all(pending);
               while (cursor.position <= assigned) got.push(...(await cursor.next(5)));
               cursor.close();
-              assert.deepEqual(got.map((r) => r.offset), Array.from({ length: assigned - first + 1 }, (_, i) => first + i));
+              assert.deepEqual(
+                got.map((r) => r.offset),
+                Array.from({ length: assigned - first + 1 }, (_, i) => first + i),
+              );
               for (const r of got) assert.equal(Buffer.from(r.body).toString(), String(r.offset));
             } finally {
               await ctx.dispose();
@@ -119,14 +127,23 @@ describe('TailCursor', () => {
       const ctx = await tempLog({ segmentMaxRecords: 3 });
       try {
         for (let i = 0; i < 7; i++) await ctx.log.append({ subject: 's', body: body('x'), expirationSeconds: 0 });
-        await assert.rejects(ctx.log.tail('s', 9), { name: 'InvalidIdError', message: 'id 9 was never published on subject "s": from_id is beyond the next id 8' });
-        await assert.rejects(ctx.log.tail('s', 1.5), { name: 'InvalidIdError', message: 'id 1.5 was never published on subject "s": from_id 1.5 is not an integer' });
+        await assert.rejects(ctx.log.tail('s', 9), {
+          name: 'InvalidIdError',
+          message: 'id 9 was never published on subject "s": from_id is beyond the next id 8',
+        });
+        await assert.rejects(ctx.log.tail('s', 1.5), {
+          name: 'InvalidIdError',
+          message: 'id 1.5 was never published on subject "s": from_id 1.5 is not an integer',
+        });
         const atNext = await ctx.log.tail('s', 8);
         assert.equal(atNext.position, 8);
         atNext.close();
         await ctx.log.deleteSegment({ subject: 's', baseOffset: 1 });
         const low = await ctx.log.tail('s', 1);
-        assert.deepEqual((await low.next()).map((r) => r.offset), [4, 5, 6, 7]);
+        assert.deepEqual(
+          (await low.next()).map((r) => r.offset),
+          [4, 5, 6, 7],
+        );
         low.close();
       } finally {
         await ctx.dispose();
@@ -143,13 +160,20 @@ describe('TailCursor', () => {
         const fastDone = collect(fast, 20_000);
         const started = Date.now();
         for (let i = 0; i < 200; i++) {
-          await Promise.all(Array.from({ length: 100 }, () => ctx.log.append({ subject: 's', body: Buffer.alloc(64), expirationSeconds: 0 })));
+          await Promise.all(
+            Array.from({ length: 100 }, () =>
+              ctx.log.append({ subject: 's', body: Buffer.alloc(64), expirationSeconds: 0 }),
+            ),
+          );
         }
         assert.equal((await fastDone).length, 20_000);
         assert.ok(Date.now() - started < 30_000);
         assert.equal(slow.lag(), 20_000);
         const slowAll = await collect(slow, 20_000);
-        assert.deepEqual(slowAll.map((r) => r.offset), Array.from({ length: 20_000 }, (_, i) => i + 1));
+        assert.deepEqual(
+          slowAll.map((r) => r.offset),
+          Array.from({ length: 20_000 }, (_, i) => i + 1),
+        );
         slow.close();
         fast.close();
       } finally {
@@ -167,7 +191,10 @@ describe('TailCursor', () => {
         await ctx.log.deleteRecords({ subject: 's', baseOffset: 1 }, (r) => r.offset === 2);
         assert.deepEqual(await ctx.log.get('s', 2), { kind: 'removed', firstOffset: 1 });
         const got = await collect(cursor, 3);
-        assert.deepEqual(got.map((r) => r.offset), [1, 3, 4]);
+        assert.deepEqual(
+          got.map((r) => r.offset),
+          [1, 3, 4],
+        );
         cursor.close();
       } finally {
         await ctx.dispose();
@@ -183,10 +210,15 @@ describe('TailCursor', () => {
         const a = await ctx.log.tail('s', 'live');
         const b = await ctx.log.tail('s', 'live');
         const lagging = await ctx.log.tail('s', 1);
-        await Promise.all(Array.from({ length: 10 }, () => ctx.log.append({ subject: 's', body: body('live'), expirationSeconds: 0 })));
+        await Promise.all(
+          Array.from({ length: 10 }, () => ctx.log.append({ subject: 's', body: body('live'), expirationSeconds: 0 })),
+        );
         const [fromA, fromB] = [await a.next(), await b.next()];
         assert.equal(fromA.length, 10);
-        assert.ok(fromA.every((r, i) => r === fromB[i]), 'the same objects, so per-record work can be shared');
+        assert.ok(
+          fromA.every((r, i) => r === fromB[i]),
+          'the same objects, so per-record work can be shared',
+        );
         assert.equal(a.lastBatchShared, true);
         const old = await lagging.next();
         assert.equal(lagging.lastBatchShared, false);

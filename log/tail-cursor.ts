@@ -3,7 +3,12 @@ import { cursorBatches } from '../core/index.js';
 import type { SubjectState } from './subject-state.js';
 
 /** Reads stored records of a subject from an offset: the cursor's way to the disk when it lags behind the cache. */
-export type StoredReader = (state: SubjectState, fromOffset: number, toOffset: number, maxRecords: number) => Promise<LogRecord[]>;
+export type StoredReader = (
+  state: SubjectState,
+  fromOffset: number,
+  toOffset: number,
+  maxRecords: number,
+) => Promise<LogRecord[]>;
 
 const DEFAULT_BATCH = 512;
 /**

@@ -12,13 +12,25 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const silent = pino({ level: 'silent' });
-const offsets = async (log: { readRange: (s: string, f: number, l: { maxRecords: number; maxBytes: number }) => Promise<Array<{ offset: number }>> }, subject: string): Promise<number[]> =>
+const offsets = async (
+  log: {
+    readRange: (
+      s: string,
+      f: number,
+      l: { maxRecords: number; maxBytes: number },
+    ) => Promise<Array<{ offset: number }>>;
+  },
+  subject: string,
+): Promise<number[]> =>
   (await log.readRange(subject, 1, { maxRecords: 10_000, maxBytes: 1 << 30 })).map((r) => r.offset);
 
 describe('Compactor', () => {
   describe('when run by the in-process runner', () => {
     it('should pass the compaction contract', async () => {
-      await compactionContract(async (compactor, log, now) => new InProcessRunner({ log, compactor, intervalMs: HOUR, metrics: new JobMetrics(), logger: silent, now }));
+      await compactionContract(
+        async (compactor, log, now) =>
+          new InProcessRunner({ log, compactor, intervalMs: HOUR, metrics: new JobMetrics(), logger: silent, now }),
+      );
     });
   });
 
@@ -28,7 +40,12 @@ describe('Compactor', () => {
       const ctx = await tempLog({ segmentMaxRecords: 8, now: () => now });
       try {
         // Segment 1..8: offsets 1, 3, 5 expire after 10 s, 7 after 30 s; the even ones follow a 7-day retention.
-        for (let i = 1; i <= 8; i++) await ctx.log.append({ subject: 's', body: Buffer.from('x'), expirationSeconds: i % 2 === 0 ? 0 : i === 7 ? 30 : 10 });
+        for (let i = 1; i <= 8; i++)
+          await ctx.log.append({
+            subject: 's',
+            body: Buffer.from('x'),
+            expirationSeconds: i % 2 === 0 ? 0 : i === 7 ? 30 : 10,
+          });
         await ctx.log.append({ subject: 's', body: Buffer.from('y'), expirationSeconds: 0 });
         const compactor = new Compactor(ctx.log, { retentionMs: 7 * DAY, localRetentionMs: 0, localRetentionBytes: 0 });
         now += 11_000;
@@ -39,7 +56,11 @@ describe('Compactor', () => {
         assert.equal(result.segmentsTrimmed, 1);
         assert.equal(result.recordsDeleted, 4);
         assert.deepEqual(await offsets(ctx.log, 's'), [2, 4, 6, 8, 9]);
-        assert.equal((await ctx.log.subjectInfo('s'))?.firstOffset, 2, 'the first offset advances past expired records');
+        assert.equal(
+          (await ctx.log.subjectInfo('s'))?.firstOffset,
+          2,
+          'the first offset advances past expired records',
+        );
         assert.deepEqual(await ctx.log.get('s', 3), { kind: 'removed', firstOffset: 2 });
         assert.equal((await compactor.run(now + MINUTE)).recordsDeleted, 0, 'nothing more to delete');
       } finally {
@@ -51,7 +72,8 @@ describe('Compactor', () => {
       let now = 5_000_000;
       const ctx = await tempLog({ segmentMaxRecords: 4, now: () => now });
       try {
-        for (let i = 0; i < 4; i++) await ctx.log.append({ subject: 's', body: Buffer.from('x'), expirationSeconds: i < 3 ? 10 : 120 });
+        for (let i = 0; i < 4; i++)
+          await ctx.log.append({ subject: 's', body: Buffer.from('x'), expirationSeconds: i < 3 ? 10 : 120 });
         await ctx.log.append({ subject: 's', body: Buffer.from('y'), expirationSeconds: 0 });
         const compactor = new Compactor(ctx.log, { retentionMs: 7 * DAY, localRetentionMs: 0, localRetentionBytes: 0 });
         now += 11_000;
@@ -71,10 +93,15 @@ describe('Compactor', () => {
       let now = 5_000_000;
       const ctx = await tempLog({ segmentMaxRecords: 5, now: () => now });
       try {
-        for (let i = 0; i < 21; i++) await ctx.log.append({ subject: 's', body: Buffer.alloc(100), expirationSeconds: 0 });
+        for (let i = 0; i < 21; i++)
+          await ctx.log.append({ subject: 's', body: Buffer.alloc(100), expirationSeconds: 0 });
         for (const base of [1, 6, 16]) await ctx.log.markReplicated({ subject: 's', baseOffset: base });
         now += 10 * MINUTE;
-        const result = await new Compactor(ctx.log, { retentionMs: 7 * DAY, localRetentionMs: 0, localRetentionBytes: 600 }).run(now);
+        const result = await new Compactor(ctx.log, {
+          retentionMs: 7 * DAY,
+          localRetentionMs: 0,
+          localRetentionBytes: 600,
+        }).run(now);
         assert.equal(result.segmentsDroppedLocally, 2);
         assert.deepEqual(
           (await ctx.log.segments('s')).map((s) => s.baseOffset),
@@ -91,16 +118,25 @@ describe('Compactor', () => {
       let now = 5_000_000;
       const ctx = await tempLog({ segmentMaxRecords: 5, now: () => now });
       try {
-        for (let i = 0; i < 10; i++) await ctx.log.append({ subject: 's', body: Buffer.alloc(10), expirationSeconds: 0 });
+        for (let i = 0; i < 10; i++)
+          await ctx.log.append({ subject: 's', body: Buffer.alloc(10), expirationSeconds: 0 });
         now += 30 * MINUTE;
-        for (let i = 0; i < 6; i++) await ctx.log.append({ subject: 's', body: Buffer.alloc(10), expirationSeconds: 0 });
+        for (let i = 0; i < 6; i++)
+          await ctx.log.append({ subject: 's', body: Buffer.alloc(10), expirationSeconds: 0 });
         for (const base of [1, 6, 11]) await ctx.log.markReplicated({ subject: 's', baseOffset: base });
         now += 45 * MINUTE;
-        const compactor = new Compactor(ctx.log, { retentionMs: 7 * DAY, localRetentionMs: HOUR, localRetentionBytes: 0 });
+        const compactor = new Compactor(ctx.log, {
+          retentionMs: 7 * DAY,
+          localRetentionMs: HOUR,
+          localRetentionBytes: 0,
+        });
         const result = await compactor.run(now);
         assert.equal(result.segmentsDroppedLocally, 2, 'segments 1 and 6 are 75 minutes old; 11 is 45');
         assert.equal(result.segmentsExpired, 0);
-        assert.deepEqual((await ctx.log.segments('s')).map((s) => s.baseOffset), [11, 16]);
+        assert.deepEqual(
+          (await ctx.log.segments('s')).map((s) => s.baseOffset),
+          [11, 16],
+        );
       } finally {
         await ctx.dispose();
       }
@@ -113,9 +149,14 @@ describe('Compactor', () => {
       const ctx = await tempLog({ segmentMaxRecords: 5, now: () => now });
       const registry = new Registry();
       try {
-        for (let i = 0; i < 6; i++) await ctx.log.append({ subject: 's', body: Buffer.alloc(10), expirationSeconds: 1 });
+        for (let i = 0; i < 6; i++)
+          await ctx.log.append({ subject: 's', body: Buffer.alloc(10), expirationSeconds: 1 });
         now += 2000;
-        await new Compactor(ctx.log, { retentionMs: DAY, localRetentionMs: 0, localRetentionBytes: 0 }, new JobMetrics(registry)).run(now);
+        await new Compactor(
+          ctx.log,
+          { retentionMs: DAY, localRetentionMs: 0, localRetentionBytes: 0 },
+          new JobMetrics(registry),
+        ).run(now);
         const text = await registry.metrics();
         assert.match(text, /broker_segments_compacted_total\{kind="expired"\} 1/);
         assert.match(text, /broker_records_compacted_total 5/);

@@ -66,11 +66,19 @@ export class Compactor {
     this.threshold = policy.partialThreshold ?? DEFAULT_PARTIAL_THRESHOLD;
     this.minRemainingMs = policy.partialMinRemainingMs ?? DEFAULT_PARTIAL_MIN_REMAINING_MS;
     this.readsPerPass = policy.segmentReadsPerPass ?? DEFAULT_SEGMENT_READS_PER_PASS;
-    if (!(this.threshold > 0 && this.threshold <= 1)) throw new RangeError(`partialThreshold must be in (0, 1], got ${this.threshold}`);
+    if (!(this.threshold > 0 && this.threshold <= 1))
+      throw new RangeError(`partialThreshold must be in (0, 1], got ${this.threshold}`);
   }
 
   async run(nowMs: number): Promise<CompactionResult> {
-    const result: CompactionResult = { segmentsSealed: 0, segmentsExpired: 0, segmentsDroppedLocally: 0, segmentsTrimmed: 0, recordsDeleted: 0, bytesDeleted: 0 };
+    const result: CompactionResult = {
+      segmentsSealed: 0,
+      segmentsExpired: 0,
+      segmentsDroppedLocally: 0,
+      segmentsTrimmed: 0,
+      recordsDeleted: 0,
+      bytesDeleted: 0,
+    };
     const pass = { nowMs, result, reads: 0, seen: new Set<string>() };
     result.segmentsSealed = (await this.log.sealStaleSegments(nowMs)).length;
     let after: { subject: string; baseOffset: number } | undefined;

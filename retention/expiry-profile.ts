@@ -27,7 +27,9 @@ export async function scanProfile(log: Log, segment: SegmentInfo, retentionMs: n
   times.sort((a, b) => a - b);
   // A small segment keeps every expiry time (exact); a larger one its quantiles 0, 1/32, ..., 1.
   const exact = times.length <= EXACT_UP_TO;
-  const points = exact ? times : Array.from({ length: POINTS }, (_, i) => times[Math.round((i * (times.length - 1)) / (POINTS - 1))]!);
+  const points = exact
+    ? times
+    : Array.from({ length: POINTS }, (_, i) => times[Math.round((i * (times.length - 1)) / (POINTS - 1))]!);
   return {
     count: times.length,
     expiredShare(nowMs: number): number {

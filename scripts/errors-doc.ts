@@ -1,11 +1,19 @@
 // Prints docs/errors.md from core's REASONS table (npm run docs:errors writes it); a test keeps the two in step.
 import { REASONS } from '../core/index.js';
 
-const CODE_NAMES: Record<number, string> = { 3: 'INVALID_ARGUMENT', 5: 'NOT_FOUND', 8: 'RESOURCE_EXHAUSTED', 9: 'FAILED_PRECONDITION', 13: 'INTERNAL', 14: 'UNAVAILABLE' };
+const CODE_NAMES: Record<number, string> = {
+  3: 'INVALID_ARGUMENT',
+  5: 'NOT_FOUND',
+  8: 'RESOURCE_EXHAUSTED',
+  9: 'FAILED_PRECONDITION',
+  13: 'INTERNAL',
+  14: 'UNAVAILABLE',
+};
 
 export function errorsDoc(): string {
   const rows = Object.entries(REASONS).map(
-    ([reason, spec]) => `| \`${reason}\` | ${CODE_NAMES[spec.grpcCode]} (${spec.grpcCode}) | ${spec.retriable ? 'yes' : 'no'} | ${spec.description} |`,
+    ([reason, spec]) =>
+      `| \`${reason}\` | ${CODE_NAMES[spec.grpcCode]} (${spec.grpcCode}) | ${spec.retriable ? 'yes' : 'no'} | ${spec.description} |`,
   );
   return [
     '# Errors',

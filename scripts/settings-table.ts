@@ -2,7 +2,9 @@
 import { SETTINGS } from '../core/index.js';
 
 export function settingsTable(): string {
-  const rows = SETTINGS.map((s) => `| \`${s.env}\` | \`${s.default === '' ? '(unset)' : s.default}\` | ${s.help.replaceAll("|", "\\|")} |`);
+  const rows = SETTINGS.map(
+    (s) => `| \`${s.env}\` | \`${s.default === '' ? '(unset)' : s.default}\` | ${s.help.replaceAll('|', '\\|')} |`,
+  );
   return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
 }
 

@@ -22,7 +22,10 @@ function required(name: string): string {
 /** redis://127.0.0.1:port of the test Redis. */
 export const testRedisUrl = (): string => required('TEST_REDIS_URL');
 /** host:port of the test CQL server (Cassandra standing in for ScyllaDB). */
-export const testCqlContactPoints = (): string[] => required('TEST_CQL_CONTACT_POINTS').split(',').map((s) => s.trim());
+export const testCqlContactPoints = (): string[] =>
+  required('TEST_CQL_CONTACT_POINTS')
+    .split(',')
+    .map((s) => s.trim());
 export const testCqlLocalDc = (): string => process.env.TEST_CQL_LOCAL_DC ?? 'datacenter1';
 
 /** A random lower-case name (letters, digits, _), to isolate each test's keyspace or queue on the shared servers. */
@@ -32,7 +35,12 @@ export function randomName(prefix: string): string {
 
 /** A random keyspace name valid in CQL (lower case, at most 48 characters). Drop it after the test. */
 export function randomKeyspace(prefix = 'test'): string {
-  return randomName(prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 30));
+  return randomName(
+    prefix
+      .toLowerCase()
+      .replace(/[^a-z0-9_]/g, '_')
+      .slice(0, 30),
+  );
 }
 
 /** A random BullMQ queue name or key prefix. Obliterate it after the test. */
@@ -45,7 +53,9 @@ async function services(command: string): Promise<void> {
     await run('bash', [SCRIPT, command], { env: process.env, timeout: 300_000 });
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr ?? '';
-    throw new Error(`scripts/services.sh ${command} failed: ${stderr.trim() || (err as Error).message}`, { cause: err });
+    throw new Error(`scripts/services.sh ${command} failed: ${stderr.trim() || (err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 

@@ -18,7 +18,9 @@ export class Replicator {
     private readonly retentionMs: number,
     private readonly metrics?: JobMetrics,
     /** Paces copies against the event loop; null: copy flat out. @defaultValue yield to a busy loop while the lag is under 128 segments */
-    private readonly pacer: Pacer | null = new Pacer({ behind: () => (metrics?.replicationLag ?? 0) > DEFAULT_MAX_YIELDING_LAG }),
+    private readonly pacer: Pacer | null = new Pacer({
+      behind: () => (metrics?.replicationLag ?? 0) > DEFAULT_MAX_YIELDING_LAG,
+    }),
   ) {}
 
   async replicate(ref: SegmentRef): Promise<{ rows: number; bytes: number } | 'skipped'> {
@@ -26,7 +28,11 @@ export class Replicator {
     // Gone (expired and compacted), still active, or done by an earlier attempt: nothing to copy.
     if (segment === undefined || !segment.sealed || segment.replicated) return 'skipped';
     const records = this.log.readSegment(ref, BATCH);
-    const written = await this.cold.writeSegment(segment, this.pacer === null ? records : this.pacer.paced(records), this.retentionMs);
+    const written = await this.cold.writeSegment(
+      segment,
+      this.pacer === null ? records : this.pacer.paced(records),
+      this.retentionMs,
+    );
     await this.log.markReplicated(ref);
     this.metrics?.segmentsReplicated.inc();
     this.metrics?.bytesReplicated.inc(written.bytes);

@@ -74,7 +74,10 @@ export class TieredCursor implements TailCursor {
     const info = await this.log.subjectInfo(this.subject);
     const end = Math.min(boundary, info?.firstOffset ?? boundary);
     if (this.expected >= end) return [];
-    const older = await this.cold.readRange(this.subject, this.expected, end, { maxRecords, maxBytes: COLD_BATCH_BYTES });
+    const older = await this.cold.readRange(this.subject, this.expected, end, {
+      maxRecords,
+      maxBytes: COLD_BATCH_BYTES,
+    });
     if (older.length > 0) this.expected = older[older.length - 1]!.offset + 1;
     return older;
   }

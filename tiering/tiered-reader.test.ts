@@ -6,7 +6,11 @@ import { MemoryColdStore } from './test-support/memory-cold-store.js';
 import { createTieredReader } from './tiered-reader.js';
 
 /** A subject of `n` records (bodies "m<offset>") in segments of 10, the first `coldSegments` copied and dropped locally. */
-async function setUp(n: number, coldSegments: number, bodies: (offset: number) => Buffer = (o) => Buffer.from(`m${o}`)) {
+async function setUp(
+  n: number,
+  coldSegments: number,
+  bodies: (offset: number) => Buffer = (o) => Buffer.from(`m${o}`),
+) {
   const ctx = await tempLog({ segmentMaxRecords: 10 });
   const cold = new MemoryColdStore();
   for (let o = 1; o <= n; o++) await ctx.log.append({ subject: 's', body: bodies(o), expirationSeconds: 0 });
@@ -58,7 +62,11 @@ describe('createTieredReader', () => {
         assert.deepEqual(ids(await tiered.readRange('s', 15, { maxRecords: 10, maxBytes: 1 << 20 })), range(15, 24));
         assert.deepEqual(ids(await tiered.readRange('s', 1, { maxRecords: 100, maxBytes: 1 << 20 })), range(1, 30));
         assert.deepEqual(ids(await tiered.readRange('s', 1, { maxRecords: 5, maxBytes: 1 << 20 })), range(1, 5));
-        assert.deepEqual(ids(await tiered.readRange('s', 22, { maxRecords: 5, maxBytes: 1 << 20 })), range(22, 26), 'local only');
+        assert.deepEqual(
+          ids(await tiered.readRange('s', 22, { maxRecords: 5, maxBytes: 1 << 20 })),
+          range(22, 26),
+          'local only',
+        );
       } finally {
         await ctx.dispose();
       }
@@ -101,7 +109,11 @@ describe('createTieredReader', () => {
         const cursor = await tiered.tail('s', 12);
         assert.deepEqual(ids(await cursor.next(3)), [12, 13, 14]);
         for (const base of [11, 21]) {
-          await cold.writeSegment((await ctx.log.segments('s')).find((s) => s.baseOffset === base)!, ctx.log.readSegment({ subject: 's', baseOffset: base }), 0);
+          await cold.writeSegment(
+            (await ctx.log.segments('s')).find((s) => s.baseOffset === base)!,
+            ctx.log.readSegment({ subject: 's', baseOffset: base }),
+            0,
+          );
           await ctx.log.markReplicated({ subject: 's', baseOffset: base });
           await ctx.log.deleteSegment({ subject: 's', baseOffset: base });
         }

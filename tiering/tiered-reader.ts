@@ -1,4 +1,13 @@
-import type { ColdStore, LogReader, LogRecord, LookupResult, ReadLimits, SubjectInfo, SubjectQuery, TailCursor } from '../core/index.js';
+import type {
+  ColdStore,
+  LogReader,
+  LogRecord,
+  LookupResult,
+  ReadLimits,
+  SubjectInfo,
+  SubjectQuery,
+  TailCursor,
+} from '../core/index.js';
 import { TieredCursor } from './tiered-cursor.js';
 
 /**
@@ -42,7 +51,10 @@ class TieredReader implements LogReader {
     const lastCold = out[out.length - 1]!.offset;
     if (lastCold + 1 < gapEnd) {
       // The cold tier may have stopped at the byte limit: then its next record, not a local one, comes next.
-      const more = await this.cold.readRange(subject, lastCold + 1, gapEnd, { maxRecords: 1, maxBytes: Number.MAX_SAFE_INTEGER });
+      const more = await this.cold.readRange(subject, lastCold + 1, gapEnd, {
+        maxRecords: 1,
+        maxBytes: Number.MAX_SAFE_INTEGER,
+      });
       if (more.length > 0) return out;
     }
     let bytes = out.reduce((n, r) => n + r.body.length, 0);

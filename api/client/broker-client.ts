@@ -1,5 +1,10 @@
 import { credentials, status, type Metadata, type ServiceError } from '@grpc/grpc-js';
-import { BrokerClient, type PublishBatchResponse, type PublishRequest, type PublishResponse } from '../../proto/gen/broker.js';
+import {
+  BrokerClient,
+  type PublishBatchResponse,
+  type PublishRequest,
+  type PublishResponse,
+} from '../../proto/gen/broker.js';
 import { errorReason } from '../grpc/status.js';
 
 /** A broker.Broker client for the CLI (insecure channel, as the broker serves plaintext). */

@@ -2,7 +2,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { randomUUID } from 'node:crypto';
-import { failure, fetchMessage, publish, startBrokerProcess, subscribe, type BrokerProcess } from '../test-support/broker-process.js';
+import {
+  failure,
+  fetchMessage,
+  publish,
+  startBrokerProcess,
+  subscribe,
+  type BrokerProcess,
+} from '../test-support/broker-process.js';
 
 const UNAVAILABLE = 14;
 const subjectName = (): string => `ring-${randomUUID()}`;
@@ -35,7 +42,10 @@ describe('Bale Camp template cases over gRPC', () => {
     const client = broker.client();
     for (let i = 0; i < 50; i++) await publish(client, subject, `m${i}`);
     const got = await sub.waitFor(50);
-    assert.deepEqual(got.map((m) => m.body.toString()), Array.from({ length: 50 }, (_, i) => `m${i}`));
+    assert.deepEqual(
+      got.map((m) => m.body.toString()),
+      Array.from({ length: 50 }, (_, i) => `m${i}`),
+    );
     sub.stream.cancel();
   });
 
@@ -48,8 +58,14 @@ describe('Bale Camp template cases over gRPC', () => {
     await subA.waitFor(1);
     await publish(broker.client(), b, 'for b');
     await subB.waitFor(1);
-    assert.deepEqual(subA.received.map((m) => m.body.toString()), ['for a']);
-    assert.deepEqual(subB.received.map((m) => m.body.toString()), ['for b']);
+    assert.deepEqual(
+      subA.received.map((m) => m.body.toString()),
+      ['for a'],
+    );
+    assert.deepEqual(
+      subB.received.map((m) => m.body.toString()),
+      ['for b'],
+    );
     subA.stream.cancel();
     subB.stream.cancel();
   });
@@ -75,7 +91,10 @@ describe('Bale Camp template cases over gRPC', () => {
     await publish(broker.client(), subject, 'after');
     const got = await sub.waitFor(1);
     await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(got.map((m) => m.body.toString()), ['after']);
+    assert.deepEqual(
+      got.map((m) => m.body.toString()),
+      ['after'],
+    );
     sub.stream.cancel();
   });
 
@@ -112,7 +131,10 @@ describe('Bale Camp template cases over gRPC', () => {
     );
     for (const s of subs) {
       const got = await s.waitFor(800);
-      assert.deepEqual(got.map((m) => m.id), Array.from({ length: 800 }, (_, i) => i + 1));
+      assert.deepEqual(
+        got.map((m) => m.id),
+        Array.from({ length: 800 }, (_, i) => i + 1),
+      );
       s.stream.cancel();
     }
   });
@@ -128,7 +150,11 @@ describe('Bale Camp template cases on a closed broker', () => {
     broker.child.kill('SIGTERM');
     const ended = await sub.waitEnd();
     assert.equal(typeof ended === 'object' && ended.code, UNAVAILABLE);
-    for (const attempt of [publish(client, 'closed', 'y'), fetchMessage(client, 'closed', 1), subscribe(client, 'closed')]) {
+    for (const attempt of [
+      publish(client, 'closed', 'y'),
+      fetchMessage(client, 'closed', 1),
+      subscribe(client, 'closed'),
+    ]) {
       const err = await attempt.then(() => undefined, failure);
       assert.equal(err?.code, UNAVAILABLE);
     }

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { PublishResponse } from '../../proto/gen/broker.js';
-import { failure, fetchMessage, metricValue, publish, startBrokerProcess, subscribe, type BrokerProcess } from '../test-support/broker-process.js';
+import {
+  failure,
+  fetchMessage,
+  metricValue,
+  publish,
+  startBrokerProcess,
+  subscribe,
+  type BrokerProcess,
+} from '../test-support/broker-process.js';
 
 const INVALID_ARGUMENT = 3;
 const NOT_FOUND = 5;
@@ -32,7 +40,12 @@ describe('broker.Broker over gRPC (the contract)', () => {
     it('should answer INVALID_ID for ids never published', async () => {
       const client = broker.client();
       await publish(client, 'fetch.invalid', 'x');
-      for (const [subject, id] of [['fetch.invalid', 0], ['fetch.invalid', 2], ['fetch.invalid', -1], ['fetch.unknown', 1]] as const) {
+      for (const [subject, id] of [
+        ['fetch.invalid', 0],
+        ['fetch.invalid', 2],
+        ['fetch.invalid', -1],
+        ['fetch.unknown', 1],
+      ] as const) {
         const err = await fetchMessage(client, subject, id).then(() => undefined, failure);
         assert.equal(err?.code, INVALID_ARGUMENT, `${subject}#${id}`);
         assert.equal(err?.reason, 'INVALID_ID', `${subject}#${id}`);
@@ -53,19 +66,68 @@ describe('broker.Broker over gRPC (the contract)', () => {
   });
 
   describe('when input is bad', () => {
-    const cases: Array<{ name: string; subject: string; body?: Buffer; expiration?: number; code: number; reason: string; message: string }> = [
-      { name: 'an empty subject', subject: '', code: INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT', message: 'subject must not be empty' },
-      { name: 'a 256-byte subject', subject: 'x'.repeat(256), code: INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT', message: 'subject is 256 bytes of UTF-8, over the limit of 255' },
-      { name: 'a subject with a space', subject: 'a b', code: INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT', message: 'subject must not contain whitespace or control characters (found U+0020 at index 1)' },
-      { name: 'a subject with a control character', subject: 'a\u0001', code: INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT', message: 'subject must not contain whitespace or control characters (found U+0001 at index 1)' },
-      { name: 'a negative expiration', subject: 'bad.input', expiration: -5, code: INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT', message: 'expirationSeconds must be >= 0 (0 = the subject retention), got -5' },
-      { name: 'a body over the limit', subject: 'bad.input', body: Buffer.alloc(1025), code: RESOURCE_EXHAUSTED, reason: 'MESSAGE_TOO_LARGE', message: 'body is 1025 bytes, over the limit of 1024 bytes (BROKER_MAX_BODY_BYTES)' },
+    const cases: Array<{
+      name: string;
+      subject: string;
+      body?: Buffer;
+      expiration?: number;
+      code: number;
+      reason: string;
+      message: string;
+    }> = [
+      {
+        name: 'an empty subject',
+        subject: '',
+        code: INVALID_ARGUMENT,
+        reason: 'INVALID_ARGUMENT',
+        message: 'subject must not be empty',
+      },
+      {
+        name: 'a 256-byte subject',
+        subject: 'x'.repeat(256),
+        code: INVALID_ARGUMENT,
+        reason: 'INVALID_ARGUMENT',
+        message: 'subject is 256 bytes of UTF-8, over the limit of 255',
+      },
+      {
+        name: 'a subject with a space',
+        subject: 'a b',
+        code: INVALID_ARGUMENT,
+        reason: 'INVALID_ARGUMENT',
+        message: 'subject must not contain whitespace or control characters (found U+0020 at index 1)',
+      },
+      {
+        name: 'a subject with a control character',
+        subject: 'a\u0001',
+        code: INVALID_ARGUMENT,
+        reason: 'INVALID_ARGUMENT',
+        message: 'subject must not contain whitespace or control characters (found U+0001 at index 1)',
+      },
+      {
+        name: 'a negative expiration',
+        subject: 'bad.input',
+        expiration: -5,
+        code: INVALID_ARGUMENT,
+        reason: 'INVALID_ARGUMENT',
+        message: 'expirationSeconds must be >= 0 (0 = the subject retention), got -5',
+      },
+      {
+        name: 'a body over the limit',
+        subject: 'bad.input',
+        body: Buffer.alloc(1025),
+        code: RESOURCE_EXHAUSTED,
+        reason: 'MESSAGE_TOO_LARGE',
+        message: 'body is 1025 bytes, over the limit of 1024 bytes (BROKER_MAX_BODY_BYTES)',
+      },
     ];
     for (const c of cases) {
       it(`should reject ${c.name} with ${c.reason} and append nothing`, async () => {
         const client = broker.client();
         const err = await new Promise<PublishResponse>((resolve, reject) =>
-          client.publish({ subject: c.subject, body: c.body ?? Buffer.from('x'), expirationSeconds: c.expiration ?? 0 }, (e, r) => (e ? reject(e) : resolve(r))),
+          client.publish(
+            { subject: c.subject, body: c.body ?? Buffer.from('x'), expirationSeconds: c.expiration ?? 0 },
+            (e, r) => (e ? reject(e) : resolve(r)),
+          ),
         ).then(() => undefined, failure);
         assert.deepEqual(err, { code: c.code, reason: c.reason, message: c.message });
       });
@@ -75,7 +137,9 @@ describe('broker.Broker over gRPC (the contract)', () => {
       const client = broker.client();
       const err = await fetchMessage(client, 'bad.input', 1).then(() => undefined, failure);
       assert.equal(err?.reason, 'INVALID_ID');
-      const info = await new Promise((resolve, reject) => client.getSubject({ subject: 'bad.input' }, (e, r) => (e ? reject(e) : resolve(r)))).then(() => undefined, failure);
+      const info = await new Promise((resolve, reject) =>
+        client.getSubject({ subject: 'bad.input' }, (e, r) => (e ? reject(e) : resolve(r))),
+      ).then(() => undefined, failure);
       assert.equal(info?.reason, 'SUBJECT_NOT_FOUND', 'no subject was created by a rejected publish');
     });
 
@@ -94,8 +158,14 @@ describe('broker.Broker over gRPC (the contract)', () => {
 
     it('should answer NOT_FOUND for GetSubject of an unknown subject', async () => {
       const client = broker.client();
-      const err = await new Promise((resolve, reject) => client.getSubject({ subject: 'never.seen' }, (e, r) => (e ? reject(e) : resolve(r)))).then(() => undefined, failure);
-      assert.deepEqual(err, { code: NOT_FOUND, reason: 'SUBJECT_NOT_FOUND', message: 'subject "never.seen" has never been published to' });
+      const err = await new Promise((resolve, reject) =>
+        client.getSubject({ subject: 'never.seen' }, (e, r) => (e ? reject(e) : resolve(r))),
+      ).then(() => undefined, failure);
+      assert.deepEqual(err, {
+        code: NOT_FOUND,
+        reason: 'SUBJECT_NOT_FOUND',
+        message: 'subject "never.seen" has never been published to',
+      });
     });
   });
 
@@ -111,14 +181,24 @@ describe('broker.Broker over gRPC (the contract)', () => {
       const sub = await subscribe(broker.client(), 'replay', 50);
       await publishing;
       const got = await sub.waitFor(551);
-      assert.deepEqual(got.map((m) => m.id), Array.from({ length: 551 }, (_, i) => i + 50));
+      assert.deepEqual(
+        got.map((m) => m.id),
+        Array.from({ length: 551 }, (_, i) => i + 50),
+      );
       sub.stream.cancel();
     });
 
     it('should give 8 concurrent publishers to one subject exactly the ids 1..N', async () => {
       const clients = Array.from({ length: 8 }, () => broker.client());
-      const ids = (await Promise.all(clients.map(async (c) => Promise.all(Array.from({ length: 250 }, () => publish(c, 'eight', 'x')))))).flat();
-      assert.deepEqual(ids.sort((a, b) => a - b), Array.from({ length: 2000 }, (_, i) => i + 1));
+      const ids = (
+        await Promise.all(
+          clients.map(async (c) => Promise.all(Array.from({ length: 250 }, () => publish(c, 'eight', 'x')))),
+        )
+      ).flat();
+      assert.deepEqual(
+        ids.sort((a, b) => a - b),
+        Array.from({ length: 2000 }, (_, i) => i + 1),
+      );
     });
 
     it('should keep delivering to a reading subscriber while another never reads', async () => {
@@ -133,7 +213,10 @@ describe('broker.Broker over gRPC (the contract)', () => {
       const got = await reader.waitFor(20_000, 60_000);
       assert.equal(got.length, 20_000);
       assert.equal(got[19_999]!.id, 20_000);
-      assert.ok(stalled.received.length < 20_000, `the paused subscriber read ${stalled.received.length}: it never stalled the broker`);
+      assert.ok(
+        stalled.received.length < 20_000,
+        `the paused subscriber read ${stalled.received.length}: it never stalled the broker`,
+      );
       assert.equal(stalled.ended, undefined, 'the paused subscriber is still subscribed');
       stalled.stream.cancel();
       reader.stream.cancel();
@@ -145,7 +228,8 @@ describe('broker.Broker over gRPC (the contract)', () => {
       assert.equal(metricValue(await broker.metrics(), 'active_subscribers'), baseline + 20);
       for (const s of subs) s.stream.cancel();
       const deadline = Date.now() + 5000;
-      while (metricValue(await broker.metrics(), 'active_subscribers') !== baseline && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while (metricValue(await broker.metrics(), 'active_subscribers') !== baseline && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
       assert.equal(metricValue(await broker.metrics(), 'active_subscribers'), baseline);
     });
   });
@@ -159,11 +243,15 @@ describe('broker.Broker over gRPC (the contract)', () => {
         call.on('data', (r: PublishResponse) => acks.push(r.id));
         call.on('error', (err) => resolve(failure(err)));
       });
-      for (let i = 0; i < 100; i++) call.write({ subject: 'pstream', body: Buffer.from(`m${i}`), expirationSeconds: 0 });
+      for (let i = 0; i < 100; i++)
+        call.write({ subject: 'pstream', body: Buffer.from(`m${i}`), expirationSeconds: 0 });
       call.write({ subject: 'pstream', body: Buffer.from('bad'), expirationSeconds: -1 });
       call.write({ subject: 'pstream', body: Buffer.from('after'), expirationSeconds: 0 });
       const err = await ended;
-      assert.deepEqual(acks, Array.from({ length: 100 }, (_, i) => i + 1));
+      assert.deepEqual(
+        acks,
+        Array.from({ length: 100 }, (_, i) => i + 1),
+      );
       assert.equal(err.code, INVALID_ARGUMENT);
       assert.equal(err.reason, 'INVALID_ARGUMENT');
       const after = await fetchMessage(client, 'pstream', 101).then(() => undefined, failure);
@@ -172,10 +260,19 @@ describe('broker.Broker over gRPC (the contract)', () => {
   });
 
   describe('when publishing a batch', () => {
-    const publishBatch = (client: ReturnType<BrokerProcess['client']>, messages: Array<{ subject: string; body: string; expirationSeconds?: number }>): Promise<number[]> =>
+    const publishBatch = (
+      client: ReturnType<BrokerProcess['client']>,
+      messages: Array<{ subject: string; body: string; expirationSeconds?: number }>,
+    ): Promise<number[]> =>
       new Promise((resolve, reject) =>
         client.publishBatch(
-          { messages: messages.map((m) => ({ subject: m.subject, body: Buffer.from(m.body), expirationSeconds: m.expirationSeconds ?? 0 })) },
+          {
+            messages: messages.map((m) => ({
+              subject: m.subject,
+              body: Buffer.from(m.body),
+              expirationSeconds: m.expirationSeconds ?? 0,
+            })),
+          },
           (err, res) => (err ? reject(err) : resolve(res.ids)),
         ),
       );
@@ -210,7 +307,10 @@ describe('broker.Broker over gRPC (the contract)', () => {
       const empty = await publishBatch(client, []).then(() => undefined, failure);
       assert.equal(empty?.code, INVALID_ARGUMENT);
       assert.match(empty!.message, /a batch needs at least one message/);
-      const neg = await publishBatch(client, [{ subject: 'batch.bad', body: 'y', expirationSeconds: -1 }]).then(() => undefined, failure);
+      const neg = await publishBatch(client, [{ subject: 'batch.bad', body: 'y', expirationSeconds: -1 }]).then(
+        () => undefined,
+        failure,
+      );
       assert.match(neg!.message, /^messages\[0\]: expirationSeconds must be >= 0/);
       assert.equal(await publish(client, 'batch.bad', 'first'), 1, 'nothing was appended by the rejected batches');
     });
@@ -218,9 +318,15 @@ describe('broker.Broker over gRPC (the contract)', () => {
     it('should deliver a batch to a live subscriber in id order', async () => {
       const client = broker.client();
       const sub = await subscribe(client, 'batch.live');
-      await publishBatch(client, Array.from({ length: 50 }, (_, i) => ({ subject: 'batch.live', body: `m${i}` })));
+      await publishBatch(
+        client,
+        Array.from({ length: 50 }, (_, i) => ({ subject: 'batch.live', body: `m${i}` })),
+      );
       const got = await sub.waitFor(50);
-      assert.deepEqual(got.map((m) => m.id), Array.from({ length: 50 }, (_, i) => i + 1));
+      assert.deepEqual(
+        got.map((m) => m.id),
+        Array.from({ length: 50 }, (_, i) => i + 1),
+      );
       sub.stream.cancel();
     });
   });
@@ -230,20 +336,35 @@ describe('broker.Broker over gRPC (the contract)', () => {
       const client = broker.client();
       for (let i = 0; i < 25; i++) await publish(client, 'page.a', `m${i}`);
       await publish(client, 'page.b', 'x');
-      const page = await new Promise<{ messages: { id: number }[]; nextId: number; lastId: number }>((resolve, reject) =>
-        client.fetchRange({ subject: 'page.a', fromId: 5, maxMessages: 10, maxBytes: 0 }, (e, r) => (e ? reject(e) : resolve(r))),
+      const page = await new Promise<{ messages: { id: number }[]; nextId: number; lastId: number }>(
+        (resolve, reject) =>
+          client.fetchRange({ subject: 'page.a', fromId: 5, maxMessages: 10, maxBytes: 0 }, (e, r) =>
+            e ? reject(e) : resolve(r),
+          ),
       );
-      assert.deepEqual(page.messages.map((m) => m.id), [5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+      assert.deepEqual(
+        page.messages.map((m) => m.id),
+        [5, 6, 7, 8, 9, 10, 11, 12, 13, 14],
+      );
       assert.equal(page.nextId, 15);
       assert.equal(page.lastId, 25);
-      const list = await new Promise<{ subjects: { subject: string; lastId: number }[]; nextPageToken: string }>((resolve, reject) =>
-        client.listSubjects({ prefix: 'page.', pageSize: 1, pageToken: '' }, (e, r) => (e ? reject(e) : resolve(r))),
+      const list = await new Promise<{ subjects: { subject: string; lastId: number }[]; nextPageToken: string }>(
+        (resolve, reject) =>
+          client.listSubjects({ prefix: 'page.', pageSize: 1, pageToken: '' }, (e, r) => (e ? reject(e) : resolve(r))),
       );
-      assert.deepEqual(list.subjects.map((s) => [s.subject, s.lastId]), [['page.a', 25]]);
+      assert.deepEqual(
+        list.subjects.map((s) => [s.subject, s.lastId]),
+        [['page.a', 25]],
+      );
       const next = await new Promise<{ subjects: { subject: string }[]; nextPageToken: string }>((resolve, reject) =>
-        client.listSubjects({ prefix: 'page.', pageSize: 1, pageToken: list.nextPageToken }, (e, r) => (e ? reject(e) : resolve(r))),
+        client.listSubjects({ prefix: 'page.', pageSize: 1, pageToken: list.nextPageToken }, (e, r) =>
+          e ? reject(e) : resolve(r),
+        ),
       );
-      assert.deepEqual(next.subjects.map((s) => s.subject), ['page.b']);
+      assert.deepEqual(
+        next.subjects.map((s) => s.subject),
+        ['page.b'],
+      );
       assert.equal(next.nextPageToken, '');
     });
   });

@@ -11,14 +11,23 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { FetchRangeResponse, PublishResponse } from '../../proto/gen/broker.js';
 import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from '../grpc/http2-windows.js';
-import { failure, fetchMessage, publish, startBrokerProcess, subscribe, type BrokerProcess } from '../test-support/broker-process.js';
+import {
+  failure,
+  fetchMessage,
+  publish,
+  startBrokerProcess,
+  subscribe,
+  type BrokerProcess,
+} from '../test-support/broker-process.js';
 
 const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
 const GRPCURL = fileURLToPath(new URL('../../.tools/bin/grpcurl', import.meta.url));
 const INVALID_ARGUMENT = 3;
 const UNAVAILABLE = 14;
 
-type HealthClient = Client & { check(req: { service: string }, cb: (err: ServiceError | null, res: { status: string }) => void): void };
+type HealthClient = Client & {
+  check(req: { service: string }, cb: (err: ServiceError | null, res: { status: string }) => void): void;
+};
 
 /** Runs the CLI against a broker; resolves with its exit code and output (never rejects). */
 function cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -46,7 +55,9 @@ describe('broker server', () => {
       const client = new Health(broker.address, credentials.createInsecure()) as unknown as HealthClient;
       try {
         for (const name of ['', 'broker.Broker']) {
-          const res = await new Promise<{ status: string }>((resolve, reject) => client.check({ service: name }, (e, r) => (e ? reject(e) : resolve(r))));
+          const res = await new Promise<{ status: string }>((resolve, reject) =>
+            client.check({ service: name }, (e, r) => (e ? reject(e) : resolve(r))),
+          );
           assert.equal(res.status, 'SERVING', name);
         }
       } finally {
@@ -60,7 +71,8 @@ describe('broker server', () => {
         const settings = await new Promise<http2.Settings>((resolve) => session.once('remoteSettings', resolve));
         assert.equal(settings.initialWindowSize, STREAM_WINDOW_BYTES);
         const deadline = Date.now() + 2000;
-        while (session.state.remoteWindowSize !== CONNECTION_WINDOW_BYTES && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        while (session.state.remoteWindowSize !== CONNECTION_WINDOW_BYTES && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 20));
         assert.equal(session.state.remoteWindowSize, CONNECTION_WINDOW_BYTES);
       } finally {
         session.close();
@@ -71,8 +83,18 @@ describe('broker server', () => {
       assert.ok(existsSync(GRPCURL), `${GRPCURL} is missing: npm test builds it (scripts/tools.sh grpcurl)`);
       const run = promisify(execFile);
       const list = await run(GRPCURL, ['-plaintext', broker.address, 'list']);
-      assert.deepEqual(list.stdout.trim().split('\n').sort(), ['broker.Broker', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection']);
-      const failed = await run(GRPCURL, ['-plaintext', '-d', '{"subject":"reflect.none","id":1}', broker.address, 'broker.Broker/Fetch']).then(
+      assert.deepEqual(list.stdout.trim().split('\n').sort(), [
+        'broker.Broker',
+        'grpc.health.v1.Health',
+        'grpc.reflection.v1.ServerReflection',
+      ]);
+      const failed = await run(GRPCURL, [
+        '-plaintext',
+        '-d',
+        '{"subject":"reflect.none","id":1}',
+        broker.address,
+        'broker.Broker/Fetch',
+      ]).then(
         () => undefined,
         (err: { stdout: string; stderr: string }) => err.stdout + err.stderr,
       );
@@ -92,9 +114,14 @@ describe('broker server', () => {
       assert.deepEqual([first!.id, first!.body.toString()], [2, 'kept']);
       sub.stream.cancel();
       const page = await new Promise<FetchRangeResponse>((resolve, reject) =>
-        client.fetchRange({ subject: 'expiry.read', fromId: 1, maxMessages: 10, maxBytes: 0 }, (e, r) => (e ? reject(e) : resolve(r))),
+        client.fetchRange({ subject: 'expiry.read', fromId: 1, maxMessages: 10, maxBytes: 0 }, (e, r) =>
+          e ? reject(e) : resolve(r),
+        ),
       );
-      assert.deepEqual(page.messages.map((m) => m.id), [2]);
+      assert.deepEqual(
+        page.messages.map((m) => m.id),
+        [2],
+      );
       assert.equal(page.nextId, 3);
     });
   });
@@ -102,11 +129,14 @@ describe('broker server', () => {
   describe('when paging is misused', () => {
     it('should reject a page token the broker did not issue', async () => {
       const client = broker.client();
-      const err = await new Promise((resolve, reject) => client.listSubjects({ prefix: '', pageSize: 10, pageToken: '!!' }, (e, r) => (e ? reject(e) : resolve(r)))).then(
-        () => undefined,
-        failure,
-      );
-      assert.deepEqual(err, { code: INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT', message: 'page_token is not one this broker issued' });
+      const err = await new Promise((resolve, reject) =>
+        client.listSubjects({ prefix: '', pageSize: 10, pageToken: '!!' }, (e, r) => (e ? reject(e) : resolve(r))),
+      ).then(() => undefined, failure);
+      assert.deepEqual(err, {
+        code: INVALID_ARGUMENT,
+        reason: 'INVALID_ARGUMENT',
+        message: 'page_token is not one this broker issued',
+      });
     });
   });
 
@@ -116,7 +146,13 @@ describe('broker server', () => {
       const one = await cli([...s, 'publish', 'cli.subject', 'hello', '--expiration', '60']);
       assert.deepEqual([one.code, one.stdout], [0, 'published cli.subject #1\n']);
       const lines = await cli([...s, '--json', 'publish', 'cli.subject'], 'a\nb\nc\n');
-      assert.deepEqual(lines.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id), [2, 3, 4]);
+      assert.deepEqual(
+        lines.stdout
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { id: number }).id),
+        [2, 3, 4],
+      );
       const [fetched, missing, subjects] = await Promise.all([
         cli([...s, '--json', 'fetch', 'cli.subject', '1']),
         cli([...s, 'fetch', 'cli.subject', '9']),
@@ -125,7 +161,10 @@ describe('broker server', () => {
       const m = JSON.parse(fetched.stdout) as { subject: string; id: number; body: string; expirationSeconds: number };
       assert.deepEqual([m.subject, m.id, m.body, m.expirationSeconds], ['cli.subject', 1, 'hello', 60]);
       assert.equal(missing.code, 1);
-      assert.equal(missing.stderr, 'error: INVALID_ID: id 9 was never published on subject "cli.subject": ids on this subject run from 1 to 4\n');
+      assert.equal(
+        missing.stderr,
+        'error: INVALID_ID: id 9 was never published on subject "cli.subject": ids on this subject run from 1 to 4\n',
+      );
       assert.match(subjects.stdout, /^cli\.subject {2}ids 1\.\.4 {2}4 msgs/);
     });
 
@@ -134,7 +173,13 @@ describe('broker server', () => {
       const input = Array.from({ length: 25 }, (_, i) => `line ${i}`).join('\n') + '\n';
       const batched = await cli([...s, '--json', 'publish', 'cli.batched', '--batch', '10'], input);
       assert.equal(batched.code, 0, batched.stderr);
-      assert.deepEqual(batched.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id), Array.from({ length: 25 }, (_, i) => i + 1));
+      assert.deepEqual(
+        batched.stdout
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { id: number }).id),
+        Array.from({ length: 25 }, (_, i) => i + 1),
+      );
       const last = JSON.parse((await cli([...s, '--json', 'fetch', 'cli.batched', '25'])).stdout) as { body: string };
       assert.equal(last.body, 'line 24');
     });
@@ -148,13 +193,22 @@ describe('broker with a subscriber limit', () => {
       const first = await subscribe(broker.client(), 'limited');
       const second = await subscribe(broker.client(), 'limited');
       const refused = await subscribe(broker.client(), 'limited').then(() => undefined, failure);
-      assert.deepEqual(refused, { code: 8, reason: 'OVERLOADED', message: 'this broker has 2 subscribers, its limit (BROKER_MAX_SUBSCRIBERS)' });
+      assert.deepEqual(refused, {
+        code: 8,
+        reason: 'OVERLOADED',
+        message: 'this broker has 2 subscribers, its limit (BROKER_MAX_SUBSCRIBERS)',
+      });
       const negative = await subscribe(broker.client(), 'limited', -1).then(() => undefined, failure);
-      assert.deepEqual(negative, { code: INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT', message: 'from_id must be >= 0 (0 = live only), got -1' });
+      assert.deepEqual(negative, {
+        code: INVALID_ARGUMENT,
+        reason: 'INVALID_ARGUMENT',
+        message: 'from_id must be >= 0 (0 = live only), got -1',
+      });
       first.stream.cancel();
       const deadline = Date.now() + 5000;
       let again: Awaited<ReturnType<typeof subscribe>> | undefined;
-      while (again === undefined && Date.now() < deadline) again = await subscribe(broker.client(), 'limited').catch(() => undefined);
+      while (again === undefined && Date.now() < deadline)
+        again = await subscribe(broker.client(), 'limited').catch(() => undefined);
       assert.ok(again !== undefined, 'a cancelled subscription frees its place');
       second.stream.cancel();
       again.stream.cancel();
@@ -175,16 +229,27 @@ describe('broker shutdown with publish streams open', () => {
         call.on('error', (err) => resolve(failure(err)));
         call.on('end', () => resolve('end'));
       });
-      for (let i = 0; i < 50; i++) call.write({ subject: 'shutdown.stream', body: Buffer.from(`m${i}`), expirationSeconds: 0 });
+      for (let i = 0; i < 50; i++)
+        call.write({ subject: 'shutdown.stream', body: Buffer.from(`m${i}`), expirationSeconds: 0 });
       while (acks.length < 50) await new Promise((r) => setTimeout(r, 10));
       // More requests in flight as the signal arrives: each is acknowledged or never appended.
-      for (let i = 0; i < 500; i++) call.write({ subject: 'shutdown.stream', body: Buffer.from(`late${i}`), expirationSeconds: 0 });
-      const unary = Array.from({ length: 200 }, () => publish(broker.client(), 'shutdown.unary', 'x').then((id) => id, () => undefined));
+      for (let i = 0; i < 500; i++)
+        call.write({ subject: 'shutdown.stream', body: Buffer.from(`late${i}`), expirationSeconds: 0 });
+      const unary = Array.from({ length: 200 }, () =>
+        publish(broker.client(), 'shutdown.unary', 'x').then(
+          (id) => id,
+          () => undefined,
+        ),
+      );
       const code = await broker.stop('SIGTERM');
       const how = await ended;
       assert.equal(code, 0);
       assert.equal(typeof how === 'object' ? how.code : how, UNAVAILABLE);
-      assert.deepEqual(acks, Array.from({ length: acks.length }, (_, i) => i + 1), 'acks in request order');
+      assert.deepEqual(
+        acks,
+        Array.from({ length: acks.length }, (_, i) => i + 1),
+        'acks in request order',
+      );
       const unaryAcked = (await Promise.all(unary)).filter((id): id is number => id !== undefined);
       const again = await broker.restart();
       try {

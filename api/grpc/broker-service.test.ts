@@ -54,7 +54,15 @@ describe('BrokerService', () => {
 
   before(async () => {
     log = new ScriptedLog();
-    const service = new BrokerService({ writer: log, reader: log, metrics: new BrokerMetrics(new Registry()), retentionMs: 60_000, maxBodyBytes: 16, maxSubscribers: 10, now: () => now });
+    const service = new BrokerService({
+      writer: log,
+      reader: log,
+      metrics: new BrokerMetrics(new Registry()),
+      retentionMs: 60_000,
+      maxBodyBytes: 16,
+      maxSubscribers: 10,
+      now: () => now,
+    });
     server = new Server();
     server.addService(brokerServiceDefinition, service.handlers());
     const port = await new Promise<number>((resolve, reject) =>
@@ -104,7 +112,11 @@ describe('BrokerService', () => {
       log.pending[0]!.resolve(41);
       const err = await ended;
       assert.deepEqual(acks, [41]);
-      assert.deepEqual(err, { code: 8, reason: 'MESSAGE_TOO_LARGE', message: 'body is 17 bytes, over the limit of 16 bytes (BROKER_MAX_BODY_BYTES)' });
+      assert.deepEqual(err, {
+        code: 8,
+        reason: 'MESSAGE_TOO_LARGE',
+        message: 'body is 17 bytes, over the limit of 16 bytes (BROKER_MAX_BODY_BYTES)',
+      });
     });
   });
 
@@ -112,16 +124,21 @@ describe('BrokerService', () => {
     it('should answer INTERNAL with the failure, never UNKNOWN', async () => {
       log.pending = [];
       const res = new Promise<PublishResponse>((resolve, reject) =>
-        client.publish({ subject: 'fail', body: Buffer.from('x'), expirationSeconds: 0 }, (e, r) => (e ? reject(e) : resolve(r))),
+        client.publish({ subject: 'fail', body: Buffer.from('x'), expirationSeconds: 0 }, (e, r) =>
+          e ? reject(e) : resolve(r),
+        ),
       ).then(() => undefined, failure);
       await until(() => log.pending.length === 1);
       log.pending[0]!.reject(new Error('LevelDB write failed: disk full'));
-      assert.deepEqual(await res, { code: 13, reason: 'INTERNAL', message: 'internal error: LevelDB write failed: disk full' });
+      assert.deepEqual(await res, {
+        code: 13,
+        reason: 'INTERNAL',
+        message: 'internal error: LevelDB write failed: disk full',
+      });
       log.getError = 'a thrown string';
-      const fetched = await new Promise<MessageResponse>((resolve, reject) => client.fetch({ subject: 'fail', id: 1 }, (e, r) => (e ? reject(e) : resolve(r)))).then(
-        () => undefined,
-        failure,
-      );
+      const fetched = await new Promise<MessageResponse>((resolve, reject) =>
+        client.fetch({ subject: 'fail', id: 1 }, (e, r) => (e ? reject(e) : resolve(r))),
+      ).then(() => undefined, failure);
       assert.deepEqual(fetched, { code: 13, reason: 'INTERNAL', message: 'internal error: a thrown string' });
       log.getError = undefined;
     });
@@ -129,15 +146,24 @@ describe('BrokerService', () => {
 
   describe('when fetching', () => {
     const fetch = (id: number): Promise<ReturnType<typeof failure> | MessageResponse> =>
-      new Promise<MessageResponse>((resolve, reject) => client.fetch({ subject: 'f', id }, (e, r) => (e ? reject(e) : resolve(r)))).catch(failure);
+      new Promise<MessageResponse>((resolve, reject) =>
+        client.fetch({ subject: 'f', id }, (e, r) => (e ? reject(e) : resolve(r))),
+      ).catch(failure);
 
     it('should say EXPIRED_ID for a record removed by retention, naming the first retained id', async () => {
       log.lookup = { kind: 'removed', firstOffset: 5 };
-      assert.deepEqual(await fetch(2), { code: 3, reason: 'EXPIRED_ID', message: 'id 2 on subject "f" has expired: removed by retention; the first retained id is 5' });
+      assert.deepEqual(await fetch(2), {
+        code: 3,
+        reason: 'EXPIRED_ID',
+        message: 'id 2 on subject "f" has expired: removed by retention; the first retained id is 5',
+      });
     });
 
     it('should say EXPIRED_ID for a stored record past the subject retention at read time', async () => {
-      log.lookup = { kind: 'record', record: { subject: 'f', offset: 3, body: Buffer.from('x'), publishedAtMs: now - 60_000, expirationSeconds: 0 } };
+      log.lookup = {
+        kind: 'record',
+        record: { subject: 'f', offset: 3, body: Buffer.from('x'), publishedAtMs: now - 60_000, expirationSeconds: 0 },
+      };
       assert.deepEqual(await fetch(3), {
         code: 3,
         reason: 'EXPIRED_ID',
@@ -146,14 +172,21 @@ describe('BrokerService', () => {
     });
 
     it('should return a stored record with its own expiration while it lasts', async () => {
-      log.lookup = { kind: 'record', record: { subject: 'f', offset: 4, body: Buffer.from('x'), publishedAtMs: now - 60_000, expirationSeconds: 61 } };
+      log.lookup = {
+        kind: 'record',
+        record: { subject: 'f', offset: 4, body: Buffer.from('x'), publishedAtMs: now - 60_000, expirationSeconds: 61 },
+      };
       const m = (await fetch(4)) as MessageResponse;
       assert.deepEqual([m.id, m.publishedAtMs, m.expirationSeconds, m.body.toString()], [4, now - 60_000, 61, 'x']);
     });
 
     it('should say INVALID_ID for an id never published, naming the range', async () => {
       log.lookup = { kind: 'never', lastOffset: 7 };
-      assert.deepEqual(await fetch(8), { code: 3, reason: 'INVALID_ID', message: 'id 8 was never published on subject "f": ids on this subject run from 1 to 7' });
+      assert.deepEqual(await fetch(8), {
+        code: 3,
+        reason: 'INVALID_ID',
+        message: 'id 8 was never published on subject "f": ids on this subject run from 1 to 7',
+      });
     });
   });
 });

@@ -1,4 +1,10 @@
-import { Metadata, type ServerDuplexStream, type ServerWritableStream, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import {
+  Metadata,
+  type ServerDuplexStream,
+  type ServerWritableStream,
+  type ServerUnaryCall,
+  type sendUnaryData,
+} from '@grpc/grpc-js';
 import {
   ExpiredIdError,
   InvalidIdError,
@@ -70,12 +76,17 @@ export class BrokerService {
   handlers(): BrokerHandlers {
     return {
       publish: (call, callback) => this.unary('Publish', call, callback, () => this.publish(call.request)),
-      publishBatch: (call, callback) => this.unary('PublishBatch', call, callback, () => this.publishBatch(call.request)),
-      fetch: (call, callback) => this.unary('Fetch', call, callback, () => this.fetch(call.request.subject, call.request.id)),
+      publishBatch: (call, callback) =>
+        this.unary('PublishBatch', call, callback, () => this.publishBatch(call.request)),
+      fetch: (call, callback) =>
+        this.unary('Fetch', call, callback, () => this.fetch(call.request.subject, call.request.id)),
       fetchRange: (call, callback) => this.unary('FetchRange', call, callback, () => this.fetchRange(call)),
       listSubjects: (call, callback) =>
-        this.unary('ListSubjects', call, callback, () => this.listSubjects(call.request.prefix, call.request.pageSize, call.request.pageToken)),
-      getSubject: (call, callback) => this.unary('GetSubject', call, callback, () => this.getSubject(call.request.subject)),
+        this.unary('ListSubjects', call, callback, () =>
+          this.listSubjects(call.request.prefix, call.request.pageSize, call.request.pageToken),
+        ),
+      getSubject: (call, callback) =>
+        this.unary('GetSubject', call, callback, () => this.getSubject(call.request.subject)),
       subscribe: (call) => void this.subscribe(call),
       publishStream: (call) => this.publishStream(call),
     };
@@ -85,7 +96,10 @@ export class BrokerService {
   beginShutdown(): void {
     this.shuttingDown = true;
     for (const sub of [...this.subscriptions]) sub.stop();
-    for (const fail of [...this.publishStreams]) fail(new UnavailableError('the broker is shutting down; publish the requests not acknowledged on this stream again'));
+    for (const fail of [...this.publishStreams])
+      fail(
+        new UnavailableError('the broker is shutting down; publish the requests not acknowledged on this stream again'),
+      );
   }
 
   /** Resolves when no publish or other unary call is in flight (or after timeoutMs). */
@@ -105,7 +119,8 @@ export class BrokerService {
   }
 
   private enter(): void {
-    if (this.shuttingDown) throw new UnavailableError('the broker is shutting down; retry against another broker or after restart');
+    if (this.shuttingDown)
+      throw new UnavailableError('the broker is shutting down; retry against another broker or after restart');
     this.inFlight += 1;
   }
 
@@ -118,7 +133,12 @@ export class BrokerService {
     }
   }
 
-  private unary<Req, Res>(method: string, _call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>, work: () => Promise<Res>): void {
+  private unary<Req, Res>(
+    method: string,
+    _call: ServerUnaryCall<Req, Res>,
+    callback: sendUnaryData<Res>,
+    work: () => Promise<Res>,
+  ): void {
     const end = this.options.metrics.startCall(method);
     let entered = false;
     const run = async (): Promise<Res> => {
@@ -173,15 +193,20 @@ export class BrokerService {
         throw new InvalidIdError(
           subject,
           id,
-          found.lastOffset === 0 ? 'the subject has no messages' : `ids on this subject run from 1 to ${found.lastOffset}`,
+          found.lastOffset === 0
+            ? 'the subject has no messages'
+            : `ids on this subject run from 1 to ${found.lastOffset}`,
         );
       case 'removed':
         throw new ExpiredIdError(subject, id, `removed by retention; the first retained id is ${found.firstOffset}`);
       case 'record': {
         const record = found.record;
         if (isExpired(record, this.options.retentionMs, this.now())) {
-          const at = new Date(expiresAtMs(record.publishedAtMs, record.expirationSeconds, this.options.retentionMs)).toISOString();
-          const why = record.expirationSeconds > 0 ? `its expiration of ${record.expirationSeconds}s` : 'the subject retention';
+          const at = new Date(
+            expiresAtMs(record.publishedAtMs, record.expirationSeconds, this.options.retentionMs),
+          ).toISOString();
+          const why =
+            record.expirationSeconds > 0 ? `its expiration of ${record.expirationSeconds}s` : 'the subject retention';
           throw new ExpiredIdError(subject, id, `${why} ended at ${at}`);
         }
         return toMessage(record);
@@ -189,7 +214,12 @@ export class BrokerService {
     }
   }
 
-  private async fetchRange(call: ServerUnaryCall<{ subject: string; fromId: number; maxMessages: number; maxBytes: number }, FetchRangeResponse>): Promise<FetchRangeResponse> {
+  private async fetchRange(
+    call: ServerUnaryCall<
+      { subject: string; fromId: number; maxMessages: number; maxBytes: number },
+      FetchRangeResponse
+    >,
+  ): Promise<FetchRangeResponse> {
     const req = this.guard.fetchRange(call.request);
     const info = await this.options.reader.subjectInfo(req.subject);
     const lastOffset = info?.lastOffset ?? 0;
@@ -197,16 +227,27 @@ export class BrokerService {
       throw new InvalidIdError(req.subject, req.from, `from_id is beyond the next id ${lastOffset + 1}`);
     }
     const from = Math.max(req.from, info?.firstOffset ?? 1);
-    const records = await this.options.reader.readRange(req.subject, from, { maxRecords: req.maxRecords, maxBytes: req.maxBytes });
+    const records = await this.options.reader.readRange(req.subject, from, {
+      maxRecords: req.maxRecords,
+      maxBytes: req.maxBytes,
+    });
     const now = this.now();
     const messages = records.filter((r) => !isExpired(r, this.options.retentionMs, now)).map(toMessage);
     const nextId = records.length > 0 ? records[records.length - 1]!.offset + 1 : Math.max(from, req.from);
     return { messages, nextId, firstId: info?.firstOffset ?? 1, lastId: lastOffset };
   }
 
-  private async listSubjects(prefix: string, pageSize: number, token: string): Promise<{ subjects: SubjectInfo[]; nextPageToken: string }> {
+  private async listSubjects(
+    prefix: string,
+    pageSize: number,
+    token: string,
+  ): Promise<{ subjects: SubjectInfo[]; nextPageToken: string }> {
     const req = this.guard.listSubjects(prefix, pageSize, token);
-    const page = await this.options.reader.listSubjects({ prefix: req.prefix, limit: req.limit + 1, ...(req.after === undefined ? {} : { after: req.after }) });
+    const page = await this.options.reader.listSubjects({
+      prefix: req.prefix,
+      limit: req.limit + 1,
+      ...(req.after === undefined ? {} : { after: req.after }),
+    });
     const more = page.length > req.limit;
     const subjects = page.slice(0, req.limit).map((s) => this.toSubjectInfo(s));
     return { subjects, nextPageToken: more ? pageToken(subjects[subjects.length - 1]!.subject) : '' };
@@ -257,10 +298,13 @@ export class BrokerService {
     call.on('close', stop);
     call.on('error', stop);
     try {
-      if (this.shuttingDown) throw new UnavailableError('the broker is shutting down; retry against another broker or after restart');
+      if (this.shuttingDown)
+        throw new UnavailableError('the broker is shutting down; retry against another broker or after restart');
       const { subject, from } = this.guard.subscribe(call.request);
       if (this.subscriptions.size >= this.options.maxSubscribers) {
-        throw new OverloadedError(`this broker has ${this.subscriptions.size} subscribers, its limit (BROKER_MAX_SUBSCRIBERS)`);
+        throw new OverloadedError(
+          `this broker has ${this.subscriptions.size} subscribers, its limit (BROKER_MAX_SUBSCRIBERS)`,
+        );
       }
       cursor = await this.options.reader.tail(subject, from);
       // A shutdown that began while the cursor was opening ends this stream as it would have ended a registered one.
@@ -356,7 +400,8 @@ export class BrokerService {
       if (failed) return;
       let appended: Promise<number>;
       try {
-        if (this.shuttingDown) throw new UnavailableError('the broker is shutting down; retry against another broker or after restart');
+        if (this.shuttingDown)
+          throw new UnavailableError('the broker is shutting down; retry against another broker or after restart');
         appended = this.options.writer.append(this.guard.publish(req));
       } catch (err) {
         fail(err);

@@ -15,8 +15,14 @@ export function enlargeHttp2Windows(): void {
   if (installed) return;
   installed = true;
   const original = http2.createServer;
-  const wrapped = (options: http2.ServerOptions, listener?: (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void): http2.Http2Server => {
-    const server = original({ ...options, settings: { ...options?.settings, initialWindowSize: STREAM_WINDOW_BYTES } }, listener);
+  const wrapped = (
+    options: http2.ServerOptions,
+    listener?: (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+  ): http2.Http2Server => {
+    const server = original(
+      { ...options, settings: { ...options?.settings, initialWindowSize: STREAM_WINDOW_BYTES } },
+      listener,
+    );
     server.on('session', (session: http2.ServerHttp2Session) => {
       // setLocalWindowSize needs the session connected; the 'connect' of a server session has already fired here.
       try {

@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 /** <root>/proto, from the sources (api/grpc) and from the build (dist/api/grpc) alike. */
 export function protoRoot(): string {
   const here = fileURLToPath(import.meta.url);
-  const root = here.includes('/dist/') ? here.slice(0, here.indexOf('/dist/')) : fileURLToPath(new URL('../../', import.meta.url));
+  const root = here.includes('/dist/')
+    ? here.slice(0, here.indexOf('/dist/'))
+    : fileURLToPath(new URL('../../', import.meta.url));
   return join(root, 'proto');
 }
 
@@ -25,7 +27,12 @@ export class BrokerReflection {
   private readonly service: ReflectionService;
 
   constructor(protos: { files: readonly string[]; includeDirs: readonly string[] } = reflectedProtoFiles()) {
-    const pkg = loadSync([...protos.files], { keepCase: true, longs: Number, defaults: true, includeDirs: [...protos.includeDirs] });
+    const pkg = loadSync([...protos.files], {
+      keepCase: true,
+      longs: Number,
+      defaults: true,
+      includeDirs: [...protos.includeDirs],
+    });
     this.service = new ReflectionService(withMapEntryNames(pkg));
   }
 
@@ -70,7 +77,9 @@ export function withMapEntryNames(pkg: PackageDefinition): PackageDefinition {
   const result: PackageDefinition = {};
   for (const [name, definition] of Object.entries(pkg)) {
     const protos: unknown = (definition as { fileDescriptorProtos?: unknown }).fileDescriptorProtos;
-    result[name] = Array.isArray(protos) ? ({ ...definition, fileDescriptorProtos: (protos as Buffer[]).map(fix) } as typeof definition) : definition;
+    result[name] = Array.isArray(protos)
+      ? ({ ...definition, fileDescriptorProtos: (protos as Buffer[]).map(fix) } as typeof definition)
+      : definition;
   }
   return result;
 }
@@ -79,7 +88,9 @@ function renameMapEntries(message: DescriptorProto): void {
   for (const nested of message.nestedType) renameMapEntries(nested);
   for (const field of message.field) {
     if (field.type !== FieldDescriptorProto_Type.MESSAGE) continue;
-    const entry = message.nestedType.find((n) => n.options?.mapEntry === true && (field.typeName === n.name || field.typeName.endsWith(`.${n.name}`)));
+    const entry = message.nestedType.find(
+      (n) => n.options?.mapEntry === true && (field.typeName === n.name || field.typeName.endsWith(`.${n.name}`)),
+    );
     if (entry === undefined || entry.name.endsWith('Entry')) continue;
     const wanted = `${field.name.replace(/(?:^|_)([a-z0-9])/g, (_, c: string) => c.toUpperCase())}Entry`;
     field.typeName = field.typeName.slice(0, field.typeName.length - entry.name.length) + wanted;

@@ -1,6 +1,11 @@
 import type { handleServerStreamingCall } from '@grpc/grpc-js';
 import type { LogRecord } from '../../core/index.js';
-import { BrokerService as Generated, MessageResponse, type BrokerServer, type SubscribeRequest } from '../../proto/gen/broker.js';
+import {
+  BrokerService as Generated,
+  MessageResponse,
+  type BrokerServer,
+  type SubscribeRequest,
+} from '../../proto/gen/broker.js';
 
 /**
  * The generated broker.Broker definition, except that Subscribe also takes messages that are already encoded. A
@@ -11,12 +16,16 @@ export const brokerServiceDefinition = {
   ...Generated,
   subscribe: {
     ...Generated.subscribe,
-    responseSerialize: (value: MessageResponse | Buffer): Buffer => (Buffer.isBuffer(value) ? value : asBuffer(MessageResponse.encode(value).finish())),
+    responseSerialize: (value: MessageResponse | Buffer): Buffer =>
+      Buffer.isBuffer(value) ? value : asBuffer(MessageResponse.encode(value).finish()),
   },
 } as const;
 
 /** The handlers for brokerServiceDefinition: Subscribe may write encoded messages. */
-export type BrokerHandlers = Pick<BrokerServer, 'publish' | 'publishBatch' | 'publishStream' | 'fetch' | 'fetchRange' | 'listSubjects' | 'getSubject'> & {
+export type BrokerHandlers = Pick<
+  BrokerServer,
+  'publish' | 'publishBatch' | 'publishStream' | 'fetch' | 'fetchRange' | 'listSubjects' | 'getSubject'
+> & {
   subscribe: handleServerStreamingCall<SubscribeRequest, MessageResponse | Buffer>;
 };
 

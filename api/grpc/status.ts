@@ -22,7 +22,12 @@ export function toWireError(err: unknown): WireError {
   return wireError(status.INTERNAL, `internal error: ${message}`, 'INTERNAL', {});
 }
 
-export function wireError(code: status, message: string, reason: string, metadata: Readonly<Record<string, string>>): WireError {
+export function wireError(
+  code: status,
+  message: string,
+  reason: string,
+  metadata: Readonly<Record<string, string>>,
+): WireError {
   const info = ErrorInfo.encode({ reason, domain: ERROR_DOMAIN, metadata: { ...metadata } }).finish();
   const details = Status.encode({
     code,

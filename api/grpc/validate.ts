@@ -5,7 +5,13 @@ import {
   validateSubject,
   type AppendInput,
 } from '../../core/index.js';
-import type { FetchRangeRequest, FetchRequest, PublishBatchRequest, PublishRequest, SubscribeRequest } from '../../proto/gen/broker.js';
+import type {
+  FetchRangeRequest,
+  FetchRequest,
+  PublishBatchRequest,
+  PublishRequest,
+  SubscribeRequest,
+} from '../../proto/gen/broker.js';
 
 /** One guard per entry point: each checks a request completely before any work is done. */
 export class RequestGuard {
@@ -14,7 +20,10 @@ export class RequestGuard {
   publish(req: PublishRequest): AppendInput {
     const subject = validateSubject(req.subject);
     if (req.expirationSeconds < 0) {
-      throw new InvalidArgumentError('expirationSeconds', `expirationSeconds must be >= 0 (0 = the subject retention), got ${req.expirationSeconds}`);
+      throw new InvalidArgumentError(
+        'expirationSeconds',
+        `expirationSeconds must be >= 0 (0 = the subject retention), got ${req.expirationSeconds}`,
+      );
     }
     if (req.body.length > this.maxBodyBytes) throw new MessageTooLargeError(req.body.length, this.maxBodyBytes);
     return { subject, body: req.body, expirationSeconds: req.expirationSeconds };
@@ -24,7 +33,8 @@ export class RequestGuard {
   publishBatch(req: PublishBatchRequest): AppendInput[] {
     const count = req.messages.length;
     if (count === 0) throw new InvalidArgumentError('messages', 'a batch needs at least one message');
-    if (count > MAX_BATCH_MESSAGES) throw new InvalidArgumentError('messages', `a batch holds at most ${MAX_BATCH_MESSAGES} messages, got ${count}`);
+    if (count > MAX_BATCH_MESSAGES)
+      throw new InvalidArgumentError('messages', `a batch holds at most ${MAX_BATCH_MESSAGES} messages, got ${count}`);
     return req.messages.map((message, i) => {
       try {
         return this.publish(message);
@@ -41,7 +51,8 @@ export class RequestGuard {
 
   subscribe(req: SubscribeRequest): { subject: string; from: number | 'live' } {
     const subject = validateSubject(req.subject);
-    if (req.fromId < 0) throw new InvalidArgumentError('from_id', `from_id must be >= 0 (0 = live only), got ${req.fromId}`);
+    if (req.fromId < 0)
+      throw new InvalidArgumentError('from_id', `from_id must be >= 0 (0 = live only), got ${req.fromId}`);
     return { subject, from: req.fromId === 0 ? 'live' : req.fromId };
   }
 
@@ -49,7 +60,10 @@ export class RequestGuard {
     const subject = validateSubject(req.subject);
     if (req.fromId < 1) throw new InvalidArgumentError('from_id', `from_id must be >= 1, got ${req.fromId}`);
     if (req.maxMessages < 0 || req.maxMessages > MAX_PAGE_MESSAGES) {
-      throw new InvalidArgumentError('max_messages', `max_messages must be between 0 and ${MAX_PAGE_MESSAGES}, got ${req.maxMessages}`);
+      throw new InvalidArgumentError(
+        'max_messages',
+        `max_messages must be between 0 and ${MAX_PAGE_MESSAGES}, got ${req.maxMessages}`,
+      );
     }
     if (req.maxBytes < 0) throw new InvalidArgumentError('max_bytes', `max_bytes must be >= 0, got ${req.maxBytes}`);
     return {
@@ -60,10 +74,17 @@ export class RequestGuard {
     };
   }
 
-  listSubjects(prefix: string, pageSize: number, pageToken: string): { prefix: string; limit: number; after: string | undefined } {
+  listSubjects(
+    prefix: string,
+    pageSize: number,
+    pageToken: string,
+  ): { prefix: string; limit: number; after: string | undefined } {
     if (prefix !== '') validateSubject(prefix, 'prefix');
     if (pageSize < 0 || pageSize > MAX_SUBJECT_PAGE) {
-      throw new InvalidArgumentError('page_size', `page_size must be between 0 and ${MAX_SUBJECT_PAGE}, got ${pageSize}`);
+      throw new InvalidArgumentError(
+        'page_size',
+        `page_size must be between 0 and ${MAX_SUBJECT_PAGE}, got ${pageSize}`,
+      );
     }
     let after: string | undefined;
     if (pageToken !== '') {

@@ -22,16 +22,60 @@ export class BrokerMetrics {
   constructor(readonly registry: Registry = new Registry()) {
     collectDefaultMetrics({ register: registry });
     const r = [registry];
-    this.methodCount = new Counter({ name: 'method_count', help: 'RPCs handled, by method and outcome', labelNames: ['method', 'success'], registers: r });
-    this.methodDuration = new Histogram({ name: 'method_duration', help: 'RPC duration in seconds (for streams: the stream lifetime)', labelNames: ['method'], buckets: LATENCY_BUCKETS, registers: r });
+    this.methodCount = new Counter({
+      name: 'method_count',
+      help: 'RPCs handled, by method and outcome',
+      labelNames: ['method', 'success'],
+      registers: r,
+    });
+    this.methodDuration = new Histogram({
+      name: 'method_duration',
+      help: 'RPC duration in seconds (for streams: the stream lifetime)',
+      labelNames: ['method'],
+      buckets: LATENCY_BUCKETS,
+      registers: r,
+    });
     this.activeSubscribers = new Gauge({ name: 'active_subscribers', help: 'open Subscribe streams', registers: r });
-    this.subscriberLag = new Histogram({ name: 'broker_subscriber_lag_records', help: 'records a subscriber is behind the head when it reads a batch', buckets: [0, 1, 10, 100, 1000, 10000, 100000, 1000000], registers: r });
-    this.appendBatchSize = new Histogram({ name: 'broker_log_append_batch_records', help: 'records per group commit', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096], registers: r });
-    this.appendLatency = new Histogram({ name: 'broker_log_append_seconds', help: 'from append to acknowledgement (queueing + write + fsync)', buckets: LATENCY_BUCKETS, registers: r });
-    this.batchWriteLatency = new Histogram({ name: 'broker_log_batch_write_seconds', help: 'LevelDB batch write time, with fsync when fsync="true"', labelNames: ['fsync'], buckets: LATENCY_BUCKETS, registers: r });
-    this.recordsAppended = new Counter({ name: 'broker_log_records_appended_total', help: 'records appended to the log', registers: r });
-    this.bytesAppended = new Counter({ name: 'broker_log_bytes_appended_total', help: 'body bytes appended to the log', registers: r });
-    this.messagesDelivered = new Counter({ name: 'broker_messages_delivered_total', help: 'messages written to Subscribe streams', registers: r });
+    this.subscriberLag = new Histogram({
+      name: 'broker_subscriber_lag_records',
+      help: 'records a subscriber is behind the head when it reads a batch',
+      buckets: [0, 1, 10, 100, 1000, 10000, 100000, 1000000],
+      registers: r,
+    });
+    this.appendBatchSize = new Histogram({
+      name: 'broker_log_append_batch_records',
+      help: 'records per group commit',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096],
+      registers: r,
+    });
+    this.appendLatency = new Histogram({
+      name: 'broker_log_append_seconds',
+      help: 'from append to acknowledgement (queueing + write + fsync)',
+      buckets: LATENCY_BUCKETS,
+      registers: r,
+    });
+    this.batchWriteLatency = new Histogram({
+      name: 'broker_log_batch_write_seconds',
+      help: 'LevelDB batch write time, with fsync when fsync="true"',
+      labelNames: ['fsync'],
+      buckets: LATENCY_BUCKETS,
+      registers: r,
+    });
+    this.recordsAppended = new Counter({
+      name: 'broker_log_records_appended_total',
+      help: 'records appended to the log',
+      registers: r,
+    });
+    this.bytesAppended = new Counter({
+      name: 'broker_log_bytes_appended_total',
+      help: 'body bytes appended to the log',
+      registers: r,
+    });
+    this.messagesDelivered = new Counter({
+      name: 'broker_messages_delivered_total',
+      help: 'messages written to Subscribe streams',
+      registers: r,
+    });
   }
 
   /** The log's measurements, fed into these metrics. */

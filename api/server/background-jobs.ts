@@ -59,7 +59,15 @@ export async function startBackgroundJobs(opts: BackgroundJobsOptions): Promise<
       logger,
     });
   }
-  const compactor = new Compactor(log, { retentionMs: config.retentionMs, localRetentionMs: config.localRetentionMs, localRetentionBytes: config.localRetentionBytes }, metrics);
+  const compactor = new Compactor(
+    log,
+    {
+      retentionMs: config.retentionMs,
+      localRetentionMs: config.localRetentionMs,
+      localRetentionBytes: config.localRetentionBytes,
+    },
+    metrics,
+  );
   const replicator = cold === undefined ? undefined : new Replicator(log, cold, config.retentionMs, metrics);
   const common = {
     log,
@@ -73,8 +81,22 @@ export async function startBackgroundJobs(opts: BackgroundJobsOptions): Promise<
   const runner: JobRunner =
     config.redisUrl === undefined
       ? new InProcessRunner(common)
-      : await (await import('../../jobs/bullmq-runner.js')).BullMqRunner.start({ ...common, redisUrl: config.redisUrl, prefix: config.queuePrefix, brokerId: config.brokerId });
-  logger.info({ runner: config.redisUrl === undefined ? 'in-process' : 'bullmq', brokerId: config.brokerId, replication: cold !== undefined }, 'background jobs started');
+      : await (
+          await import('../../jobs/bullmq-runner.js')
+        ).BullMqRunner.start({
+          ...common,
+          redisUrl: config.redisUrl,
+          prefix: config.queuePrefix,
+          brokerId: config.brokerId,
+        });
+  logger.info(
+    {
+      runner: config.redisUrl === undefined ? 'in-process' : 'bullmq',
+      brokerId: config.brokerId,
+      replication: cold !== undefined,
+    },
+    'background jobs started',
+  );
   return {
     reader: cold === undefined ? log : createTieredReader(log, cold),
     runner,

@@ -13,7 +13,12 @@ import { startMetricsServer } from '../metrics/metrics-server.js';
 import { createLogger } from './logger.js';
 
 /** Background work started beside the gRPC server (compaction, replication); returns how to stop it. */
-export type BackgroundStarter = (deps: { config: BrokerConfig; log: Log; registry: Registry; logger: Logger }) => Promise<{
+export type BackgroundStarter = (deps: {
+  config: BrokerConfig;
+  log: Log;
+  registry: Registry;
+  logger: Logger;
+}) => Promise<{
   reader?: LogReader;
   close(): Promise<void>;
 }>;
@@ -39,7 +44,10 @@ export async function startBroker(
   const localLog = await openLog(logOptionsFromConfig(config, metrics.logObserver()));
   let background: { reader?: LogReader; close(): Promise<void> } | undefined;
   try {
-    background = deps.background === undefined ? undefined : await deps.background({ config, log: localLog, registry: metrics.registry, logger });
+    background =
+      deps.background === undefined
+        ? undefined
+        : await deps.background({ config, log: localLog, registry: metrics.registry, logger });
   } catch (err) {
     await localLog.close();
     throw err;
@@ -64,14 +72,22 @@ export async function startBroker(
   new BrokerReflection().addToServer(server);
 
   const grpcPort = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${config.grpcHost}:${config.grpcPort}`, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    server.bindAsync(`${config.grpcHost}:${config.grpcPort}`, ServerCredentials.createInsecure(), (err, port) =>
+      err ? reject(err) : resolve(port),
+    );
   }).catch(async (err: unknown) => {
     await background?.close();
     await localLog.close();
     throw err;
   });
-  const metricsServer = config.metricsPort < 0 ? undefined : await startMetricsServer(metrics.registry, config.grpcHost, config.metricsPort);
-  logger.info({ grpcPort, metricsPort: metricsServer?.port ?? -1, dataDir: config.dataDir, fsync: config.fsync }, 'listening');
+  const metricsServer =
+    config.metricsPort < 0
+      ? undefined
+      : await startMetricsServer(metrics.registry, config.grpcHost, config.metricsPort);
+  logger.info(
+    { grpcPort, metricsPort: metricsServer?.port ?? -1, dataDir: config.dataDir, fsync: config.fsync },
+    'listening',
+  );
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

@@ -6,10 +6,14 @@ import { startBroker, type BackgroundStarter } from './broker-server.js';
 import { createLogger } from './logger.js';
 
 /** The production background: compaction and replication on BullMQ or in process, with tiered reads. */
-export const defaultBackground: BackgroundStarter = async ({ config, log, registry, logger }) => startBackgroundJobs({ config, log, registry, logger });
+export const defaultBackground: BackgroundStarter = async ({ config, log, registry, logger }) =>
+  startBackgroundJobs({ config, log, registry, logger });
 
 /** Runs a broker in this process until SIGTERM or SIGINT, then shuts it down gracefully and exits 0. */
-export async function runServer(config: BrokerConfig, background: BackgroundStarter = defaultBackground): Promise<void> {
+export async function runServer(
+  config: BrokerConfig,
+  background: BackgroundStarter = defaultBackground,
+): Promise<void> {
   const logger = createLogger(config.logLevel);
   // A stray rejection is a bug to log, not a reason to drop every connection and subscription.
   process.on('unhandledRejection', (err: unknown) => logger.error({ err }, 'unhandled rejection'));

@@ -29,7 +29,15 @@ export interface BrokerProcess {
 export async function startBrokerProcess(env: Record<string, string> = {}, dataDir?: string): Promise<BrokerProcess> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'broker-e2e-')));
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
-    env: { ...process.env, BROKER_DATA_DIR: dir, BROKER_GRPC_PORT: '0', BROKER_METRICS_PORT: '0', BROKER_GRPC_HOST: '127.0.0.1', BROKER_LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      BROKER_DATA_DIR: dir,
+      BROKER_GRPC_PORT: '0',
+      BROKER_METRICS_PORT: '0',
+      BROKER_GRPC_HOST: '127.0.0.1',
+      BROKER_LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -88,16 +96,24 @@ export async function startBrokerProcess(env: Record<string, string> = {}, dataD
   return proc;
 }
 
-export function publish(client: BrokerClient, subject: string, body: string | Buffer, expirationSeconds = 0): Promise<number> {
+export function publish(
+  client: BrokerClient,
+  subject: string,
+  body: string | Buffer,
+  expirationSeconds = 0,
+): Promise<number> {
   return new Promise((resolve, reject) =>
-    client.publish({ subject, body: Buffer.isBuffer(body) ? body : Buffer.from(body), expirationSeconds }, (err: ServiceError | null, res: PublishResponse) =>
-      err ? reject(err) : resolve(res.id),
+    client.publish(
+      { subject, body: Buffer.isBuffer(body) ? body : Buffer.from(body), expirationSeconds },
+      (err: ServiceError | null, res: PublishResponse) => (err ? reject(err) : resolve(res.id)),
     ),
   );
 }
 
 export function fetchMessage(client: BrokerClient, subject: string, id: number): Promise<MessageResponse> {
-  return new Promise((resolve, reject) => client.fetch({ subject, id }, (err, res) => (err ? reject(err) : resolve(res))));
+  return new Promise((resolve, reject) =>
+    client.fetch({ subject, id }, (err, res) => (err ? reject(err) : resolve(res))),
+  );
 }
 
 /** The status code, reason and message of a failed call. */

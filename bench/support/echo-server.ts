@@ -10,8 +10,18 @@ const server = new Server();
 server.addService(BrokerService, {
   publish: (_call: unknown, cb: (e: null, r: { id: number }) => void) => cb(null, { id: ++id }),
   fetch: (call: { request: { subject: string; id: number } }, cb: (e: null, r: object) => void) =>
-    cb(null, { body: Buffer.alloc(0), id: call.request.id, subject: call.request.subject, publishedAtMs: 0, expirationSeconds: 0 }),
-  publishStream: (call: { on: (e: string, f: (x?: unknown) => void) => void; write: (r: { id: number }) => void; end: () => void }) => {
+    cb(null, {
+      body: Buffer.alloc(0),
+      id: call.request.id,
+      subject: call.request.subject,
+      publishedAtMs: 0,
+      expirationSeconds: 0,
+    }),
+  publishStream: (call: {
+    on: (e: string, f: (x?: unknown) => void) => void;
+    write: (r: { id: number }) => void;
+    end: () => void;
+  }) => {
     call.on('data', () => call.write({ id: ++id }));
     call.on('end', () => call.end());
   },

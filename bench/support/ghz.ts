@@ -41,27 +41,65 @@ function dataArgs(data: object): string[] {
 }
 
 /** Unary load from ghz at a fixed concurrency (or `rps`, open model) over `connections`, for `seconds`. */
-export async function ghzUnary(opts: { name: string; host?: string; port: number; call: string; data: object; concurrency: number; seconds: number; payloadBytes: number; connections?: number; rps?: number }): Promise<LoadResult> {
+export async function ghzUnary(opts: {
+  name: string;
+  host?: string;
+  port: number;
+  call: string;
+  data: object;
+  concurrency: number;
+  seconds: number;
+  payloadBytes: number;
+  connections?: number;
+  rps?: number;
+}): Promise<LoadResult> {
   await ensureGhz();
   const { stdout } = await run(
     GHZ,
     [
-      '--insecure', '--proto', `${ROOT}proto/broker.proto`, '--import-paths', `${ROOT}proto`, '--call', opts.call,
-      ...dataArgs(opts.data), '-c', String(opts.concurrency), '--connections', String(opts.connections ?? 1),
-      '-z', `${opts.seconds}s`, '--format', 'json', '--skipFirst', String(opts.concurrency * 10), ...(opts.rps === undefined ? [] : ['--rps', String(opts.rps)]), `${opts.host ?? '127.0.0.1'}:${opts.port}`,
+      '--insecure',
+      '--proto',
+      `${ROOT}proto/broker.proto`,
+      '--import-paths',
+      `${ROOT}proto`,
+      '--call',
+      opts.call,
+      ...dataArgs(opts.data),
+      '-c',
+      String(opts.concurrency),
+      '--connections',
+      String(opts.connections ?? 1),
+      '-z',
+      `${opts.seconds}s`,
+      '--format',
+      'json',
+      '--skipFirst',
+      String(opts.concurrency * 10),
+      ...(opts.rps === undefined ? [] : ['--rps', String(opts.rps)]),
+      `${opts.host ?? '127.0.0.1'}:${opts.port}`,
     ],
     { maxBuffer: 512 * 1024 * 1024 },
   );
   const report = JSON.parse(stdout) as GhzReport;
   // ghz's own distribution stops at p99; its per-request details give p99.9 through an HDR histogram.
-  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+  const h = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 600_000_000,
+    numberOfSignificantValueDigits: 3,
+    useWebAssembly: false,
+  });
   for (const d of report.details ?? []) if (d.status === 'OK') h.recordValue(Math.max(1, Math.round(d.latency / 1000)));
   const at = (p: number): number =>
-    h.totalCount > 0 ? h.getValueAtPercentile(p) / 1000 : (report.latencyDistribution?.find((d) => d.percentage === p)?.latency ?? 0) / 1e6;
+    h.totalCount > 0
+      ? h.getValueAtPercentile(p) / 1000
+      : (report.latencyDistribution?.find((d) => d.percentage === p)?.latency ?? 0) / 1e6;
   const ok = report.statusCodeDistribution.OK ?? 0;
   // When -z runs out, ghz closes its connection under the calls still in flight; they come back Unavailable or
   // Canceled ("use of closed network connection"). Up to `concurrency` of those are the cut-off, not failures.
-  const cutOff = Math.min(opts.concurrency * (opts.connections ?? 1), (report.statusCodeDistribution.Unavailable ?? 0) + (report.statusCodeDistribution.Canceled ?? 0));
+  const cutOff = Math.min(
+    opts.concurrency * (opts.connections ?? 1),
+    (report.statusCodeDistribution.Unavailable ?? 0) + (report.statusCodeDistribution.Canceled ?? 0),
+  );
   return {
     name: opts.name,
     ops: ok,
@@ -80,9 +118,25 @@ export async function ghzUnary(opts: { name: string; host?: string; port: number
  * PublishBatch load from ghz: `batch` messages of `payloadBytes` per call, `concurrency` calls in flight. Rates and
  * MB/s count messages (calls x batch); latencies are per call.
  */
-export async function ghzPublishBatch(opts: { name: string; port: number; subject: string; batch: number; concurrency: number; seconds: number; payloadBytes: number }): Promise<LoadResult> {
+export async function ghzPublishBatch(opts: {
+  name: string;
+  port: number;
+  subject: string;
+  batch: number;
+  concurrency: number;
+  seconds: number;
+  payloadBytes: number;
+}): Promise<LoadResult> {
   const body = Buffer.alloc(opts.payloadBytes, 1).toString('base64');
   const messages = Array.from({ length: opts.batch }, () => ({ subject: opts.subject, body, expirationSeconds: 0 }));
-  const calls = await ghzUnary({ name: opts.name, port: opts.port, call: 'broker.Broker/PublishBatch', data: { messages }, concurrency: opts.concurrency, seconds: opts.seconds, payloadBytes: opts.payloadBytes * opts.batch });
+  const calls = await ghzUnary({
+    name: opts.name,
+    port: opts.port,
+    call: 'broker.Broker/PublishBatch',
+    data: { messages },
+    concurrency: opts.concurrency,
+    seconds: opts.seconds,
+    payloadBytes: opts.payloadBytes * opts.batch,
+  });
   return { ...calls, ops: calls.ops * opts.batch, opsPerSec: calls.opsPerSec * opts.batch };
 }

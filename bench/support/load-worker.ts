@@ -53,7 +53,12 @@ export type WorkerMessage = { type: 'ready' } | { type: 'progress'; count: numbe
 
 const task = workerData as WorkerTask;
 const post = (m: WorkerMessage): void => parentPort?.postMessage(m);
-const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+const h = hdr.build({
+  lowestDiscernibleValue: 1,
+  highestTrackableValue: 600_000_000,
+  numberOfSignificantValueDigits: 3,
+  useWebAssembly: false,
+});
 let count = 0;
 let errors = 0;
 let firstError: string | undefined;
@@ -137,27 +142,38 @@ async function drive(t: Load, send: (i: number, dueUs: number) => Promise<void>)
 
 async function unary(t: Extract<WorkerTask, { kind: 'unary' }>): Promise<void> {
   const client = newClient();
-  await drive(t, (i, due) => new Promise<void>((resolve, reject) => {
-    client.publish({ subject: subjectOf(i), body: stamped(t.payload, due), expirationSeconds: 0 }, (err: ServiceError | null) => {
-      if (err) return reject(err);
-      record(due);
-      resolve();
-    });
-  }));
+  await drive(
+    t,
+    (i, due) =>
+      new Promise<void>((resolve, reject) => {
+        client.publish(
+          { subject: subjectOf(i), body: stamped(t.payload, due), expirationSeconds: 0 },
+          (err: ServiceError | null) => {
+            if (err) return reject(err);
+            record(due);
+            resolve();
+          },
+        );
+      }),
+  );
   client.close();
 }
 
 async function fetch(t: Extract<WorkerTask, { kind: 'fetch' }>): Promise<void> {
   const client = newClient();
-  await drive(t, (i, due) => new Promise<void>((resolve, reject) => {
-    const id = 1 + ((i * 7919) % t.maxId);
-    client.fetch({ subject: subjectOf(i), id }, (err: ServiceError | null, m?: MessageResponse) => {
-      if (err) return reject(err);
-      if (m?.id !== id) return reject(new Error(`Fetch(${id}) returned id ${m?.id}`));
-      record(due);
-      resolve();
-    });
-  }));
+  await drive(
+    t,
+    (i, due) =>
+      new Promise<void>((resolve, reject) => {
+        const id = 1 + ((i * 7919) % t.maxId);
+        client.fetch({ subject: subjectOf(i), id }, (err: ServiceError | null, m?: MessageResponse) => {
+          if (err) return reject(err);
+          if (m?.id !== id) return reject(new Error(`Fetch(${id}) returned id ${m?.id}`));
+          record(due);
+          resolve();
+        });
+      }),
+  );
   client.close();
 }
 
@@ -247,12 +263,31 @@ async function subscribe(t: Extract<WorkerTask, { kind: 'subscribe' }>): Promise
 const progress = setInterval(() => post({ type: 'progress', count }), 1000);
 const started = Date.now();
 switch (task.kind) {
-  case 'unary': await unary(task); break;
-  case 'fetch': await fetch(task); break;
-  case 'stream': await stream(task); break;
-  case 'nats': await nats(task); break;
-  case 'redis-xadd': await redisXadd(task); break;
-  case 'subscribe': await subscribe(task); break;
+  case 'unary':
+    await unary(task);
+    break;
+  case 'fetch':
+    await fetch(task);
+    break;
+  case 'stream':
+    await stream(task);
+    break;
+  case 'nats':
+    await nats(task);
+    break;
+  case 'redis-xadd':
+    await redisXadd(task);
+    break;
+  case 'subscribe':
+    await subscribe(task);
+    break;
 }
 clearInterval(progress);
-post({ type: 'done', count, errors, seconds: (Date.now() - started) / 1000, histogram: hdr.encodeIntoCompressedBase64(h), ...(firstError === undefined ? {} : { firstError }) });
+post({
+  type: 'done',
+  count,
+  errors,
+  seconds: (Date.now() - started) / 1000,
+  histogram: hdr.encodeIntoCompressedBase64(h),
+  ...(firstError === undefined ? {} : { firstError }),
+});

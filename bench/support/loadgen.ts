@@ -63,10 +63,30 @@ export interface LoadgenOptions {
 export async function loadgen(o: LoadgenOptions): Promise<LoadgenReport> {
   await exec('bash', [`${ROOT}scripts/tools.sh`, 'loadgen']);
   const args = [
-    '-mode', o.mode, '-addr', `${o.host}:${o.port}`, '-subject', o.subject, '-subjects', String(o.subjects ?? 1),
-    `-subject-per-connection=${o.subjectPerConnection === true}`, '-rate', String(o.rate), '-inflight', String(o.inflight),
-    '-connections', String(o.connections), '-streams', String(o.streams ?? 1), '-seconds', String(o.seconds),
-    '-warmup', String(o.warmup), '-payload', String(o.payload), ...(o.drain === undefined ? [] : ['-drain', String(o.drain)]),
+    '-mode',
+    o.mode,
+    '-addr',
+    `${o.host}:${o.port}`,
+    '-subject',
+    o.subject,
+    '-subjects',
+    String(o.subjects ?? 1),
+    `-subject-per-connection=${o.subjectPerConnection === true}`,
+    '-rate',
+    String(o.rate),
+    '-inflight',
+    String(o.inflight),
+    '-connections',
+    String(o.connections),
+    '-streams',
+    String(o.streams ?? 1),
+    '-seconds',
+    String(o.seconds),
+    '-warmup',
+    String(o.warmup),
+    '-payload',
+    String(o.payload),
+    ...(o.drain === undefined ? [] : ['-drain', String(o.drain)]),
   ];
   return JSON.parse(await exec(LOADGEN, args)) as LoadgenReport;
 }
@@ -78,7 +98,11 @@ function exec(command: string, args: string[]): Promise<string> {
     const chunks: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => chunks.push(c));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(Buffer.concat(chunks).toString('utf8'))
+        : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`)),
+    );
   });
 }
 
@@ -90,7 +114,16 @@ export function loadgenRow(name: string, s: LoadgenSummary, r: LoadgenReport): L
     r.firstError === undefined ? '' : `first error: ${r.firstError}`,
   ].filter((n) => n !== '');
   return {
-    name, ops: s.count, opsPerSec: s.opsPerSec, mbPerSec: s.mbPerSec, p50Ms: s.p50Ms, p90Ms: s.p90Ms, p99Ms: s.p99Ms, p999Ms: s.p999Ms, maxMs: s.maxMs, errors: r.errors,
+    name,
+    ops: s.count,
+    opsPerSec: s.opsPerSec,
+    mbPerSec: s.mbPerSec,
+    p50Ms: s.p50Ms,
+    p90Ms: s.p90Ms,
+    p99Ms: s.p99Ms,
+    p999Ms: s.p999Ms,
+    maxMs: s.maxMs,
+    errors: r.errors,
     ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
   };
 }

@@ -65,10 +65,21 @@ async function waitForLine(child: ChildProcess, pattern: RegExp, what: string): 
  */
 export async function startBroker(env: Record<string, string> = {}): Promise<Running> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-broker-'));
-  const args = process.env.BENCH_BROKER === 'src' ? ['--import', 'tsx', join(ROOT, 'api/cli.ts'), 'serve'] : [join(ROOT, 'dist/api/cli.js'), 'serve'];
+  const args =
+    process.env.BENCH_BROKER === 'src'
+      ? ['--import', 'tsx', join(ROOT, 'api/cli.ts'), 'serve']
+      : [join(ROOT, 'dist/api/cli.js'), 'serve'];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, BROKER_DATA_DIR: dir, BROKER_GRPC_PORT: '0', BROKER_METRICS_PORT: '-1', BROKER_GRPC_HOST: '127.0.0.1', BROKER_LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      BROKER_DATA_DIR: dir,
+      BROKER_GRPC_PORT: '0',
+      BROKER_METRICS_PORT: '-1',
+      BROKER_GRPC_HOST: '127.0.0.1',
+      BROKER_LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const m = await waitForLine(child, /"grpcPort":(\d+)/, 'broker');
@@ -77,7 +88,9 @@ export async function startBroker(env: Record<string, string> = {}): Promise<Run
 
 /** The transport ceiling: a grpc-js server answering Publish at once (no storage), same process model. */
 export async function startEcho(): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/support/echo-server.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/support/echo-server.ts')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const m = await waitForLine(child, /^echo listening (\d+)/, 'echo server');
   return { port: Number(m[1]), pid: child.pid!, stop: stopper(child, async () => undefined) };
 }
@@ -96,7 +109,11 @@ function need(binary: string, pkg: string): void {
   const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
   console.error(`${binary} is missing: ${sudo}apt-get install -y ${pkg}`);
   try {
-    execFileSync('sh', ['-c', `${sudo}apt-get install -y ${pkg} || (${sudo}apt-get update && ${sudo}apt-get install -y ${pkg})`], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    execFileSync(
+      'sh',
+      ['-c', `${sudo}apt-get install -y ${pkg} || (${sudo}apt-get update && ${sudo}apt-get install -y ${pkg})`],
+      { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } },
+    );
   } catch {
     // reported below
   }
@@ -108,7 +125,9 @@ export async function startNats(): Promise<Running> {
   need('nats-server', 'nats-server');
   const dir = await mkdtemp(join(tmpdir(), 'bench-nats-'));
   const port = await freePort();
-  const child = spawn('nats-server', ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('nats-server', ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   await waitForLine(child, /Server is ready/, 'nats-server');
   return { port, pid: child.pid!, stop: stopper(child, () => rm(dir, { recursive: true, force: true })) };
 }
@@ -118,7 +137,24 @@ export async function startRedis(): Promise<Running> {
   need('redis-server', 'redis-server');
   const dir = await mkdtemp(join(tmpdir(), 'bench-redis-'));
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--save',
+      '',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   await waitForLine(child, /Ready to accept connections/, 'redis-server');
   return { port, pid: child.pid!, stop: stopper(child, () => rm(dir, { recursive: true, force: true })) };
 }
@@ -135,7 +171,9 @@ export function rssBytes(pid: number): number {
 }
 
 /** Samples a process's RSS every second, for a flat-memory check (growth over the second half of a run). */
-export function sampleRss(pid: number): { stop(): { startMb: number; maxMb: number; endMb: number; secondHalfGrowthMb: number } } {
+export function sampleRss(pid: number): {
+  stop(): { startMb: number; maxMb: number; endMb: number; secondHalfGrowthMb: number };
+} {
   const samples: number[] = [rssBytes(pid)];
   const timer = setInterval(() => samples.push(rssBytes(pid)), 1000);
   return {
@@ -144,7 +182,12 @@ export function sampleRss(pid: number): { stop(): { startMb: number; maxMb: numb
       samples.push(rssBytes(pid));
       const mb = samples.map((b) => b / 1e6);
       const mid = mb[Math.floor(mb.length / 2)] ?? 0;
-      return { startMb: mb[0] ?? 0, maxMb: Math.max(...mb), endMb: mb[mb.length - 1] ?? 0, secondHalfGrowthMb: (mb[mb.length - 1] ?? 0) - mid };
+      return {
+        startMb: mb[0] ?? 0,
+        maxMb: Math.max(...mb),
+        endMb: mb[mb.length - 1] ?? 0,
+        secondHalfGrowthMb: (mb[mb.length - 1] ?? 0) - mid,
+      };
     },
   };
 }

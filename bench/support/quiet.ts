@@ -21,7 +21,10 @@ export async function busyPercent(ms = 1000): Promise<number> {
  * Waits until the CPUs are at most `maxBusy` % busy over a second (BENCH_QUIET_BUSY, default 25), for at most
  * `maxWaitMs` (BENCH_QUIET_WAIT_MS, default 20 s); returns the last reading.
  */
-export async function waitForQuiet(maxBusy = Number(process.env.BENCH_QUIET_BUSY ?? 25), maxWaitMs = Number(process.env.BENCH_QUIET_WAIT_MS ?? 20_000)): Promise<number> {
+export async function waitForQuiet(
+  maxBusy = Number(process.env.BENCH_QUIET_BUSY ?? 25),
+  maxWaitMs = Number(process.env.BENCH_QUIET_WAIT_MS ?? 20_000),
+): Promise<number> {
   const deadline = Date.now() + maxWaitMs;
   let busy = await busyPercent();
   while (busy > maxBusy && Date.now() < deadline) busy = await busyPercent();
@@ -42,7 +45,10 @@ function procTicks(pid: number | 'self', withChildren: boolean): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces): state is field 3; utime, stime, cutime, cstime are 14-17.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    const f = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
     return (f[11] ?? 0) + (f[12] ?? 0) + (withChildren ? (f[13] ?? 0) + (f[14] ?? 0) : 0);
   } catch {
     return 0;

@@ -61,11 +61,21 @@ export function startWorkers(tasks: WorkerTask[]): RunningWorkers {
         w.on('exit', (code) => code !== 0 && reject(new Error(`load worker exited with ${code}`)));
       }),
   );
-  return { ready: Promise.all(readies).then(() => undefined), done: Promise.all(done), current: () => counts.reduce((a, b) => a + b, 0) };
+  return {
+    ready: Promise.all(readies).then(() => undefined),
+    done: Promise.all(done),
+    current: () => counts.reduce((a, b) => a + b, 0),
+  };
 }
 
 /** A progress line on stderr ("name: 4/10 s, 12,345 ops/s") while `work` runs. */
-export async function withProgress<T>(name: string, seconds: number, workers: RunningWorkers, work: Promise<T>, extra: () => string = () => ''): Promise<T> {
+export async function withProgress<T>(
+  name: string,
+  seconds: number,
+  workers: RunningWorkers,
+  work: Promise<T>,
+  extra: () => string = () => '',
+): Promise<T> {
   const started = Date.now();
   let last = 0;
   let lastAt = started;
@@ -75,7 +85,10 @@ export async function withProgress<T>(name: string, seconds: number, workers: Ru
     const rate = ((n - last) * 1000) / Math.max(1, now - lastAt);
     last = n;
     lastAt = now;
-    if (!quiet) process.stderr.write(`\r\x1b[K${name}: ${Math.round((now - started) / 1000)}/${seconds} s, ${Math.round(rate).toLocaleString('en')} ops/s${extra()}`);
+    if (!quiet)
+      process.stderr.write(
+        `\r\x1b[K${name}: ${Math.round((now - started) / 1000)}/${seconds} s, ${Math.round(rate).toLocaleString('en')} ops/s${extra()}`,
+      );
   }, 1000);
   try {
     return await work;
@@ -87,7 +100,12 @@ export async function withProgress<T>(name: string, seconds: number, workers: Ru
 
 /** Adds up workers' counts and histograms into one row; `seconds` overrides the measured duration. */
 export function summarize(name: string, results: WorkerResult[], payloadBytes: number, seconds?: number): LoadResult {
-  const total = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+  const total = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 600_000_000,
+    numberOfSignificantValueDigits: 3,
+    useWebAssembly: false,
+  });
   let ops = 0;
   let errors = 0;
   let took = 0;
@@ -123,7 +141,10 @@ export function table(rows: Array<LoadResult & { ratio?: string }>, extra = 'vs 
   return [
     `| scenario | ops/s | MB/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | ${extra} |`,
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-    ...rows.map((r) => `| ${r.name} | ${n(r.opsPerSec)} | ${r.mbPerSec.toFixed(1)} | ${r.p50Ms.toFixed(2)} | ${r.p90Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${r.maxMs.toFixed(1)} | ${r.errors} | ${[r.ratio, r.note].filter(Boolean).join('; ')} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${n(r.opsPerSec)} | ${r.mbPerSec.toFixed(1)} | ${r.p50Ms.toFixed(2)} | ${r.p90Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${r.maxMs.toFixed(1)} | ${r.errors} | ${[r.ratio, r.note].filter(Boolean).join('; ')} |`,
+    ),
   ].join('\n');
 }
 
@@ -143,7 +164,8 @@ export async function measured<T extends LoadResult>(work: () => Promise<T>): Pr
     const foreign = foreignPercent(mark);
     if (best === undefined || foreign < best.foreign) best = { r, foreign, busy, attempt };
     if (foreign <= maxForeign) break;
-    if (!quiet && attempt <= retries) process.stderr.write(`${r.name}: other processes used ${foreign.toFixed(0)}% of the CPUs, measuring again\n`);
+    if (!quiet && attempt <= retries)
+      process.stderr.write(`${r.name}: other processes used ${foreign.toFixed(0)}% of the CPUs, measuring again\n`);
   }
   const { r, foreign, busy, attempt } = best!;
   const note = `foreign CPU ${foreign.toFixed(0)}% during (attempt ${attempt}), ${busy.toFixed(0)}% busy before`;

@@ -4,7 +4,12 @@ import { openLog } from '../index.js';
 import { TEST_LOG_DEFAULTS } from './temp-log.js';
 
 const [dir, fsync] = process.argv.slice(2);
-const log = await openLog({ ...TEST_LOG_DEFAULTS, dataDir: dir!, fsync: fsync === 'batch' ? 'batch' : 'never', segmentMaxRecords: 500 });
+const log = await openLog({
+  ...TEST_LOG_DEFAULTS,
+  dataDir: dir!,
+  fsync: fsync === 'batch' ? 'batch' : 'never',
+  segmentMaxRecords: 500,
+});
 const subjects = ['orders', 'payments', 'audit.log'];
 await Promise.all(
   Array.from({ length: 64 }, async (_, worker) => {

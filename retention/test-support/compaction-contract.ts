@@ -16,17 +16,22 @@ export interface CompactionRunner {
  * bullmq-runner.redis.test.ts): whole expired segments go, the first offset advances, removed ids read as 'removed',
  * ids are never reused, and an idle active segment is sealed. A fake clock drives expiry.
  */
-export async function compactionContract(makeRunner: (compactor: Compactor, log: Log, now: () => number) => Promise<CompactionRunner>): Promise<void> {
+export async function compactionContract(
+  makeRunner: (compactor: Compactor, log: Log, now: () => number) => Promise<CompactionRunner>,
+): Promise<void> {
   let now = 1_000_000_000;
   const ctx = await tempLog({ segmentMaxRecords: 10, segmentMaxAgeMs: HOUR, now: () => now });
   const compactor = new Compactor(ctx.log, { retentionMs: 2 * HOUR, localRetentionMs: 0, localRetentionBytes: 0 });
   const runner = await makeRunner(compactor, ctx.log, () => now);
   try {
     // 30 retention-bound records (segments 1, 11, 21), 10 with a 60 s expiration (31), 5 retained records (41, active).
-    for (let i = 0; i < 30; i++) await ctx.log.append({ subject: 'retained', body: Buffer.from('r'), expirationSeconds: 0 });
+    for (let i = 0; i < 30; i++)
+      await ctx.log.append({ subject: 'retained', body: Buffer.from('r'), expirationSeconds: 0 });
     now += HOUR;
-    for (let i = 0; i < 10; i++) await ctx.log.append({ subject: 'retained', body: Buffer.from('t'), expirationSeconds: 60 });
-    for (let i = 0; i < 5; i++) await ctx.log.append({ subject: 'retained', body: Buffer.from('r'), expirationSeconds: 0 });
+    for (let i = 0; i < 10; i++)
+      await ctx.log.append({ subject: 'retained', body: Buffer.from('t'), expirationSeconds: 60 });
+    for (let i = 0; i < 5; i++)
+      await ctx.log.append({ subject: 'retained', body: Buffer.from('r'), expirationSeconds: 0 });
 
     const first = await runner.runCompactionNow();
     assert.equal(first.segmentsExpired, 0, 'nothing has expired yet');
@@ -35,8 +40,16 @@ export async function compactionContract(makeRunner: (compactor: Compactor, log:
     now += 2 * 60_000;
     const second = await runner.runCompactionNow();
     assert.equal(second.segmentsExpired, 1);
-    assert.deepEqual((await ctx.log.segments('retained')).map((s) => s.baseOffset), [1, 11, 21, 41], 'the segment of expired 60 s records is deleted whole');
-    assert.deepEqual(await ctx.log.get('retained', 35), { kind: 'removed', firstOffset: 1 }, 'a compacted id in the middle reads as removed');
+    assert.deepEqual(
+      (await ctx.log.segments('retained')).map((s) => s.baseOffset),
+      [1, 11, 21, 41],
+      'the segment of expired 60 s records is deleted whole',
+    );
+    assert.deepEqual(
+      await ctx.log.get('retained', 35),
+      { kind: 'removed', firstOffset: 1 },
+      'a compacted id in the middle reads as removed',
+    );
 
     now += HOUR;
     const third = await runner.runCompactionNow();
@@ -47,7 +60,11 @@ export async function compactionContract(makeRunner: (compactor: Compactor, log:
     assert.equal(info?.firstOffset, 41, 'retention removed the first three segments and the log start advanced');
     assert.deepEqual(await ctx.log.get('retained', 5), { kind: 'removed', firstOffset: 41 });
     assert.equal((await ctx.log.get('retained', 41)).kind, 'record');
-    assert.equal(await ctx.log.append({ subject: 'retained', body: Buffer.from('r'), expirationSeconds: 0 }), 46, 'ids are never reused');
+    assert.equal(
+      await ctx.log.append({ subject: 'retained', body: Buffer.from('r'), expirationSeconds: 0 }),
+      46,
+      'ids are never reused',
+    );
   } finally {
     await runner.close();
     await ctx.dispose();

@@ -3,8 +3,18 @@ import cassandra from 'cassandra-driver';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { InvalidArgumentError, UnavailableError, type LogRecord, type SegmentInfo } from '../../core/index.js';
-import { randomKeyspace, startCql, stopCql, testCqlContactPoints, testCqlLocalDc } from '../../test-support/services.js';
-import { openCassandraColdStore, type CassandraColdStore, type CassandraColdStoreOptions } from './cassandra-cold-store.js';
+import {
+  randomKeyspace,
+  startCql,
+  stopCql,
+  testCqlContactPoints,
+  testCqlLocalDc,
+} from '../../test-support/services.js';
+import {
+  openCassandraColdStore,
+  type CassandraColdStore,
+  type CassandraColdStoreOptions,
+} from './cassandra-cold-store.js';
 import { CASSANDRA_4_EXPIRY_LIMIT_MS, MAX_TTL_SECONDS } from './ttl.js';
 
 const HOUR = 3_600_000;
@@ -12,7 +22,13 @@ const HOUR = 3_600_000;
 const TTL_TOLERANCE = 10;
 
 /** A sealed segment of `count` records from `base`; odd offsets expire after an hour, even ones follow retention. */
-function segment(subject: string, base: number, count: number, publishedAtMs: number, bodyBytes?: number): { info: SegmentInfo; records: LogRecord[] } {
+function segment(
+  subject: string,
+  base: number,
+  count: number,
+  publishedAtMs: number,
+  bodyBytes?: number,
+): { info: SegmentInfo; records: LogRecord[] } {
   const records = Array.from({ length: count }, (_, i) => ({
     subject,
     offset: base + i,
@@ -23,9 +39,17 @@ function segment(subject: string, base: number, count: number, publishedAtMs: nu
   return {
     records,
     info: {
-      subject, baseOffset: base, lastOffset: base + count - 1, count, bytes: records.reduce((n, r) => n + r.body.length, 0),
-      firstPublishMs: publishedAtMs, lastPublishMs: publishedAtMs, maxExplicitExpiryMs: publishedAtMs + HOUR, lastRetentionPublishMs: publishedAtMs,
-      sealed: true, replicated: false,
+      subject,
+      baseOffset: base,
+      lastOffset: base + count - 1,
+      count,
+      bytes: records.reduce((n, r) => n + r.body.length, 0),
+      firstPublishMs: publishedAtMs,
+      lastPublishMs: publishedAtMs,
+      maxExplicitExpiryMs: publishedAtMs + HOUR,
+      lastRetentionPublishMs: publishedAtMs,
+      sealed: true,
+      replicated: false,
     },
   };
 }
@@ -41,20 +65,42 @@ describe('CassandraColdStore (needs the CQL server)', () => {
   let store: CassandraColdStore;
   let admin: cassandra.Client;
   const options = (extra: Partial<CassandraColdStoreOptions> = {}): CassandraColdStoreOptions => ({
-    contactPoints: testCqlContactPoints(), localDataCenter: testCqlLocalDc(), keyspace, replicationFactor: 1,
-    consistency: 'localQuorum', concurrency: 16, now: () => now, registry, ...extra,
+    contactPoints: testCqlContactPoints(),
+    localDataCenter: testCqlLocalDc(),
+    keyspace,
+    replicationFactor: 1,
+    consistency: 'localQuorum',
+    concurrency: 16,
+    now: () => now,
+    registry,
+    ...extra,
   });
   const cql = (query: string, params: unknown[]) => admin.execute(query, params, { prepare: true });
   const rowTtls = async (subject: string, base: number): Promise<Map<number, number | null>> => {
-    const rs = await cql(`SELECT offset, TTL(body) AS ttl FROM ${keyspace}.records WHERE subject = ? AND segment_base = ?`, [subject, base]);
+    const rs = await cql(
+      `SELECT offset, TTL(body) AS ttl FROM ${keyspace}.records WHERE subject = ? AND segment_base = ?`,
+      [subject, base],
+    );
     return new Map(rs.rows.map((r) => [Number(r.get('offset')), r.get('ttl') as number | null]));
   };
   const segmentRows = async (subject: string) =>
-    (await cql(`SELECT base_offset, last_offset, count, bytes, TTL(count) AS ttl FROM ${keyspace}.segments WHERE subject = ?`, [subject])).rows.map((r) => ({
-      base: Number(r.get('base_offset')), last: Number(r.get('last_offset')), count: Number(r.get('count')), bytes: Number(r.get('bytes')), ttl: r.get('ttl') as number | null,
+    (
+      await cql(
+        `SELECT base_offset, last_offset, count, bytes, TTL(count) AS ttl FROM ${keyspace}.segments WHERE subject = ?`,
+        [subject],
+      )
+    ).rows.map((r) => ({
+      base: Number(r.get('base_offset')),
+      last: Number(r.get('last_offset')),
+      count: Number(r.get('count')),
+      bytes: Number(r.get('bytes')),
+      ttl: r.get('ttl') as number | null,
     }));
   const near = (actual: number | null | undefined, expected: number, what: string) =>
-    assert.ok(actual !== null && actual !== undefined && Math.abs(actual - expected) <= TTL_TOLERANCE, `${what}: TTL ${actual} vs ${expected}`);
+    assert.ok(
+      actual !== null && actual !== undefined && Math.abs(actual - expected) <= TTL_TOLERANCE,
+      `${what}: TTL ${actual} vs ${expected}`,
+    );
 
   before(async () => {
     store = await openCassandraColdStore(options());
@@ -77,23 +123,40 @@ describe('CassandraColdStore (needs the CQL server)', () => {
     });
 
     it('should refuse bad options before connecting', async () => {
-      await assert.rejects(openCassandraColdStore(options({ keyspace: 'Bad-Name' })), (err: unknown) => err instanceof InvalidArgumentError && err.field === 'keyspace');
-      await assert.rejects(openCassandraColdStore(options({ concurrency: 0 })), (err: unknown) => err instanceof InvalidArgumentError && err.field === 'concurrency');
-      await assert.rejects(openCassandraColdStore(options({ contactPoints: [] })), (err: unknown) => err instanceof InvalidArgumentError && err.field === 'contactPoints');
+      await assert.rejects(
+        openCassandraColdStore(options({ keyspace: 'Bad-Name' })),
+        (err: unknown) => err instanceof InvalidArgumentError && err.field === 'keyspace',
+      );
+      await assert.rejects(
+        openCassandraColdStore(options({ concurrency: 0 })),
+        (err: unknown) => err instanceof InvalidArgumentError && err.field === 'concurrency',
+      );
+      await assert.rejects(
+        openCassandraColdStore(options({ contactPoints: [] })),
+        (err: unknown) => err instanceof InvalidArgumentError && err.field === 'contactPoints',
+      );
     });
   });
 
   describe('when a segment is written', () => {
     it('should store every row with the TTL its record has left, and the segment row with the latest', async () => {
       const seg = segment('orders', 1, 100, now - HOUR / 2);
-      const before = (await registry.getSingleMetricAsString('broker_scylla_rows_written_total')).match(/ (\d+)$/m)?.[1];
-      assert.deepEqual(await store.writeSegment(seg.info, batches(seg.records), 2 * HOUR), { rows: 100, bytes: seg.info.bytes });
+      const before = (await registry.getSingleMetricAsString('broker_scylla_rows_written_total')).match(
+        / (\d+)$/m,
+      )?.[1];
+      assert.deepEqual(await store.writeSegment(seg.info, batches(seg.records), 2 * HOUR), {
+        rows: 100,
+        bytes: seg.info.bytes,
+      });
       const ttls = await rowTtls('orders', 1);
       assert.equal(ttls.size, 100);
       for (const [offset, ttl] of ttls) near(ttl, offset % 2 === 1 ? 1800 : 5400, `offset ${offset}`);
       const [row, ...others] = await segmentRows('orders');
       assert.deepEqual(others, []);
-      assert.deepEqual({ ...row, ttl: undefined }, { base: 1, last: 100, count: 100, bytes: seg.info.bytes, ttl: undefined });
+      assert.deepEqual(
+        { ...row, ttl: undefined },
+        { base: 1, last: 100, count: 100, bytes: seg.info.bytes, ttl: undefined },
+      );
       near(row?.ttl, 5400, 'segment row');
       const after = (await registry.getSingleMetricAsString('broker_scylla_rows_written_total')).match(/ (\d+)$/m)?.[1];
       assert.equal(Number(after) - Number(before ?? 0), 100);
@@ -109,7 +172,11 @@ describe('CassandraColdStore (needs the CQL server)', () => {
 
       const far = segment('far', 2, 1, now);
       await store.writeSegment(far.info, batches(far.records), 100 * 365 * 24 * HOUR);
-      near((await rowTtls('far', 2)).get(2), Math.min(MAX_TTL_SECONDS, Math.floor((CASSANDRA_4_EXPIRY_LIMIT_MS - now) / 1000)), 'capped');
+      near(
+        (await rowTtls('far', 2)).get(2),
+        Math.min(MAX_TTL_SECONDS, Math.floor((CASSANDRA_4_EXPIRY_LIMIT_MS - now) / 1000)),
+        'capped',
+      );
     });
 
     it('should skip records that have already expired, and write no segment row when none is left', async () => {
@@ -130,15 +197,24 @@ describe('CassandraColdStore (needs the CQL server)', () => {
       const first = await store.writeSegment(seg.info, batches(seg.records), 0);
       const second = await store.writeSegment(seg.info, batches(seg.records, 7), 0);
       assert.deepEqual(second, first);
-      const count = await cql(`SELECT COUNT(*) AS n FROM ${keyspace}.records WHERE subject = ? AND segment_base = ?`, ['retry', 1]);
+      const count = await cql(`SELECT COUNT(*) AS n FROM ${keyspace}.records WHERE subject = ? AND segment_base = ?`, [
+        'retry',
+        1,
+      ]);
       assert.equal(Number(count.first().get('n')), 50);
-      assert.deepEqual((await segmentRows('retry')).map((r) => r.count), [50]);
+      assert.deepEqual(
+        (await segmentRows('retry')).map((r) => r.count),
+        [50],
+      );
     });
 
     it('should refuse a record that is not in the segment, and write no segment row', async () => {
       const seg = segment('stray', 1, 10, now);
       const stray = { ...seg.records[0]!, offset: 11 };
-      await assert.rejects(store.writeSegment(seg.info, batches([...seg.records, stray]), 0), (err: unknown) => err instanceof InvalidArgumentError);
+      await assert.rejects(
+        store.writeSegment(seg.info, batches([...seg.records, stray]), 0),
+        (err: unknown) => err instanceof InvalidArgumentError,
+      );
       assert.deepEqual(await segmentRows('stray'), []);
     });
   });
@@ -153,36 +229,67 @@ describe('CassandraColdStore (needs the CQL server)', () => {
     });
 
     it('should get any offset of any segment, and nothing outside them', async () => {
-      for (const offset of [1, 20, 21, 25, 40, 61, 80]) assert.equal((await store.get('multi', offset))?.offset, offset);
+      for (const offset of [1, 20, 21, 25, 40, 61, 80])
+        assert.equal((await store.get('multi', offset))?.offset, offset);
       const record = await store.get('multi', 25);
-      assert.deepEqual({ ...record, body: undefined }, { subject: 'multi', offset: 25, publishedAtMs: now, expirationSeconds: 3600, body: undefined });
+      assert.deepEqual(
+        { ...record, body: undefined },
+        { subject: 'multi', offset: 25, publishedAtMs: now, expirationSeconds: 3600, body: undefined },
+      );
       assert.deepEqual(record?.body, Buffer.alloc(100, 4));
       for (const offset of [0, 41, 60, 81]) assert.equal(await store.get('multi', offset), undefined);
       assert.equal(await store.get('nobody', 1), undefined);
-      assert.deepEqual(await store.segmentContaining('multi', 30), { subject: 'multi', baseOffset: 21, lastOffset: 40, count: 20, bytes: 2000 });
+      assert.deepEqual(await store.segmentContaining('multi', 30), {
+        subject: 'multi',
+        baseOffset: 21,
+        lastOffset: 40,
+        count: 20,
+        bytes: 2000,
+      });
       assert.equal(await store.segmentContaining('multi', 50), undefined);
     });
 
     it('should read a range across segments in order, skipping the gap, up to beforeOffset', async () => {
       const range = await store.readRange('multi', 15, 70, { maxRecords: 1000, maxBytes: 1 << 20 });
-      const expected = [...Array.from({ length: 26 }, (_, i) => i + 15), ...Array.from({ length: 9 }, (_, i) => i + 61)];
-      assert.deepEqual(range.map((r) => r.offset), expected);
-      assert.deepEqual((await store.readRange('multi', 45, 1000, { maxRecords: 3, maxBytes: 1 << 20 })).map((r) => r.offset), [61, 62, 63]);
+      const expected = [
+        ...Array.from({ length: 26 }, (_, i) => i + 15),
+        ...Array.from({ length: 9 }, (_, i) => i + 61),
+      ];
+      assert.deepEqual(
+        range.map((r) => r.offset),
+        expected,
+      );
+      assert.deepEqual(
+        (await store.readRange('multi', 45, 1000, { maxRecords: 3, maxBytes: 1 << 20 })).map((r) => r.offset),
+        [61, 62, 63],
+      );
       assert.deepEqual(await store.readRange('multi', 81, 1000, { maxRecords: 10, maxBytes: 1 << 20 }), []);
       assert.deepEqual(await store.readRange('multi', 10, 10, { maxRecords: 10, maxBytes: 1 << 20 }), []);
     });
 
     it('should stop at maxRecords and before the record that would pass maxBytes (but return at least one)', async () => {
-      assert.deepEqual((await store.readRange('multi', 15, 80, { maxRecords: 8, maxBytes: 1 << 20 })).map((r) => r.offset), [15, 16, 17, 18, 19, 20, 21, 22]);
-      assert.deepEqual((await store.readRange('multi', 18, 80, { maxRecords: 100, maxBytes: 450 })).map((r) => r.offset), [18, 19, 20, 21]);
-      assert.deepEqual((await store.readRange('multi', 18, 80, { maxRecords: 100, maxBytes: 1 })).map((r) => r.offset), [18]);
+      assert.deepEqual(
+        (await store.readRange('multi', 15, 80, { maxRecords: 8, maxBytes: 1 << 20 })).map((r) => r.offset),
+        [15, 16, 17, 18, 19, 20, 21, 22],
+      );
+      assert.deepEqual(
+        (await store.readRange('multi', 18, 80, { maxRecords: 100, maxBytes: 450 })).map((r) => r.offset),
+        [18, 19, 20, 21],
+      );
+      assert.deepEqual(
+        (await store.readRange('multi', 18, 80, { maxRecords: 100, maxBytes: 1 })).map((r) => r.offset),
+        [18],
+      );
     });
 
     it('should page through a segment larger than one fetch page', async () => {
       const big = segment('big', 1, 1200, now, 10);
       await store.writeSegment(big.info, batches(big.records, 300), 0);
       const all = await store.readRange('big', 1, 1201, { maxRecords: 5000, maxBytes: 1 << 30 });
-      assert.deepEqual(all.map((r) => r.offset), Array.from({ length: 1200 }, (_, i) => i + 1));
+      assert.deepEqual(
+        all.map((r) => r.offset),
+        Array.from({ length: 1200 }, (_, i) => i + 1),
+      );
     });
   });
 
@@ -203,7 +310,10 @@ describe('CassandraColdStore (needs the CQL server)', () => {
         }
       }
       try {
-        await assert.rejects(writing.writeSegment(seg.info, stopping(), 0), (err: unknown) => err instanceof UnavailableError && err.retriable);
+        await assert.rejects(
+          writing.writeSegment(seg.info, stopping(), 0),
+          (err: unknown) => err instanceof UnavailableError && err.retriable,
+        );
       } finally {
         await startCql();
         admin = new cassandra.Client({ contactPoints: testCqlContactPoints(), localDataCenter: testCqlLocalDc() });
@@ -224,10 +334,19 @@ describe('CassandraColdStore (needs the CQL server)', () => {
       const again = await openCassandraColdStore(options());
       try {
         assert.equal(await again.segmentContaining('outage', 1), undefined, 'a failed copy leaves no segment row');
-        assert.deepEqual(await again.writeSegment(seg.info, batches(seg.records, 200), 0), { rows: 2000, bytes: seg.info.bytes });
+        assert.deepEqual(await again.writeSegment(seg.info, batches(seg.records, 200), 0), {
+          rows: 2000,
+          bytes: seg.info.bytes,
+        });
         const all = await again.readRange('outage', 1, 2001, { maxRecords: 5000, maxBytes: 1 << 30 });
-        assert.deepEqual(all.map((r) => r.offset), Array.from({ length: 2000 }, (_, i) => i + 1));
-        const count = await cql(`SELECT COUNT(*) AS n FROM ${keyspace}.records WHERE subject = ? AND segment_base = ?`, ['outage', 1]);
+        assert.deepEqual(
+          all.map((r) => r.offset),
+          Array.from({ length: 2000 }, (_, i) => i + 1),
+        );
+        const count = await cql(
+          `SELECT COUNT(*) AS n FROM ${keyspace}.records WHERE subject = ? AND segment_base = ?`,
+          ['outage', 1],
+        );
         assert.equal(Number(count.first().get('n')), 2000);
       } finally {
         await again.close();

@@ -61,11 +61,21 @@ const DEFAULT_READ_TIMEOUT_MS = 12_000;
 const MAX_PAGE_ROWS = 500;
 
 function checkOptions(o: CassandraColdStoreOptions): void {
-  if (o.contactPoints.length === 0) throw new InvalidArgumentError('contactPoints', 'the cold store needs at least one CQL contact point');
+  if (o.contactPoints.length === 0)
+    throw new InvalidArgumentError('contactPoints', 'the cold store needs at least one CQL contact point');
   checkKeyspace(o.keyspace);
-  if (!Number.isInteger(o.replicationFactor) || o.replicationFactor < 1) throw new InvalidArgumentError('replicationFactor', `replicationFactor ${o.replicationFactor} must be an integer >= 1`);
-  if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new InvalidArgumentError('concurrency', `concurrency ${o.concurrency} must be an integer >= 1`);
-  if (!CONSISTENCIES.includes(o.consistency)) throw new InvalidArgumentError('consistency', `consistency "${String(o.consistency)}" must be one of ${CONSISTENCIES.join(', ')}`);
+  if (!Number.isInteger(o.replicationFactor) || o.replicationFactor < 1)
+    throw new InvalidArgumentError(
+      'replicationFactor',
+      `replicationFactor ${o.replicationFactor} must be an integer >= 1`,
+    );
+  if (!Number.isInteger(o.concurrency) || o.concurrency < 1)
+    throw new InvalidArgumentError('concurrency', `concurrency ${o.concurrency} must be an integer >= 1`);
+  if (!CONSISTENCIES.includes(o.consistency))
+    throw new InvalidArgumentError(
+      'consistency',
+      `consistency "${String(o.consistency)}" must be one of ${CONSISTENCIES.join(', ')}`,
+    );
 }
 
 /**
@@ -105,7 +115,9 @@ export class CassandraColdStore implements ColdStore {
         socketOptions: { connectTimeout: 5000, readTimeout: options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS },
         queryOptions: { prepare: true, consistency: cassandra.types.consistencies[options.consistency] },
         // Back within seconds of a CQL outage (the driver's default backs off to 10 minutes).
-        policies: { reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(500, 10_000, false) },
+        policies: {
+          reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(500, 10_000, false),
+        },
       });
     const where = options.contactPoints.join(',');
     try {
@@ -114,13 +126,23 @@ export class CassandraColdStore implements ColdStore {
     } catch (err) {
       await cql.shutdown().catch(() => undefined);
       if (err instanceof UnavailableError) throw err;
-      throw new UnavailableError(`cold store: cannot open keyspace ${options.keyspace} on the CQL server at ${where}: ${(err as Error).message}`, { cause: err });
+      throw new UnavailableError(
+        `cold store: cannot open keyspace ${options.keyspace} on the CQL server at ${where}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
-    options.logger?.info({ contactPoints: where, keyspace: options.keyspace, consistency: options.consistency }, 'cold store open');
+    options.logger?.info(
+      { contactPoints: where, keyspace: options.keyspace, consistency: options.consistency },
+      'cold store open',
+    );
     return new CassandraColdStore(cql, options);
   }
 
-  async writeSegment(segment: SegmentInfo, records: AsyncIterable<LogRecord[]>, retentionMs: number): Promise<{ rows: number; bytes: number }> {
+  async writeSegment(
+    segment: SegmentInfo,
+    records: AsyncIterable<LogRecord[]>,
+    retentionMs: number,
+  ): Promise<{ rows: number; bytes: number }> {
     const insert = `INSERT INTO ${this.ks}.records (subject, segment_base, offset, published_at_ms, expiration_seconds, body) VALUES (?, ?, ?, ?, ?, ?) USING TTL ?`;
     const inFlight = new Set<Promise<void>>();
     let failure: { error: unknown } | undefined;
@@ -132,7 +154,10 @@ export class CassandraColdStore implements ColdStore {
         const now = this.now();
         for (const r of batch) {
           if (r.subject !== segment.subject || r.offset < segment.baseOffset || r.offset > segment.lastOffset) {
-            throw new InvalidArgumentError('records', `record ${r.subject}@${r.offset} is not in segment ${segment.subject}@${segment.baseOffset}..${segment.lastOffset}`);
+            throw new InvalidArgumentError(
+              'records',
+              `record ${r.subject}@${r.offset} is not in segment ${segment.subject}@${segment.baseOffset}..${segment.lastOffset}`,
+            );
           }
           const expiry = expiresAtMs(r.publishedAtMs, r.expirationSeconds, retentionMs);
           const ttl = ttlSeconds(expiry, now, this.expiryLimitMs);
@@ -140,7 +165,15 @@ export class CassandraColdStore implements ColdStore {
           latestExpiry = Math.max(latestExpiry, expiry);
           while (inFlight.size >= this.options.concurrency) await Promise.race(inFlight);
           if (failure !== undefined) break outer;
-          const params = [r.subject, segment.baseOffset, r.offset, r.publishedAtMs, r.expirationSeconds, Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength), ttl];
+          const params = [
+            r.subject,
+            segment.baseOffset,
+            r.offset,
+            r.publishedAtMs,
+            r.expirationSeconds,
+            Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength),
+            ttl,
+          ];
           const started = process.hrtime.bigint();
           const write: Promise<void> = this.client
             .execute(insert, params, { prepare: true, consistency: this.consistency, isIdempotent: true })
@@ -164,10 +197,16 @@ export class CassandraColdStore implements ColdStore {
     }
     if (failure !== undefined) {
       const cause = failure.error as Error;
-      throw new UnavailableError(`cold store: writing segment ${segment.subject}@${segment.baseOffset} failed after ${rows} rows: ${cause.message}`, { cause });
+      throw new UnavailableError(
+        `cold store: writing segment ${segment.subject}@${segment.baseOffset} failed after ${rows} rows: ${cause.message}`,
+        { cause },
+      );
     }
     if (rows > 0) await this.writeSegmentRow(segment, rows, bytes, latestExpiry);
-    this.options.logger?.debug({ subject: segment.subject, baseOffset: segment.baseOffset, rows, bytes }, 'segment copied to the cold tier');
+    this.options.logger?.debug(
+      { subject: segment.subject, baseOffset: segment.baseOffset, rows, bytes },
+      'segment copied to the cold tier',
+    );
     return { rows, bytes };
   }
 
@@ -181,13 +220,19 @@ export class CassandraColdStore implements ColdStore {
         { prepare: true, consistency: this.consistency, isIdempotent: true },
       );
     } catch (err) {
-      throw new UnavailableError(`cold store: writing the segment row ${segment.subject}@${segment.baseOffset} failed: ${(err as Error).message}`, { cause: err });
+      throw new UnavailableError(
+        `cold store: writing the segment row ${segment.subject}@${segment.baseOffset} failed: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 
   /** The complete segment holding `offset`, if the cold tier has one (the segment index lookup). */
   async segmentContaining(subject: string, offset: number): Promise<ColdSegment | undefined> {
-    const rs = await this.query(`SELECT base_offset, last_offset, count, bytes FROM ${this.ks}.segments WHERE subject = ? AND base_offset <= ? LIMIT 1`, [subject, offset]);
+    const rs = await this.query(
+      `SELECT base_offset, last_offset, count, bytes FROM ${this.ks}.segments WHERE subject = ? AND base_offset <= ? LIMIT 1`,
+      [subject, offset],
+    );
     const row = rs.first();
     if (row === null) return undefined;
     const segment = toSegment(subject, row);
@@ -198,7 +243,10 @@ export class CassandraColdStore implements ColdStore {
   private async segmentFrom(subject: string, offset: number): Promise<ColdSegment | undefined> {
     const holding = await this.segmentContaining(subject, offset);
     if (holding !== undefined) return holding;
-    const rs = await this.query(`SELECT base_offset, last_offset, count, bytes FROM ${this.ks}.segments WHERE subject = ? AND base_offset > ? ORDER BY base_offset ASC LIMIT 1`, [subject, offset]);
+    const rs = await this.query(
+      `SELECT base_offset, last_offset, count, bytes FROM ${this.ks}.segments WHERE subject = ? AND base_offset > ? ORDER BY base_offset ASC LIMIT 1`,
+      [subject, offset],
+    );
     const row = rs.first();
     return row === null ? undefined : toSegment(subject, row);
   }
@@ -206,7 +254,10 @@ export class CassandraColdStore implements ColdStore {
   async get(subject: string, offset: number): Promise<LogRecord | undefined> {
     const segment = await this.segmentContaining(subject, offset);
     if (segment === undefined) return undefined;
-    const rs = await this.query(`SELECT offset, published_at_ms, expiration_seconds, body FROM ${this.ks}.records WHERE subject = ? AND segment_base = ? AND offset = ?`, [subject, segment.baseOffset, offset]);
+    const rs = await this.query(
+      `SELECT offset, published_at_ms, expiration_seconds, body FROM ${this.ks}.records WHERE subject = ? AND segment_base = ? AND offset = ?`,
+      [subject, segment.baseOffset, offset],
+    );
     const row = rs.first();
     return row === null ? undefined : toRecord(subject, row);
   }
@@ -219,14 +270,20 @@ export class CassandraColdStore implements ColdStore {
       const segment = await this.segmentFrom(subject, from);
       if (segment === undefined || segment.baseOffset >= beforeOffset) break;
       const select = `SELECT offset, published_at_ms, expiration_seconds, body FROM ${this.ks}.records WHERE subject = ? AND segment_base = ? AND offset >= ? AND offset < ?`;
-      const params = [subject, segment.baseOffset, Math.max(from, segment.baseOffset), Math.min(beforeOffset, segment.lastOffset + 1)];
+      const params = [
+        subject,
+        segment.baseOffset,
+        Math.max(from, segment.baseOffset),
+        Math.min(beforeOffset, segment.lastOffset + 1),
+      ];
       let pageState: string | undefined;
       do {
         const fetchSize = Math.min(limits.maxRecords - out.length, MAX_PAGE_ROWS);
         const rs = await this.query(select, params, { fetchSize, ...(pageState === undefined ? {} : { pageState }) });
         for (const row of rs.rows) {
           const record = toRecord(subject, row);
-          if ((out.length > 0 && bytes + record.body.byteLength > limits.maxBytes) || out.length >= limits.maxRecords) return out;
+          if ((out.length > 0 && bytes + record.body.byteLength > limits.maxBytes) || out.length >= limits.maxRecords)
+            return out;
           out.push(record);
           bytes += record.body.byteLength;
         }
@@ -237,9 +294,18 @@ export class CassandraColdStore implements ColdStore {
     return out;
   }
 
-  private async query(cql: string, params: unknown[], extra: { fetchSize?: number; pageState?: string } = {}): Promise<cassandra.types.ResultSet> {
+  private async query(
+    cql: string,
+    params: unknown[],
+    extra: { fetchSize?: number; pageState?: string } = {},
+  ): Promise<cassandra.types.ResultSet> {
     try {
-      return await this.client.execute(cql, params, { prepare: true, consistency: this.consistency, isIdempotent: true, ...extra });
+      return await this.client.execute(cql, params, {
+        prepare: true,
+        consistency: this.consistency,
+        isIdempotent: true,
+        ...extra,
+      });
     } catch (err) {
       throw new UnavailableError(`cold store: read failed: ${(err as Error).message}`, { cause: err });
     }

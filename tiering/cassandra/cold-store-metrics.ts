@@ -22,10 +22,18 @@ export class ColdStoreMetrics {
       });
     this.rowsWritten =
       (registry.getSingleMetric('broker_scylla_rows_written_total') as Counter | undefined) ??
-      new Counter({ name: 'broker_scylla_rows_written_total', help: 'record rows written to the cold tier', registers });
+      new Counter({
+        name: 'broker_scylla_rows_written_total',
+        help: 'record rows written to the cold tier',
+        registers,
+      });
     this.bytesWritten =
       (registry.getSingleMetric('broker_scylla_bytes_written_total') as Counter | undefined) ??
-      new Counter({ name: 'broker_scylla_bytes_written_total', help: 'body bytes written to the cold tier', registers });
+      new Counter({
+        name: 'broker_scylla_bytes_written_total',
+        help: 'body bytes written to the cold tier',
+        registers,
+      });
   }
 
   rowWritten(seconds: number, bytes: number): void {

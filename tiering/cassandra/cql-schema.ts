@@ -6,7 +6,10 @@ export const KEYSPACE_PATTERN = /^[a-z][a-z0-9_]{0,47}$/;
 
 export function checkKeyspace(keyspace: string): void {
   if (!KEYSPACE_PATTERN.test(keyspace)) {
-    throw new InvalidArgumentError('keyspace', `keyspace "${keyspace}" must be lower-case letters, digits and _ (at most 48), starting with a letter`);
+    throw new InvalidArgumentError(
+      'keyspace',
+      `keyspace "${keyspace}" must be lower-case letters, digits and _ (at most 48), starting with a letter`,
+    );
   }
 }
 
@@ -35,7 +38,12 @@ interface SchemaAgreement {
 }
 
 /** Creates the keyspace and tables if missing, then waits (bounded) until every node agrees on the schema. */
-export async function createSchema(client: cassandra.Client, keyspace: string, replicationFactor: number, timeoutMs = 30_000): Promise<void> {
+export async function createSchema(
+  client: cassandra.Client,
+  keyspace: string,
+  replicationFactor: number,
+  timeoutMs = 30_000,
+): Promise<void> {
   for (const statement of schemaStatements(keyspace, replicationFactor)) {
     await client.execute(statement, [], { prepare: false });
   }
@@ -43,7 +51,10 @@ export async function createSchema(client: cassandra.Client, keyspace: string, r
   const metadata = client.metadata as unknown as SchemaAgreement;
   const deadline = Date.now() + timeoutMs;
   while (!(await metadata.checkSchemaAgreement())) {
-    if (Date.now() > deadline) throw new UnavailableError(`the CQL nodes did not agree on the schema of keyspace ${keyspace} within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new UnavailableError(
+        `the CQL nodes did not agree on the schema of keyspace ${keyspace} within ${timeoutMs} ms`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

@@ -14,7 +14,11 @@ export const CASSANDRA_4_EXPIRY_LIMIT_MS = Date.UTC(2038, 0, 19, 3, 14, 6) - 24 
  * 0 = no TTL (never expires), undefined = already expired (write nothing), else rounded up and capped at 20 years
  * and at `expiryLimitMs` (the row then vanishes early, at the limit, rather than failing the whole segment copy).
  */
-export function ttlSeconds(expiresAtMs: number, nowMs: number, expiryLimitMs = Number.POSITIVE_INFINITY): number | undefined {
+export function ttlSeconds(
+  expiresAtMs: number,
+  nowMs: number,
+  expiryLimitMs = Number.POSITIVE_INFINITY,
+): number | undefined {
   if (expiresAtMs === NEVER) return 0;
   const left = Math.ceil((expiresAtMs - nowMs) / 1000);
   if (left <= 0) return undefined;

@@ -15,7 +15,11 @@ export class MemoryColdStore implements ColdStore {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  async writeSegment(segment: SegmentInfo, records: AsyncIterable<LogRecord[]>, retentionMs: number): Promise<{ rows: number; bytes: number }> {
+  async writeSegment(
+    segment: SegmentInfo,
+    records: AsyncIterable<LogRecord[]>,
+    retentionMs: number,
+  ): Promise<{ rows: number; bytes: number }> {
     const key = `${segment.subject}@${segment.baseOffset}`;
     this.writes.set(key, (this.writes.get(key) ?? 0) + 1);
     if (this.failNextWrites > 0) {
@@ -32,7 +36,10 @@ export class MemoryColdStore implements ColdStore {
           this.failAfterRows = -1;
           throw new Error('cold store went away mid-copy (injected)');
         }
-        subject.set(record.offset, { record, expiresAtMs: expiresAtMs(record.publishedAtMs, record.expirationSeconds, retentionMs) });
+        subject.set(record.offset, {
+          record,
+          expiresAtMs: expiresAtMs(record.publishedAtMs, record.expirationSeconds, retentionMs),
+        });
         rows += 1;
         bytes += record.body.length;
       }
