@@ -88,4 +88,11 @@ export class JobMetrics {
   get replicationLag(): number {
     return this.lag;
   }
+
+  /** A completed copy (tiering's ReplicationObserver): one segment and its bytes replicated, one fewer owed. */
+  segmentReplicated(bytes: number): void {
+    this.segmentsReplicated.inc();
+    this.bytesReplicated.inc(bytes);
+    this.addLag(-1);
+  }
 }

@@ -1,6 +1,6 @@
 import type { ColdStore, SegmentRef, SegmentStore } from '../core/index.js';
-import type { JobMetrics } from '../jobs/job-metrics.js';
 import { DEFAULT_MAX_YIELDING_LAG, Pacer } from './pacer.js';
+import type { ReplicationObserver } from './replication-observer.js';
 
 /** Owed segments read per unreplicatedSegments page. */
 const PAGE = 500;
@@ -16,10 +16,11 @@ export class Replicator {
     private readonly log: SegmentStore,
     private readonly cold: ColdStore,
     private readonly retentionMs: number,
-    private readonly metrics?: JobMetrics,
+    /** Told of every completed copy; its lag decides when pacing stops yielding. @defaultValue none (lag 0) */
+    private readonly observer?: ReplicationObserver,
     /** Paces copies against the event loop; null: copy flat out. @defaultValue yield to a busy loop while the lag is under 128 segments */
     private readonly pacer: Pacer | null = new Pacer({
-      behind: () => (metrics?.replicationLag ?? 0) > DEFAULT_MAX_YIELDING_LAG,
+      behind: () => (observer?.replicationLag ?? 0) > DEFAULT_MAX_YIELDING_LAG,
     }),
   ) {}
 
@@ -34,9 +35,7 @@ export class Replicator {
       this.retentionMs,
     );
     await this.log.markReplicated(ref);
-    this.metrics?.segmentsReplicated.inc();
-    this.metrics?.bytesReplicated.inc(written.bytes);
-    this.metrics?.addLag(-1);
+    this.observer?.segmentReplicated(written.bytes);
     return written;
   }
 
@@ -46,8 +45,8 @@ export class Replicator {
     for (;;) {
       const page = await this.log.unreplicatedSegments({ limit: PAGE, ...(after === undefined ? {} : { after }) });
       for (const s of page) yield { subject: s.subject, baseOffset: s.baseOffset };
-      if (page.length < PAGE) return;
-      const last = page[page.length - 1]!;
+      const last = page.at(-1);
+      if (page.length < PAGE || last === undefined) return;
       after = { subject: last.subject, baseOffset: last.baseOffset };
     }
   }
