@@ -40,7 +40,7 @@ export class TieredCursor implements TailCursor {
 
   /** Where the local records start: the first one held back, else the local cursor's position. */
   private boundary(): number {
-    return this.pending.length > 0 ? this.pending[0]!.offset : this.local.position;
+    return this.pending[0]?.offset ?? this.local.position;
   }
 
   async next(maxRecords?: number): Promise<readonly LogRecord[]> {
@@ -63,7 +63,8 @@ export class TieredCursor implements TailCursor {
         continue;
       }
       const out = this.pending.splice(0, maxRecords ?? this.pending.length);
-      this.expected = out[out.length - 1]!.offset + 1;
+      const last = out.at(-1);
+      if (last !== undefined) this.expected = last.offset + 1;
       this.lastBatchShared = this.pendingShared;
       return out;
     }
@@ -78,7 +79,8 @@ export class TieredCursor implements TailCursor {
       maxRecords,
       maxBytes: COLD_BATCH_BYTES,
     });
-    if (older.length > 0) this.expected = older[older.length - 1]!.offset + 1;
+    const last = older.at(-1);
+    if (last !== undefined) this.expected = last.offset + 1;
     return older;
   }
 

@@ -40,30 +40,29 @@ class TieredReader implements LogReader {
    */
   async readRange(subject: string, fromOffset: number, limits: ReadLimits): Promise<LogRecord[]> {
     const newer = await this.local.readRange(subject, fromOffset, limits);
-    if (newer.length > 0 && newer[0]!.offset === fromOffset) return newer;
+    const firstLocal = newer[0]?.offset;
+    if (firstLocal === fromOffset) return newer;
     const info = await this.local.subjectInfo(subject);
     if (info === undefined) return newer;
-    const gapEnd = Math.min(newer[0]?.offset ?? info.lastOffset + 1, info.firstOffset);
+    // Only offsets below the local first offset can be in the cold tier; a hole above it is expired records.
+    const gapEnd = Math.min(firstLocal ?? info.lastOffset + 1, info.firstOffset);
     if (fromOffset >= gapEnd) return newer;
-    const out = await this.cold.readRange(subject, fromOffset, gapEnd, limits);
-    if (out.length === 0) return newer;
-    if (out.length >= limits.maxRecords) return out;
-    const lastCold = out[out.length - 1]!.offset;
-    if (lastCold + 1 < gapEnd) {
-      // The cold tier may have stopped at the byte limit: then its next record, not a local one, comes next.
-      const more = await this.cold.readRange(subject, lastCold + 1, gapEnd, {
-        maxRecords: 1,
-        maxBytes: Number.MAX_SAFE_INTEGER,
-      });
-      if (more.length > 0) return out;
-    }
-    let bytes = out.reduce((n, r) => n + r.body.length, 0);
-    for (const record of newer) {
-      if (out.length >= limits.maxRecords || bytes + record.body.length > limits.maxBytes) break;
-      out.push(record);
-      bytes += record.body.length;
-    }
-    return out;
+    const older = await this.cold.readRange(subject, fromOffset, gapEnd, limits);
+    const lastCold = older.at(-1);
+    if (lastCold === undefined) return newer;
+    if (older.length >= limits.maxRecords || (await this.coldHasMore(subject, lastCold.offset + 1, gapEnd)))
+      return older;
+    return appendWithin(older, newer, limits);
+  }
+
+  /**
+   * Whether the cold tier holds a record in [from, before): then it stopped at the byte limit, and its next record,
+   * not a local one, comes next.
+   */
+  private async coldHasMore(subject: string, from: number, before: number): Promise<boolean> {
+    if (from >= before) return false;
+    const next = await this.cold.readRange(subject, from, before, { maxRecords: 1, maxBytes: Number.MAX_SAFE_INTEGER });
+    return next.length > 0;
   }
 
   async tail(subject: string, from: number | 'live'): Promise<TailCursor> {
@@ -78,4 +77,15 @@ class TieredReader implements LogReader {
   listSubjects(query: SubjectQuery): Promise<SubjectInfo[]> {
     return this.local.listSubjects(query);
   }
+}
+
+/** `head` followed by as many of `tail` as the limits leave room for. */
+function appendWithin(head: LogRecord[], tail: readonly LogRecord[], limits: ReadLimits): LogRecord[] {
+  let bytes = head.reduce((n, r) => n + r.body.length, 0);
+  for (const record of tail) {
+    if (head.length >= limits.maxRecords || bytes + record.body.length > limits.maxBytes) break;
+    head.push(record);
+    bytes += record.body.length;
+  }
+  return head;
 }
