@@ -45,7 +45,7 @@ describe('createTieredReader', () => {
         assert.equal((await ctx.log.get('s', 7)).kind, 'removed');
         const found = await tiered.get('s', 7);
         assert.ok(found.kind === 'record' && Buffer.from(found.record.body).toString() === 'm7');
-        cold.rows.get('s')!.delete(8);
+        cold.deleteRow('s', 8);
         assert.deepEqual(await tiered.get('s', 8), { kind: 'removed', firstOffset: 21 });
         assert.equal((await tiered.get('s', 25)).kind, 'record');
         assert.equal((await tiered.get('s', 31)).kind, 'never');
@@ -109,11 +109,9 @@ describe('createTieredReader', () => {
         const cursor = await tiered.tail('s', 12);
         assert.deepEqual(ids(await cursor.next(3)), [12, 13, 14]);
         for (const base of [11, 21]) {
-          await cold.writeSegment(
-            (await ctx.log.segments('s')).find((s) => s.baseOffset === base)!,
-            ctx.log.readSegment({ subject: 's', baseOffset: base }),
-            0,
-          );
+          const segment = await ctx.log.segment({ subject: 's', baseOffset: base });
+          assert.ok(segment !== undefined);
+          await cold.writeSegment(segment, ctx.log.readSegment({ subject: 's', baseOffset: base }), 0);
           await ctx.log.markReplicated({ subject: 's', baseOffset: base });
           await ctx.log.deleteSegment({ subject: 's', baseOffset: base });
         }

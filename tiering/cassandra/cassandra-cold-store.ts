@@ -11,6 +11,7 @@ import {
   type ReadLimits,
   type SegmentInfo,
 } from '../../core/index.js';
+import { checkRecordInSegment } from '../record-in-segment.js';
 import { ColdStoreMetrics } from './cold-store-metrics.js';
 import { checkKeyspace, createSchema } from './cql-schema.js';
 import { CASSANDRA_4_EXPIRY_LIMIT_MS, ttlSeconds } from './ttl.js';
@@ -143,7 +144,6 @@ export class CassandraColdStore implements ColdStore {
     records: AsyncIterable<LogRecord[]>,
     retentionMs: number,
   ): Promise<{ rows: number; bytes: number }> {
-    const insert = `INSERT INTO ${this.ks}.records (subject, segment_base, offset, published_at_ms, expiration_seconds, body) VALUES (?, ?, ?, ?, ?, ?) USING TTL ?`;
     const inFlight = new Set<Promise<void>>();
     let failure: { error: unknown } | undefined;
     let rows = 0;
@@ -153,33 +153,16 @@ export class CassandraColdStore implements ColdStore {
       outer: for await (const batch of records) {
         const now = this.now();
         for (const r of batch) {
-          if (r.subject !== segment.subject || r.offset < segment.baseOffset || r.offset > segment.lastOffset) {
-            throw new InvalidArgumentError(
-              'records',
-              `record ${r.subject}@${r.offset} is not in segment ${segment.subject}@${segment.baseOffset}..${segment.lastOffset}`,
-            );
-          }
+          checkRecordInSegment(segment, r);
           const expiry = expiresAtMs(r.publishedAtMs, r.expirationSeconds, retentionMs);
           const ttl = ttlSeconds(expiry, now, this.expiryLimitMs);
           if (ttl === undefined) continue;
           latestExpiry = Math.max(latestExpiry, expiry);
           while (inFlight.size >= this.options.concurrency) await Promise.race(inFlight);
           if (failure !== undefined) break outer;
-          const params = [
-            r.subject,
-            segment.baseOffset,
-            r.offset,
-            r.publishedAtMs,
-            r.expirationSeconds,
-            Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength),
-            ttl,
-          ];
-          const started = process.hrtime.bigint();
-          const write: Promise<void> = this.client
-            .execute(insert, params, { prepare: true, consistency: this.consistency, isIdempotent: true })
+          const write: Promise<void> = this.insertRow(segment.baseOffset, r, ttl)
             .then(
               () => {
-                this.metrics.rowWritten(Number(process.hrtime.bigint() - started) / 1e9, r.body.byteLength);
                 rows += 1;
                 bytes += r.body.byteLength;
               },
@@ -202,12 +185,32 @@ export class CassandraColdStore implements ColdStore {
         { cause },
       );
     }
+    // Written last, and only when rows were: the segment row is what makes the copy readable.
     if (rows > 0) await this.writeSegmentRow(segment, rows, bytes, latestExpiry);
     this.options.logger?.debug(
       { subject: segment.subject, baseOffset: segment.baseOffset, rows, bytes },
       'segment copied to the cold tier',
     );
     return { rows, bytes };
+  }
+
+  /** One record row with its TTL (0: none), timed into the write metrics once acknowledged. */
+  private async insertRow(segmentBase: number, r: LogRecord, ttl: number): Promise<void> {
+    const started = process.hrtime.bigint();
+    await this.client.execute(
+      `INSERT INTO ${this.ks}.records (subject, segment_base, offset, published_at_ms, expiration_seconds, body) VALUES (?, ?, ?, ?, ?, ?) USING TTL ?`,
+      [
+        r.subject,
+        segmentBase,
+        r.offset,
+        r.publishedAtMs,
+        r.expirationSeconds,
+        Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength),
+        ttl,
+      ],
+      { prepare: true, consistency: this.consistency, isIdempotent: true },
+    );
+    this.metrics.rowWritten(Number(process.hrtime.bigint() - started) / 1e9, r.body.byteLength);
   }
 
   /** The segment's row, written last; its TTL is that of its longest-lived record. */

@@ -1,17 +1,45 @@
-import { expiresAtMs, type ColdStore, type LogRecord, type ReadLimits, type SegmentInfo } from '../../core/index.js';
+import {
+  UnavailableError,
+  expiresAtMs,
+  segmentExpiresAtMs,
+  type ColdStore,
+  type LogRecord,
+  type ReadLimits,
+  type SegmentInfo,
+} from '../../core/index.js';
+import { checkRecordInSegment } from '../record-in-segment.js';
+
+/** A record row as written, with the time its TTL runs out. */
+export interface MemoryRow {
+  readonly record: LogRecord;
+  readonly expiresAtMs: number;
+}
+
+/** A segment row: written only after every record row of a copy, so it marks the copy complete. */
+interface MemorySegmentRow {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly expiresAtMs: number;
+}
 
 /**
- * An in-memory ColdStore for tests that need no CQL server: rows keyed by (subject, offset) so a retry overwrites,
- * expiry judged at read time like a TTL, and fault injection (`failNextWrites`, `failAfterRows`) for retry tests.
+ * An in-memory ColdStore that behaves as the Cassandra one does (both pass `coldStoreContract`), for tests that need
+ * no CQL server. Record rows are stored as they are written, keyed by (subject, offset) so a retry overwrites them,
+ * but a segment's rows are readable only through its segment row, written last: a copy that fails halfway leaves
+ * nothing readable (an earlier complete copy stays readable). Records already expired at copy time are not written;
+ * a row vanishes once its record expires, as a TTL would, judged by `now`. Fault injection (`failNextWrites`,
+ * `failAfterRows`) for retry tests.
  */
 export class MemoryColdStore implements ColdStore {
-  readonly rows = new Map<string, Map<number, { record: LogRecord; expiresAtMs: number }>>();
+  /** Record rows as written, by subject then offset; rows of an incomplete copy included (as in Cassandra). */
+  readonly rows = new Map<string, Map<number, MemoryRow>>();
   /** Segment copies started, by "subject@baseOffset". */
   readonly writes = new Map<string, number>();
   /** Writes that fail outright before any row. */
   failNextWrites = 0;
   /** The next write fails after this many rows (a copy interrupted halfway); -1 = off. */
   failAfterRows = -1;
+  private readonly segmentRows = new Map<string, Map<number, MemorySegmentRow>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -24,47 +52,91 @@ export class MemoryColdStore implements ColdStore {
     this.writes.set(key, (this.writes.get(key) ?? 0) + 1);
     if (this.failNextWrites > 0) {
       this.failNextWrites -= 1;
-      throw new Error('cold store unavailable (injected)');
+      throw new UnavailableError(`cold store unavailable (injected) writing ${key}`);
     }
-    let rows = 0;
+    const rows = this.rowsOf(segment.subject);
+    let written = 0;
     let bytes = 0;
-    const subject = this.rows.get(segment.subject) ?? new Map<number, { record: LogRecord; expiresAtMs: number }>();
-    this.rows.set(segment.subject, subject);
+    let latestExpiry = segmentExpiresAtMs(segment, retentionMs);
     for await (const batch of records) {
       for (const record of batch) {
-        if (this.failAfterRows === rows) {
+        checkRecordInSegment(segment, record);
+        const expiry = expiresAtMs(record.publishedAtMs, record.expirationSeconds, retentionMs);
+        if (expiry <= this.now()) continue;
+        if (this.failAfterRows === written) {
           this.failAfterRows = -1;
-          throw new Error('cold store went away mid-copy (injected)');
+          throw new UnavailableError(`cold store went away mid-copy (injected) writing ${key}`);
         }
-        subject.set(record.offset, {
-          record,
-          expiresAtMs: expiresAtMs(record.publishedAtMs, record.expirationSeconds, retentionMs),
-        });
-        rows += 1;
+        rows.set(record.offset, { record, expiresAtMs: expiry });
+        latestExpiry = Math.max(latestExpiry, expiry);
+        written += 1;
         bytes += record.body.length;
       }
     }
-    return { rows, bytes };
+    if (written > 0) {
+      const { baseOffset, lastOffset } = segment;
+      this.segmentsOf(segment.subject).set(baseOffset, { baseOffset, lastOffset, expiresAtMs: latestExpiry });
+    }
+    return { rows: written, bytes };
   }
 
   async get(subject: string, offset: number): Promise<LogRecord | undefined> {
-    const row = this.rows.get(subject)?.get(offset);
-    return row === undefined || row.expiresAtMs <= this.now() ? undefined : row.record;
+    // As Cassandra's `base_offset <= ? LIMIT 1`: the latest complete segment starting at or below the offset.
+    const holding = this.liveSegments(subject)
+      .filter((s) => s.baseOffset <= offset)
+      .at(-1);
+    if (holding === undefined || holding.lastOffset < offset) return undefined;
+    return this.liveRow(subject, offset)?.record;
   }
 
   async readRange(subject: string, fromOffset: number, beforeOffset: number, limits: ReadLimits): Promise<LogRecord[]> {
-    const rows = [...(this.rows.get(subject)?.values() ?? [])]
-      .filter((r) => r.record.offset >= fromOffset && r.record.offset < beforeOffset && r.expiresAtMs > this.now())
-      .sort((a, b) => a.record.offset - b.record.offset);
     const out: LogRecord[] = [];
     let bytes = 0;
-    for (const { record } of rows) {
-      if (out.length >= limits.maxRecords || (out.length > 0 && bytes + record.body.length > limits.maxBytes)) break;
-      out.push(record);
-      bytes += record.body.length;
+    for (const segment of this.liveSegments(subject)) {
+      if (segment.lastOffset < fromOffset) continue;
+      if (segment.baseOffset >= beforeOffset) break;
+      const end = Math.min(beforeOffset - 1, segment.lastOffset);
+      for (let offset = Math.max(fromOffset, segment.baseOffset); offset <= end; offset++) {
+        const record = this.liveRow(subject, offset)?.record;
+        if (record === undefined) continue;
+        if (out.length >= limits.maxRecords || (out.length > 0 && bytes + record.body.length > limits.maxBytes))
+          return out;
+        out.push(record);
+        bytes += record.body.length;
+      }
     }
     return out;
   }
 
+  /** Removes one record row, as if its TTL had run out early (a record the cold tier lacks). */
+  deleteRow(subject: string, offset: number): void {
+    this.rows.get(subject)?.delete(offset);
+  }
+
   async close(): Promise<void> {}
+
+  private rowsOf(subject: string): Map<number, MemoryRow> {
+    const rows = this.rows.get(subject) ?? new Map<number, MemoryRow>();
+    this.rows.set(subject, rows);
+    return rows;
+  }
+
+  private segmentsOf(subject: string): Map<number, MemorySegmentRow> {
+    const segments = this.segmentRows.get(subject) ?? new Map<number, MemorySegmentRow>();
+    this.segmentRows.set(subject, segments);
+    return segments;
+  }
+
+  /** The subject's complete, unexpired segments in offset order. */
+  private liveSegments(subject: string): MemorySegmentRow[] {
+    const now = this.now();
+    return [...(this.segmentRows.get(subject)?.values() ?? [])]
+      .filter((s) => s.expiresAtMs > now)
+      .sort((a, b) => a.baseOffset - b.baseOffset);
+  }
+
+  private liveRow(subject: string, offset: number): MemoryRow | undefined {
+    const row = this.rows.get(subject)?.get(offset);
+    return row === undefined || row.expiresAtMs <= this.now() ? undefined : row;
+  }
 }

@@ -1,0 +1,14 @@
+import { InvalidArgumentError, type LogRecord, type SegmentInfo } from '../core/index.js';
+
+/**
+ * Refuses a record that is not the segment's (another subject, or an offset outside it): a cold store keys rows by
+ * segment, so a stray record would be stored where no read would look for it.
+ */
+export function checkRecordInSegment(segment: SegmentInfo, record: LogRecord): void {
+  if (record.subject === segment.subject && record.offset >= segment.baseOffset && record.offset <= segment.lastOffset)
+    return;
+  throw new InvalidArgumentError(
+    'records',
+    `record ${record.subject}@${record.offset} is not in segment ${segment.subject}@${segment.baseOffset}..${segment.lastOffset}`,
+  );
+}
