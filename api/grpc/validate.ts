@@ -8,6 +8,7 @@ import {
 import type {
   FetchRangeRequest,
   FetchRequest,
+  GetSubjectRequest,
   PublishBatchRequest,
   PublishRequest,
   SubscribeRequest,
@@ -47,6 +48,10 @@ export class RequestGuard {
 
   fetch(req: FetchRequest): { subject: string; id: number } {
     return { subject: validateSubject(req.subject), id: req.id };
+  }
+
+  getSubject(req: GetSubjectRequest): { subject: string } {
+    return { subject: validateSubject(req.subject) };
   }
 
   subscribe(req: SubscribeRequest): { subject: string; from: number | 'live' } {

@@ -1,0 +1,154 @@
+import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
+import { OverloadedError, isExpired, type LogReader, type TailCursor } from '../../core/index.js';
+import type { MessageResponse, SubscribeRequest } from '../../proto/gen/broker.js';
+import type { BrokerMetrics } from '../metrics/broker-metrics.js';
+import { SHUTDOWN_ADVICE, shuttingDownError, type CallGate, type ShutdownListener } from './call-gate.js';
+import { toMessage, type EncodedMessages } from './service-definition.js';
+import { toWireError } from './status.js';
+import type { RequestGuard } from './validate.js';
+
+export type SubscribeCall = ServerWritableStream<SubscribeRequest, MessageResponse | Buffer>;
+
+export interface SubscribeSessionDeps {
+  readonly reader: LogReader;
+  readonly guard: RequestGuard;
+  readonly gate: CallGate;
+  readonly metrics: BrokerMetrics;
+  /** The shared pre-encoded MessageResponses of records from the subject's tail cache. */
+  readonly encoded: EncodedMessages;
+  /** The registered subscriptions of this broker (what BROKER_MAX_SUBSCRIBERS bounds). */
+  readonly subscribers: Set<SubscribeSession>;
+  readonly maxSubscribers: number;
+  /** The subject retention in ms (0 = for ever), applied at read time. */
+  readonly retentionMs: number;
+  readonly now: () => number;
+}
+
+/**
+ * How a subscription ends. `end`: the cursor ended (the log closed); `gone`: the client cancelled or the transport
+ * closed, so there is nobody to tell; `shutdown`: the broker is stopping; `error`: anything thrown while serving it.
+ */
+type Ending = { kind: 'end' } | { kind: 'gone' } | { kind: 'shutdown' } | { kind: 'error'; err: unknown };
+
+/**
+ * One Subscribe stream: opening (validate, open the cursor) → streaming (deliver batches, honouring write
+ * backpressure) → closed. Every way out goes through close(), which releases the cursor, the listeners, the
+ * registration and the metrics exactly once, and writes the final status if the client is still there.
+ */
+export class SubscribeSession implements ShutdownListener {
+  private state: 'opening' | 'streaming' | 'closed' = 'opening';
+  private cursor: TailCursor | undefined;
+  /** Wakes a delivery waiting for 'drain', so a close never leaves it hanging. */
+  private releaseDrain: (() => void) | undefined;
+  private readonly endCall: (success: boolean) => void;
+  private readonly onGone = (): void => this.close({ kind: 'gone' });
+
+  constructor(
+    private readonly call: SubscribeCall,
+    private readonly deps: SubscribeSessionDeps,
+  ) {
+    this.endCall = deps.metrics.startCall('Subscribe');
+  }
+
+  /** Serves the stream until it closes; never rejects (failures end the stream with their status). */
+  async run(): Promise<void> {
+    this.call.on('cancelled', this.onGone);
+    this.call.on('close', this.onGone);
+    this.call.on('error', this.onGone);
+    try {
+      this.deps.gate.admit();
+      this.deps.gate.track(this);
+      const cursor = await this.open();
+      if (this.state === 'closed') {
+        cursor.close();
+        return;
+      }
+      this.startStreaming(cursor);
+      await this.deliver(cursor);
+      this.close({ kind: 'end' });
+    } catch (err) {
+      this.close({ kind: 'error', err });
+    }
+  }
+
+  shutdown(): void {
+    this.close({ kind: 'shutdown' });
+  }
+
+  private async open(): Promise<TailCursor> {
+    const { subject, from } = this.deps.guard.subscribe(this.call.request);
+    const registered = this.deps.subscribers.size;
+    if (registered >= this.deps.maxSubscribers) {
+      throw new OverloadedError(`this broker has ${registered} subscribers, its limit (BROKER_MAX_SUBSCRIBERS)`);
+    }
+    return this.deps.reader.tail(subject, from);
+  }
+
+  private startStreaming(cursor: TailCursor): void {
+    this.state = 'streaming';
+    this.cursor = cursor;
+    this.deps.subscribers.add(this);
+    this.deps.metrics.activeSubscribers.inc();
+    // Headers tell the client the subscription is in place: everything published from now on reaches it.
+    this.call.sendMetadata(new Metadata());
+  }
+
+  private isStreaming(): boolean {
+    return this.state === 'streaming';
+  }
+
+  private async deliver(cursor: TailCursor): Promise<void> {
+    const { metrics, encoded, retentionMs } = this.deps;
+    while (this.isStreaming()) {
+      const batch = await cursor.next();
+      if (batch.length === 0) return;
+      metrics.subscriberLag.observe(cursor.lag());
+      const now = this.deps.now();
+      // Records from the shared tail cache are encoded once for every subscriber; a batch read from disk for this
+      // subscriber alone is encoded here and dropped with it.
+      const shared = cursor.lastBatchShared;
+      let delivered = 0;
+      for (const record of batch) {
+        if (!this.isStreaming()) break;
+        if (isExpired(record, retentionMs, now)) continue;
+        delivered += 1;
+        // Respect the stream's backpressure: wait for the client to read before reading further.
+        if (!this.call.write(shared ? encoded.of(record) : toMessage(record))) await this.drained();
+      }
+      metrics.messagesDelivered.inc(delivered);
+    }
+  }
+
+  private drained(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.call.off('drain', done);
+        this.releaseDrain = undefined;
+        resolve();
+      };
+      this.releaseDrain = done;
+      this.call.on('drain', done);
+    });
+  }
+
+  /** The one close path. */
+  private close(ending: Ending): void {
+    if (this.state === 'closed') return;
+    const wasStreaming = this.state === 'streaming';
+    this.state = 'closed';
+    this.call.off('cancelled', this.onGone);
+    this.call.off('close', this.onGone);
+    this.call.off('error', this.onGone);
+    this.deps.gate.untrack(this);
+    this.cursor?.close();
+    this.releaseDrain?.();
+    if (wasStreaming && this.deps.subscribers.delete(this)) this.deps.metrics.activeSubscribers.dec();
+    const failed = ending.kind === 'error' || ending.kind === 'shutdown';
+    this.endCall(!failed);
+    if (this.call.cancelled || ending.kind === 'gone') return;
+    if (ending.kind === 'end') this.call.end();
+    else if (ending.kind === 'shutdown')
+      this.call.emit('error', toWireError(shuttingDownError(SHUTDOWN_ADVICE.subscription)));
+    else this.call.emit('error', toWireError(ending.err));
+  }
+}
