@@ -1,0 +1,67 @@
+import type { FsyncMode, LogLevel, ScyllaConsistency } from './enums.js';
+
+/**
+ * Every setting of the broker, as the loader hands it to the composition root. Durations are in ms and sizes in
+ * bytes. Each field's environment variable, default and one-line meaning are in SETTINGS; the defaults themselves
+ * are DEFAULTS (the broker id's default is the host name).
+ */
+export interface BrokerConfig {
+  /** BROKER_GRPC_HOST: the address the gRPC server binds. */
+  readonly grpcHost: string;
+  /** BROKER_GRPC_PORT: 0 = pick a free port. */
+  readonly grpcPort: number;
+  /** BROKER_METRICS_PORT: 0 = pick a free port, -1 = no metrics endpoint. */
+  readonly metricsPort: number;
+  /** BROKER_DATA_DIR: the LevelDB directory. */
+  readonly dataDir: string;
+  /** BROKER_FSYNC: whether a group commit is synced before its appends are acknowledged. */
+  readonly fsync: FsyncMode;
+  /** BROKER_RETENTION, ms: the subject retention for messages published with expirationSeconds = 0; 0 = for ever. */
+  readonly retentionMs: number;
+  /** BROKER_MAX_BODY_BYTES, bytes: the largest body a publish may carry. */
+  readonly maxBodyBytes: number;
+  /** BROKER_SEGMENT_MAX_RECORDS: roll a segment after this many records. */
+  readonly segmentMaxRecords: number;
+  /** BROKER_SEGMENT_MAX_BYTES, bytes: roll a segment after this many body bytes. */
+  readonly segmentMaxBytes: number;
+  /** BROKER_SEGMENT_MAX_AGE, ms: seal a segment this long after its first record. */
+  readonly segmentMaxAgeMs: number;
+  /** BROKER_LOCAL_RETENTION, ms: drop replicated segments locally once their last record is this old; 0 = keep. */
+  readonly localRetentionMs: number;
+  /** BROKER_LOCAL_RETENTION_BYTES, bytes per subject: drop the oldest replicated segments beyond this; 0 = no limit. */
+  readonly localRetentionBytes: number;
+  /** BROKER_TAIL_CACHE_RECORDS: recent records kept in memory per active subject for subscribers near the head. */
+  readonly tailCacheRecords: number;
+  /** BROKER_TAIL_CACHE_BYTES, bytes: memory for all tail caches together. */
+  readonly tailCacheBytes: number;
+  /** BROKER_SUBJECT_CACHE: per-subject states kept in memory (least recently used are evicted). */
+  readonly subjectCacheSize: number;
+  /** BROKER_MAX_SUBSCRIBERS: open Subscribe streams allowed on this broker. */
+  readonly maxSubscribers: number;
+  /** BROKER_SHUTDOWN_TIMEOUT, ms: how long a graceful shutdown waits for in-flight calls. */
+  readonly shutdownTimeoutMs: number;
+  /** BROKER_COMPACTION_INTERVAL, ms: how often compaction (and sealing of stale segments) runs. */
+  readonly compactionIntervalMs: number;
+  /** BROKER_ID: this broker's name in job queues and metrics; several brokers may share one Redis. */
+  readonly brokerId: string;
+  /** REDIS_URL: BullMQ jobs on Redis; undefined = the in-process job runner. */
+  readonly redisUrl: string | undefined;
+  /** BROKER_QUEUE_PREFIX: BullMQ key prefix, so several clusters can share one Redis. */
+  readonly queuePrefix: string;
+  /** SCYLLA_CONTACT_POINTS: host or host:port of each node; empty = no replication. */
+  readonly scyllaContactPoints: readonly string[];
+  /** SCYLLA_KEYSPACE: the keyspace the broker creates and uses. */
+  readonly scyllaKeyspace: string;
+  /** SCYLLA_LOCAL_DC: the local data center for the CQL driver's load balancing. */
+  readonly scyllaLocalDc: string;
+  /** SCYLLA_REPLICATION_FACTOR: used only when the broker creates the keyspace. */
+  readonly scyllaReplicationFactor: number;
+  /** SCYLLA_CONSISTENCY: consistency of replication writes and cold reads. */
+  readonly scyllaConsistency: ScyllaConsistency;
+  /** BROKER_REPLICATION_CONCURRENCY: CQL writes in flight per replication job. */
+  readonly replicationConcurrency: number;
+  /** BROKER_REPLICATION_JOBS: replication jobs (one sealed segment each) in flight per broker. */
+  readonly replicationJobs: number;
+  /** BROKER_LOG_LEVEL. */
+  readonly logLevel: LogLevel;
+}

@@ -1,0 +1,42 @@
+import type { BrokerConfig } from './broker-config.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const SECOND = 1000;
+const HOUR = 3600 * SECOND;
+
+/**
+ * The default of every setting, as typed values (ms, bytes). The one place a default is written: the loader falls
+ * back to it, and SETTINGS renders it for `broker serve --help` and the README. The broker id has no constant
+ * default (it is the host name), so a test builds a whole config as `{ ...DEFAULTS, brokerId: 'b0' }`.
+ */
+export const DEFAULTS: Readonly<Omit<BrokerConfig, 'brokerId'>> = {
+  grpcHost: '0.0.0.0',
+  grpcPort: 50051,
+  metricsPort: 9464,
+  dataDir: './data',
+  fsync: 'batch',
+  retentionMs: 7 * 24 * HOUR,
+  maxBodyBytes: 1 * MiB,
+  segmentMaxRecords: 100_000,
+  segmentMaxBytes: 64 * MiB,
+  segmentMaxAgeMs: 1 * HOUR,
+  localRetentionMs: 0,
+  localRetentionBytes: 0,
+  tailCacheRecords: 4096,
+  tailCacheBytes: 64 * MiB,
+  subjectCacheSize: 100_000,
+  maxSubscribers: 100_000,
+  shutdownTimeoutMs: 8 * SECOND,
+  compactionIntervalMs: 60 * SECOND,
+  redisUrl: undefined,
+  queuePrefix: 'broker',
+  scyllaContactPoints: [],
+  scyllaKeyspace: 'broker',
+  scyllaLocalDc: 'datacenter1',
+  scyllaReplicationFactor: 1,
+  scyllaConsistency: 'localQuorum',
+  replicationConcurrency: 64,
+  replicationJobs: 2,
+  logLevel: 'info',
+};

@@ -1,0 +1,7 @@
+// Configuration: DEFAULTS and the enums are the one source; SETTINGS, the loader, the CLI flags and the docs derive.
+export * from './enums.js';
+export * from './broker-config.js';
+export * from './defaults.js';
+export { formatDuration, parseDuration, type ValueType } from './value-types.js';
+export * from './settings.js';
+export * from './load-config.js';

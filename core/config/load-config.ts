@@ -1,0 +1,59 @@
+import { hostname } from 'node:os';
+import { ConfigError } from '../errors.js';
+import type { BrokerConfig } from './broker-config.js';
+import { DEFAULTS } from './defaults.js';
+import { SETTING_KEYS, SETTING_SPECS, type SettingSpec } from './settings.js';
+
+/** An environment: process.env, or process.env with the CLI's flags merged in under their variable names. */
+export type ConfigEnv = Readonly<Record<string, string | undefined>>;
+
+/** A rule across settings, checked after every variable has been read; returns the error when the rule is broken. */
+type CrossCheck = (config: BrokerConfig) => ConfigError | undefined;
+
+const CROSS_CHECKS: readonly CrossCheck[] = [
+  // Local retention drops replicated segments only; without a cold tier nothing is ever replicated, so the limit
+  // would silently never apply.
+  (c) => {
+    const variable =
+      c.localRetentionMs > 0
+        ? 'BROKER_LOCAL_RETENTION'
+        : c.localRetentionBytes > 0
+          ? 'BROKER_LOCAL_RETENTION_BYTES'
+          : '';
+    if (variable === '' || c.scyllaContactPoints.length > 0) return undefined;
+    return new ConfigError(
+      variable,
+      'a local retention limit drops replicated segments, so it needs SCYLLA_CONTACT_POINTS (otherwise nothing is ever replicated)',
+    );
+  },
+];
+
+/**
+ * Reads the configuration: every variable is parsed once by its setting's type (unset ones take DEFAULTS), then the
+ * cross-field rules run. Throws a ConfigError that names the variable and the rule it breaks.
+ */
+export function loadConfig(env: ConfigEnv): BrokerConfig {
+  const host = hostname();
+  // The host name is the one default that is not a constant, so it goes through BROKER_ID's rule like a set value.
+  const source: ConfigEnv = { ...env, BROKER_ID: nonEmpty(env.BROKER_ID) ?? host };
+  const defaults: BrokerConfig = { ...DEFAULTS, brokerId: host };
+  const config: Partial<Record<keyof BrokerConfig, unknown>> = {};
+  for (const key of SETTING_KEYS) config[key] = read(key, source, defaults);
+  // Complete and well typed: SETTING_SPECS has a spec for every field, and each value came from that field's type.
+  const loaded = config as BrokerConfig;
+  for (const check of CROSS_CHECKS) {
+    const error = check(loaded);
+    if (error !== undefined) throw error;
+  }
+  return loaded;
+}
+
+function read<K extends keyof BrokerConfig>(key: K, env: ConfigEnv, defaults: BrokerConfig): BrokerConfig[K] {
+  const spec: SettingSpec<BrokerConfig[K]> = SETTING_SPECS[key];
+  const raw = env[spec.env];
+  return raw === undefined ? defaults[key] : spec.type.parse(raw, spec.env);
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}

@@ -1,0 +1,154 @@
+import type { BrokerConfig } from './broker-config.js';
+import { DEFAULTS } from './defaults.js';
+import { FSYNC_MODES, LOG_LEVELS, SCYLLA_CONSISTENCIES } from './enums.js';
+import { duration, hostList, integer, oneOf, optionalUrl, text, type ValueType } from './value-types.js';
+
+/** One setting: its environment variable, how its text is read and checked, and what it means. */
+export interface SettingSpec<V> {
+  readonly env: string;
+  readonly type: ValueType<V>;
+  readonly help: string;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * Every setting, keyed by its config field. The mapped type makes a field without a setting (or a setting of the
+ * wrong type) a compile error; the order is the order of `broker serve --help` and the README table.
+ */
+export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<BrokerConfig[K]> } = {
+  grpcHost: { env: 'BROKER_GRPC_HOST', type: text(), help: 'address the gRPC server binds' },
+  grpcPort: { env: 'BROKER_GRPC_PORT', type: integer(0, 65535), help: 'gRPC port (0 = any free port)' },
+  metricsPort: {
+    env: 'BROKER_METRICS_PORT',
+    type: integer(-1, 65535),
+    help: 'Prometheus /metrics port (0 = any free port, -1 = off)',
+  },
+  dataDir: { env: 'BROKER_DATA_DIR', type: text(), help: 'LevelDB directory' },
+  fsync: {
+    env: 'BROKER_FSYNC',
+    type: oneOf(FSYNC_MODES),
+    help: 'batch: fsync every group commit before acking; never: leave it to the OS',
+  },
+  retentionMs: {
+    env: 'BROKER_RETENTION',
+    type: duration(),
+    help: 'subject retention for messages without expiration (e.g. 7d, 12h, 3600 = seconds; 0 = for ever)',
+  },
+  maxBodyBytes: { env: 'BROKER_MAX_BODY_BYTES', type: integer(1, 64 * MiB), help: 'largest message body accepted' },
+  segmentMaxRecords: {
+    env: 'BROKER_SEGMENT_MAX_RECORDS',
+    type: integer(1),
+    help: 'roll a segment after this many records',
+  },
+  segmentMaxBytes: {
+    env: 'BROKER_SEGMENT_MAX_BYTES',
+    type: integer(1),
+    help: 'roll a segment after this many body bytes',
+  },
+  segmentMaxAgeMs: {
+    env: 'BROKER_SEGMENT_MAX_AGE',
+    type: duration(1),
+    help: 'seal a segment this long after its first record',
+  },
+  localRetentionMs: {
+    env: 'BROKER_LOCAL_RETENTION',
+    type: duration(),
+    help: 'drop replicated segments locally after this age (0 = keep until expiry)',
+  },
+  localRetentionBytes: {
+    env: 'BROKER_LOCAL_RETENTION_BYTES',
+    type: integer(0),
+    help: 'per subject, drop oldest replicated segments beyond this size (0 = no limit)',
+  },
+  tailCacheRecords: {
+    env: 'BROKER_TAIL_CACHE_RECORDS',
+    type: integer(0),
+    help: 'recent records cached per active subject for subscribers',
+  },
+  tailCacheBytes: { env: 'BROKER_TAIL_CACHE_BYTES', type: integer(0), help: 'memory for all tail caches together' },
+  subjectCacheSize: { env: 'BROKER_SUBJECT_CACHE', type: integer(16), help: 'per-subject states kept in memory (LRU)' },
+  maxSubscribers: { env: 'BROKER_MAX_SUBSCRIBERS', type: integer(1), help: 'open Subscribe streams allowed' },
+  shutdownTimeoutMs: {
+    env: 'BROKER_SHUTDOWN_TIMEOUT',
+    type: duration(),
+    help: 'graceful shutdown wait for in-flight calls',
+  },
+  // A timer below 100 ms would spend the broker on compaction passes that find nothing to do.
+  compactionIntervalMs: {
+    env: 'BROKER_COMPACTION_INTERVAL',
+    type: duration(100),
+    help: 'how often compaction and stale-segment sealing run',
+  },
+  brokerId: {
+    env: 'BROKER_ID',
+    // The id names BullMQ queues and metric labels, so it keeps to characters both accept.
+    type: text({ pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, says: "must be 1-63 letters, digits, '.', '_' or '-'" }),
+    help: "this broker's name in job queues and metrics",
+  },
+  redisUrl: {
+    env: 'REDIS_URL',
+    type: optionalUrl({ pattern: /^rediss?:\/\//, says: 'must start with redis:// or rediss://' }),
+    help: 'Redis for BullMQ jobs (unset = in-process job runner)',
+  },
+  queuePrefix: { env: 'BROKER_QUEUE_PREFIX', type: text(), help: 'BullMQ key prefix' },
+  scyllaContactPoints: {
+    env: 'SCYLLA_CONTACT_POINTS',
+    type: hostList(),
+    help: 'ScyllaDB/Cassandra host:port,... (unset = no replication)',
+  },
+  scyllaKeyspace: {
+    env: 'SCYLLA_KEYSPACE',
+    // The keyspace is spliced into CQL unquoted, so only unquoted-identifier characters are allowed.
+    type: text({
+      pattern: /^[a-z][a-z0-9_]{0,47}$/,
+      says: 'must be lower-case letters, digits and _ (at most 48), starting with a letter',
+    }),
+    help: 'keyspace the broker creates and uses',
+  },
+  scyllaLocalDc: { env: 'SCYLLA_LOCAL_DC', type: text(), help: 'local data center for the CQL driver' },
+  scyllaReplicationFactor: {
+    env: 'SCYLLA_REPLICATION_FACTOR',
+    type: integer(1, 10),
+    help: 'replication factor when creating the keyspace',
+  },
+  scyllaConsistency: {
+    env: 'SCYLLA_CONSISTENCY',
+    type: oneOf(SCYLLA_CONSISTENCIES),
+    help: SCYLLA_CONSISTENCIES.join(' | '),
+  },
+  replicationConcurrency: {
+    env: 'BROKER_REPLICATION_CONCURRENCY',
+    type: integer(1, 4096),
+    help: 'CQL writes in flight per replication job',
+  },
+  replicationJobs: {
+    env: 'BROKER_REPLICATION_JOBS',
+    type: integer(1, 64),
+    help: 'replication jobs (one sealed segment each) in flight per broker',
+  },
+  logLevel: { env: 'BROKER_LOG_LEVEL', type: oneOf(LOG_LEVELS), help: LOG_LEVELS.join(' | ') },
+};
+
+/** The config fields in table order. */
+export const SETTING_KEYS = Object.keys(SETTING_SPECS) as ReadonlyArray<keyof BrokerConfig>;
+
+/** A setting as `broker serve --help` and the README show it. */
+export interface Setting {
+  readonly env: string;
+  readonly key: keyof BrokerConfig;
+  /** The default as a user would write it, or a description in parentheses: "(unset)", "(host name)". */
+  readonly default: string;
+  readonly help: string;
+}
+
+// The broker id's default is the host name of whichever machine runs the broker, so the docs name it, not show one.
+const SHOWN_DEFAULTS: BrokerConfig = { ...DEFAULTS, brokerId: '(host name)' };
+
+function describe<K extends keyof BrokerConfig>(key: K): Setting {
+  const spec: SettingSpec<BrokerConfig[K]> = SETTING_SPECS[key];
+  return { env: spec.env, key, default: spec.type.render(SHOWN_DEFAULTS[key]) ?? '(unset)', help: spec.help };
+}
+
+/** The settings, their environment names, defaults and meanings: the source of `broker serve --help` and the README. */
+export const SETTINGS: readonly Setting[] = SETTING_KEYS.map(describe);
