@@ -19,8 +19,11 @@ export interface ReasonSpec {
   readonly grpcCode: GrpcCode;
   readonly retriable: boolean;
   readonly description: string;
-  /** The process exit code when this error stops the CLI (a server or command that cannot start). */
-  readonly exitCode?: number;
+  /**
+   * The exit code of the CLI when this error stops it: 2 for a setting the broker cannot start with, 3 for a data
+   * directory it cannot read, 1 for anything else (a supervisor may restart on 1 but should not on 2 or 3).
+   */
+  readonly exitCode: number;
 }
 
 /** Reason code -> gRPC status and retry policy. The single source of truth for docs/errors.md. */
@@ -30,38 +33,45 @@ export const REASONS = {
     retriable: false,
     description:
       'A request field is malformed: empty or too long subject, whitespace or control characters, negative expiration, bad page token.',
+    exitCode: 1,
   },
   INVALID_ID: {
     grpcCode: GrpcCode.INVALID_ARGUMENT,
     retriable: false,
     description: 'The id was never published on this subject: id < 1, id above the last id, or an unknown subject.',
+    exitCode: 1,
   },
   EXPIRED_ID: {
     grpcCode: GrpcCode.INVALID_ARGUMENT,
     retriable: false,
     description:
       'The id was published but has expired (its own expiration or the subject retention) or was removed by compaction.',
+    exitCode: 1,
   },
   MESSAGE_TOO_LARGE: {
     grpcCode: GrpcCode.RESOURCE_EXHAUSTED,
     retriable: false,
     description: 'The message body is larger than BROKER_MAX_BODY_BYTES.',
+    exitCode: 1,
   },
   SUBJECT_NOT_FOUND: {
     grpcCode: GrpcCode.NOT_FOUND,
     retriable: false,
     description: 'GetSubject named a subject that has never been published to.',
+    exitCode: 1,
   },
   UNAVAILABLE: {
     grpcCode: GrpcCode.UNAVAILABLE,
     retriable: true,
     description:
       'The broker is shutting down or a storage tier it needs is unreachable; retry against this or another broker.',
+    exitCode: 1,
   },
   OVERLOADED: {
     grpcCode: GrpcCode.RESOURCE_EXHAUSTED,
     retriable: true,
     description: 'A resource limit was reached (for example too many subscribers); retry later.',
+    exitCode: 1,
   },
   INTERNAL: {
     grpcCode: GrpcCode.INTERNAL,
@@ -87,6 +97,15 @@ export const REASONS = {
 } as const satisfies Record<string, ReasonSpec>;
 
 export type Reason = keyof typeof REASONS;
+
+export function isReason(reason: string): reason is Reason {
+  return Object.hasOwn(REASONS, reason);
+}
+
+/** The CLI's exit code for a reason; a reason this build does not know (from a newer server, say) exits 1. */
+export function exitCodeOf(reason: string): number {
+  return isReason(reason) ? REASONS[reason].exitCode : 1;
+}
 
 /** The base of every error the broker raises on purpose. */
 export class BrokerError extends Error {

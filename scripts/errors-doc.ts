@@ -1,19 +1,15 @@
-// Prints docs/errors.md from core's REASONS table (npm run docs:errors writes it); a test keeps the two in step.
-import { REASONS } from '../core/index.js';
+// Prints docs/errors.md from core's REASONS table (npx tsx scripts/errors-doc.ts > docs/errors.md); core's errors
+// test fails when the two differ, in either direction.
+import { GrpcCode, REASONS } from '../core/index.js';
 
-const CODE_NAMES: Record<number, string> = {
-  3: 'INVALID_ARGUMENT',
-  5: 'NOT_FOUND',
-  8: 'RESOURCE_EXHAUSTED',
-  9: 'FAILED_PRECONDITION',
-  13: 'INTERNAL',
-  14: 'UNAVAILABLE',
-};
+function codeName(code: number): string {
+  return Object.entries(GrpcCode).find(([, value]) => value === code)?.[0] ?? `CODE_${code}`;
+}
 
 export function errorsDoc(): string {
   const rows = Object.entries(REASONS).map(
     ([reason, spec]) =>
-      `| \`${reason}\` | ${CODE_NAMES[spec.grpcCode]} (${spec.grpcCode}) | ${spec.retriable ? 'yes' : 'no'} | ${spec.description} |`,
+      `| \`${reason}\` | ${codeName(spec.grpcCode)} (${spec.grpcCode}) | ${spec.retriable ? 'yes' : 'no'} | ${spec.exitCode} | ${spec.description} |`,
   );
   return [
     '# Errors',
@@ -23,8 +19,11 @@ export function errorsDoc(): string {
     '`domain: "broker"`, the `reason` below, and structured `metadata` (subject, id, field, size, limit).',
     'The broker never answers UNKNOWN: unexpected failures are INTERNAL with their message.',
     '',
-    '| reason | gRPC status | retriable | meaning |',
-    '| --- | --- | --- | --- |',
+    'The `broker` CLI prints an error as `error: <REASON>: <message>` (and the chain of causes, one per line, when a',
+    'start fails) and exits with the exit code below; an error without a reason exits 1.',
+    '',
+    '| reason | gRPC status | retriable | exit code | meaning |',
+    '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
   ].join('\n');
