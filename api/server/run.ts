@@ -1,33 +1,43 @@
+import type { Logger } from 'pino';
 import type { BrokerConfig } from '../../core/index.js';
 import { logOptionsFromConfig, openLog } from '../../log/index.js';
-// Not the replication/ barrel: it loads the BullMQ and Cassandra clients, which the embedded default never uses.
 import { startBackgroundJobs } from './background-jobs.js';
-import { startBroker, type BackgroundStarter } from './broker-server.js';
+import { FORCE_SHUTDOWN_AFTER_MS } from './broker-server.js';
+import { openColdStore, startBroker, type BrokerDeps } from './compose.js';
 import { createLogger } from './logger.js';
 
-/** The production background: compaction and replication on BullMQ or in process, with tiered reads. */
-export const defaultBackground: BackgroundStarter = async ({ config, log, registry, logger }) =>
-  startBackgroundJobs({ config, log, registry, logger });
+/**
+ * What a shutdown gets past BROKER_SHUTDOWN_TIMEOUT before the process gives up, in ms: the gRPC server's last
+ * second to end its calls, then the jobs, the cold store and the log closing. With the 8 s default this is the
+ * contract's 10 s.
+ */
+export const CLOSE_MARGIN_MS = FORCE_SHUTDOWN_AFTER_MS + 1_000;
+
+/** When a shutdown that has not finished is abandoned (exit 1), counted from the signal, in ms. */
+export function exitDeadlineMs(shutdownTimeoutMs: number): number {
+  return shutdownTimeoutMs + CLOSE_MARGIN_MS;
+}
 
 /** Runs a broker in this process until SIGTERM or SIGINT, then shuts it down gracefully and exits 0. */
-export async function runServer(
-  config: BrokerConfig,
-  background: BackgroundStarter = defaultBackground,
-): Promise<void> {
+export async function runServer(config: BrokerConfig, deps: Omit<BrokerDeps, 'logger'> = {}): Promise<void> {
   const logger = createLogger(config.logLevel);
   // A stray rejection is a bug to log, not a reason to drop every connection and subscription.
   process.on('unhandledRejection', (err: unknown) => logger.error({ err }, 'unhandled rejection'));
-  const broker = await startBroker(config, { logger, background });
+  const broker = await startBroker(config, { ...deps, logger }).catch((err: unknown) => {
+    logger.error({ err }, 'startup failed');
+    throw err;
+  });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'signal received');
-    // The contract gives a shutdown 10 s; past that, exit anyway (everything acknowledged is already on disk).
+    const deadlineMs = exitDeadlineMs(config.shutdownTimeoutMs);
+    logger.info({ signal, deadlineMs }, 'signal received');
+    // Past the deadline, exit anyway: everything acknowledged is already in the log.
     const deadline = setTimeout(() => {
-      logger.error('shutdown took longer than 10 s; exiting');
+      logger.error({ deadlineMs }, 'shutdown took longer than its deadline; exiting');
       process.exit(1);
-    }, 10_000);
+    }, deadlineMs);
     deadline.unref();
     broker.close().then(
       () => process.exit(0),
@@ -48,20 +58,50 @@ export async function runServer(
  */
 export async function runWorker(config: BrokerConfig, once: boolean): Promise<void> {
   const logger = createLogger(config.logLevel);
-  const log = await openLog(logOptionsFromConfig(config));
-  const jobs = await startBackgroundJobs({ config, log, logger });
-  const stop = async (): Promise<void> => {
-    await jobs.close();
-    await log.close();
-  };
+  const { jobs, close } = await startWorker(config, logger).catch((err: unknown) => {
+    logger.error({ err }, 'startup failed');
+    throw err;
+  });
   if (once) {
-    const compaction = await jobs.runner.runCompactionNow();
-    const replicated = await jobs.runner.replicateOwedNow();
+    const compaction = await jobs.runCompactionNow();
+    const replicated = await jobs.replicateOwedNow();
     logger.info({ compaction, replicated }, 'worker pass done');
-    await stop();
+    await close();
     return;
   }
-  const onSignal = (): void => void stop().then(() => process.exit(0));
+  const onSignal = (): void =>
+    void close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+}
+
+/** The worker's composition: log → cold store → jobs, closed in reverse. */
+async function startWorker(config: BrokerConfig, logger: Logger) {
+  const log = await openLog(logOptionsFromConfig(config));
+  const coldStore = await openColdStore(config, undefined, logger).catch(async (err: unknown) => {
+    await log.close();
+    throw err;
+  });
+  const jobs = await startBackgroundJobs({
+    config,
+    log,
+    ...(coldStore === undefined ? {} : { coldStore }),
+    logger,
+  }).catch(async (err: unknown) => {
+    await coldStore?.close();
+    await log.close();
+    throw err;
+  });
+  const close = async (): Promise<void> => {
+    await jobs.close();
+    await coldStore?.close();
+    await log.close();
+  };
+  return { jobs, close };
 }

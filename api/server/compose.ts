@@ -1,0 +1,154 @@
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import type { BrokerConfig, ColdStore, Log } from '../../core/index.js';
+import { logOptionsFromConfig, openLog } from '../../log/index.js';
+import { createTieredReader } from '../../tiering/index.js';
+import { BrokerService } from '../grpc/broker-service.js';
+import { BrokerMetrics } from '../metrics/broker-metrics.js';
+import { startMetricsServer } from '../metrics/metrics-server.js';
+import { startBackgroundJobs } from './background-jobs.js';
+import { BrokerServer } from './broker-server.js';
+import { createLogger } from './logger.js';
+
+/** Starts the background work on the broker's log (compaction, replication); resolves with how to stop it. */
+export type BackgroundStarter = (deps: {
+  config: BrokerConfig;
+  log: Log;
+  /** Absent: nothing is replicated. */
+  coldStore?: ColdStore;
+  registry: Registry;
+  logger: Logger;
+}) => Promise<{ close(): Promise<void> }>;
+
+/** What the composition takes from outside; tests inject these, production leaves them to the defaults. */
+export interface BrokerDeps {
+  /** @defaultValue a pino logger on stdout at BROKER_LOG_LEVEL */
+  readonly logger?: Logger;
+  /** The cold tier, owned by the caller. @defaultValue opened from SCYLLA_CONTACT_POINTS when set, else none */
+  readonly coldStore?: ColdStore;
+  /** @defaultValue startBackgroundJobs: compaction and replication, on BullMQ when REDIS_URL is set, else in process */
+  readonly background?: BackgroundStarter;
+}
+
+export interface RunningBroker {
+  readonly grpcPort: number;
+  /** -1 when the metrics endpoint is off. */
+  readonly metricsPort: number;
+  readonly log: Log;
+  readonly metrics: BrokerMetrics;
+  /** Graceful shutdown: new calls UNAVAILABLE, streams ended, in-flight publishes finish, then the rest in reverse. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: every part of a serving broker is built here, in dependency order, and closed in the
+ * reverse order. The write path is always the local log; the read path is decided here, not by a background hook.
+ */
+export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): Promise<RunningBroker> {
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const metrics = new BrokerMetrics(new Registry());
+  const opened = new OpenedParts(logger);
+  try {
+    const log = await openLog(logOptionsFromConfig(config, metrics.logObserver()));
+    opened.add('log', () => log.close());
+
+    const coldStore = deps.coldStore ?? (await openColdStore(config, metrics.registry, logger));
+    if (deps.coldStore === undefined && coldStore !== undefined) opened.add('cold store', () => coldStore.close());
+    const reader = coldStore === undefined ? log : createTieredReader(log, coldStore);
+
+    const background = deps.background ?? startBackgroundJobs;
+    const jobs = await background({
+      config,
+      log,
+      ...(coldStore === undefined ? {} : { coldStore }),
+      registry: metrics.registry,
+      logger,
+    });
+    opened.add('background jobs', () => jobs.close());
+
+    const service = new BrokerService({
+      writer: log,
+      reader,
+      metrics,
+      retentionMs: config.retentionMs,
+      maxBodyBytes: config.maxBodyBytes,
+      maxSubscribers: config.maxSubscribers,
+    });
+    // Metrics before gRPC, so they close after it: the drain of a shutdown can still be watched.
+    const metricsServer =
+      config.metricsPort < 0
+        ? undefined
+        : await startMetricsServer(metrics.registry, config.grpcHost, config.metricsPort);
+    if (metricsServer !== undefined) opened.add('metrics server', () => metricsServer.close());
+    const server = new BrokerServer(service, {
+      maxBodyBytes: config.maxBodyBytes,
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+      logger,
+    });
+    const grpcPort = await server.listen(config.grpcHost, config.grpcPort);
+    opened.add('gRPC server', () => server.close());
+
+    const metricsPort = metricsServer?.port ?? -1;
+    logger.info({ grpcPort, metricsPort, dataDir: config.dataDir, fsync: config.fsync }, 'listening');
+    return { grpcPort, metricsPort, log, metrics, close: () => opened.closeAll() };
+  } catch (err) {
+    await opened.closeAll().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The Cassandra/ScyllaDB cold store when SCYLLA_CONTACT_POINTS is set, else none; the caller closes it. */
+export async function openColdStore(
+  config: BrokerConfig,
+  registry: Registry | undefined,
+  logger: Logger,
+): Promise<ColdStore | undefined> {
+  if (config.scyllaContactPoints.length === 0) return undefined;
+  // Loaded only now: cassandra-driver adds resident code a broker on embedded defaults never uses.
+  const { openCassandraColdStore } = await import('../../tiering/cassandra/index.js');
+  return openCassandraColdStore({
+    contactPoints: config.scyllaContactPoints,
+    localDataCenter: config.scyllaLocalDc,
+    keyspace: config.scyllaKeyspace,
+    replicationFactor: config.scyllaReplicationFactor,
+    consistency: config.scyllaConsistency,
+    concurrency: config.replicationConcurrency,
+    ...(registry === undefined ? {} : { registry }),
+    logger,
+  });
+}
+
+/**
+ * What startBroker has opened, closed in reverse order exactly once. A part that fails to close is logged and the
+ * rest still close (the log last: it must be flushed whatever else failed); the first failure is then rethrown.
+ */
+class OpenedParts {
+  private readonly parts: Array<{ name: string; close: () => Promise<void> }> = [];
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly logger: Logger) {}
+
+  add(name: string, close: () => Promise<void>): void {
+    this.parts.push({ name, close });
+  }
+
+  closeAll(): Promise<void> {
+    this.closing ??= this.closeInReverse();
+    return this.closing;
+  }
+
+  private async closeInReverse(): Promise<void> {
+    this.logger.info('shutting down');
+    let failure: { err: unknown } | undefined;
+    for (const part of [...this.parts].reverse()) {
+      try {
+        await part.close();
+      } catch (err) {
+        this.logger.error({ err, part: part.name }, 'closing failed');
+        failure ??= { err };
+      }
+    }
+    this.logger.info('stopped');
+    if (failure !== undefined) throw failure.err;
+  }
+}
