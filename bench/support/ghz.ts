@@ -1,12 +1,12 @@
 // Runs ghz (a native gRPC load generator, built from the Go module proxy into .tools/bin) and reads its JSON report.
 import { execFile } from 'node:child_process';
-import * as hdr from 'hdr-histogram-js';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import type { LoadResult } from './workers.js';
+import type { LoadResult } from './report.js';
+import { latencyHistogram } from './stats.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -82,12 +82,7 @@ export async function ghzUnary(opts: {
   );
   const report = JSON.parse(stdout) as GhzReport;
   // ghz's own distribution stops at p99; its per-request details give p99.9 through an HDR histogram.
-  const h = hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 600_000_000,
-    numberOfSignificantValueDigits: 3,
-    useWebAssembly: false,
-  });
+  const h = latencyHistogram();
   for (const d of report.details ?? []) if (d.status === 'OK') h.recordValue(Math.max(1, Math.round(d.latency / 1000)));
   const at = (p: number): number =>
     h.totalCount > 0

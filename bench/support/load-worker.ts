@@ -7,11 +7,11 @@
 //   open (`rate` > 0): operation i is due at start + i/rate whatever happened to earlier ones, and its latency counts
 //     from when it was due, not when it was sent, so a stall shows in the percentiles (no coordinated omission).
 import { credentials, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
-import * as hdr from 'hdr-histogram-js';
 import { Redis } from 'ioredis';
 import { connect as natsConnect } from 'nats';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BrokerClient, type MessageResponse, type PublishResponse } from '../../proto/gen/broker.js';
+import { encodeHistogram, latencyHistogram } from './stats.js';
 
 interface Common {
   host: string;
@@ -53,12 +53,7 @@ export type WorkerMessage = { type: 'ready' } | { type: 'progress'; count: numbe
 
 const task = workerData as WorkerTask;
 const post = (m: WorkerMessage): void => parentPort?.postMessage(m);
-const h = hdr.build({
-  lowestDiscernibleValue: 1,
-  highestTrackableValue: 600_000_000,
-  numberOfSignificantValueDigits: 3,
-  useWebAssembly: false,
-});
+const h = latencyHistogram();
 let count = 0;
 let errors = 0;
 let firstError: string | undefined;
@@ -236,7 +231,9 @@ async function subscribe(t: Extract<WorkerTask, { kind: 'subscribe' }>): Promise
   const channels = Array.from({ length: Math.ceil(t.streams / t.streamsPerChannel) }, (_, c) => newClient(c));
   const calls: Array<ClientReadableStream<MessageResponse>> = [];
   for (let i = 0; i < t.streams; i++) {
-    const s = channels[Math.floor(i / t.streamsPerChannel)]!.subscribe({ subject: subjectOf(i), fromId: 0 });
+    const channel = channels[Math.floor(i / t.streamsPerChannel)];
+    if (channel === undefined) throw new Error(`no channel for stream ${i}`);
+    const s = channel.subscribe({ subject: subjectOf(i), fromId: 0 });
     s.on('data', (m: MessageResponse) => {
       if (m.body.length < 8) {
         count += 1;
@@ -288,6 +285,6 @@ post({
   count,
   errors,
   seconds: (Date.now() - started) / 1000,
-  histogram: hdr.encodeIntoCompressedBase64(h),
+  histogram: encodeHistogram(h),
   ...(firstError === undefined ? {} : { firstError }),
 });

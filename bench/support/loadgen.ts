@@ -2,7 +2,8 @@
 // scripts/tools.sh into .tools/bin) and turns its JSON into report rows.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { isQuiet, type LoadResult } from './workers.js';
+import type { LoadResult } from './report.js';
+import { isQuiet } from './workers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const LOADGEN = `${ROOT}.tools/bin/loadgen`;

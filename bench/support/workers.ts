@@ -1,27 +1,13 @@
 // Starts load workers (worker threads), shows a progress line, and merges their counts and HDR histograms.
-import * as hdr from 'hdr-histogram-js';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { WorkerMessage, WorkerResult, WorkerTask } from './load-worker.js';
 import { cpuMark, foreignPercent, waitForQuiet } from './quiet.js';
+import type { LoadResult } from './report.js';
+import { mergeHistograms, percentilesMs } from './stats.js';
 
 const BOOTSTRAP = fileURLToPath(new URL('./worker-bootstrap.mjs', import.meta.url));
 const ENTRY = new URL('./load-worker.ts', import.meta.url).href;
-
-/** One row of a report. Latencies in milliseconds. */
-export interface LoadResult {
-  readonly name: string;
-  readonly ops: number;
-  readonly opsPerSec: number;
-  readonly mbPerSec: number;
-  readonly p50Ms: number;
-  readonly p90Ms: number;
-  readonly p99Ms: number;
-  readonly p999Ms: number;
-  readonly maxMs: number;
-  readonly errors: number;
-  readonly note?: string;
-}
 
 export interface RunningWorkers {
   /** Resolves when every subscribe worker has its streams open. */
@@ -100,52 +86,20 @@ export async function withProgress<T>(
 
 /** Adds up workers' counts and histograms into one row; `seconds` overrides the measured duration. */
 export function summarize(name: string, results: WorkerResult[], payloadBytes: number, seconds?: number): LoadResult {
-  const total = hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 600_000_000,
-    numberOfSignificantValueDigits: 3,
-    useWebAssembly: false,
-  });
-  let ops = 0;
-  let errors = 0;
-  let took = 0;
-  const firstErrors: string[] = [];
-  for (const r of results) {
-    total.add(hdr.decodeFromCompressedBase64(r.histogram, 32, false));
-    ops += r.count;
-    errors += r.errors;
-    took = Math.max(took, r.seconds);
-    if (r.firstError !== undefined) firstErrors.push(r.firstError);
-  }
+  const took = Math.max(0, ...results.map((r) => r.seconds));
+  const ops = results.reduce((a, r) => a + r.count, 0);
+  const errors = results.reduce((a, r) => a + r.errors, 0);
+  const firstError = results.find((r) => r.firstError !== undefined)?.firstError;
   const secs = seconds ?? took;
-  const ms = (p: number): number => (total.totalCount === 0 ? 0 : total.getValueAtPercentile(p) / 1000);
   return {
     name,
     ops,
     opsPerSec: ops / secs,
     mbPerSec: (ops * payloadBytes) / secs / 1e6,
-    p50Ms: ms(50),
-    p90Ms: ms(90),
-    p99Ms: ms(99),
-    p999Ms: ms(99.9),
-    maxMs: total.totalCount === 0 ? 0 : total.maxValue / 1000,
+    ...percentilesMs(mergeHistograms(results.map((r) => r.histogram))),
     errors,
-    ...(firstErrors.length > 0 ? { note: `first error: ${firstErrors[0]}` } : {}),
+    ...(firstError !== undefined ? { note: `first error: ${firstError}` } : {}),
   };
-}
-
-const n = (v: number): string => (v >= 100 ? Math.round(v).toLocaleString('en') : v.toFixed(2));
-
-/** A Markdown table; `extra` names a last column filled from each row's `ratio`. */
-export function table(rows: Array<LoadResult & { ratio?: string }>, extra = 'vs broker'): string {
-  return [
-    `| scenario | ops/s | MB/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | ${extra} |`,
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-    ...rows.map(
-      (r) =>
-        `| ${r.name} | ${n(r.opsPerSec)} | ${r.mbPerSec.toFixed(1)} | ${r.p50Ms.toFixed(2)} | ${r.p90Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${r.maxMs.toFixed(1)} | ${r.errors} | ${[r.ratio, r.note].filter(Boolean).join('; ')} |`,
-    ),
-  ].join('\n');
 }
 
 /**
@@ -167,7 +121,8 @@ export async function measured<T extends LoadResult>(work: () => Promise<T>): Pr
     if (!quiet && attempt <= retries)
       process.stderr.write(`${r.name}: other processes used ${foreign.toFixed(0)}% of the CPUs, measuring again\n`);
   }
-  const { r, foreign, busy, attempt } = best!;
+  if (best === undefined) throw new Error('measured ran no attempt');
+  const { r, foreign, busy, attempt } = best;
   const note = `foreign CPU ${foreign.toFixed(0)}% during (attempt ${attempt}), ${busy.toFixed(0)}% busy before`;
   return { ...r, note: r.note === undefined ? note : `${note}; ${r.note}` };
 }

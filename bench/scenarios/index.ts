@@ -1,0 +1,52 @@
+// The scenarios bench/run.ts knows, each loaded only when asked for (log needs no gRPC; replication loads
+// cassandra-driver).
+import type { Scenario } from './scenario.js';
+
+export interface ScenarioEntry {
+  readonly summary: string;
+  /** The root npm script that runs it, when it has its own (bench:log); else `npm run bench -- <name>`. */
+  readonly script?: string;
+  load(): Promise<Scenario>;
+}
+
+export const SCENARIOS: Readonly<Record<string, ScenarioEntry>> = {
+  publish: { summary: 'unary Publish (Node worker threads, or --client ghz)', load: () => import('./publish.js') },
+  'publish-stream': {
+    summary: 'PublishStream, acks in request order (--client go: bench/loadgen)',
+    load: () => import('./publish-stream.js'),
+  },
+  fetch: { summary: 'Fetch of ids that exist (the subjects are filled first)', load: () => import('./fetch.js') },
+  subscribe: {
+    summary: 'fan-out: --subscribers live streams on one subject while a publisher runs at --rate; broker RSS sampled',
+    load: () => import('./subscribe.js'),
+  },
+  e2e: {
+    summary: 'publish-to-delivery latency at --rate, or at half the rate a closed-loop probe reaches',
+    load: () => import('./e2e.js'),
+  },
+  idle: {
+    summary: "--subscribers idle Subscribe streams (default 10,000): the broker's RSS with them open",
+    load: () => import('./idle.js'),
+  },
+  mixed: { summary: 'PublishStream publishers + subscribers + Fetch at once', load: () => import('./mixed.js') },
+  compare: {
+    summary:
+      'broker PublishStream and PublishBatch vs NATS JetStream and Redis Streams; unary vs a grpc-js echo server',
+    load: () => import('./compare.js'),
+  },
+  log: {
+    summary: "the log's group commit against raw LevelDB batches, and a tailing reader",
+    script: 'bench:log',
+    load: () => import('./log.js'),
+  },
+  api: {
+    summary: 'unary, stream, batch, fetch and subscribe next to a grpc-js echo server',
+    script: 'bench:api',
+    load: () => import('./api.js'),
+  },
+  replication: {
+    summary: 'cold-tier writes into the CQL server; publish with and without the background jobs',
+    script: 'bench:replication',
+    load: () => import('./replication.js'),
+  },
+};
