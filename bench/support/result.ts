@@ -1,9 +1,9 @@
 // What a scenario hands back to the runner: printed as Markdown (or JSON with --json), and saved with --save as
 // bench/results/<name>.json, from which bench/render-results.ts renders bench/RESULTS.md.
-import { cellTable, loadTable, type CellTable, type Row } from './report.js';
+import { cellTable, loadTable, type CellTable, type TableRow } from './report.js';
 
 export type ResultTable = { readonly title?: string } & (
-  | { readonly kind: 'load'; readonly extraColumn: string; readonly rows: readonly Row[] }
+  | { readonly kind: 'load'; readonly extraColumn: string; readonly rows: readonly TableRow[] }
   | ({ readonly kind: 'cells' } & CellTable)
 );
 
