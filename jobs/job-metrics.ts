@@ -1,5 +1,14 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
+/** What a compaction pass reports (the fields of retention's CompactionResult that are counted). */
+export interface CompactedCounts {
+  readonly segmentsExpired: number;
+  readonly segmentsDroppedLocally: number;
+  readonly segmentsTrimmed: number;
+  readonly recordsDeleted: number;
+  readonly bytesDeleted: number;
+}
+
 /** Metrics of the background jobs, in the broker's registry (or in none: tests). Write latency is the cold store's. */
 export class JobMetrics {
   /** broker_jobs_total{job, outcome}: job runs (compaction, replication, sweep) that ended ok or failed. */
@@ -73,6 +82,15 @@ export class JobMetrics {
       help: 'sealed segments not yet replicated (exact at each sweep, followed between sweeps)',
       registers,
     });
+  }
+
+  /** Counts one compaction pass (the retention module's observer: structurally its CompactionObserver). */
+  compacted(result: CompactedCounts): void {
+    this.segmentsCompacted.inc({ kind: 'expired' }, result.segmentsExpired);
+    this.segmentsCompacted.inc({ kind: 'local_retention' }, result.segmentsDroppedLocally);
+    this.segmentsCompacted.inc({ kind: 'trimmed' }, result.segmentsTrimmed);
+    this.recordsCompacted.inc(result.recordsDeleted);
+    this.bytesCompacted.inc(result.bytesDeleted);
   }
 
   /** Replication lag: set by a sweep, raised by a seal, lowered by a completed copy. */

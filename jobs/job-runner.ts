@@ -1,60 +1,186 @@
 import type { Logger } from 'pino';
-import type { Log } from '../core/index.js';
-import type { CompactionResult, Compactor } from '../retention/compaction.js';
+import { ConfigError, InvariantError } from '../core/index.js';
+import type { KeyedJob, PeriodicJob } from './job-definition.js';
 import type { JobMetrics } from './job-metrics.js';
-import type { Replicator } from '../tiering/replicator.js';
+import type { JobQueue, JobQueues, QueuedJob } from './job-queue.js';
+import { resolveRetryPolicy, retryDelayMs, type ResolvedRetryPolicy, type RetryPolicy } from './retry-policy.js';
 
-/** Attempts of one replication before it is dead-lettered. */
-export const DEFAULT_ATTEMPTS = 8;
-/** First retry delay of a failed replication, in ms; it doubles per attempt (at most 60 s). */
-export const DEFAULT_BACKOFF_MS = 1000;
+/** Keyed jobs in hand at once per runner. */
+export const DEFAULT_CONCURRENCY = 2;
+/** The periodic job of a keyed job's queue that re-enqueues what is owed. */
+export const SWEEP = 'sweep';
+/** How long close() waits for scheduling that is stuck waiting for Redis. */
+const READY_GRACE_MS = 1000;
 
-/** What both runners are given: the same processors and the same retry policy. */
-export interface JobRunnerOptions {
-  readonly log: Log;
-  readonly compactor: Compactor;
-  /** Absent: no cold tier, so no replication. */
-  readonly replicator?: Replicator;
-  /** Compaction and the sweep of owed segments run this often, in ms. */
+export interface JobRunnerOptions extends RetryPolicy {
+  /** Where the queues live: MemoryQueues, or BullMqQueues (jobs/bullmq) when REDIS_URL is set. */
+  readonly queues: JobQueues;
+  readonly periodic?: readonly PeriodicJob[];
+  readonly keyed?: readonly KeyedJob[];
+  /** Periodic jobs and sweeps run this often, in ms. */
   readonly intervalMs: number;
   readonly metrics: JobMetrics;
   readonly logger: Logger;
-  /** Attempts of one replication before it is dead-lettered (the next sweep re-drives it). @defaultValue 8 */
-  readonly attempts?: number;
-  /** First retry delay in ms; doubles per attempt. @defaultValue 1000 */
-  readonly backoffMs?: number;
-  /** The clock compaction judges expiry by. @defaultValue Date.now */
-  readonly now?: () => number;
 }
 
-/** What both job runners (in process, BullMQ) offer the broker: the same processors, scheduled differently. */
-export interface JobRunner {
-  /** Runs a compaction pass now, through the runner's own queue, and resolves with its result. */
-  runCompactionNow(): Promise<CompactionResult>;
-  /** Replicates every segment the log still owes the cold tier, here and now; resolves with how many it copied. */
-  replicateOwedNow(): Promise<number>;
-  /** Stops scheduling, waits for the job in hand, and releases timers and connections. */
-  close(): Promise<void>;
+interface Lane {
+  readonly queue: JobQueue;
+  readonly periodic?: PeriodicJob;
+  readonly keyed?: KeyedJob;
 }
 
-/** Retry delay before attempt `attempt + 1`: base * 2^(attempt - 1), at most maxMs. */
-export function backoffMs(attempt: number, baseMs: number, maxMs = 60_000): number {
-  return Math.min(baseMs * 2 ** (attempt - 1), maxMs);
-}
+/**
+ * The one job runner. It owns the policy: periodic jobs every interval, keyed jobs retried with capped exponential
+ * backoff, a dead letter after the last attempt (counted, logged with its error, re-driven by the next sweep), the
+ * sweep of owed work, concurrency and the job metrics. Each job gets its own queue, named after it; a keyed job's
+ * queue also carries its sweep. The queues (memory or BullMQ) only keep and deliver jobs.
+ * Starting does not wait for the queues' backend: `ready` resolves once schedules are set and the first sweep is done.
+ */
+export class JobRunner {
+  /** Resolves once every schedule is in place and the first sweep is done (never rejects). */
+  readonly ready: Promise<void>;
+  private readonly lanes = new Map<string, Lane>();
+  private readonly retry: ResolvedRetryPolicy;
+  private closed = false;
 
-/** One compaction pass with the metrics and the log line both runners give it. */
-export async function compactOnce(
-  options: Pick<JobRunnerOptions, 'compactor' | 'metrics' | 'logger'>,
-  nowMs: number,
-): Promise<CompactionResult> {
-  try {
-    const result = await options.compactor.run(nowMs);
-    options.metrics.runs.inc({ job: 'compaction', outcome: 'ok' });
-    if (result.segmentsExpired + result.segmentsDroppedLocally + result.recordsDeleted > 0)
-      options.logger.info({ result }, 'compaction');
-    return result;
-  } catch (err) {
-    options.metrics.runs.inc({ job: 'compaction', outcome: 'failed' });
-    throw err;
+  private constructor(private readonly options: JobRunnerOptions) {
+    this.retry = resolveRetryPolicy(options);
+    if (!(options.intervalMs > 0)) throw new ConfigError('intervalMs', `must be above 0, got ${options.intervalMs}`);
+    for (const job of options.periodic ?? []) this.addLane(job.name, { periodic: job });
+    for (const job of options.keyed ?? []) {
+      const concurrency = job.concurrency ?? DEFAULT_CONCURRENCY;
+      if (!Number.isInteger(concurrency) || concurrency < 1)
+        throw new ConfigError(`${job.name}.concurrency`, `must be a whole number of at least 1, got ${concurrency}`);
+      this.addLane(job.name, { keyed: job });
+    }
+    for (const lane of this.lanes.values()) {
+      lane.queue.work((job) => this.dispatch(lane, job), {
+        concurrency: lane.keyed?.concurrency ?? (lane.keyed === undefined ? 1 : DEFAULT_CONCURRENCY),
+        retryDelayMs: (attempt) => retryDelayMs(this.retry, attempt),
+      });
+    }
+    this.ready = this.schedule();
+  }
+
+  /** Opens a queue per job, starts working them, and schedules periodic jobs and sweeps. */
+  static start(options: JobRunnerOptions): JobRunner {
+    return new JobRunner(options);
+  }
+
+  /** Runs a periodic job now through its queue (whichever runner takes it) and resolves with its result. */
+  runNow(name: string): Promise<unknown> {
+    const lane = this.lanes.get(name);
+    if (lane?.periodic === undefined) return Promise.reject(new InvariantError(`no periodic job named "${name}"`));
+    return lane.queue.run(name, undefined);
+  }
+
+  /** Queues one unit of a keyed job (once: its id dedupes it). Never rejects: what fails, the next sweep redoes. */
+  async enqueue(name: string, data: unknown): Promise<void> {
+    const lane = this.lanes.get(name);
+    if (lane?.keyed === undefined) throw new InvariantError(`no keyed job named "${name}"`);
+    if (this.closed) return;
+    try {
+      await this.add(lane, lane.keyed, data);
+    } catch (err) {
+      // The backend is away or another runner moved the job meanwhile: the next sweep enqueues it if still owed.
+      this.options.logger.warn({ err, job: name, data }, 'could not enqueue a job');
+    }
+  }
+
+  /** Sweeps a keyed job now: enqueues everything owed, dead letters included. Resolves with how many were owed. */
+  sweep(name: string): Promise<number> {
+    const lane = this.lanes.get(name);
+    if (lane?.keyed === undefined) return Promise.reject(new InvariantError(`no keyed job named "${name}"`));
+    return this.sweepLane(lane, lane.keyed);
+  }
+
+  /** Stops scheduling, waits for the jobs in hand, and releases timers and connections. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.lanes.values()].map((lane) => lane.queue.close()));
+    await this.options.queues.close();
+    // Scheduling that waited for the backend ends with its connection; do not wait long for it.
+    await Promise.race([this.ready, new Promise((resolve) => setTimeout(resolve, READY_GRACE_MS).unref())]);
+  }
+
+  private addLane(name: string, jobs: Omit<Lane, 'queue'>): void {
+    if (this.lanes.has(name) || name === SWEEP) throw new ConfigError('jobs', `job name "${name}" is taken`);
+    this.lanes.set(name, { queue: this.options.queues.open(name), ...jobs });
+  }
+
+  private async schedule(): Promise<void> {
+    const everyMs = this.options.intervalMs;
+    try {
+      for (const [name, lane] of this.lanes) {
+        await lane.queue.schedule([{ name: lane.keyed === undefined ? name : SWEEP, everyMs }]);
+      }
+      for (const lane of this.lanes.values()) if (lane.keyed !== undefined) await this.sweepLane(lane, lane.keyed);
+    } catch (err) {
+      // Closed while the backend was away, or a sweep failed: the next scheduled sweep (or start) does it.
+      this.options.logger.warn({ err }, 'job scheduling did not finish');
+    }
+  }
+
+  private dispatch(lane: Lane, job: QueuedJob): Promise<unknown> {
+    if (lane.keyed !== undefined && job.name === SWEEP) return this.sweepLane(lane, lane.keyed);
+    if (lane.keyed !== undefined && job.name === lane.keyed.name) {
+      const keyed = lane.keyed;
+      return this.attempt(job, true, () => keyed.run(job.data));
+    }
+    const periodic = lane.periodic;
+    if (periodic !== undefined && job.name === periodic.name) return this.attempt(job, false, () => periodic.run());
+    // A job left in the queue by an older layout of the queues: drop it.
+    this.options.logger.warn({ job: job.name, queue: [...this.lanes].find(([, l]) => l === lane)?.[0] }, 'unknown job');
+    return Promise.resolve(undefined);
+  }
+
+  /** One attempt with its metrics and logs; a keyed job's last failed attempt makes it a dead letter. */
+  private async attempt(job: QueuedJob, keyed: boolean, run: () => Promise<unknown>): Promise<unknown> {
+    const { metrics, logger } = this.options;
+    if (job.attempt > 1) metrics.retries.inc({ job: job.name });
+    try {
+      const result = await run();
+      metrics.runs.inc({ job: job.name, outcome: 'ok' });
+      return result;
+    } catch (err) {
+      metrics.runs.inc({ job: job.name, outcome: 'failed' });
+      const context = { err, job: job.name, data: job.data, attempt: job.attempt };
+      if (job.attempt < job.attempts) {
+        logger.warn({ ...context, retryInMs: retryDelayMs(this.retry, job.attempt) }, 'job failed; retrying');
+      } else if (keyed) {
+        metrics.deadLettered.inc({ job: job.name });
+        metrics.deadLetters.inc({ job: job.name });
+        logger.error(context, 'job failed every attempt: dead-lettered until the next sweep re-drives it');
+      } else {
+        logger.error(context, 'job failed');
+      }
+      throw err;
+    }
+  }
+
+  private async add(lane: Lane, keyed: KeyedJob, data: unknown): Promise<void> {
+    const outcome = await lane.queue.add(keyed.name, data, { id: keyed.idOf(data), attempts: this.retry.attempts });
+    if (outcome === 'redriven')
+      this.options.logger.info({ job: keyed.name, data }, 'job re-driven from the dead letters');
+  }
+
+  private async sweepLane(lane: Lane, keyed: KeyedJob): Promise<number> {
+    const { metrics, logger } = this.options;
+    try {
+      let owed = 0;
+      for await (const data of keyed.owed()) {
+        if (this.closed) break;
+        owed += 1;
+        await this.add(lane, keyed, data);
+      }
+      keyed.onSwept?.(owed);
+      metrics.deadLetters.set({ job: keyed.name }, await lane.queue.deadLetterCount());
+      metrics.runs.inc({ job: SWEEP, outcome: 'ok' });
+      return owed;
+    } catch (err) {
+      metrics.runs.inc({ job: SWEEP, outcome: 'failed' });
+      logger.error({ err, job: keyed.name }, 'sweep failed');
+      throw err;
+    }
   }
 }

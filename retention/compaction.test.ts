@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
+import { InvariantError } from '../core/index.js';
 import { tempLog } from '../log/test-support/temp-log.js';
-import { Compactor } from './compaction.js';
-import { InProcessRunner } from '../jobs/in-process-runner.js';
-import { JobMetrics } from '../jobs/job-metrics.js';
+import { Compactor, type CompactionResult } from './index.js';
 import { compactionContract } from './test-support/compaction-contract.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
-const silent = pino({ level: 'silent' });
 const offsets = async (
   log: {
     readRange: (
@@ -25,12 +21,25 @@ const offsets = async (
   (await log.readRange(subject, 1, { maxRecords: 10_000, maxBytes: 1 << 30 })).map((r) => r.offset);
 
 describe('Compactor', () => {
-  describe('when run by the in-process runner', () => {
+  describe('when called directly', () => {
     it('should pass the compaction contract', async () => {
-      await compactionContract(
-        async (compactor, log, now) =>
-          new InProcessRunner({ log, compactor, intervalMs: HOUR, metrics: new JobMetrics(), logger: silent, now }),
-      );
+      // The job runner runs the same contract through its queues (jobs/test-support/job-runner-contract.ts).
+      await compactionContract(async (compactor, _log, now) => ({
+        runCompactionNow: () => compactor.run(now()),
+        close: async () => undefined,
+      }));
+    });
+  });
+
+  describe('when given a contradictory policy', () => {
+    it('should refuse a partial threshold outside (0, 1] with an InvariantError', () => {
+      const store = {} as never;
+      const policy = { retentionMs: DAY, localRetentionMs: 0, localRetentionBytes: 0 };
+      assert.throws(() => new Compactor(store, { ...policy, partialThreshold: 0 }), {
+        name: 'InvariantError',
+        message: 'partialThreshold must be in (0, 1], got 0',
+      });
+      assert.throws(() => new Compactor(store, { ...policy, localRetentionBytes: -1 }), InvariantError);
     });
   });
 
@@ -144,23 +153,29 @@ describe('Compactor', () => {
   });
 
   describe('when it runs', () => {
-    it('should count what it compacted in the registry', async () => {
+    it('should report what each pass compacted to its observer', async () => {
       let now = 5_000_000;
       const ctx = await tempLog({ segmentMaxRecords: 5, now: () => now });
-      const registry = new Registry();
+      const reports: CompactionResult[] = [];
       try {
         for (let i = 0; i < 6; i++)
           await ctx.log.append({ subject: 's', body: Buffer.alloc(10), expirationSeconds: 1 });
         now += 2000;
-        await new Compactor(
+        const compactor = new Compactor(
           ctx.log,
           { retentionMs: DAY, localRetentionMs: 0, localRetentionBytes: 0 },
-          new JobMetrics(registry),
-        ).run(now);
-        const text = await registry.metrics();
-        assert.match(text, /broker_segments_compacted_total\{kind="expired"\} 1/);
-        assert.match(text, /broker_records_compacted_total 5/);
-        assert.match(text, /broker_bytes_compacted_total 50/);
+          { compacted: (result) => reports.push(result) },
+        );
+        const result = await compactor.run(now);
+        assert.deepEqual(reports, [result]);
+        assert.deepEqual(result, {
+          segmentsSealed: 0,
+          segmentsExpired: 1,
+          segmentsDroppedLocally: 0,
+          segmentsTrimmed: 0,
+          recordsDeleted: 5,
+          bytesDeleted: 50,
+        });
       } finally {
         await ctx.dispose();
       }

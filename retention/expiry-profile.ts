@@ -1,4 +1,4 @@
-import { expiresAtMs, type Log, type SegmentInfo } from '../core/index.js';
+import { NEVER, expiresAtMs, type SegmentInfo, type SegmentStore } from '../core/index.js';
 
 /** Order statistics kept per profile: quantiles 0, 1/32, ..., 1 of the records' expiry times (~3 % resolution). */
 const POINTS = 33;
@@ -19,9 +19,13 @@ export interface ExpiryProfile {
 }
 
 /** Reads a segment's records once and keeps the quantiles of their expiry times. */
-export async function scanProfile(log: Log, segment: SegmentInfo, retentionMs: number): Promise<ExpiryProfile> {
+export async function scanProfile(
+  store: Pick<SegmentStore, 'readSegment'>,
+  segment: SegmentInfo,
+  retentionMs: number,
+): Promise<ExpiryProfile> {
   const times: number[] = [];
-  for await (const batch of log.readSegment(segment)) {
+  for await (const batch of store.readSegment(segment)) {
     for (const r of batch) times.push(expiresAtMs(r.publishedAtMs, r.expirationSeconds, retentionMs));
   }
   times.sort((a, b) => a - b);
@@ -29,12 +33,15 @@ export async function scanProfile(log: Log, segment: SegmentInfo, retentionMs: n
   const exact = times.length <= EXACT_UP_TO;
   const points = exact
     ? times
-    : Array.from({ length: POINTS }, (_, i) => times[Math.round((i * (times.length - 1)) / (POINTS - 1))]!);
+    : Array.from({ length: POINTS }, (_, i) => times[Math.round((i * (times.length - 1)) / (POINTS - 1))] ?? NEVER);
   return {
     count: times.length,
     expiredShare(nowMs: number): number {
       let i = 0;
-      while (i < points.length && points[i]! <= nowMs) i += 1;
+      for (const at of points) {
+        if (at > nowMs) break;
+        i += 1;
+      }
       if (exact) return points.length === 0 ? 0 : i / points.length;
       // points[i - 1] is the (i - 1)/(POINTS - 1) quantile: at least that share has expired.
       return i === 0 ? 0 : (i - 1) / (POINTS - 1);

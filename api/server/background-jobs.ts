@@ -1,12 +1,10 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { BrokerConfig, ColdStore, Log, LogReader } from '../../core/index.js';
-import { Compactor, type CompactionResult } from '../../retention/compaction.js';
-import { InProcessRunner } from '../../jobs/in-process-runner.js';
-import type { JobRunner } from '../../jobs/job-runner.js';
-import { JobMetrics } from '../../jobs/job-metrics.js';
-import { Replicator } from '../../tiering/replicator.js';
-import { createTieredReader } from '../../tiering/tiered-reader.js';
+import type { BrokerConfig, ColdStore, Log } from '../../core/index.js';
+import { JobMetrics, JobRunner, MemoryQueues, type JobQueues, type RetryPolicy } from '../../jobs/index.js';
+import { Compactor, type CompactionResult } from '../../retention/index.js';
+import { Replicator } from '../../tiering/index.js';
+import { COMPACTION, REPLICATION, compactionJob, replicationJob } from './job-definitions.js';
 
 // bullmq, ioredis and cassandra-driver are loaded only when REDIS_URL or SCYLLA_CONTACT_POINTS ask for them: together
 // they add ~30 MB of resident code to a broker on embedded defaults, which needs neither.
@@ -22,89 +20,84 @@ export interface BackgroundJobsOptions {
   readonly logger: Logger;
   /** The clock compaction judges expiry by (tests inject one). @defaultValue Date.now */
   readonly now?: () => number;
+  /** How failed replications are retried. @defaultValue 8 attempts, 1 s doubling, at most 60 s */
+  readonly retry?: RetryPolicy;
 }
 
 export interface BackgroundJobs {
-  /** The reader to serve from: tiered (local, then cold) when replication is on, else the local log itself. */
-  readonly reader: LogReader;
-  /** The runner in use: BullMQ when REDIS_URL is set, else in process. */
-  readonly runner: JobRunner;
-  /** Runs a compaction pass now through the runner and resolves with what it did. */
+  /** Runs a compaction pass now through the runner's queue and resolves with what it did. */
   runCompactionNow(): Promise<CompactionResult>;
-  /** Replicates every owed segment now; resolves with how many segments it copied. */
+  /** Replicates every owed segment here and now (not through the queue); resolves with how many it copied. */
   replicateOwedNow(): Promise<number>;
-  /** Stops the runner (waiting for the job in hand) and closes the cold store if it opened it. Not the log. */
+  /** Stops the runner (waiting for the jobs in hand) and closes the cold store if it opened it. Not the log. */
   close(): Promise<void>;
 }
 
 /**
- * Starts the job processors for a broker's log: on BullMQ when REDIS_URL is set, else in process on timers; with
- * replication (and tiered reads) when there is a cold store. Both runners run the same processors.
+ * Starts the job processors on a broker's log: compaction every BROKER_COMPACTION_INTERVAL and, with a cold store,
+ * one replication job per sealed segment (BROKER_REPLICATION_JOBS in flight), on one JobRunner whose queues are in
+ * Redis (BullMQ) when REDIS_URL is set, else in memory.
  */
 export async function startBackgroundJobs(opts: BackgroundJobsOptions): Promise<BackgroundJobs> {
   const { config, log, logger } = opts;
   const metrics = new JobMetrics(opts.registry);
-  let cold = opts.coldStore;
-  const ownsCold = cold === undefined && config.scyllaContactPoints.length > 0;
-  if (ownsCold) {
-    const { openCassandraColdStore } = await import('../../tiering/cassandra/cassandra-cold-store.js');
-    cold = await openCassandraColdStore({
-      contactPoints: config.scyllaContactPoints,
-      localDataCenter: config.scyllaLocalDc,
-      keyspace: config.scyllaKeyspace,
-      replicationFactor: config.scyllaReplicationFactor,
-      consistency: config.scyllaConsistency,
-      concurrency: config.replicationConcurrency,
-      ...(opts.registry === undefined ? {} : { registry: opts.registry }),
-      logger,
-    });
-  }
-  const compactor = new Compactor(
-    log,
-    {
-      retentionMs: config.retentionMs,
-      localRetentionMs: config.localRetentionMs,
-      localRetentionBytes: config.localRetentionBytes,
-    },
-    metrics,
-  );
+  const ownsCold = opts.coldStore === undefined && config.scyllaContactPoints.length > 0;
+  const cold = ownsCold ? await openColdStore(config, opts.registry, logger) : opts.coldStore;
+  const { retentionMs, localRetentionMs, localRetentionBytes } = config;
+  const compactor = new Compactor(log, { retentionMs, localRetentionMs, localRetentionBytes }, metrics);
   const replicator = cold === undefined ? undefined : new Replicator(log, cold, config.retentionMs, metrics);
-  const common = {
-    log,
-    compactor,
+  const runner = JobRunner.start({
+    queues: await openQueues(config, logger),
+    periodic: [compactionJob(compactor, logger, opts.now ?? Date.now)],
+    keyed: replicator === undefined ? [] : [replicationJob(replicator, metrics, config.replicationJobs)],
     intervalMs: config.compactionIntervalMs,
     metrics,
     logger,
-    ...(replicator === undefined ? {} : { replicator }),
-    ...(opts.now === undefined ? {} : { now: opts.now }),
-  };
-  const runner: JobRunner =
-    config.redisUrl === undefined
-      ? new InProcessRunner(common)
-      : await (
-          await import('../../jobs/bullmq-runner.js')
-        ).BullMqRunner.start({
-          ...common,
-          redisUrl: config.redisUrl,
-          prefix: config.queuePrefix,
-          brokerId: config.brokerId,
+    ...opts.retry,
+  });
+  const unsubscribe =
+    replicator === undefined
+      ? () => undefined
+      : log.onSegmentSealed((s) => {
+          metrics.addLag(1);
+          void runner.enqueue(REPLICATION, { subject: s.subject, baseOffset: s.baseOffset });
         });
   logger.info(
-    {
-      runner: config.redisUrl === undefined ? 'in-process' : 'bullmq',
-      brokerId: config.brokerId,
-      replication: cold !== undefined,
-    },
+    { queues: config.redisUrl === undefined ? 'memory' : 'bullmq', brokerId: config.brokerId, replication: !!cold },
     'background jobs started',
   );
   return {
-    reader: cold === undefined ? log : createTieredReader(log, cold),
-    runner,
-    runCompactionNow: () => runner.runCompactionNow(),
-    replicateOwedNow: () => runner.replicateOwedNow(),
+    // The result crosses Redis as JSON when the queues are BullMQ's; it is the plain object compactor.run returned.
+    runCompactionNow: async () => (await runner.runNow(COMPACTION)) as CompactionResult,
+    async replicateOwedNow() {
+      let copied = 0;
+      for await (const ref of replicator?.owed() ?? []) if ((await replicator?.replicate(ref)) !== 'skipped') copied++;
+      return copied;
+    },
     async close() {
+      unsubscribe();
       await runner.close();
       if (ownsCold) await cold?.close();
     },
   };
+}
+
+async function openQueues(config: BrokerConfig, logger: Logger): Promise<JobQueues> {
+  if (config.redisUrl === undefined) return new MemoryQueues();
+  const { BullMqQueues } = await import('../../jobs/bullmq/index.js');
+  return new BullMqQueues({ redisUrl: config.redisUrl, prefix: config.queuePrefix, brokerId: config.brokerId, logger });
+}
+
+async function openColdStore(config: BrokerConfig, registry: Registry | undefined, logger: Logger): Promise<ColdStore> {
+  const { openCassandraColdStore } = await import('../../tiering/cassandra/index.js');
+  return openCassandraColdStore({
+    contactPoints: config.scyllaContactPoints,
+    localDataCenter: config.scyllaLocalDc,
+    keyspace: config.scyllaKeyspace,
+    replicationFactor: config.scyllaReplicationFactor,
+    consistency: config.scyllaConsistency,
+    concurrency: config.replicationConcurrency,
+    ...(registry === undefined ? {} : { registry }),
+    logger,
+  });
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Log } from '../../core/index.js';
 import { tempLog } from '../../log/test-support/temp-log.js';
-import { Compactor, type CompactionResult } from '../compaction.js';
+import { Compactor, type CompactionResult } from '../index.js';
 
 const HOUR = 3_600_000;
 
@@ -12,8 +12,8 @@ export interface CompactionRunner {
 }
 
 /**
- * The compaction contract, one body for every runner (in process in compaction.test.ts, on BullMQ in
- * bullmq-runner.redis.test.ts): whole expired segments go, the first offset advances, removed ids read as 'removed',
+ * The compaction contract, one body for every runner (directly in compaction.test.ts, through the job runner on the
+ * memory and BullMQ queues, jobs/test-support/job-runner-contract.ts): whole expired segments go, the first offset advances, removed ids read as 'removed',
  * ids are never reused, and an idle active segment is sealed. A fake clock drives expiry.
  */
 export async function compactionContract(

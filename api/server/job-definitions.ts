@@ -1,0 +1,43 @@
+import type { Logger } from 'pino';
+import type { SegmentRef } from '../../core/index.js';
+import type { JobMetrics, KeyedJob, PeriodicJob } from '../../jobs/index.js';
+import type { Compactor } from '../../retention/index.js';
+import type { Replicator } from '../../tiering/index.js';
+
+/** The job names: label values of broker_jobs_total{job} and the last part of the BullMQ queue names. */
+export const COMPACTION = 'compaction';
+export const REPLICATION = 'replication';
+
+/**
+ * The replication job id of a segment: deterministic, so a segment is queued once however many sweeps and seal
+ * events ask. BullMQ refuses ':' in custom ids and subjects may hold one, so the subject is base64url-encoded.
+ */
+export function replicationJobId(ref: SegmentRef): string {
+  return `r-${Buffer.from(ref.subject, 'utf8').toString('base64url')}-${ref.baseOffset}`;
+}
+
+/** Compaction every interval, judged by `now`; a pass that did something is logged. */
+export function compactionJob(compactor: Compactor, logger: Logger, now: () => number): PeriodicJob {
+  return {
+    name: COMPACTION,
+    async run() {
+      const result = await compactor.run(now());
+      if (result.segmentsExpired + result.segmentsDroppedLocally + result.recordsDeleted > 0)
+        logger.info({ result }, 'compaction');
+      return result;
+    },
+  };
+}
+
+/** One replication job per sealed, unreplicated segment; the log's owed segments are what the sweep re-enqueues. */
+export function replicationJob(replicator: Replicator, metrics: JobMetrics, concurrency: number): KeyedJob<SegmentRef> {
+  return {
+    name: REPLICATION,
+    concurrency,
+    idOf: replicationJobId,
+    // Only the key crosses the queue: a job that waited in Redis reads the segment as it is now.
+    run: (ref) => replicator.replicate({ subject: ref.subject, baseOffset: ref.baseOffset }),
+    owed: () => replicator.owed(),
+    onSwept: (owed) => metrics.setLag(owed),
+  };
+}

@@ -1,0 +1,43 @@
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { JobQueue, JobQueues } from '../job-queue.js';
+import { BullMqQueue } from './bullmq-queue.js';
+
+export interface BullMqQueuesOptions {
+  readonly redisUrl: string;
+  /** BullMQ key prefix shared by a cluster (BROKER_QUEUE_PREFIX). */
+  readonly prefix: string;
+  /** This broker's name (BROKER_ID): its log is local to it, so its queues are its own. */
+  readonly brokerId: string;
+  readonly logger: Logger;
+}
+
+/** The BullMQ name of one of a broker's queues: `<brokerId>-<name>` under the shared prefix. */
+export function queueName(brokerId: string, name: string): string {
+  return `${brokerId}-${name}`;
+}
+
+/**
+ * A broker's queues on one Redis connection. Each broker gets its own queues, named after its BROKER_ID, because
+ * its log is local to it: several brokers share one Redis without taking each other's jobs. Opening does not wait
+ * for Redis (the connection connects, and reconnects, in the background).
+ */
+export class BullMqQueues implements JobQueues {
+  readonly kind = 'bullmq' as const;
+  private readonly connection: Redis;
+
+  constructor(private readonly options: BullMqQueuesOptions) {
+    // maxRetriesPerRequest: null lets commands wait through a Redis outage instead of failing (BullMQ requires it).
+    this.connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+    this.connection.on('error', (err: Error) => options.logger.warn({ err }, 'redis connection error'));
+  }
+
+  open(name: string): JobQueue {
+    const { brokerId, prefix, logger } = this.options;
+    return new BullMqQueue(queueName(brokerId, name), this.connection, prefix, logger);
+  }
+
+  async close(): Promise<void> {
+    this.connection.disconnect();
+  }
+}
