@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import cassandra from 'cassandra-driver';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { InvalidArgumentError, UnavailableError, type LogRecord, type SegmentInfo } from '../../core/index.js';
+import { ConfigError, InvariantError, UnavailableError, type LogRecord, type SegmentInfo } from '../../core/index.js';
 import {
   randomKeyspace,
   startCql,
@@ -148,18 +148,18 @@ describe('CassandraColdStore (needs the CQL server)', () => {
       assert.deepEqual(tables.rows.map((r) => r.get('table_name') as string).sort(), ['records', 'segments']);
     });
 
-    it('should refuse bad options before connecting', async () => {
+    it('should refuse bad options with a ConfigError before connecting', async () => {
       await assert.rejects(
         openCassandraColdStore(options({ keyspace: 'Bad-Name' })),
-        (err: unknown) => err instanceof InvalidArgumentError && err.field === 'keyspace',
+        (err: unknown) => err instanceof ConfigError && err.variable === 'keyspace',
       );
       await assert.rejects(
         openCassandraColdStore(options({ concurrency: 0 })),
-        (err: unknown) => err instanceof InvalidArgumentError && err.field === 'concurrency',
+        (err: unknown) => err instanceof ConfigError && err.variable === 'concurrency',
       );
       await assert.rejects(
         openCassandraColdStore(options({ contactPoints: [] })),
-        (err: unknown) => err instanceof InvalidArgumentError && err.field === 'contactPoints',
+        (err: unknown) => err instanceof ConfigError && err.variable === 'contactPoints',
       );
     });
   });
@@ -225,7 +225,7 @@ describe('CassandraColdStore (needs the CQL server)', () => {
       const stray = { ...last, offset: 11 };
       await assert.rejects(
         store.writeSegment(seg.info, batches([...seg.records, stray]), 0),
-        (err: unknown) => err instanceof InvalidArgumentError,
+        (err: unknown) => err instanceof InvariantError,
       );
       assert.deepEqual(await segmentRows('stray'), []);
     });

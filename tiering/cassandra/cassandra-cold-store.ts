@@ -2,13 +2,15 @@ import cassandra from 'cassandra-driver';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import {
-  InvalidArgumentError,
+  ConfigError,
+  SCYLLA_CONSISTENCIES,
   UnavailableError,
   expiresAtMs,
   segmentExpiresAtMs,
   type ColdStore,
   type LogRecord,
   type ReadLimits,
+  type ScyllaConsistency,
   type SegmentInfo,
 } from '../../core/index.js';
 import { checkRecordInSegment } from '../record-in-segment.js';
@@ -16,7 +18,8 @@ import { ColdStoreMetrics } from './cold-store-metrics.js';
 import { checkKeyspace, createSchema } from './cql-schema.js';
 import { CASSANDRA_4_EXPIRY_LIMIT_MS, ttlSeconds } from './ttl.js';
 
-export type CqlConsistency = 'one' | 'localOne' | 'localQuorum' | 'quorum' | 'all';
+/** cassandra-driver's names of the consistency levels (core's SCYLLA_CONSISTENCY values). */
+export type CqlConsistency = ScyllaConsistency;
 
 export interface CassandraColdStoreOptions {
   /** host:port of CQL nodes (ScyllaDB in production, Cassandra in tests). */
@@ -56,26 +59,22 @@ export interface ColdSegment {
   readonly bytes: number;
 }
 
-const CONSISTENCIES: readonly CqlConsistency[] = ['one', 'localOne', 'localQuorum', 'quorum', 'all'];
 const DEFAULT_READ_TIMEOUT_MS = 12_000;
 /** Rows fetched per page on range reads, so a read with a small limit never pulls a whole partition. */
 const MAX_PAGE_ROWS = 500;
 
 function checkOptions(o: CassandraColdStoreOptions): void {
   if (o.contactPoints.length === 0)
-    throw new InvalidArgumentError('contactPoints', 'the cold store needs at least one CQL contact point');
+    throw new ConfigError('contactPoints', 'the cold store needs at least one CQL contact point, got none');
   checkKeyspace(o.keyspace);
   if (!Number.isInteger(o.replicationFactor) || o.replicationFactor < 1)
-    throw new InvalidArgumentError(
-      'replicationFactor',
-      `replicationFactor ${o.replicationFactor} must be an integer >= 1`,
-    );
+    throw new ConfigError('replicationFactor', `must be an integer >= 1, got ${o.replicationFactor}`);
   if (!Number.isInteger(o.concurrency) || o.concurrency < 1)
-    throw new InvalidArgumentError('concurrency', `concurrency ${o.concurrency} must be an integer >= 1`);
-  if (!CONSISTENCIES.includes(o.consistency))
-    throw new InvalidArgumentError(
+    throw new ConfigError('concurrency', `must be an integer >= 1, got ${o.concurrency}`);
+  if (!SCYLLA_CONSISTENCIES.includes(o.consistency))
+    throw new ConfigError(
       'consistency',
-      `consistency "${String(o.consistency)}" must be one of ${CONSISTENCIES.join(', ')}`,
+      `must be one of ${SCYLLA_CONSISTENCIES.join(', ')}, got "${String(o.consistency)}"`,
     );
 }
 

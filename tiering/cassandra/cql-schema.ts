@@ -1,14 +1,14 @@
 import type cassandra from 'cassandra-driver';
-import { InvalidArgumentError, UnavailableError } from '../../core/index.js';
+import { ConfigError, UnavailableError } from '../../core/index.js';
 
 /** A keyspace name the store puts into CQL text: lower case, at most 48 characters (Cassandra's limit). */
 export const KEYSPACE_PATTERN = /^[a-z][a-z0-9_]{0,47}$/;
 
 export function checkKeyspace(keyspace: string): void {
   if (!KEYSPACE_PATTERN.test(keyspace)) {
-    throw new InvalidArgumentError(
+    throw new ConfigError(
       'keyspace',
-      `keyspace "${keyspace}" must be lower-case letters, digits and _ (at most 48), starting with a letter`,
+      `must be lower-case letters, digits and _ (at most 48), starting with a letter, got "${keyspace}"`,
     );
   }
 }

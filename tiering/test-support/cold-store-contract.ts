@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { InvalidArgumentError, type ColdStore, type LogRecord, type SegmentInfo } from '../../core/index.js';
+import { InvariantError, type ColdStore, type LogRecord, type SegmentInfo } from '../../core/index.js';
 
 /** A store for the contract to run against, and how to release it (drop a keyspace, close a client). */
 export interface ColdStoreUnderTest {
@@ -131,13 +131,13 @@ function writeCases(store: () => ColdStore): void {
       assert.deepEqual(await store().readRange(gone.info.subject, 1, 5, ALL), []);
     });
 
-    it('should refuse a record outside the segment with InvalidArgumentError, and leave the segment unreadable', async () => {
+    it('should refuse a record outside the segment as a broken invariant (a caller bug), and leave the segment unreadable', async () => {
       const subject = freshSubject('stray');
       const seg = sealedSegment(subject, 1, 10);
       const stray = sealedSegment(subject, 11, 1).records;
       await assert.rejects(
         store().writeSegment(seg.info, inBatches([...seg.records, ...stray]), 0),
-        (err: unknown) => err instanceof InvalidArgumentError && err.field === 'records',
+        (err: unknown) => err instanceof InvariantError && err.reason === 'INTERNAL',
       );
       assert.equal(await store().get(subject, 1), undefined);
       assert.deepEqual(await store().readRange(subject, 1, 12, ALL), []);
