@@ -100,12 +100,23 @@ describe('Bale Camp template cases over gRPC', () => {
 
   it('should take many concurrent subscribes on one subject and on many subjects', async () => {
     const one = subjectName();
-    const subs = await Promise.all([
-      ...Array.from({ length: 100 }, () => subscribe(broker.client(), one)),
-      ...Array.from({ length: 100 }, () => subscribe(broker.client(), subjectName())),
+    const many = Array.from({ length: 100 }, () => subjectName());
+    const [onOne, onMany] = await Promise.all([
+      Promise.all(Array.from({ length: 100 }, () => subscribe(broker.client(), one))),
+      Promise.all(many.map((subject) => subscribe(broker.client(), subject))),
     ]);
-    assert.equal(subs.length, 200);
-    for (const s of subs) s.stream.cancel();
+    const client = broker.client();
+    const id = await publish(client, one, 'to the hundred');
+    const ids = await Promise.all(many.map((subject) => publish(client, subject, subject)));
+    for (const s of onOne) {
+      const [m] = await s.waitFor(1);
+      assert.deepEqual([m?.id, m?.body.toString()], [id, 'to the hundred']);
+    }
+    for (const [i, s] of onMany.entries()) {
+      const [m] = await s.waitFor(1);
+      assert.deepEqual([m?.id, m?.body.toString()], [ids[i], many[i]]);
+    }
+    for (const s of [...onOne, ...onMany]) s.stream.cancel();
   });
 
   it('should take many concurrent publishes on one subject and on many subjects', async () => {

@@ -264,3 +264,50 @@ describe('broker shutdown with publish streams open', () => {
     }
   });
 });
+
+describe('broker shutdown with BROKER_SHUTDOWN_TIMEOUT over 10 s', () => {
+  it('should give an in-flight call the whole timeout, not a fixed 10 s, and exit 0 once it finishes', async () => {
+    const broker = await startBrokerProcess({ BROKER_SHUTDOWN_TIMEOUT: '12s', BROKER_METRICS_PORT: '-1' });
+    try {
+      // A client that stops reading its acks: the broker's writes back up, so its appends stay in flight. (A stream
+      // never read at all would not do: grpc-js then buffers every incoming message without flow control.)
+      const call = broker.client().publishStream();
+      const acks: number[] = [];
+      call.on('data', (r: PublishResponse) => acks.push(r.id));
+      call.pause();
+      const ended = new Promise<ReturnType<typeof failure> | 'end'>((resolve) => {
+        call.on('error', (err) => resolve(failure(err)));
+        call.on('end', () => resolve('end'));
+      });
+      for (let i = 0; i < 20_000; i++)
+        call.write({ subject: 'shutdown.slow', body: Buffer.from('x'), expirationSeconds: 0 });
+      // The broker stalls once it owes more acks than the client's 64 KiB window holds: its appends stop growing while
+      // the client still has requests to send, and the stream's last appends wait for a write that cannot go out.
+      const appended = (): Promise<number> =>
+        new Promise<number>((resolve, reject) =>
+          broker.client().getSubject({ subject: 'shutdown.slow' }, (e, r) => (e ? reject(e) : resolve(r.count))),
+        ).catch(() => 0);
+      let last = -1;
+      for (let count = await appended(); count !== last || count === 0; count = await appended()) {
+        assert.ok(count < 20_000, 'the broker stalled before taking every request');
+        last = count;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      const exited = broker.stop('SIGTERM');
+      await new Promise((r) => setTimeout(r, 10_500));
+      assert.equal(broker.child.exitCode, null, 'still draining 10.5 s after SIGTERM, within its 12 s');
+      call.resume();
+      assert.equal(await exited, 0);
+      const how = await ended;
+      assert.equal(typeof how === 'object' ? how.code : how, UNAVAILABLE);
+      assert.ok(acks.length > 0);
+      assert.deepEqual(
+        acks,
+        Array.from({ length: acks.length }, (_, i) => i + 1),
+        'every append in flight was acknowledged, in request order',
+      );
+    } finally {
+      await broker.dispose();
+    }
+  });
+});
