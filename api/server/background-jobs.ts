@@ -6,14 +6,14 @@ import { Compactor, type CompactionResult } from '../../retention/index.js';
 import { Replicator } from '../../tiering/index.js';
 import { COMPACTION, REPLICATION, compactionJob, replicationJob } from './job-definitions.js';
 
-// bullmq, ioredis and cassandra-driver are loaded only when REDIS_URL or SCYLLA_CONTACT_POINTS ask for them: together
-// they add ~30 MB of resident code to a broker on embedded defaults, which needs neither.
+// bullmq and ioredis load only when REDIS_URL asks for them (cassandra-driver, in the composition root, only with
+// SCYLLA_CONTACT_POINTS): together they add ~30 MB of resident code to a broker on embedded defaults.
 
 export interface BackgroundJobsOptions {
   readonly config: BrokerConfig;
   /** The broker's local log (the jobs' source of truth). */
   readonly log: Log;
-  /** The cold tier; absent: opened from SCYLLA_CONTACT_POINTS if set (and closed by close()), else no replication. */
+  /** The cold tier, opened and closed by the caller (the composition root); absent: no replication. */
   readonly coldStore?: ColdStore;
   /** Where job metrics go; absent: nowhere. */
   readonly registry?: Registry;
@@ -29,7 +29,7 @@ export interface BackgroundJobs {
   runCompactionNow(): Promise<CompactionResult>;
   /** Replicates every owed segment here and now (not through the queue); resolves with how many it copied. */
   replicateOwedNow(): Promise<number>;
-  /** Stops the runner (waiting for the jobs in hand) and closes the cold store if it opened it. Not the log. */
+  /** Stops the runner (waiting for the jobs in hand). Not the cold store, not the log: the caller owns them. */
   close(): Promise<void>;
 }
 
@@ -41,8 +41,7 @@ export interface BackgroundJobs {
 export async function startBackgroundJobs(opts: BackgroundJobsOptions): Promise<BackgroundJobs> {
   const { config, log, logger } = opts;
   const metrics = new JobMetrics(opts.registry);
-  const ownsCold = opts.coldStore === undefined && config.scyllaContactPoints.length > 0;
-  const cold = ownsCold ? await openColdStore(config, opts.registry, logger) : opts.coldStore;
+  const cold = opts.coldStore;
   const { retentionMs, localRetentionMs, localRetentionBytes } = config;
   const compactor = new Compactor(log, { retentionMs, localRetentionMs, localRetentionBytes }, metrics);
   const replicator = cold === undefined ? undefined : new Replicator(log, cold, config.retentionMs, metrics);
@@ -77,7 +76,6 @@ export async function startBackgroundJobs(opts: BackgroundJobsOptions): Promise<
     async close() {
       unsubscribe();
       await runner.close();
-      if (ownsCold) await cold?.close();
     },
   };
 }
@@ -86,18 +84,4 @@ async function openQueues(config: BrokerConfig, logger: Logger): Promise<JobQueu
   if (config.redisUrl === undefined) return new MemoryQueues();
   const { BullMqQueues } = await import('../../jobs/bullmq/index.js');
   return new BullMqQueues({ redisUrl: config.redisUrl, prefix: config.queuePrefix, brokerId: config.brokerId, logger });
-}
-
-async function openColdStore(config: BrokerConfig, registry: Registry | undefined, logger: Logger): Promise<ColdStore> {
-  const { openCassandraColdStore } = await import('../../tiering/cassandra/index.js');
-  return openCassandraColdStore({
-    contactPoints: config.scyllaContactPoints,
-    localDataCenter: config.scyllaLocalDc,
-    keyspace: config.scyllaKeyspace,
-    replicationFactor: config.scyllaReplicationFactor,
-    consistency: config.scyllaConsistency,
-    concurrency: config.replicationConcurrency,
-    ...(registry === undefined ? {} : { registry }),
-    logger,
-  });
 }
