@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { UnavailableError } from '../../core/index.js';
 
 /** Serves GET /metrics in the Prometheus text format. */
 export async function startMetricsServer(
@@ -26,7 +27,9 @@ export async function startMetricsServer(
     res.end('not found: try GET /metrics\n');
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) =>
+      reject(new UnavailableError(`cannot serve metrics on ${host}:${port}: ${err.message}`, { cause: err })),
+    );
     server.listen(port, host, () => resolve());
   });
   return {
