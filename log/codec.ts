@@ -1,6 +1,9 @@
 import type { LogRecord, SegmentInfo } from '../core/index.js';
 import { readUint64BE, writeUint64BE } from './keys.js';
 
+/** The value of every index key (unreplicated, active by age, deleting): empty, the key says it all. */
+export const INDEX_VALUE: Buffer = Buffer.alloc(0);
+
 // Record value: publishedAtMs (float64, exact for ms timestamps) | expirationSeconds (int32) | body.
 export const RECORD_HEADER_BYTES = 12;
 const RECORD_HEADER = RECORD_HEADER_BYTES;
@@ -26,6 +29,18 @@ export function decodeRecordValue(subject: string, offset: number, value: Uint8A
 
 export function recordValueBodyBytes(value: Uint8Array): number {
   return value.byteLength - RECORD_HEADER;
+}
+
+// Format version value: uint32. A value of another width is not a version this build wrote.
+export function encodeFormatVersion(version: number): Buffer {
+  const buf = Buffer.allocUnsafe(4);
+  buf.writeUInt32BE(version, 0);
+  return buf;
+}
+
+export function decodeFormatVersion(value: Uint8Array): number | undefined {
+  if (value.byteLength !== 4) return undefined;
+  return Buffer.from(value.buffer, value.byteOffset, value.byteLength).readUInt32BE(0);
 }
 
 // Head value: lastOffset (uint64). Written in the same batch as the records it covers.
@@ -73,7 +88,7 @@ export function encodeSegment(s: SegmentState): Buffer {
 
 export function decodeSegment(value: Uint8Array): SegmentState {
   const buf = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  const flags = buf[64]!;
+  const flags = buf.readUInt8(64);
   return {
     baseOffset: buf.readDoubleBE(0),
     lastOffset: buf.readDoubleBE(8),

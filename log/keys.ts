@@ -5,6 +5,8 @@
  * family + subject + 0x00 covers exactly one subject.
  */
 export const Family = {
+  /** Metadata of the data dir itself: 00 name -> value (today only the storage format version, see format-version.ts). */
+  meta: 0x00,
   /** Records: R subject 0 offset -> record value. */
   record: 0x01,
   /** Subject heads: H subject -> head value (last offset ever acknowledged). */
@@ -77,6 +79,11 @@ export function parseActiveKey(key: Uint8Array): { subject: string; offset: numb
   return { subject: buf.toString('utf8', 9, buf.length - 9), offset: readUint64BE(buf, buf.length - 8) };
 }
 
+/** 00 'format-version': where the data dir records its storage format version. */
+export function formatVersionKey(): Buffer {
+  return Buffer.from('\x00format-version', 'latin1');
+}
+
 export function headKey(subject: string): Buffer {
   const len = Buffer.byteLength(subject, 'utf8');
   const buf = Buffer.allocUnsafe(len + 1);
@@ -108,8 +115,9 @@ export function parseHeadKey(key: Uint8Array): string {
 export function prefixEnd(prefix: Buffer): Buffer {
   const end = Buffer.from(prefix);
   for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i] = end[i]! + 1;
+    const byte = end.readUInt8(i);
+    if (byte < 0xff) {
+      end[i] = byte + 1;
       return end.subarray(0, i + 1);
     }
   }

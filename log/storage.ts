@@ -1,5 +1,5 @@
-import { ClassicLevel } from 'classic-level';
-import type { LogRecord, SegmentInfo } from '../core/index.js';
+import { Level } from 'level';
+import type { LogRecord, SegmentInfo, SegmentQuery } from '../core/index.js';
 import { decodeHead, decodeRecordValue, decodeSegment, segmentInfo, type SegmentState } from './codec.js';
 import {
   Family,
@@ -13,17 +13,19 @@ import {
 } from './keys.js';
 import { SubjectState } from './subject-state.js';
 
-/** The log's LevelDB database: binary keys and values (see keys.ts and codec.ts). */
-export type Db = ClassicLevel<Buffer, Buffer>;
-
-export function createDb(dataDir: string): Db {
-  return new ClassicLevel<Buffer, Buffer>(dataDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+/**
+ * The log's LevelDB database: binary keys and values (see keys.ts and codec.ts). Opened through `level`, which on
+ * Node is classic-level itself (its `Level` is the `ClassicLevel` class), so sync writes, chained batches and every
+ * open option are classic-level's. Only level's typings differ: they say get() and getMany() always find a value,
+ * where abstract-level resolves undefined for a missing key. This type says so, so the compiler makes us check.
+ */
+export interface Db extends Omit<Level<Buffer, Buffer>, 'get' | 'getMany'> {
+  get(key: Buffer): Promise<Buffer | undefined>;
+  getMany(keys: Buffer[]): Promise<Array<Buffer | undefined>>;
 }
 
-/** Where a segment scan resumes: after this (subject, baseOffset). */
-export interface SegmentCursor {
-  readonly subject: string;
-  readonly baseOffset: number;
+export function createDb(dataDir: string): Db {
+  return new Level<Buffer, Buffer>(dataDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
 }
 
 /** Loads a subject's state from disk: its head, its segments' metadata and one seek for its first stored offset. */
@@ -102,7 +104,7 @@ export async function readStoredRecords(
 export async function scanSegments(
   db: Db,
   family: Family,
-  options: { limit: number; after?: SegmentCursor },
+  options: SegmentQuery,
   inMemory: (subject: string, baseOffset: number) => SegmentState | undefined,
 ): Promise<SegmentInfo[]> {
   const bounds = familyBounds(family);

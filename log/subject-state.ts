@@ -50,6 +50,29 @@ export class SubjectState {
     return last !== undefined && !last.sealed ? last : undefined;
   }
 
+  /** The segment starting at `baseOffset` (segments are in offset order: a binary search). */
+  segmentAt(baseOffset: number): SegmentState | undefined {
+    const segments = this.segments;
+    let lo = 0;
+    let hi = segments.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const segment = segments[mid];
+      if (segment === undefined) return undefined;
+      if (segment.baseOffset === baseOffset) return segment;
+      if (segment.baseOffset < baseOffset) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+
+  /** The append at `offset` is written: it is visible to readers from now on. */
+  acknowledged(offset: number): void {
+    this.lastOffset = offset;
+    this.inflight -= 1;
+    if (this.firstOffset > offset) this.firstOffset = offset;
+  }
+
   get evictable(): boolean {
     return this.inflight === 0 && this.cursors === 0 && this.pins === 0;
   }

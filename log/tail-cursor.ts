@@ -61,8 +61,9 @@ export class LogTailCursor implements TailCursor {
         continue;
       }
       const cached = state.cacheRead(this.position, maxRecords);
-      if (cached.length > 0) {
-        this.position = cached[cached.length - 1]!.offset + 1;
+      const lastCached = cached[cached.length - 1];
+      if (lastCached !== undefined) {
+        this.position = lastCached.offset + 1;
         this.lastBatchShared = true;
         return cached;
       }
@@ -76,8 +77,9 @@ export class LogTailCursor implements TailCursor {
         throw err;
       }
       if (this.closed) return [];
-      if (stored.length > 0) {
-        this.position = stored[stored.length - 1]!.offset + 1;
+      const lastStored = stored[stored.length - 1];
+      if (lastStored !== undefined) {
+        this.position = lastStored.offset + 1;
         this.lastBatchShared = false;
         return stored;
       }

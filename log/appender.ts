@@ -1,0 +1,106 @@
+import { InvalidArgumentError, type AppendInput, type LogRecord, type LogWriter } from '../core/index.js';
+import { RECORD_HEADER_BYTES, encodeRecordValue } from './codec.js';
+import type { GroupCommit } from './group-commit.js';
+import { offsetKey } from './keys.js';
+import type { SegmentRoller } from './segment-roller.js';
+import type { SubjectCache } from './subject-cache.js';
+import type { SubjectState } from './subject-state.js';
+
+/**
+ * The write side: assigns offsets in memory at the call, so concurrent appends to a subject get consecutive offsets
+ * in call order, and hands each record to the group commit. Appends to a subject whose state is not in memory wait
+ * for it in a queue drained in call order the moment it loads.
+ */
+export class Appender implements LogWriter {
+  constructor(
+    private readonly subjects: SubjectCache,
+    private readonly commit: GroupCommit,
+    private readonly roller: SegmentRoller,
+    private readonly now: () => number,
+  ) {}
+
+  append(input: AppendInput): Promise<number> {
+    const refused = this.commit.refusal();
+    if (refused !== undefined) return Promise.reject(refused);
+    const cached = this.subjects.cached(input.subject);
+    if (cached !== undefined) return this.appendTo(cached, input);
+    return new Promise<number>((resolve, reject) => {
+      this.queueForLoad(input.subject, (state) => this.appendTo(state, input).then(resolve, reject), reject);
+    });
+  }
+
+  appendMany(inputs: readonly AppendInput[]): Promise<number[]> {
+    const first = inputs[0];
+    if (first === undefined) return Promise.resolve([]);
+    const refused = this.commit.refusal();
+    if (refused !== undefined) return Promise.reject(refused);
+    const subject = first.subject;
+    const other = inputs.find((input) => input.subject !== subject);
+    if (other !== undefined) {
+      return Promise.reject(
+        new InvalidArgumentError(
+          'subject',
+          `appendMany appends to one subject: got "${subject}" and "${other.subject}"`,
+        ),
+      );
+    }
+    const cached = this.subjects.cached(subject);
+    // Synchronous from here: the offsets are consecutive and land in one batch.
+    if (cached !== undefined) return this.appendAll(cached, inputs);
+    return new Promise<number[]>((resolve, reject) => {
+      this.queueForLoad(subject, (state) => this.appendAll(state, inputs).then(resolve, reject), reject);
+    });
+  }
+
+  private appendAll(state: SubjectState, inputs: readonly AppendInput[]): Promise<number[]> {
+    return Promise.all(inputs.map((input) => this.appendTo(state, input)));
+  }
+
+  /**
+   * Waits for the subject's state to load; `assign` runs as soon as it has, before any later call can see the
+   * state, so offsets follow call order. Accepted now, written later: close() waits for it.
+   */
+  private queueForLoad(subject: string, assign: (state: SubjectState) => void, reject: (err: unknown) => void): void {
+    this.commit.admit();
+    this.subjects.whenLoaded(subject, {
+      loaded: (state) => {
+        this.commit.settleAdmitted(true);
+        assign(state);
+      },
+      failed: (err) => {
+        reject(err);
+        this.commit.settleAdmitted(false);
+      },
+    });
+  }
+
+  /** The hot path: assigns the offset, accounts the record in its segment and puts it in the batch. */
+  private appendTo(state: SubjectState, input: AppendInput): Promise<number> {
+    if (this.commit.failed) return Promise.reject(this.commit.refusal());
+    const publishedAtMs = this.now();
+    const offset = state.nextOffset;
+    const segment = this.roller.segmentFor(state, offset, input.body.length, publishedAtMs);
+    state.nextOffset = offset + 1;
+    segment.lastOffset = offset;
+    segment.count += 1;
+    segment.bytes += input.body.length;
+    segment.lastPublishMs = publishedAtMs;
+    if (input.expirationSeconds > 0) {
+      segment.maxExplicitExpiryMs = Math.max(
+        segment.maxExplicitExpiryMs,
+        publishedAtMs + input.expirationSeconds * 1000,
+      );
+    } else {
+      segment.lastRetentionPublishMs = publishedAtMs;
+    }
+    const value = encodeRecordValue(publishedAtMs, input.expirationSeconds, input.body);
+    const record: LogRecord = {
+      subject: state.subject,
+      offset,
+      publishedAtMs,
+      expirationSeconds: input.expirationSeconds,
+      body: value.subarray(RECORD_HEADER_BYTES),
+    };
+    return this.commit.add(state, segment, offsetKey(state.recordPrefix, offset), value, record);
+  }
+}

@@ -1,0 +1,304 @@
+import { UnavailableError, type LogObserver, type LogRecord, type SegmentInfo } from '../core/index.js';
+import { encodeHead, encodeSegment, segmentInfo, type SegmentState } from './codec.js';
+import { headKey, offsetKey } from './keys.js';
+import type { Db } from './storage.js';
+import type { SubjectState } from './subject-state.js';
+import type { TailCacheBudget } from './tail-cache-budget.js';
+
+/** A metadata write that is not an append (segment administration). */
+export type Op = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+/** LevelDB's chained batch: each op is copied into the native write batch as it is added. */
+export type Batch = ReturnType<Db['batch']>;
+
+interface PendingAppend {
+  state: SubjectState;
+  record: LogRecord;
+  /** performance.now() at the call, when there is an observer to tell the latency to. */
+  startedAt: number;
+  resolve: (offset: number) => void;
+  reject: (err: unknown) => void;
+}
+
+interface PendingControl {
+  states: SubjectState[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export interface GroupCommitOptions {
+  /** Sync every batch before acknowledging its appends (`fsync: 'batch'`). */
+  readonly sync: boolean;
+  readonly observer: LogObserver | undefined;
+  /** The tail caches that acknowledged records of subjects with cursors go into. */
+  readonly tailCache: TailCacheBudget;
+  /** Called after every written batch, once its appends are acknowledged (the subject cache evicts then). */
+  readonly afterWrite: () => void;
+}
+
+/**
+ * Group commit: appends to any subjects and metadata writes go straight into one LevelDB chained batch; while a
+ * batch is being written the next one accumulates, and the first one to wait is written on the next event-loop
+ * turn. Every append resolves only once the batch holding it is written. Heads and segment metadata are serialized
+ * into the batch at write time, so they describe exactly the records written. A failed write fails the log closed:
+ * that batch and everything queued reject with UnavailableError, and every later write is refused.
+ */
+export class GroupCommit {
+  private appends: PendingAppend[] = [];
+  private controls: PendingControl[] = [];
+  /** The batch the next group commit writes; appends and metadata ops go straight into it. */
+  private batch: Batch | undefined;
+  private batchRecords = 0;
+  private batchBytes = 0;
+  private readonly dirtySegments = new Map<SegmentState, SubjectState>();
+  private readonly dirtyHeads = new Set<SubjectState>();
+  private sealedInBatch: SegmentInfo[] = [];
+  private writing = false;
+  private scheduled = false;
+  private failure: Error | undefined;
+  private closing = false;
+  private closed = false;
+  /** Appends accepted but not in a batch yet (their subject's state is loading): close() waits for them. */
+  private admitted = 0;
+  private idle: Array<() => void> = [];
+  private readonly sealListeners = new Set<(segment: SegmentInfo) => void>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly options: GroupCommitOptions,
+  ) {}
+
+  // ---- accepting writes ----------------------------------------------------------------------------------
+
+  /** Why a new write is refused (a failed write, or closing), if it is. */
+  refusal(): Error | undefined {
+    if (this.failure !== undefined)
+      return new UnavailableError(`the log failed a write and refuses more: ${this.failure.message}`, {
+        cause: this.failure,
+      });
+    if (this.closing) return new UnavailableError('the log is closing');
+    return undefined;
+  }
+
+  /** A batch write failed: nothing more is written. */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  /** An append accepted before it can join a batch (its subject is loading): close() waits for it. */
+  admit(): void {
+    this.admitted += 1;
+  }
+
+  /** An admitted append joined a batch, or failed before it could (close() then looks again). */
+  settleAdmitted(joined: boolean): void {
+    this.admitted -= 1;
+    if (!joined) this.notifyIdle();
+  }
+
+  /** Whether the state's head is still to be written: it must stay in memory. */
+  isDirty(state: SubjectState): boolean {
+    return this.dirtyHeads.has(state);
+  }
+
+  // ---- building the batch --------------------------------------------------------------------------------
+
+  /** The batch being built, for ops that ride along with the appends (segment opening and sealing). */
+  pending(): Batch {
+    if (this.batch === undefined) this.batch = this.db.batch();
+    return this.batch;
+  }
+
+  /**
+   * Puts an append's record into the batch, to be written with its segment's metadata and its subject's head;
+   * resolves with its offset once the batch is written. The hot path: no allocation beyond the promise and its entry.
+   */
+  add(state: SubjectState, segment: SegmentState, key: Buffer, value: Buffer, record: LogRecord): Promise<number> {
+    this.dirtySegments.set(segment, state);
+    this.dirtyHeads.add(state);
+    state.inflight += 1;
+    this.pending().put(key, value);
+    this.batchRecords += 1;
+    this.batchBytes += record.body.length;
+    const startedAt = this.options.observer === undefined ? 0 : performance.now();
+    return new Promise<number>((resolve, reject) => {
+      this.appends.push({ state, record, startedAt, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** A segment was sealed in the batch: its metadata is written with it, and the listeners hear of it after. */
+  sealed(state: SubjectState, segment: SegmentState): void {
+    this.dirtySegments.set(segment, state);
+    this.sealedInBatch.push(segmentInfo(state.subject, segment));
+  }
+
+  /** Queues metadata ops (and states that must stay in memory until written) into the next batch. */
+  control(ops: readonly Op[], states: SubjectState[]): Promise<void> {
+    // Unlike appends, metadata writes are still taken while closing: close() drains them before the database shuts.
+    if (this.failure !== undefined || this.closed)
+      return Promise.reject(this.refusal() ?? new UnavailableError('the log is closed'));
+    for (const s of states) s.inflight += 1;
+    const batch = this.pending();
+    for (const op of ops) {
+      if (op.type === 'put') batch.put(op.key, op.value);
+      else batch.del(op.key);
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.controls.push({ states, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  onSegmentSealed(listener: (segment: SegmentInfo) => void): () => void {
+    this.sealListeners.add(listener);
+    return () => this.sealListeners.delete(listener);
+  }
+
+  // ---- writing -------------------------------------------------------------------------------------------
+
+  private schedule(): void {
+    if (this.writing || this.scheduled) return;
+    this.scheduled = true;
+    // One event-loop turn of appends shares a batch; while a batch is written the next one grows.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.writing) return;
+    if (
+      this.batch === undefined &&
+      this.appends.length === 0 &&
+      this.controls.length === 0 &&
+      this.dirtySegments.size === 0
+    ) {
+      this.notifyIdle();
+      return;
+    }
+    this.writing = true;
+    const appends = this.appends;
+    const controls = this.controls;
+    const sealed = this.sealedInBatch;
+    const records = this.batchRecords;
+    const bytes = this.batchBytes;
+    const batch = this.takeBatch();
+    const sync = this.options.sync;
+    const started = performance.now();
+    try {
+      await batch.write({ sync });
+    } catch (err) {
+      this.failClosed(err, appends, controls);
+      return;
+    }
+    const done = performance.now();
+    notify(() => this.options.observer?.batchWritten(records, bytes, (done - started) / 1000, sync));
+    this.acknowledge(appends, done);
+    for (const c of controls) {
+      for (const s of c.states) s.inflight -= 1;
+      c.resolve();
+    }
+    for (const info of sealed) for (const listener of this.sealListeners) notify(() => listener(info));
+    this.options.afterWrite();
+    this.writing = false;
+    if (this.batch !== undefined || this.appends.length > 0 || this.controls.length > 0) {
+      void this.flush();
+    } else {
+      this.notifyIdle();
+    }
+  }
+
+  /** Takes the batch to write and starts the next; metadata goes in now, describing every append assigned so far. */
+  private takeBatch(): Batch {
+    const batch = this.pending();
+    this.batch = undefined;
+    this.appends = [];
+    this.controls = [];
+    this.sealedInBatch = [];
+    this.batchRecords = 0;
+    this.batchBytes = 0;
+    for (const [segment, state] of this.dirtySegments)
+      batch.put(offsetKey(state.segmentPrefix, segment.baseOffset), encodeSegment(segment));
+    for (const state of this.dirtyHeads) batch.put(headKey(state.subject), encodeHead(state.nextOffset - 1));
+    this.dirtySegments.clear();
+    this.dirtyHeads.clear();
+    return batch;
+  }
+
+  /** The batch is written: its records become visible (offsets, tail caches, waiting cursors), then resolve. */
+  private acknowledge(appends: readonly PendingAppend[], done: number): void {
+    const touched = new Set<SubjectState>();
+    for (const a of appends) {
+      const state = a.state;
+      state.acknowledged(a.record.offset);
+      if (state.cursors > 0) this.options.tailCache.add(state, a.record);
+      touched.add(state);
+    }
+    for (const state of touched) state.wakeAll();
+    const observer = this.options.observer;
+    if (observer !== undefined)
+      notify(() => {
+        for (const a of appends) observer.appendAcknowledged((done - a.startedAt) / 1000);
+      });
+    for (const a of appends) a.resolve(a.record.offset);
+  }
+
+  /** Offsets already handed out cannot be taken back without holes: refuse everything from now on. */
+  private failClosed(err: unknown, appends: readonly PendingAppend[], controls: readonly PendingControl[]): void {
+    this.failure = err instanceof Error ? err : new Error(String(err));
+    this.writing = false;
+    const refused = this.refusal();
+    for (const a of appends) a.reject(refused);
+    for (const c of controls) c.reject(refused);
+    const queuedAppends = this.appends;
+    const queuedControls = this.controls;
+    this.appends = [];
+    this.controls = [];
+    this.batch = undefined;
+    for (const a of queuedAppends) a.reject(refused);
+    for (const c of queuedControls) c.reject(refused);
+    this.notifyIdle();
+  }
+
+  // ---- closing -------------------------------------------------------------------------------------------
+
+  /**
+   * Refuses new appends and writes everything accepted, then refuses metadata writes too. Resolves false when the
+   * log was already closing (the first call closes it).
+   */
+  async close(): Promise<boolean> {
+    if (this.closing) return false;
+    this.closing = true;
+    while (
+      this.writing ||
+      this.scheduled ||
+      this.admitted > 0 ||
+      this.batch !== undefined ||
+      this.appends.length > 0 ||
+      this.controls.length > 0
+    ) {
+      await new Promise<void>((resolve) => {
+        this.idle.push(resolve);
+        this.schedule();
+      });
+    }
+    this.closed = true;
+    return true;
+  }
+
+  private notifyIdle(): void {
+    const idle = this.idle;
+    this.idle = [];
+    for (const done of idle) done();
+  }
+}
+
+/** Calls an observer or listener: its failure is reported as a process warning and never wedges the writer. */
+function notify(call: () => void): void {
+  try {
+    call();
+  } catch (err) {
+    process.emitWarning(err instanceof Error ? err : new Error(String(err)), { code: 'BROKER_LOG_LISTENER' });
+  }
+}

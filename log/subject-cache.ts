@@ -1,0 +1,141 @@
+import { headKey } from './keys.js';
+import { readSubjectState, type Db } from './storage.js';
+import type { SubjectState } from './subject-state.js';
+import type { TailCacheBudget } from './tail-cache-budget.js';
+
+/** Told when a subject's state has loaded (before anything else can see it), or that the load failed. */
+export interface LoadWaiter {
+  loaded(state: SubjectState): void;
+  failed(err: unknown): void;
+}
+
+interface Loading {
+  promise: Promise<SubjectState>;
+  /** acquire() calls waiting for this load: the state is pinned for them as soon as it loads. */
+  pins: number;
+  /** whenLoaded() calls, in call order. */
+  waiters: LoadWaiter[];
+}
+
+/**
+ * The subject states in memory, at most `maxSubjects` of them beyond those that must stay. A state is loaded on
+ * first use (one load per subject however many ask at once) and evicted by a second-chance (CLOCK) approximation of
+ * LRU. A state with appends in flight, open cursors or pins (operations holding it across awaits) is never evicted,
+ * nor one that `mustStay` keeps (its head is still to be written).
+ */
+export class SubjectCache {
+  private readonly states = new Map<string, SubjectState>();
+  private readonly loading = new Map<string, Loading>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly maxSubjects: number,
+    private readonly budget: TailCacheBudget,
+    private readonly mustStay: (state: SubjectState) => boolean,
+  ) {}
+
+  /** The state if it is in memory, marked as used. */
+  cached(subject: string): SubjectState | undefined {
+    const state = this.states.get(subject);
+    // Second chance (CLOCK) instead of strict LRU: a flag per access, the reordering is left to evict().
+    if (state !== undefined) state.recent = true;
+    return state;
+  }
+
+  /** The state if it is in memory, without marking it used (for sweeps over many subjects). */
+  peek(subject: string): SubjectState | undefined {
+    return this.states.get(subject);
+  }
+
+  /** The subject's state, loading it if needed. Not pinned: for reads, which may use a state evicted meanwhile. */
+  load(subject: string): Promise<SubjectState> {
+    const cached = this.cached(subject);
+    if (cached !== undefined) return Promise.resolve(cached);
+    return this.startLoad(subject).promise;
+  }
+
+  /** The state of a subject that exists, without creating in-memory state for unknown ones. */
+  async existing(subject: string): Promise<SubjectState | undefined> {
+    if (this.loading.has(subject)) return this.load(subject);
+    const head = await this.db.get(headKey(subject));
+    if (head === undefined) return undefined;
+    return this.load(subject);
+  }
+
+  /**
+   * The subject's state, pinned in memory until release(): for operations that change it across awaits, which
+   * must not work on a state that was evicted (and reloaded by someone else) in the meantime.
+   */
+  acquire(subject: string): Promise<SubjectState> {
+    const cached = this.cached(subject);
+    if (cached !== undefined) {
+      cached.pins += 1;
+      return Promise.resolve(cached);
+    }
+    const loading = this.startLoad(subject);
+    loading.pins += 1;
+    return loading.promise;
+  }
+
+  release(state: SubjectState): void {
+    state.pins -= 1;
+  }
+
+  /**
+   * Tells `waiter` when the state of a subject that is not in memory has loaded: waiters are called in call order,
+   * before the state is in anyone else's hands, so appends queued here keep call order.
+   */
+  whenLoaded(subject: string, waiter: LoadWaiter): void {
+    this.startLoad(subject).waiters.push(waiter);
+  }
+
+  /** Evicts unused states beyond the limit; a state used since the last sweep goes to the end instead. */
+  evict(): void {
+    const max = this.maxSubjects;
+    if (this.states.size <= max) return;
+    // Map order is load order; a state used since the last sweep gets a second chance at the end of the order.
+    for (const [subject, state] of this.states) {
+      if (this.states.size <= max) break;
+      if (!state.evictable || this.mustStay(state)) continue;
+      this.states.delete(subject);
+      if (state.recent) {
+        state.recent = false;
+        this.states.set(subject, state);
+      } else {
+        this.budget.clear(state);
+      }
+    }
+  }
+
+  private startLoad(subject: string): Loading {
+    const loading = this.loading.get(subject);
+    if (loading !== undefined) return loading;
+    const entry: Omit<Loading, 'promise'> = { pins: 0, waiters: [] };
+    const promise = readSubjectState(this.db, subject).then(
+      (state) => this.loaded(subject, entry, state),
+      (err: unknown) => this.loadFailed(subject, entry, err),
+    );
+    // Waiters that only wanted the appends may not listen; the error reaches them through their own promises.
+    promise.catch(() => undefined);
+    const started = Object.assign(entry, { promise });
+    this.loading.set(subject, started);
+    return started;
+  }
+
+  private loaded(subject: string, entry: Omit<Loading, 'promise'>, state: SubjectState): SubjectState {
+    this.loading.delete(subject);
+    state.recent = true;
+    this.states.set(subject, state);
+    // Before anything else can see the state: pin it for those waiting, and hand it to the queued waiters.
+    state.pins += entry.pins;
+    for (const waiter of entry.waiters) waiter.loaded(state);
+    this.evict();
+    return state;
+  }
+
+  private loadFailed(subject: string, entry: Omit<Loading, 'promise'>, err: unknown): never {
+    this.loading.delete(subject);
+    for (const waiter of entry.waiters) waiter.failed(err);
+    throw err;
+  }
+}
