@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ClassicLevel } from 'classic-level';
+import { Level } from 'level';
 import { loadConfig, type LogObserver } from '../../core/index.js';
 import { logOptionsFromConfig, openLog } from '../../log/index.js';
 import type { ScenarioResult } from '../support/result.js';
@@ -62,7 +62,7 @@ function recordKey(subject: string, offset: number): Buffer {
 /** The raw ceiling: one writer, batches of RAW_BATCH records spread over the same subjects, one batch at a time. */
 async function rawCeiling(seconds: number, size: number, fsync: Fsync, chained: boolean): Promise<Cell> {
   return withTempDir(async (dir) => {
-    const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     await db.open();
     const body = Buffer.alloc(size, 7);
     const offsets = new Array<number>(SUBJECTS).fill(0);
