@@ -5,6 +5,7 @@ import type { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { SHUTDOWN_ADVICE, shuttingDownError, type CallGate, type ShutdownListener } from './call-gate.js';
 import { toWireError } from './status.js';
 import type { RequestGuard } from './validate.js';
+import { DrainWaiter } from './drain-waiter.js';
 
 export type PublishStreamCall = ServerDuplexStream<PublishRequest, PublishResponse>;
 
@@ -35,18 +36,20 @@ export class PublishStreamSession implements ShutdownListener {
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
   private paused = false;
-  private releaseDrain: (() => void) | undefined;
   private readonly maxInFlight: number;
   private readonly endCall: (success: boolean) => void;
   private readonly onData = (req: PublishRequest): void => this.receive(req);
   private readonly onEnd = (): void => this.drainThen({ kind: 'end' });
   private readonly onGone = (): void => this.close({ kind: 'gone' });
 
+  private readonly drain: DrainWaiter;
+
   constructor(
     private readonly call: PublishStreamCall,
     private readonly deps: PublishStreamSessionDeps,
   ) {
     this.maxInFlight = deps.maxInFlight ?? DEFAULT_STREAM_IN_FLIGHT;
+    this.drain = new DrainWaiter(call);
     this.endCall = deps.metrics.startCall('PublishStream');
   }
 
@@ -93,7 +96,7 @@ export class PublishStreamSession implements ShutdownListener {
     try {
       const id = await appended;
       // A client that does not read its acks stops this chain, so pending reaches the bound and reading pauses.
-      if (this.state !== 'closed' && !this.call.write({ id })) await this.drained();
+      if (this.state !== 'closed' && !this.call.write({ id })) await this.drain.wait();
     } catch (err) {
       // Every earlier ack is out (the chain is sequential), so the failure can end the stream now.
       this.close({ kind: 'error', err });
@@ -105,18 +108,6 @@ export class PublishStreamSession implements ShutdownListener {
         this.call.resume();
       }
     }
-  }
-
-  private drained(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        this.call.off('drain', done);
-        this.releaseDrain = undefined;
-        resolve();
-      };
-      this.releaseDrain = done;
-      this.call.on('drain', done);
-    });
   }
 
   /** Stops reading and ends the stream once every ack owed so far is out. */
@@ -136,7 +127,7 @@ export class PublishStreamSession implements ShutdownListener {
     this.call.off('end', this.onEnd);
     this.call.off('cancelled', this.onGone);
     this.deps.gate.untrack(this);
-    this.releaseDrain?.();
+    this.drain.releaseNow();
     this.endCall(ending.kind === 'end');
     if (this.call.cancelled || ending.kind === 'gone') return;
     if (ending.kind === 'end') this.call.end();

@@ -6,6 +6,7 @@ import { SHUTDOWN_ADVICE, shuttingDownError, type CallGate, type ShutdownListene
 import { toMessage, type EncodedMessages } from './service-definition.js';
 import { toWireError } from './status.js';
 import type { RequestGuard } from './validate.js';
+import { DrainWaiter } from './drain-waiter.js';
 
 export type SubscribeCall = ServerWritableStream<SubscribeRequest, MessageResponse | Buffer>;
 
@@ -39,15 +40,17 @@ export class SubscribeSession implements ShutdownListener {
   private state: 'opening' | 'streaming' | 'closed' = 'opening';
   private cursor: TailCursor | undefined;
   /** Wakes a delivery waiting for 'drain', so a close never leaves it hanging. */
-  private releaseDrain: (() => void) | undefined;
   private readonly endCall: (success: boolean) => void;
   private readonly onGone = (): void => this.close({ kind: 'gone' });
+
+  private readonly drain: DrainWaiter;
 
   constructor(
     private readonly call: SubscribeCall,
     private readonly deps: SubscribeSessionDeps,
   ) {
     this.endCall = deps.metrics.startCall('Subscribe');
+    this.drain = new DrainWaiter(call);
   }
 
   /** Serves the stream until it closes; never rejects (failures end the stream with their status). */
@@ -113,22 +116,10 @@ export class SubscribeSession implements ShutdownListener {
         if (isExpired(record, retentionMs, now)) continue;
         delivered += 1;
         // Respect the stream's backpressure: wait for the client to read before reading further.
-        if (!this.call.write(shared ? encoded.of(record) : toMessage(record))) await this.drained();
+        if (!this.call.write(shared ? encoded.of(record) : toMessage(record))) await this.drain.wait();
       }
       metrics.messagesDelivered.inc(delivered);
     }
-  }
-
-  private drained(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        this.call.off('drain', done);
-        this.releaseDrain = undefined;
-        resolve();
-      };
-      this.releaseDrain = done;
-      this.call.on('drain', done);
-    });
   }
 
   /** The one close path. */
@@ -141,7 +132,7 @@ export class SubscribeSession implements ShutdownListener {
     this.call.off('error', this.onGone);
     this.deps.gate.untrack(this);
     this.cursor?.close();
-    this.releaseDrain?.();
+    this.drain.releaseNow();
     if (wasStreaming && this.deps.subscribers.delete(this)) this.deps.metrics.activeSubscribers.dec();
     const failed = ending.kind === 'error' || ending.kind === 'shutdown';
     this.endCall(!failed);
