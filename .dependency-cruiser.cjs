@@ -42,6 +42,22 @@ module.exports = {
       to: { path: '(^bench/|/test-support/|^test-support/|\\.test\\.ts$)' },
     },
     {
+      name: 'through-the-entry-point',
+      comment:
+        'A module is imported through its entry point (index.ts; the lazily loaded Cassandra and BullMQ entries too), never by deep paths.',
+      severity: 'error',
+      from: { path: '^(core|log|retention|tiering|jobs|api)/', pathNot: TEST },
+      to: {
+        path: '^(core|log|retention|tiering|jobs)/',
+        pathNot: [
+          '^$1/',
+          '^(core|log|retention|tiering|jobs)/index\\.ts$',
+          '^tiering/cassandra/index\\.ts$',
+          '^jobs/bullmq/index\\.ts$',
+        ],
+      },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},
