@@ -44,7 +44,7 @@ export interface BrokerConfig {
   readonly compactionIntervalMs: number;
   /** BROKER_ID: this broker's name in job queues and metrics; several brokers may share one Redis. */
   readonly brokerId: string;
-  /** REDIS_URL: BullMQ jobs on Redis; undefined = the in-process job runner. */
+  /** REDIS_URL: the job queues on Redis (BullMQ); undefined = the queues in memory. */
   readonly redisUrl: string | undefined;
   /** BROKER_QUEUE_PREFIX: BullMQ key prefix, so several clusters can share one Redis. */
   readonly queuePrefix: string;

@@ -89,7 +89,7 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
   redisUrl: {
     env: 'REDIS_URL',
     type: optionalUrl({ pattern: /^rediss?:\/\//, says: 'must start with redis:// or rediss://' }),
-    help: 'Redis for BullMQ jobs (unset = in-process job runner)',
+    help: 'Redis for the BullMQ job queues (unset = jobs queued in memory)',
   },
   queuePrefix: { env: 'BROKER_QUEUE_PREFIX', type: text(), help: 'BullMQ key prefix' },
   scyllaContactPoints: {
