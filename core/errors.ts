@@ -12,6 +12,7 @@ export const GrpcCode = {
   FAILED_PRECONDITION: 9,
   INTERNAL: 13,
   UNAVAILABLE: 14,
+  DATA_LOSS: 15,
 } as const;
 export type GrpcCode = (typeof GrpcCode)[keyof typeof GrpcCode];
 
@@ -79,6 +80,13 @@ export const REASONS = {
     description:
       'An unexpected failure inside the broker (a broken invariant); the message says what failed. Nothing was acknowledged.',
     exitCode: 1,
+  },
+  DATA_LOSS: {
+    grpcCode: GrpcCode.DATA_LOSS,
+    retriable: false,
+    description:
+      'The id was acknowledged but its record is damaged (checksum mismatch) or was lost from the local disk; it is never served wrong or reported as expired.',
+    exitCode: 4,
   },
   INVALID_CONFIG: {
     grpcCode: GrpcCode.FAILED_PRECONDITION,
@@ -155,6 +163,20 @@ export class ExpiredIdError extends BrokerError {
       metadata: { subject, id: String(id) },
     });
     this.name = 'ExpiredIdError';
+    this.subject = subject;
+    this.id = id;
+  }
+}
+
+/** An acknowledged record that cannot be served as it was written: damaged on disk, or lost with a damaged file. */
+export class DataLossError extends BrokerError {
+  readonly subject: string;
+  readonly id: number;
+  constructor(subject: string, id: number, detail: string) {
+    super('DATA_LOSS', `id ${id} on subject "${subject}" was acknowledged but is lost: ${detail}`, {
+      metadata: { subject, id: String(id) },
+    });
+    this.name = 'DataLossError';
     this.subject = subject;
     this.id = id;
   }

@@ -1,5 +1,14 @@
-/** Receives the log's own measurements (the api wires it to Prometheus). All durations in seconds. */
+/**
+ * Receives the log's own measurements and events (the api wires it to Prometheus, the logger and gRPC health).
+ * All durations in seconds. Calls are made from the log's hot path: they must be cheap and must not throw.
+ */
 export interface LogObserver {
   batchWritten(records: number, bytes: number, writeSeconds: number, synced: boolean): void;
   appendAcknowledged(latencySeconds: number): void;
+  /** A record read from disk failed its checksum: it was not served (the reader got DATA_LOSS). */
+  checksumMismatch?(subject: string, offset: number): void;
+  /** A write failed: the log refuses writes until it has recovered (writeRecovered). */
+  writeFailed?(err: Error): void;
+  /** The log serves writes again after a failure. */
+  writeRecovered?(): void;
 }
