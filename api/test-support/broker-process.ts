@@ -15,6 +15,8 @@ export interface BrokerProcess {
   readonly address: string;
   readonly metricsPort: number;
   readonly dataDir: string;
+  /** The broker's stdout so far, one JSON log line per entry. */
+  readonly logLines: readonly string[];
   client(): BrokerClient;
   /** Text of GET /metrics. */
   metrics(): Promise<string>;
@@ -41,11 +43,13 @@ export async function startBrokerProcess(env: Record<string, string> = {}, dataD
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  const logLines: string[] = [];
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const ports = await new Promise<{ grpcPort: number; metricsPort: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`broker did not start in 30 s: ${stderr}`)), 30_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      logLines.push(line);
       try {
         const entry = JSON.parse(line) as { msg?: string; grpcPort?: number; metricsPort?: number };
         if (entry.msg === 'listening') {
@@ -68,6 +72,7 @@ export async function startBrokerProcess(env: Record<string, string> = {}, dataD
     address,
     metricsPort: ports.metricsPort,
     dataDir: dir,
+    logLines,
     client() {
       const c = new BrokerClient(address, credentials.createInsecure());
       clients.push(c);
