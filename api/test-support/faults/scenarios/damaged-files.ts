@@ -145,7 +145,8 @@ export async function tableMissing(): Promise<FaultRow> {
     } catch (err) {
       const message = (err as Error).message;
       const named = message.includes(missing);
-      const cause = message.split('\n').find((l) => l.includes(missing) || /failed to open/i.test(l)) ?? message;
+      const lines = message.split('\n');
+      const cause = lines.find((l) => l.includes(missing)) ?? lines.find((l) => /failed to open/i.test(l)) ?? message;
       return {
         fault,
         clientSaw: `start refused: ${cause.trim().slice(0, 200)}`,
