@@ -95,6 +95,13 @@ export const REASONS = {
       'A setting (environment variable or CLI flag) is missing, malformed or contradicts another; the broker does not start.',
     exitCode: 2,
   },
+  STORAGE_UNREADABLE: {
+    grpcCode: GrpcCode.FAILED_PRECONDITION,
+    retriable: false,
+    description:
+      "The log's data directory cannot be opened: LevelDB refused it (a missing or damaged file, a lock held by another process); the message names the file and LevelDB's own message.",
+    exitCode: 3,
+  },
   UNSUPPORTED_FORMAT: {
     grpcCode: GrpcCode.FAILED_PRECONDITION,
     retriable: false,
@@ -264,4 +271,21 @@ export class UnsupportedFormatError extends BrokerError {
     this.found = found;
     this.supported = supported;
   }
+}
+
+/** The data directory could not be opened as a log; the cause is LevelDB's (or the file system's) own error. */
+export class StorageOpenError extends BrokerError {
+  readonly dataDir: string;
+  constructor(dataDir: string, cause: unknown) {
+    const why = cause instanceof Error ? describeCause(cause) : String(cause);
+    super('STORAGE_UNREADABLE', `cannot open the log in ${dataDir}: ${why}`, { cause, metadata: { dataDir } });
+    this.name = 'StorageOpenError';
+    this.dataDir = dataDir;
+  }
+}
+
+/** LevelDB's open error says only "Database failed to open"; the reason (which file, which lock) is its cause. */
+function describeCause(err: Error): string {
+  const inner = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  return `${err.message}${inner}`;
 }

@@ -11,4 +11,6 @@ export interface LogObserver {
   writeFailed?(err: Error): void;
   /** The log serves writes again after a failure. */
   writeRecovered?(): void;
+  /** The recovery pass at open found acknowledged ids from..to (inclusive) of a subject lost with damaged files. */
+  dataLost?(subject: string, from: number, to: number, detail: string): void;
 }

@@ -8,6 +8,11 @@ export type LookupResult =
   | { readonly kind: 'record'; readonly record: LogRecord }
   /** 1 <= offset <= lastOffset but the record is gone (expired and compacted, or removed by local retention). */
   | { readonly kind: 'removed'; readonly firstOffset: number }
+  /**
+   * 1 <= offset <= lastOffset, acknowledged, but its record was lost with damaged files (a torn write-ahead log, a
+   * damaged or missing table file): the API answers DATA_LOSS, never EXPIRED_ID or INVALID_ID. `detail` says why.
+   */
+  | { readonly kind: 'lost'; readonly detail: string }
   /** offset < 1, offset > lastOffset, or a subject that was never published to. */
   | { readonly kind: 'never'; readonly lastOffset: number };
 

@@ -33,6 +33,11 @@ export interface GroupCommitOptions {
   readonly tailCache: TailCacheBudget;
   /** Called after every written batch, once its appends are acknowledged (the subject cache evicts then). */
   readonly afterWrite: () => void;
+  /**
+   * Writes the heads a batch changes outside LevelDB (the high-water side file), in parallel with the batch and
+   * before its appends are acknowledged, so a torn LevelDB WAL cannot make an acknowledged id look never assigned.
+   */
+  readonly marks?: (heads: ReadonlyArray<readonly [string, number]>, sync: boolean) => Promise<void>;
 }
 
 /**
@@ -183,12 +188,15 @@ export class GroupCommit {
     const sealed = this.sealedInBatch;
     const records = this.batchRecords;
     const bytes = this.batchBytes;
+    const heads = this.options.marks === undefined ? undefined : this.changedHeads();
     const batch = this.takeBatch();
     const sync = this.options.sync;
     const started = performance.now();
     try {
-      await batch.write({ sync });
+      if (heads === undefined || heads.length === 0) await batch.write({ sync });
+      else await Promise.all([batch.write({ sync }), this.options.marks?.(heads, sync)]);
     } catch (err) {
+      this.retractMarks(appends, sync);
       this.failClosed(err, appends, controls);
       return;
     }
@@ -207,6 +215,26 @@ export class GroupCommit {
     } else {
       this.notifyIdle();
     }
+  }
+
+  /**
+   * The failed batch's heads may be in the side file already, above anything acknowledged: put the acknowledged
+   * heads back, so the next open does not call ids that were never acknowledged lost. Should that write fail too,
+   * the marks stay high and those ids are skipped, never reused: safe, so its failure is not raised again.
+   */
+  private retractMarks(appends: readonly PendingAppend[], sync: boolean): void {
+    const marks = this.options.marks;
+    if (marks === undefined || appends.length === 0) return;
+    const heads = new Map<string, number>();
+    for (const a of appends) heads.set(a.state.subject, a.state.lastOffset);
+    marks([...heads], sync).catch(() => undefined);
+  }
+
+  /** The heads the next batch writes, as (subject, last offset). */
+  private changedHeads(): Array<readonly [string, number]> {
+    const heads: Array<readonly [string, number]> = [];
+    for (const state of this.dirtyHeads) heads.push([state.subject, state.nextOffset - 1]);
+    return heads;
   }
 
   /** Takes the batch to write and starts the next; metadata goes in now, describing every append assigned so far. */

@@ -22,6 +22,11 @@ export const Family = {
   active: 0x05,
   /** Segment deletions in progress, finished on the next open after a crash: D subject 0 baseOffset -> empty. */
   deleting: 0x06,
+  /**
+   * Acknowledged offsets lost with damaged files (recorded by the recovery pass at open, recovery.ts):
+   * L subject 0 fromOffset -> toOffset (u64 BE), inclusive. Reads answer 'lost' for them, never 'removed'.
+   */
+  lost: 0x07,
 } as const;
 export type Family = (typeof Family)[keyof typeof Family];
 

@@ -1,22 +1,25 @@
-import type {
-  AppendInput,
-  Log,
-  LogRecord,
-  LookupResult,
-  ReadLimits,
-  Removed,
-  SegmentInfo,
-  SegmentQuery,
-  SegmentRef,
-  SubjectInfo,
-  SubjectQuery,
-  TailCursor,
+import {
+  StorageOpenError,
+  type AppendInput,
+  type Log,
+  type LogRecord,
+  type LookupResult,
+  type ReadLimits,
+  type Removed,
+  type SegmentInfo,
+  type SegmentQuery,
+  type SegmentRef,
+  type SubjectInfo,
+  type SubjectQuery,
+  type TailCursor,
 } from '../core/index.js';
 import { Appender } from './appender.js';
 import { checkFormatVersion } from './format-version.js';
 import { GroupCommit } from './group-commit.js';
+import { HighWaterFile } from './high-water.js';
 import type { LogOptions } from './options.js';
 import { Reader } from './reader.js';
+import { recoverLostIds } from './recovery.js';
 import { SegmentAdmin } from './segment-admin.js';
 import { SegmentRoller } from './segment-roller.js';
 import { createDb, finishInterruptedDeletes, type Db } from './storage.js';
@@ -39,6 +42,7 @@ export class LevelDbLog implements Log {
   private constructor(
     private readonly db: Db,
     options: LogOptions,
+    private readonly highWater: HighWaterFile,
   ) {
     const tailCache = new TailCacheBudget(options.tailCacheRecords, options.tailCacheBytes);
     const subjects: SubjectCache = new SubjectCache(db, options.subjectCacheSize, tailCache, (state) =>
@@ -49,6 +53,7 @@ export class LevelDbLog implements Log {
       observer: options.observer,
       tailCache,
       afterWrite: () => subjects.evict(),
+      marks: (heads, sync) => highWater.write(heads, sync),
     });
     const roller = new SegmentRoller(commit, options);
     this.commit = commit;
@@ -62,15 +67,27 @@ export class LevelDbLog implements Log {
    * unknown storage format with UnsupportedFormatError, before anything is written to it.
    */
   static async open(options: LogOptions, db: Db = createDb(options.dataDir)): Promise<LevelDbLog> {
-    await db.open();
+    try {
+      await db.open();
+    } catch (err) {
+      throw new StorageOpenError(options.dataDir, err);
+    }
     try {
       await checkFormatVersion(db, options.dataDir);
+      await finishInterruptedDeletes(db);
+      const highWater = await HighWaterFile.open(options.dataDir);
+      await LevelDbLog.recover(db, highWater, options);
+      return new LevelDbLog(db, options, highWater);
     } catch (err) {
       await db.close();
       throw err;
     }
-    await finishInterruptedDeletes(db);
-    return new LevelDbLog(db, options);
+  }
+
+  /** The recovery pass (recovery.ts): lost acknowledged ids are recorded and reported, and heads raised above them. */
+  private static async recover(db: Db, highWater: HighWaterFile, options: LogOptions): Promise<void> {
+    const lost = await recoverLostIds(db, highWater.marks);
+    for (const loss of lost) options.observer?.dataLost?.(loss.subject, loss.from, loss.to, loss.detail);
   }
 
   // ---- LogWriter -----------------------------------------------------------------------------------------
@@ -153,6 +170,7 @@ export class LevelDbLog implements Log {
   async close(): Promise<void> {
     if (!(await this.commit.close())) return;
     this.reader.closeCursors();
+    await this.highWater.close();
     await this.db.close();
   }
 }

@@ -16,6 +16,7 @@ import { readStoredRecords, type Db } from './storage.js';
 import type { SubjectCache } from './subject-cache.js';
 import type { SubjectState } from './subject-state.js';
 import type { TailCacheBudget } from './tail-cache-budget.js';
+import { lostReason } from './lost-ranges.js';
 import { LogTailCursor } from './tail-cursor.js';
 
 /** Body bytes per disk read of a tail cursor: with STORED_BATCH records, what one lagging subscriber holds at most. */
@@ -49,8 +50,14 @@ export class Reader implements LogReader {
     const cached = state.cacheRead(offset, 1)[0];
     if (cached !== undefined) return { kind: 'record', record: cached };
     const value = await this.db.get(offsetKey(state.recordPrefix, offset));
-    if (value === undefined) return { kind: 'removed', firstOffset: state.firstOffset };
+    if (value === undefined) return this.missing(state, offset);
     return { kind: 'record', record: decodeRecordValue(subject, offset, value) };
+  }
+
+  /** An acknowledged offset without a record: lost with damaged files (lost-ranges.ts), or removed by deletion. */
+  private async missing(state: SubjectState, offset: number): Promise<LookupResult> {
+    const lost = await lostReason(this.db, state, offset);
+    return lost === undefined ? { kind: 'removed', firstOffset: state.firstOffset } : { kind: 'lost', detail: lost };
   }
 
   async readRange(subject: string, fromOffset: number, limits: ReadLimits): Promise<LogRecord[]> {

@@ -1,5 +1,6 @@
 import type { sendUnaryData } from '@grpc/grpc-js';
 import {
+  DataLossError,
   ExpiredIdError,
   InvalidIdError,
   InvariantError,
@@ -177,6 +178,8 @@ export class BrokerService {
         );
       case 'removed':
         throw new ExpiredIdError(subject, id, `removed by retention; the first retained id is ${found.firstOffset}`);
+      case 'lost':
+        throw new DataLossError(subject, id, found.detail);
       case 'record': {
         const record = found.record;
         if (isExpired(record, this.options.retentionMs, this.now())) {

@@ -8,6 +8,7 @@ import { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { startMetricsServer } from '../metrics/metrics-server.js';
 import { startBackgroundJobs } from './background-jobs.js';
 import { BrokerServer } from './broker-server.js';
+import { withDataLossLog } from './data-loss-log.js';
 import { createLogger } from './logger.js';
 
 /** Starts the background work on the broker's log (compaction, replication); resolves with how to stop it. */
@@ -49,7 +50,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   const metrics = new BrokerMetrics(new Registry());
   const opened = new OpenedParts(logger);
   try {
-    const log = await openLog(logOptionsFromConfig(config, metrics.logObserver()));
+    const log = await openLog(logOptionsFromConfig(config, withDataLossLog(metrics.logObserver(), logger)));
     opened.add('log', () => log.close());
 
     const coldStore = deps.coldStore ?? (await openColdStore(config, metrics.registry, logger));

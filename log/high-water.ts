@@ -1,0 +1,163 @@
+import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { readUint64BE, writeUint64BE } from './keys.js';
+
+/** The side file's name in the data dir (LevelDB ignores files it did not create). */
+export const HIGH_WATER_FILE = 'HIGH-WATER';
+/** Past this size the next write rewrites the file with one entry per subject instead of appending. */
+const REWRITE_BYTES = 16 * 1024 * 1024;
+const FRAME_HEADER = 8;
+
+/** What the side file holds: the highest offset ever acknowledged per subject, and how much of a torn tail it dropped. */
+export interface HighWaterMarks {
+  readonly marks: Map<string, number>;
+  /** Bytes at the end that were not a whole, checksummed frame (a write torn by a crash), ignored. */
+  readonly tornBytes: number;
+}
+
+/**
+ * A later entry for a subject supersedes an earlier one (a failed batch's marks are put back that way).
+ * Frames: payload length (u32 BE) · CRC-32 of the payload (u32 BE) · payload, the payload being entries of
+ * subject length (u16 BE) · subject UTF-8 · mark (u64 BE). A later entry for a subject supersedes an earlier one.
+ */
+export function encodeFrame(entries: Iterable<readonly [string, number]>): Buffer {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for (const [subject, mark] of entries) {
+    const len = Buffer.byteLength(subject, 'utf8');
+    const entry = Buffer.allocUnsafe(2 + len + 8);
+    entry.writeUInt16BE(len, 0);
+    entry.write(subject, 2, 'utf8');
+    writeUint64BE(entry, mark, 2 + len);
+    parts.push(entry);
+    size += entry.length;
+  }
+  const frame = Buffer.allocUnsafe(FRAME_HEADER + size);
+  frame.writeUInt32BE(size, 0);
+  let at = FRAME_HEADER;
+  for (const part of parts) at += part.copy(frame, at);
+  frame.writeUInt32BE(crc32(frame.subarray(FRAME_HEADER)), 4);
+  return frame;
+}
+
+/** Reads frames up to the first one that is incomplete or fails its checksum: that one and the rest are a torn tail. */
+export function decodeFrames(data: Buffer): HighWaterMarks {
+  const marks = new Map<string, number>();
+  let at = 0;
+  while (at + FRAME_HEADER <= data.length) {
+    const size = data.readUInt32BE(at);
+    const end = at + FRAME_HEADER + size;
+    if (end > data.length) break;
+    const payload = data.subarray(at + FRAME_HEADER, end);
+    if (crc32(payload) !== data.readUInt32BE(at + 4) || !decodeEntries(payload, marks)) break;
+    at = end;
+  }
+  return { marks, tornBytes: data.length - at };
+}
+
+function decodeEntries(payload: Buffer, into: Map<string, number>): boolean {
+  const found: Array<[string, number]> = [];
+  let at = 0;
+  while (at < payload.length) {
+    if (at + 2 > payload.length) return false;
+    const len = payload.readUInt16BE(at);
+    if (at + 2 + len + 8 > payload.length) return false;
+    found.push([payload.toString('utf8', at + 2, at + 2 + len), readUint64BE(payload, at + 2 + len)]);
+    at += 2 + len + 8;
+  }
+  for (const [subject, mark] of found) into.set(subject, mark);
+  return true;
+}
+
+/** Reads the side file of a data dir without changing it (a missing file has no marks). */
+export async function readHighWater(dataDir: string): Promise<HighWaterMarks> {
+  try {
+    return decodeFrames(await readFile(join(dataDir, HIGH_WATER_FILE)));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { marks: new Map(), tornBytes: 0 };
+    throw err;
+  }
+}
+
+/**
+ * The high-water mark of every subject, kept outside LevelDB's write-ahead log: a torn or damaged WAL can lose the
+ * tail of the log's batches, and with them the heads, but not this file, which every group commit appends the heads
+ * it changed to (synced with the batch when fsync is 'batch') before the appends are acknowledged. At open it is
+ * rewritten atomically (temp file, fsync, rename, fsync of the directory) with one entry per subject, dropping any
+ * torn tail; it is rewritten the same way when it grows past REWRITE_BYTES.
+ */
+export class HighWaterFile {
+  private size: number;
+  /** The last write started: the next one waits for it. */
+  private tail: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly dataDir: string,
+    private handle: FileHandle,
+    /** Every subject's mark, as last written. */
+    readonly marks: Map<string, number>,
+    readonly tornBytes: number,
+  ) {
+    this.size = 0;
+  }
+
+  /** Reads the file, rewrites it compacted, and opens it for appending. */
+  static async open(dataDir: string): Promise<HighWaterFile> {
+    const { marks, tornBytes } = await readHighWater(dataDir);
+    const file = new HighWaterFile(dataDir, await rewrite(dataDir, marks), marks, tornBytes);
+    file.size = (await file.handle.stat()).size;
+    return file;
+  }
+
+  /**
+   * Appends the marks of one group commit (synced when `sync`). The marks in memory change at the call and the
+   * writes are chained, so the file holds them in call order even when a write is still running.
+   */
+  write(entries: ReadonlyArray<readonly [string, number]>, sync: boolean): Promise<void> {
+    for (const [subject, mark] of entries) this.marks.set(subject, mark);
+    const done = this.tail.then(() => this.append(entries, sync));
+    this.tail = done.catch(() => undefined);
+    return done;
+  }
+
+  private async append(entries: ReadonlyArray<readonly [string, number]>, sync: boolean): Promise<void> {
+    if (this.size > REWRITE_BYTES) {
+      const old = this.handle;
+      this.handle = await rewrite(this.dataDir, this.marks);
+      await old.close();
+      this.size = (await this.handle.stat()).size;
+      return;
+    }
+    const frame = encodeFrame(entries);
+    await this.handle.write(frame, 0, frame.length);
+    this.size += frame.length;
+    if (sync) await this.handle.datasync();
+  }
+
+  async close(): Promise<void> {
+    await this.tail;
+    await this.handle.close();
+  }
+}
+
+/** Writes every mark to a temp file, syncs it, renames it over the side file, syncs the directory; opens it to append. */
+async function rewrite(dataDir: string, marks: ReadonlyMap<string, number>): Promise<FileHandle> {
+  const path = join(dataDir, HIGH_WATER_FILE);
+  const temp = `${path}.tmp`;
+  const tmp = await open(temp, 'w');
+  try {
+    if (marks.size > 0) await tmp.write(encodeFrame(marks));
+    await tmp.sync();
+  } finally {
+    await tmp.close();
+  }
+  await rename(temp, path);
+  const dir = await open(dataDir, 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+  return open(path, 'a');
+}
