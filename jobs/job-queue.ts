@@ -61,6 +61,12 @@ export interface JobQueues {
   /** Which backend, for logs. */
   readonly kind: 'memory' | 'bullmq';
   open(name: string): JobQueue;
-  /** Releases shared resources; called after every queue is closed. */
+  /**
+   * Since when (ms since the epoch) the backend has been unreachable, or undefined while it is reachable. While it
+   * is away its queues deliver nothing and their commands wait, so the runner falls back (see BackendOutage).
+   * Absent: the backend is the process itself, never away.
+   */
+  unreachableSince?(): number | undefined;
+  /** Releases shared resources (waits on the backend end with it); called after the queues are closed or abandoned. */
   close(): Promise<void>;
 }

@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
 import { ConfigError, InvariantError } from '../core/index.js';
+import { BackendOutage, within } from './backend-outage.js';
 import type { KeyedJob, PeriodicJob } from './job-definition.js';
 import type { JobMetrics } from './job-metrics.js';
 import type { JobQueue, JobQueues, QueuedJob } from './job-queue.js';
+import { MemoryQueue } from './memory-queue.js';
 import { resolveRetryPolicy, retryDelayMs, type ResolvedRetryPolicy, type RetryPolicy } from './retry-policy.js';
 
 /** Keyed jobs in hand at once per runner. */
@@ -11,6 +13,10 @@ export const DEFAULT_CONCURRENCY = 2;
 export const SWEEP = 'sweep';
 /** How long close() waits for scheduling that is stuck waiting for Redis. */
 const READY_GRACE_MS = 1000;
+/** How long close() waits for the jobs in hand, in ms: shutdown has a deadline whatever the backend does. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 1000;
+/** How long adding a job may wait for the backend, in ms: past it the add fails and the next sweep redoes it. */
+export const DEFAULT_ENQUEUE_TIMEOUT_MS = 5000;
 
 export interface JobRunnerOptions extends RetryPolicy {
   /** Where the queues live: MemoryQueues, or BullMqQueues (jobs/bullmq) when REDIS_URL is set. */
@@ -21,10 +27,23 @@ export interface JobRunnerOptions extends RetryPolicy {
   readonly intervalMs: number;
   readonly metrics: JobMetrics;
   readonly logger: Logger;
+  /**
+   * How long the queues' backend may be unreachable before periodic jobs run in process, in ms.
+   * @defaultValue intervalMs (one tick missed)
+   */
+  readonly fallbackAfterMs?: number;
+  /** How long close() waits for the jobs in hand, in ms. @defaultValue 1000 */
+  readonly closeTimeoutMs?: number;
+  /** How long adding a keyed job may wait for the backend, in ms. @defaultValue 5000 */
+  readonly enqueueTimeoutMs?: number;
 }
 
 interface Lane {
   readonly queue: JobQueue;
+  /** A periodic job's queue in process, used while the backend is away. */
+  readonly local?: JobQueue;
+  /** The periodic job's current run: the local and the backend's ticks never overlap. */
+  running?: Promise<unknown>;
   readonly periodic?: PeriodicJob;
   readonly keyed?: KeyedJob;
 }
@@ -41,6 +60,8 @@ export class JobRunner {
   readonly ready: Promise<void>;
   private readonly lanes = new Map<string, Lane>();
   private readonly retry: ResolvedRetryPolicy;
+  private readonly outage: BackendOutage;
+  private readonly fallbackTick: NodeJS.Timeout;
   private closed = false;
 
   private constructor(private readonly options: JobRunnerOptions) {
@@ -54,11 +75,16 @@ export class JobRunner {
       this.addLane(job.name, { keyed: job });
     }
     for (const lane of this.lanes.values()) {
-      lane.queue.work((job) => this.dispatch(lane, job), {
+      const work = {
         concurrency: lane.keyed?.concurrency ?? (lane.keyed === undefined ? 1 : DEFAULT_CONCURRENCY),
-        retryDelayMs: (attempt) => retryDelayMs(this.retry, attempt),
-      });
+        retryDelayMs: (attempt: number) => retryDelayMs(this.retry, attempt),
+      };
+      lane.queue.work((job) => this.dispatch(lane, job), work);
+      lane.local?.work((job) => this.dispatch(lane, job), work);
     }
+    this.outage = new BackendOutage(options.queues, options.fallbackAfterMs ?? options.intervalMs, options.logger);
+    this.fallbackTick = setInterval(() => this.tickLocally(), options.intervalMs);
+    this.fallbackTick.unref();
     this.ready = this.schedule();
   }
 
@@ -71,6 +97,8 @@ export class JobRunner {
   runNow(name: string): Promise<unknown> {
     const lane = this.lanes.get(name);
     if (lane?.periodic === undefined) return Promise.reject(new InvariantError(`no periodic job named "${name}"`));
+    // While the backend is away nobody would take the job: run it here rather than wait for it.
+    if (this.outage.down && lane.local !== undefined) return lane.local.run(name, undefined);
     return lane.queue.run(name, undefined);
   }
 
@@ -79,6 +107,11 @@ export class JobRunner {
     const lane = this.lanes.get(name);
     if (lane?.keyed === undefined) throw new InvariantError(`no keyed job named "${name}"`);
     if (this.closed) return;
+    if (this.outage.down) {
+      // The add would wait for the backend; the sweep enqueues the work once it is back (the log still owes it).
+      this.options.logger.debug({ job: name, data }, 'job queue backend unreachable: left to the next sweep');
+      return;
+    }
     try {
       await this.add(lane, lane.keyed, data);
     } catch (err) {
@@ -94,18 +127,38 @@ export class JobRunner {
     return this.sweepLane(lane, lane.keyed);
   }
 
-  /** Stops scheduling, waits for the jobs in hand, and releases timers and connections. */
+  /**
+   * Stops scheduling, waits for the jobs in hand (at most closeTimeoutMs: the jobs are idempotent and what is owed is
+   * re-driven, so abandoning one loses nothing), and releases timers and connections.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.lanes.values()].map((lane) => lane.queue.close()));
+    clearInterval(this.fallbackTick);
+    const timeoutMs = this.options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    const lanes = [...this.lanes.values()].flatMap((lane) => [lane.queue.close(), lane.local?.close()]);
+    await within(Promise.all(lanes), timeoutMs, 'closing the job queues').catch((err: unknown) =>
+      this.options.logger.warn({ err, backendDown: this.outage.down }, 'left jobs in hand at shutdown'),
+    );
+    const backendDown = this.outage.down;
     await this.options.queues.close();
-    // Scheduling that waited for the backend ends with its connection; do not wait long for it.
-    await Promise.race([this.ready, new Promise((resolve) => setTimeout(resolve, READY_GRACE_MS).unref())]);
+    // Scheduling that waited for the backend ends with its connection; do not wait long for it, nor at all if the
+    // backend is away.
+    if (!backendDown) await within(this.ready, READY_GRACE_MS, 'job scheduling').catch(() => undefined);
   }
 
-  private addLane(name: string, jobs: Omit<Lane, 'queue'>): void {
+  private addLane(name: string, jobs: Omit<Lane, 'queue' | 'local'>): void {
     if (this.lanes.has(name) || name === SWEEP) throw new ConfigError('jobs', `job name "${name}" is taken`);
-    this.lanes.set(name, { queue: this.options.queues.open(name), ...jobs });
+    const local = jobs.periodic === undefined ? {} : { local: new MemoryQueue() };
+    this.lanes.set(name, { queue: this.options.queues.open(name), ...local, ...jobs });
+  }
+
+  /** Every interval: while the backend has been away past the grace period, periodic jobs tick in process. */
+  private tickLocally(): void {
+    if (this.closed || !this.outage.fallbackNow()) return;
+    for (const [name, lane] of this.lanes) {
+      // The id keeps one local tick waiting at a time, as the memory queue's own schedule does.
+      void lane.local?.add(name, undefined, { id: `fallback-${name}`, attempts: 1 });
+    }
   }
 
   private async schedule(): Promise<void> {
@@ -128,7 +181,14 @@ export class JobRunner {
       return this.attempt(job, true, () => keyed.run(job.data));
     }
     const periodic = lane.periodic;
-    if (periodic !== undefined && job.name === periodic.name) return this.attempt(job, false, () => periodic.run());
+    if (periodic !== undefined && job.name === periodic.name) {
+      // One run at a time: a local tick and the backend's first tick after an outage must not overlap.
+      const run = (lane.running ?? Promise.resolve())
+        .catch(() => undefined)
+        .then(() => this.attempt(job, false, () => periodic.run()));
+      lane.running = run;
+      return run;
+    }
     // A job left in the queue by an older layout of the queues: drop it.
     this.options.logger.warn({ job: job.name, queue: [...this.lanes].find(([, l]) => l === lane)?.[0] }, 'unknown job');
     return Promise.resolve(undefined);
@@ -159,7 +219,8 @@ export class JobRunner {
   }
 
   private async add(lane: Lane, keyed: KeyedJob, data: unknown): Promise<void> {
-    const outcome = await lane.queue.add(keyed.name, data, { id: keyed.idOf(data), attempts: this.retry.attempts });
+    const added = lane.queue.add(keyed.name, data, { id: keyed.idOf(data), attempts: this.retry.attempts });
+    const outcome = await within(added, this.options.enqueueTimeoutMs ?? DEFAULT_ENQUEUE_TIMEOUT_MS, 'adding a job');
     if (outcome === 'redriven')
       this.options.logger.info({ job: keyed.name, data }, 'job re-driven from the dead letters');
   }

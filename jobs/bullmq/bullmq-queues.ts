@@ -25,11 +25,25 @@ export function queueName(brokerId: string, name: string): string {
 export class BullMqQueues implements JobQueues {
   readonly kind = 'bullmq' as const;
   private readonly connection: Redis;
+  /** Set when the connection fails or closes (also the first attempt: startup does not wait for Redis). */
+  private downSince: number | undefined;
 
   constructor(private readonly options: BullMqQueuesOptions) {
-    // maxRetriesPerRequest: null lets commands wait through a Redis outage instead of failing (BullMQ requires it).
+    // maxRetriesPerRequest: null lets commands wait through a Redis outage instead of failing (BullMQ requires it);
+    // the runner bounds those waits and falls back while unreachableSince() says Redis is away.
     this.connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
-    this.connection.on('error', (err: Error) => options.logger.warn({ err }, 'redis connection error'));
+    this.connection.on('error', (err: Error) => {
+      options.logger.warn({ err }, 'redis connection error');
+      if (this.connection.status !== 'ready') this.downSince ??= Date.now();
+    });
+    this.connection.on('ready', () => (this.downSince = undefined));
+    const lost = (): void => void (this.downSince ??= Date.now());
+    this.connection.on('close', lost);
+    this.connection.on('end', lost);
+  }
+
+  unreachableSince(): number | undefined {
+    return this.downSince;
   }
 
   open(name: string): JobQueue {
