@@ -33,6 +33,8 @@ export interface GroupCommitOptions {
   readonly tailCache: TailCacheBudget;
   /** Called after every written batch, once its appends are acknowledged (the subject cache evicts then). */
   readonly afterWrite: () => void;
+  /** Told once per failed write, after its appends were rejected: the owner starts recovering (write-recovery.ts). */
+  readonly onFailure?: (err: Error) => void;
   /**
    * Writes the heads a batch changes outside LevelDB (the high-water side file), in parallel with the batch and
    * before its appends are acknowledged, so a torn LevelDB WAL cannot make an acknowledged id look never assigned.
@@ -274,7 +276,8 @@ export class GroupCommit {
 
   /** Offsets already handed out cannot be taken back without holes: refuse everything from now on. */
   private failClosed(err: unknown, appends: readonly PendingAppend[], controls: readonly PendingControl[]): void {
-    this.failure = err instanceof Error ? err : new Error(String(err));
+    const failure = err instanceof Error ? err : new Error(String(err));
+    this.failure = failure;
     this.writing = false;
     const refused = this.refusal();
     for (const a of appends) a.reject(refused);
@@ -287,6 +290,22 @@ export class GroupCommit {
     for (const a of queuedAppends) a.reject(refused);
     for (const c of queuedControls) c.reject(refused);
     this.notifyIdle();
+    notify(() => this.options.onFailure?.(failure));
+  }
+
+  /**
+   * Accepts writes again after a failure, once the owner has rebuilt the subject states from disk: what this batch
+   * still described belongs to states that were dropped, so it starts empty.
+   */
+  resume(): void {
+    if (this.writing) return;
+    this.failure = undefined;
+    this.batch = undefined;
+    this.batchRecords = 0;
+    this.batchBytes = 0;
+    this.sealedInBatch = [];
+    this.dirtySegments.clear();
+    this.dirtyHeads.clear();
   }
 
   // ---- closing -------------------------------------------------------------------------------------------

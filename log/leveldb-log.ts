@@ -1,5 +1,6 @@
 import {
   StorageOpenError,
+  UnavailableError,
   type AppendInput,
   type Log,
   type LogRecord,
@@ -25,6 +26,7 @@ import { SegmentRoller } from './segment-roller.js';
 import { createDb, finishInterruptedDeletes, type Db } from './storage.js';
 import { SubjectCache } from './subject-cache.js';
 import { TailCacheBudget } from './tail-cache-budget.js';
+import { DEFAULT_WRITE_RETRY, WriteRecovery } from './write-recovery.js';
 
 /**
  * The segmented log on one LevelDB database: a façade over its parts, one per role. Appends (appender.ts) are
@@ -38,6 +40,7 @@ export class LevelDbLog implements Log {
   private readonly writer: Appender;
   private readonly reader: Reader;
   private readonly store: SegmentAdmin;
+  private readonly recovery: WriteRecovery;
 
   private constructor(
     private readonly db: Db,
@@ -53,13 +56,33 @@ export class LevelDbLog implements Log {
       observer: options.observer,
       tailCache,
       afterWrite: () => subjects.evict(),
+      onFailure: (err) => this.recovery.failed(err),
       marks: (heads, sync) => highWater.write(heads, sync),
     });
     const roller = new SegmentRoller(commit, options);
     this.commit = commit;
     this.writer = new Appender(subjects, commit, roller, options.now ?? Date.now);
-    this.reader = new Reader(db, subjects, commit, tailCache);
+    const reader = new Reader(db, subjects, commit, tailCache);
+    this.reader = reader;
     this.store = new SegmentAdmin(db, subjects, commit, roller, tailCache);
+    this.recovery = new WriteRecovery({
+      db,
+      dataDir: options.dataDir,
+      observer: options.observer,
+      delays: options.writeRetry ?? DEFAULT_WRITE_RETRY,
+      // Cursors follow states that are dropped: they end, and their subscribers resume with from_id.
+      forget: () => {
+        reader.failCursors(new UnavailableError('the log failed a write and is recovering: resume from the next id'));
+        subjects.clear();
+      },
+      // What a restart would do on open, so the reopened log is the one a restart would give.
+      reopened: async () => {
+        subjects.clear();
+        await finishInterruptedDeletes(db);
+        await LevelDbLog.recover(db, highWater, options);
+      },
+      resume: () => commit.resume(),
+    });
   }
 
   /**
@@ -168,6 +191,7 @@ export class LevelDbLog implements Log {
 
   /** Writes everything accepted (refusing new appends meanwhile), ends every cursor and closes the database. */
   async close(): Promise<void> {
+    await this.recovery.close();
     if (!(await this.commit.close())) return;
     this.reader.closeCursors();
     await this.highWater.close();

@@ -1,4 +1,5 @@
 import type { BrokerConfig, FsyncMode, LogObserver } from '../core/index.js';
+import type { WriteRetryDelays } from './write-recovery.js';
 
 /** Settings of the LevelDB log. */
 export interface LogOptions {
@@ -21,6 +22,8 @@ export interface LogOptions {
   readonly observer?: LogObserver;
   /** The clock, in ms since the epoch (tests inject one). @defaultValue Date.now */
   readonly now?: () => number;
+  /** Backoff of the recovery attempts after a failed write (tests shorten it). @defaultValue 1 s doubling to 30 s */
+  readonly writeRetry?: WriteRetryDelays;
 }
 
 export function logOptionsFromConfig(config: BrokerConfig, observer?: LogObserver): LogOptions {

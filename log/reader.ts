@@ -117,6 +117,11 @@ export class Reader implements LogReader {
     for (const cursor of [...this.cursors]) cursor.close();
   }
 
+  /** Ends every open cursor with `err` (their next() rejects): the subject states they follow are being dropped. */
+  failCursors(err: Error): void {
+    for (const cursor of [...this.cursors]) cursor.fail(err);
+  }
+
   async subjectInfo(subject: string): Promise<SubjectInfo | undefined> {
     const state = this.subjects.cached(subject) ?? (await this.subjects.existing(subject));
     // A subject that was only tailed, never published to, is in memory but does not exist yet.

@@ -26,6 +26,8 @@ interface Loading {
 export class SubjectCache {
   private readonly states = new Map<string, SubjectState>();
   private readonly loading = new Map<string, Loading>();
+  /** Bumped by clear(): a load that started before it read a database that may since have changed, so it reloads. */
+  private generation = 0;
 
   constructor(
     private readonly db: Db,
@@ -107,13 +109,26 @@ export class SubjectCache {
     }
   }
 
+  /**
+   * Forgets every state (after a failed write their offsets cannot be trusted): the next use reloads from disk, and
+   * loads under way restart, so no state read before the call survives it. Their tail caches go with them.
+   */
+  clear(): void {
+    this.generation += 1;
+    for (const state of this.states.values()) this.budget.clear(state);
+    this.states.clear();
+    this.loading.clear();
+  }
+
   private startLoad(subject: string): Loading {
     const loading = this.loading.get(subject);
     if (loading !== undefined) return loading;
     const entry: Omit<Loading, 'promise'> = { pins: 0, waiters: [] };
+    const generation = this.generation;
     const promise = readSubjectState(this.db, subject).then(
-      (state) => this.loaded(subject, entry, state),
-      (err: unknown) => this.loadFailed(subject, entry, err),
+      (state) => (generation === this.generation ? this.loaded(subject, entry, state) : this.restart(subject, entry)),
+      (err: unknown) =>
+        generation === this.generation ? this.loadFailed(subject, entry, err) : this.restart(subject, entry),
     );
     // Waiters that only wanted the appends may not listen; the error reaches them through their own promises.
     promise.catch(() => undefined);
@@ -131,6 +146,14 @@ export class SubjectCache {
     for (const waiter of entry.waiters) waiter.loaded(state);
     this.evict();
     return state;
+  }
+
+  /** A load that clear() overtook: its waiters join a fresh load, ahead of any that came after the clear. */
+  private restart(subject: string, entry: Omit<Loading, 'promise'>): Promise<SubjectState> {
+    const next = this.startLoad(subject);
+    next.pins += entry.pins;
+    next.waiters.unshift(...entry.waiters);
+    return next.promise;
   }
 
   private loadFailed(subject: string, entry: Omit<Loading, 'promise'>, err: unknown): never {

@@ -26,6 +26,8 @@ export const STORED_BATCH = 64;
  */
 export class LogTailCursor implements TailCursor {
   private closed = false;
+  /** Why the cursor was ended, when it was not a normal close: next() rejects with it. */
+  private failure: Error | undefined;
   lastBatchShared = false;
   private waiting: (() => void) | undefined;
 
@@ -48,7 +50,7 @@ export class LogTailCursor implements TailCursor {
   async next(maxRecords = DEFAULT_BATCH): Promise<readonly LogRecord[]> {
     const state = this.state;
     for (;;) {
-      if (this.closed) return [];
+      if (this.closed) return this.ending();
       if (this.position > state.lastOffset) {
         await new Promise<void>((resolve) => {
           const remove = state.onAppend(resolve);
@@ -73,10 +75,10 @@ export class LogTailCursor implements TailCursor {
         stored = await this.readStored(state, this.position, upTo, Math.min(maxRecords, STORED_BATCH));
       } catch (err) {
         // The log closed under the read: a closed cursor ends with an empty batch, not an error.
-        if (this.closed) return [];
+        if (this.closed) return this.ending();
         throw err;
       }
-      if (this.closed) return [];
+      if (this.closed) return this.ending();
       const lastStored = stored[stored.length - 1];
       if (lastStored !== undefined) {
         this.position = lastStored.offset + 1;
@@ -86,6 +88,19 @@ export class LogTailCursor implements TailCursor {
       // Nothing is stored in [position, upTo]: compaction removed it, so the ids jump.
       this.position = upTo + 1;
     }
+  }
+
+  /** What next() gives once the cursor has ended: an empty batch after close(), the error after fail(). */
+  private ending(): readonly LogRecord[] {
+    if (this.failure !== undefined) throw this.failure;
+    return [];
+  }
+
+  /** Ends the cursor with an error (the log failed a write): its reader resumes later from its last offset. */
+  fail(err: Error): void {
+    if (this.closed) return;
+    this.failure = err;
+    this.close();
   }
 
   close(): void {

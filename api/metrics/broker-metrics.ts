@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LogObserver } from '../../core/index.js';
 
+const LOG_FAILED_HELP = '1 while the log refuses writes after a failed write (until it has recovered), else 0';
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /**
@@ -12,12 +13,9 @@ export class BrokerMetrics {
   readonly methodDuration: Histogram<'method'>;
   readonly activeSubscribers: Gauge;
   readonly subscriberLag: Histogram;
-  readonly appendBatchSize: Histogram;
-  readonly appendLatency: Histogram;
-  readonly batchWriteLatency: Histogram<'fsync'>;
-  readonly recordsAppended: Counter;
-  readonly bytesAppended: Counter;
   readonly messagesDelivered: Counter;
+  /** The log's own figures, fed by its observer. */
+  readonly log: LogMetrics;
 
   constructor(readonly registry: Registry = new Registry()) {
     collectDefaultMetrics({ register: registry });
@@ -42,35 +40,7 @@ export class BrokerMetrics {
       buckets: [0, 1, 10, 100, 1000, 10000, 100000, 1000000],
       registers: r,
     });
-    this.appendBatchSize = new Histogram({
-      name: 'broker_log_append_batch_records',
-      help: 'records per group commit',
-      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096],
-      registers: r,
-    });
-    this.appendLatency = new Histogram({
-      name: 'broker_log_append_seconds',
-      help: 'from append to acknowledgement (queueing + write + fsync)',
-      buckets: LATENCY_BUCKETS,
-      registers: r,
-    });
-    this.batchWriteLatency = new Histogram({
-      name: 'broker_log_batch_write_seconds',
-      help: 'LevelDB batch write time, with fsync when fsync="true"',
-      labelNames: ['fsync'],
-      buckets: LATENCY_BUCKETS,
-      registers: r,
-    });
-    this.recordsAppended = new Counter({
-      name: 'broker_log_records_appended_total',
-      help: 'records appended to the log',
-      registers: r,
-    });
-    this.bytesAppended = new Counter({
-      name: 'broker_log_bytes_appended_total',
-      help: 'body bytes appended to the log',
-      registers: r,
-    });
+    this.log = new LogMetrics(r);
     this.messagesDelivered = new Counter({
       name: 'broker_messages_delivered_total',
       help: 'messages written to Subscribe streams',
@@ -80,6 +50,68 @@ export class BrokerMetrics {
 
   /** The log's measurements, fed into these metrics. */
   logObserver(): LogObserver {
+    return this.log.observer();
+  }
+
+  /** Times one RPC; call the returned function once with its outcome. */
+  startCall(method: string): (success: boolean) => void {
+    const end = this.methodDuration.startTimer({ method });
+    return (success) => {
+      end();
+      this.methodCount.inc({ method, success: success ? 'true' : 'false' });
+    };
+  }
+}
+
+/** The log's figures: group commits, appends, and failed writes (the gauge is 1 while the log refuses writes). */
+export class LogMetrics {
+  readonly appendBatchSize: Histogram;
+  readonly appendLatency: Histogram;
+  readonly batchWriteLatency: Histogram<'fsync'>;
+  readonly recordsAppended: Counter;
+  readonly bytesAppended: Counter;
+  readonly logFailed: Gauge;
+  readonly logWriteFailures: Counter;
+
+  constructor(registers: Registry[]) {
+    this.appendBatchSize = new Histogram({
+      name: 'broker_log_append_batch_records',
+      help: 'records per group commit',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096],
+      registers,
+    });
+    this.appendLatency = new Histogram({
+      name: 'broker_log_append_seconds',
+      help: 'from append to acknowledgement (queueing + write + fsync)',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.batchWriteLatency = new Histogram({
+      name: 'broker_log_batch_write_seconds',
+      help: 'LevelDB batch write time, with fsync when fsync="true"',
+      labelNames: ['fsync'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.recordsAppended = new Counter({
+      name: 'broker_log_records_appended_total',
+      help: 'records appended to the log',
+      registers,
+    });
+    this.bytesAppended = new Counter({
+      name: 'broker_log_bytes_appended_total',
+      help: 'body bytes appended to the log',
+      registers,
+    });
+    this.logFailed = new Gauge({ name: 'broker_log_failed', help: LOG_FAILED_HELP, registers });
+    this.logWriteFailures = new Counter({
+      name: 'broker_log_write_failures_total',
+      help: 'failed log writes: the write that failed the log, then each failed recovery attempt',
+      registers,
+    });
+  }
+
+  observer(): LogObserver {
     return {
       batchWritten: (records, bytes, seconds, synced) => {
         if (records > 0) {
@@ -90,15 +122,11 @@ export class BrokerMetrics {
         this.batchWriteLatency.observe({ fsync: synced ? 'true' : 'false' }, seconds);
       },
       appendAcknowledged: (seconds) => this.appendLatency.observe(seconds),
-    };
-  }
-
-  /** Times one RPC; call the returned function once with its outcome. */
-  startCall(method: string): (success: boolean) => void {
-    const end = this.methodDuration.startTimer({ method });
-    return (success) => {
-      end();
-      this.methodCount.inc({ method, success: success ? 'true' : 'false' });
+      writeFailed: () => {
+        this.logFailed.set(1);
+        this.logWriteFailures.inc();
+      },
+      writeRecovered: () => this.logFailed.set(0),
     };
   }
 }

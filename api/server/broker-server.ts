@@ -25,6 +25,7 @@ export const FORCE_SHUTDOWN_AFTER_MS = 1_000;
 export class BrokerServer {
   private readonly server: Server;
   private readonly health = new HealthImplementation({ '': 'SERVING', 'broker.Broker': 'SERVING' });
+  private closing = false;
 
   constructor(
     private readonly service: BrokerService,
@@ -53,8 +54,20 @@ export class BrokerServer {
     });
   }
 
+  /**
+   * Health follows the log: NOT_SERVING while it refuses writes (a failed write, until it recovers), so probes
+   * and load balancers take the broker out of rotation. A shutdown's NOT_SERVING is never undone.
+   */
+  setServing(serving: boolean): void {
+    if (this.closing) return;
+    const status = serving ? 'SERVING' : 'NOT_SERVING';
+    this.health.setStatus('', status);
+    this.health.setStatus('broker.Broker', status);
+  }
+
   /** The graceful shutdown; everything acknowledged is already in the log, so a forced end loses nothing. */
   async close(): Promise<void> {
+    this.closing = true;
     this.health.setStatus('', 'NOT_SERVING');
     this.health.setStatus('broker.Broker', 'NOT_SERVING');
     this.service.beginShutdown();

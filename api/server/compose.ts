@@ -9,6 +9,7 @@ import { startMetricsServer } from '../metrics/metrics-server.js';
 import { startBackgroundJobs } from './background-jobs.js';
 import { BrokerServer } from './broker-server.js';
 import { withDataLossLog } from './data-loss-log.js';
+import { LogWriteHealth } from './log-write-health.js';
 import { createLogger } from './logger.js';
 
 /** Starts the background work on the broker's log (compaction, replication); resolves with how to stop it. */
@@ -50,7 +51,9 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   const metrics = new BrokerMetrics(new Registry());
   const opened = new OpenedParts(logger);
   try {
-    const log = await openLog(logOptionsFromConfig(config, withDataLossLog(metrics.logObserver(), logger)));
+    const logHealth = new LogWriteHealth(logger);
+    const observer = logHealth.observe(withDataLossLog(metrics.logObserver(), logger));
+    const log = await openLog(logOptionsFromConfig(config, observer));
     opened.add('log', () => log.close());
 
     const coldStore = deps.coldStore ?? (await openColdStore(config, metrics.registry, logger));
@@ -86,6 +89,8 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       shutdownTimeoutMs: config.shutdownTimeoutMs,
       logger,
     });
+    // Health follows the log from here on (NOT_SERVING while it refuses writes).
+    logHealth.attach(server);
     const grpcPort = await server.listen(config.grpcHost, config.grpcPort);
     opened.add('gRPC server', () => server.close());
 
