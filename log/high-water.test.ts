@@ -63,7 +63,7 @@ describe('HighWaterFile', () => {
 
     it('should stop at a frame whose checksum fails, even with whole frames after it', async () => {
       const damaged = encodeFrame([['a', 8]]);
-      damaged[damaged.length - 1] ^= 0xff;
+      damaged.writeUInt8(damaged.readUInt8(damaged.length - 1) ^ 0xff, damaged.length - 1);
       const data = Buffer.concat([encodeFrame([['a', 2]]), damaged, encodeFrame([['a', 9]])]);
       const read = decodeFrames(data);
       assert.equal(read.marks.get('a'), 2);
