@@ -3,18 +3,8 @@
 import { credentials, makeClientConstructor, type Client, type ServiceError } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import type { BrokerClient, SubjectInfo } from '../../proto/gen/broker.js';
-import {
-  randomKeyspace,
-  randomQueueName,
-  startCql,
-  startRedis,
-  stopCql,
-  stopRedis,
-  testCqlContactPoints,
-  testCqlLocalDc,
-  testRedisUrl,
-} from '../../test-support/services.js';
-import { fetchMessage, metricValue, publish, startBrokerProcess, type BrokerProcess } from './broker-process.js';
+import { randomQueueName, startRedis, stopRedis, testRedisUrl } from '../../test-support/services.js';
+import { publish, startBrokerProcess } from './broker-process.js';
 
 type HealthClient = Client & {
   check(req: { service: string }, cb: (err: ServiceError | null, res: { status: string }) => void): void;
