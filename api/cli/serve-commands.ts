@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { SETTINGS, loadConfig, type BrokerConfig } from '../../core/index.js';
+import { REASONS, SETTINGS, loadConfig, type BrokerConfig } from '../../core/index.js';
 
 /** `--grpc-port` for BROKER_GRPC_PORT, `--redis-url` for REDIS_URL. */
 export const flagOf = (env: string): string =>
@@ -38,6 +38,22 @@ export function addServeCommands(program: Command): void {
     const { runServer } = await import('../server/run.js');
     await runServer(config);
   });
+
+  program
+    .command('verify')
+    .argument('<data-dir>', "a broker's data dir (the broker may be running: the check reads a scratch copy)")
+    .description(
+      'check a data dir without changing it: heads, segments, records, lost ids, high-water marks; exits 4 (DATA_LOSS) on damage',
+    )
+    .action(async (dataDir: string) => {
+      const { verifyDataDir } = await import('../../log/index.js');
+      const report = await verifyDataDir(dataDir);
+      for (const line of report.lines) console.log(line);
+      if (report.problems.length > 0) {
+        console.error(`error: DATA_LOSS: ${report.problems.length} problems in ${dataDir} (above)`);
+        process.exitCode = REASONS.DATA_LOSS.exitCode;
+      }
+    });
 
   program
     .command('worker')
