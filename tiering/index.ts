@@ -5,3 +5,4 @@ export { Replicator } from './replicator.js';
 export type { ReplicationObserver } from './replication-observer.js';
 export { Pacer } from './pacer.js';
 export { createTieredReader } from './tiered-reader.js';
+export { ColdTier, type ColdTierOptions } from './cold-tier.js';

@@ -65,6 +65,12 @@ export class BrokerServer {
     this.health.setStatus('broker.Broker', status);
   }
 
+  /** Health of a part the broker serves without (e.g. the cold tier): its own service name, not the broker's. */
+  setSubServiceServing(service: string, serving: boolean): void {
+    if (this.closing) return;
+    this.health.setStatus(service, serving ? 'SERVING' : 'NOT_SERVING');
+  }
+
   /** The graceful shutdown; everything acknowledged is already in the log, so a forced end loses nothing. */
   async close(): Promise<void> {
     this.closing = true;

@@ -2,12 +2,14 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { BrokerConfig, ColdStore, Log } from '../../core/index.js';
 import { logOptionsFromConfig, openLog } from '../../log/index.js';
-import { createTieredReader } from '../../tiering/index.js';
+import { ColdTier, createTieredReader } from '../../tiering/index.js';
 import { BrokerService } from '../grpc/broker-service.js';
 import { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { startMetricsServer } from '../metrics/metrics-server.js';
 import { startBackgroundJobs } from './background-jobs.js';
 import { BrokerServer } from './broker-server.js';
+import { ColdTierStatus } from './cold-tier-status.js';
+import type { CassandraColdStoreOptions } from '../../tiering/cassandra/index.js';
 import { withDataLossLog } from './data-loss-log.js';
 import { LogWriteHealth } from './log-write-health.js';
 import { createLogger } from './logger.js';
@@ -58,6 +60,8 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
 
     const coldStore = deps.coldStore ?? (await openColdStore(config, metrics.registry, logger));
     if (deps.coldStore === undefined && coldStore !== undefined) opened.add('cold store', () => coldStore.close());
+    // Scylla away does not stop the broker: the cold tier reports itself degraded and catches up when it is back.
+    const coldTierStatus = coldStore instanceof ColdTier ? new ColdTierStatus(coldStore, metrics.registry) : undefined;
     const reader = coldStore === undefined ? log : createTieredReader(log, coldStore);
 
     const background = deps.background ?? startBackgroundJobs;
@@ -91,6 +95,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     });
     // Health follows the log from here on (NOT_SERVING while it refuses writes).
     logHealth.attach(server);
+    coldTierStatus?.attach(server);
     const grpcPort = await server.listen(config.grpcHost, config.grpcPort);
     opened.add('gRPC server', () => server.close());
 
@@ -103,16 +108,33 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   }
 }
 
-/** The Cassandra/ScyllaDB cold store when SCYLLA_CONTACT_POINTS is set, else none; the caller closes it. */
+/**
+ * The Cassandra/ScyllaDB cold tier when SCYLLA_CONTACT_POINTS is set, else none; the caller closes it. It resolves
+ * after the first attempt to connect, up or not (a ColdTier keeps connecting in the background); only a setting no
+ * retry can fix rejects.
+ */
 export async function openColdStore(
   config: BrokerConfig,
   registry: Registry | undefined,
   logger: Logger,
-): Promise<ColdStore | undefined> {
+): Promise<ColdTier | undefined> {
   if (config.scyllaContactPoints.length === 0) return undefined;
   // Loaded only now: cassandra-driver adds resident code a broker on embedded defaults never uses.
   const { openCassandraColdStore } = await import('../../tiering/cassandra/index.js');
-  return openCassandraColdStore({
+  const tier = new ColdTier({ open: () => openCassandraColdStore(cassandraOptions(config, registry, logger)), logger });
+  await tier.firstAttempt.catch(async (err: unknown) => {
+    await tier.close();
+    throw err;
+  });
+  return tier;
+}
+
+function cassandraOptions(
+  config: BrokerConfig,
+  registry: Registry | undefined,
+  logger: Logger,
+): CassandraColdStoreOptions {
+  return {
     contactPoints: config.scyllaContactPoints,
     localDataCenter: config.scyllaLocalDc,
     keyspace: config.scyllaKeyspace,
@@ -121,7 +143,7 @@ export async function openColdStore(
     concurrency: config.replicationConcurrency,
     ...(registry === undefined ? {} : { registry }),
     logger,
-  });
+  };
 }
 
 /**

@@ -3,8 +3,18 @@
 import { credentials, makeClientConstructor, type Client, type ServiceError } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import type { BrokerClient, SubjectInfo } from '../../proto/gen/broker.js';
-import { randomQueueName, startRedis, stopRedis, testRedisUrl } from '../../test-support/services.js';
-import { publish, startBrokerProcess } from './broker-process.js';
+import {
+  randomKeyspace,
+  randomQueueName,
+  startCql,
+  startRedis,
+  stopCql,
+  stopRedis,
+  testCqlContactPoints,
+  testCqlLocalDc,
+  testRedisUrl,
+} from '../../test-support/services.js';
+import { fetchMessage, metricValue, publish, startBrokerProcess, type BrokerProcess } from './broker-process.js';
 
 type HealthClient = Client & {
   check(req: { service: string }, cb: (err: ServiceError | null, res: { status: string }) => void): void;
@@ -102,5 +112,71 @@ export async function redisOutage(): Promise<RedisOutageResult> {
     }
   } finally {
     await broker.dispose();
+  }
+}
+
+export interface ColdTierOutageResult {
+  /** While the CQL server was down: what Fetch of a local record returned, the health and the gauge. */
+  readonly fetchedWhileDown: string;
+  readonly healthWhileDown: string;
+  readonly gaugeWhileDown: number | undefined;
+  readonly replicatedWhileDown: number;
+  /** Sealed segments published while it was down, and how many GetSubject says were replicated once it was back. */
+  readonly sealed: number;
+  readonly replicatedAfter: number;
+  readonly healthAfter: string;
+  readonly gaugeAfter: number | undefined;
+  /** From the CQL server answering again to every sealed segment replicated, ms. */
+  readonly catchUpMs: number;
+}
+
+const COLD_TIER = 'broker.ColdTier';
+
+/**
+ * A broker started while its CQL server (Scylla) is down: it must start, serve the local log and report the cold
+ * tier degraded; once the server is back, replication catches up and the cold tier reports up. The CQL server is
+ * started again whatever happens.
+ */
+export async function coldTierOutage(): Promise<ColdTierOutageResult> {
+  await stopCql();
+  let broker: BrokerProcess | undefined;
+  try {
+    broker = await startBrokerProcess({
+      SCYLLA_CONTACT_POINTS: testCqlContactPoints().join(','),
+      SCYLLA_LOCAL_DC: testCqlLocalDc(),
+      SCYLLA_KEYSPACE: randomKeyspace('cold_outage'),
+      BROKER_COMPACTION_INTERVAL: '1s',
+      BROKER_SEGMENT_MAX_RECORDS: '5',
+    });
+    const b = broker;
+    const client = b.client();
+    for (let i = 1; i <= 11; i++) await publish(client, 'outage.cold', `record ${i}`);
+    const fetchedWhileDown = (await fetchMessage(client, 'outage.cold', 1)).body.toString();
+    const healthWhileDown = await healthStatus(b.address, COLD_TIER);
+    const gaugeWhileDown = metricValue(await b.metrics(), 'broker_cold_tier_up');
+    const infoWhileDown = await getSubject(client, 'outage.cold');
+    await startCql();
+    const caughtUp = await waitFor(
+      'replication to catch up',
+      async () => {
+        const info = await getSubject(client, 'outage.cold');
+        return info.replicatedSegments >= 2 ? info : undefined;
+      },
+      180_000,
+    );
+    return {
+      fetchedWhileDown,
+      healthWhileDown,
+      gaugeWhileDown,
+      replicatedWhileDown: infoWhileDown.replicatedSegments,
+      sealed: infoWhileDown.sealedSegments,
+      replicatedAfter: caughtUp.value.replicatedSegments,
+      healthAfter: await healthStatus(b.address, COLD_TIER),
+      gaugeAfter: metricValue(await b.metrics(), 'broker_cold_tier_up'),
+      catchUpMs: caughtUp.ms,
+    };
+  } finally {
+    await startCql();
+    await broker?.dispose();
   }
 }
