@@ -74,7 +74,10 @@ export class Appender implements LogWriter {
     });
   }
 
-  /** The hot path: assigns the offset, accounts the record in its segment and puts it in the batch. */
+  /**
+   * The hot path: assigns the offset, accounts the record in its segment, encodes it with its checksum (the body is
+   * copied once, into the value) and puts it in the batch.
+   */
   private appendTo(state: SubjectState, input: AppendInput): Promise<number> {
     if (this.commit.failed) return Promise.reject(this.commit.refusal());
     const publishedAtMs = this.now();
@@ -93,7 +96,8 @@ export class Appender implements LogWriter {
     } else {
       segment.lastRetentionPublishMs = publishedAtMs;
     }
-    const value = encodeRecordValue(publishedAtMs, input.expirationSeconds, input.body);
+    const key = offsetKey(state.recordPrefix, offset);
+    const value = encodeRecordValue(key, publishedAtMs, input.expirationSeconds, input.body);
     const record: LogRecord = {
       subject: state.subject,
       offset,
@@ -101,6 +105,6 @@ export class Appender implements LogWriter {
       expirationSeconds: input.expirationSeconds,
       body: value.subarray(RECORD_HEADER_BYTES),
     };
-    return this.commit.add(state, segment, offsetKey(state.recordPrefix, offset), value, record);
+    return this.commit.add(state, segment, key, value, record);
   }
 }

@@ -99,6 +99,17 @@ describe('LevelDbLog backward compatibility', () => {
           assert.equal((await reopened.subjectInfo(subject))?.lastOffset, id);
           assert.equal(await reopened.append({ subject, body: Buffer.from('newer'), expirationSeconds: 0 }), id + 1);
         }
+        // The dir is version 2 now: its version 1 records (no checksum) and the new ones (checksummed) read side by side.
+        const expected = JSON.parse(await readFile(join(FIXTURE, 'expected.json'), 'utf8')) as Expected;
+        for (const subject of expected.subjects) {
+          const old = (expected[subject] as ExpectedSubject).records.map((r) => r.body);
+          const records = await reopened.readRange(subject, 1, { maxRecords: 1000, maxBytes: 1 << 20 });
+          assert.deepEqual(
+            records.map((r) => Buffer.from(r.body).toString('utf8')),
+            [...old, 'new', 'newer'],
+            subject,
+          );
+        }
       } finally {
         await log.close();
         await reopened?.close();

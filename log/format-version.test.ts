@@ -31,16 +31,16 @@ async function setMarker(dir: string, value: Buffer | undefined): Promise<void> 
 
 describe('LevelDbLog storage format version', () => {
   describe('when a data dir has no marker', () => {
-    it('should record version 1 when it creates the data dir', async () => {
+    it('should record version 2 when it creates the data dir', async () => {
       const ctx = await tempLog();
       await ctx.log.close();
       const marker = (await dump(ctx.dir)).find(([key]) => key === formatVersionKey().toString('hex'));
-      assert.deepEqual(marker, [formatVersionKey().toString('hex'), '00000001']);
-      assert.equal(FORMAT_VERSION, 1);
+      assert.deepEqual(marker, [formatVersionKey().toString('hex'), '00000002']);
+      assert.equal(FORMAT_VERSION, 2);
       await ctx.dispose();
     });
 
-    it('should open a data dir written before the marker existed as version 1 and record it', async () => {
+    it('should open a data dir written before the marker existed as version 1 and upgrade it to 2', async () => {
       const ctx = await tempLog();
       for (let i = 1; i <= 3; i++) await ctx.log.append({ subject: 's', body: body(`m${i}`), expirationSeconds: 0 });
       await ctx.log.close();
@@ -50,7 +50,32 @@ describe('LevelDbLog storage format version', () => {
       assert.equal(await log.append({ subject: 's', body: body('m4'), expirationSeconds: 0 }), 4);
       await log.close();
       assert.ok(
-        (await dump(ctx.dir)).some(([key, value]) => key === '00666f726d61742d76657273696f6e' && value === '00000001'),
+        (await dump(ctx.dir)).some(([key, value]) => key === '00666f726d61742d76657273696f6e' && value === '00000002'),
+      );
+      await ctx.dispose();
+    });
+  });
+
+  describe('when the marker says version 1', () => {
+    it('should upgrade the data dir to version 2 by writing the marker alone, every other key and value untouched', async () => {
+      const ctx = await tempLog({ segmentMaxRecords: 2 });
+      for (let i = 1; i <= 3; i++) await ctx.log.append({ subject: 's', body: body(`m${i}`), expirationSeconds: 0 });
+      await ctx.log.close();
+      await setMarker(ctx.dir, Buffer.from('00000001', 'hex'));
+      const marker = formatVersionKey().toString('hex');
+      const before = (await dump(ctx.dir)).filter(([key]) => key !== marker);
+
+      const log = await ctx.reopen();
+      assert.equal((await log.subjectInfo('s'))?.lastOffset, 3);
+      await log.close();
+      const after = await dump(ctx.dir);
+      assert.deepEqual(
+        after.find(([key]) => key === marker),
+        [marker, '00000002'],
+      );
+      assert.deepEqual(
+        after.filter(([key]) => key !== marker),
+        before,
       );
       await ctx.dispose();
     });
@@ -58,7 +83,7 @@ describe('LevelDbLog storage format version', () => {
 
   describe('when the marker names a version this build does not know', () => {
     for (const [name, marker, found] of [
-      ['a later version', Buffer.from('00000002', 'hex'), '2'],
+      ['a later version', Buffer.from('00000003', 'hex'), '3'],
       ['a value of another width', Buffer.from('0102', 'hex'), '0x0102'],
     ] as const) {
       it(`should refuse to open (${name}) with UnsupportedFormatError and leave the data untouched`, async () => {
@@ -82,8 +107,11 @@ describe('LevelDbLog storage format version', () => {
         await assert.rejects(openLog({ ...TEST_LOG_DEFAULTS, dataDir: ctx.dir }), (err: unknown) => {
           assert.ok(err instanceof UnsupportedFormatError);
           assert.equal(err.reason, 'UNSUPPORTED_FORMAT');
-          assert.deepEqual([err.found, err.supported], [found, '1']);
-          assert.equal(err.message, `${ctx.dir} is in storage format version ${found}; this broker reads version 1`);
+          assert.deepEqual([err.found, err.supported], [found, '1 or 2']);
+          assert.equal(
+            err.message,
+            `${ctx.dir} is in storage format version ${found}; this broker reads version 1 or 2`,
+          );
           return true;
         });
         // The refused open closed the database (its lock is free) and wrote nothing.

@@ -1,6 +1,7 @@
 import { UnavailableError, type LogObserver, type LogRecord, type SegmentInfo } from '../core/index.js';
 import { encodeHead, encodeSegment, segmentInfo, type SegmentState } from './codec.js';
 import { headKey, offsetKey } from './keys.js';
+import { notify } from './notify.js';
 import type { Db } from './storage.js';
 import type { SubjectState } from './subject-state.js';
 import type { TailCacheBudget } from './tail-cache-budget.js';
@@ -338,14 +339,5 @@ export class GroupCommit {
     const idle = this.idle;
     this.idle = [];
     for (const done of idle) done();
-  }
-}
-
-/** Calls an observer or listener: its failure is reported as a process warning and never wedges the writer. */
-function notify(call: () => void): void {
-  try {
-    call();
-  } catch (err) {
-    process.emitWarning(err instanceof Error ? err : new Error(String(err)), { code: 'BROKER_LOG_LISTENER' });
   }
 }

@@ -62,9 +62,9 @@ export class LevelDbLog implements Log {
     const roller = new SegmentRoller(commit, options);
     this.commit = commit;
     this.writer = new Appender(subjects, commit, roller, options.now ?? Date.now);
-    const reader = new Reader(db, subjects, commit, tailCache);
+    const reader = new Reader(db, subjects, commit, tailCache, options.observer);
     this.reader = reader;
-    this.store = new SegmentAdmin(db, subjects, commit, roller, tailCache);
+    this.store = new SegmentAdmin(db, subjects, commit, roller, tailCache, options.observer);
     this.recovery = new WriteRecovery({
       db,
       dataDir: options.dataDir,

@@ -7,12 +7,12 @@ import {
   type ReadLimits,
   type SubjectInfo,
   type SubjectQuery,
+  type LogObserver,
   type TailCursor,
 } from '../core/index.js';
-import { decodeRecordValue } from './codec.js';
 import type { GroupCommit } from './group-commit.js';
-import { Family, headKey, offsetKey, parseHeadKey, prefixEnd } from './keys.js';
-import { readStoredRecords, type Db } from './storage.js';
+import { Family, headKey, parseHeadKey, prefixEnd } from './keys.js';
+import { readStoredRecord, readStoredRecords, type Db } from './storage.js';
 import type { SubjectCache } from './subject-cache.js';
 import type { SubjectState } from './subject-state.js';
 import type { TailCacheBudget } from './tail-cache-budget.js';
@@ -40,6 +40,8 @@ export class Reader implements LogReader {
     private readonly subjects: SubjectCache,
     private readonly commit: GroupCommit,
     private readonly tailCache: TailCacheBudget,
+    /** Hears of stored records that fail their checksum (those reads throw DataLossError). */
+    private readonly observer: LogObserver | undefined,
   ) {}
 
   async get(subject: string, offset: number): Promise<LookupResult> {
@@ -49,9 +51,10 @@ export class Reader implements LogReader {
     }
     const cached = state.cacheRead(offset, 1)[0];
     if (cached !== undefined) return { kind: 'record', record: cached };
-    const value = await this.db.get(offsetKey(state.recordPrefix, offset));
-    if (value === undefined) return this.missing(state, offset);
-    return { kind: 'record', record: decodeRecordValue(subject, offset, value) };
+    // Cached records never left memory; a stored one is checked against its checksum (DataLossError if it fails).
+    const record = await readStoredRecord(this.db, state, offset, this.observer);
+    if (record === undefined) return this.missing(state, offset);
+    return { kind: 'record', record };
   }
 
   /** An acknowledged offset without a record: lost with damaged files (lost-ranges.ts), or removed by deletion. */
@@ -63,14 +66,7 @@ export class Reader implements LogReader {
   async readRange(subject: string, fromOffset: number, limits: ReadLimits): Promise<LogRecord[]> {
     const state = this.subjects.cached(subject) ?? (await this.subjects.existing(subject));
     if (state === undefined) return [];
-    return readStoredRecords(
-      this.db,
-      state,
-      Math.max(fromOffset, 1),
-      state.lastOffset,
-      limits.maxRecords,
-      limits.maxBytes,
-    );
+    return readStoredRecords(this.db, state, Math.max(fromOffset, 1), state.lastOffset, limits, this.observer);
   }
 
   async tail(subject: string, from: number | 'live'): Promise<TailCursor> {
@@ -101,7 +97,16 @@ export class Reader implements LogReader {
       state,
       position,
       (s, fromOffset, toOffset, max) =>
-        this.cursorReads(() => readStoredRecords(this.db, s, fromOffset, toOffset, max, STORED_BATCH_BYTES)),
+        this.cursorReads(() =>
+          readStoredRecords(
+            this.db,
+            s,
+            fromOffset,
+            toOffset,
+            { maxRecords: max, maxBytes: STORED_BATCH_BYTES },
+            this.observer,
+          ),
+        ),
       (c) => {
         this.cursors.delete(c);
         state.cursors -= 1;

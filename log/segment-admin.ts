@@ -5,6 +5,7 @@ import {
   type SegmentInfo,
   type SegmentQuery,
   type SegmentRef,
+  type LogObserver,
   type SegmentStore,
 } from '../core/index.js';
 import { INDEX_VALUE, decodeSegment, encodeSegment, segmentInfo, type SegmentState } from './codec.js';
@@ -30,6 +31,8 @@ export class SegmentAdmin implements SegmentStore {
     private readonly commit: GroupCommit,
     private readonly roller: SegmentRoller,
     private readonly tailCache: TailCacheBudget,
+    /** Hears of stored records that fail their checksum (readSegment throws DataLossError at them). */
+    private readonly observer: LogObserver | undefined,
   ) {}
 
   /** From memory when the subject is loaded (it may be newer), else one point read: no subject load. */
@@ -69,7 +72,7 @@ export class SegmentAdmin implements SegmentStore {
     let from = baseOffset;
     const to = Math.min(segment.lastOffset, state.lastOffset);
     while (from <= to) {
-      const batch = await readStoredRecords(this.db, state, from, to, batchSize);
+      const batch = await readStoredRecords(this.db, state, from, to, { maxRecords: batchSize }, this.observer);
       const last = batch[batch.length - 1];
       if (last === undefined) return;
       yield batch;

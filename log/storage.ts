@@ -1,6 +1,7 @@
 import { Level } from 'level';
-import type { LogRecord, SegmentInfo, SegmentQuery } from '../core/index.js';
+import { DataLossError, type LogObserver, type LogRecord, type SegmentInfo, type SegmentQuery } from '../core/index.js';
 import { decodeHead, decodeRecordValue, decodeSegment, segmentInfo, type SegmentState } from './codec.js';
+import { notify } from './notify.js';
 import {
   Family,
   familyBounds,
@@ -60,15 +61,37 @@ export async function firstStoredOffset(db: Db, state: SubjectState): Promise<nu
   return first === undefined ? state.lastOffset + 1 : parseOffsetKey(first).offset;
 }
 
-/** Stored records of a subject with fromOffset <= offset <= toOffset, in order, within the limits (at least one if any). */
+/**
+ * The stored record at `offset`, checked against its checksum, or undefined when nothing is stored there. A record
+ * that fails its checksum is never returned: the observer hears of it and the read throws DataLossError.
+ */
+export async function readStoredRecord(
+  db: Db,
+  state: SubjectState,
+  offset: number,
+  observer: LogObserver | undefined,
+): Promise<LogRecord | undefined> {
+  const key = offsetKey(state.recordPrefix, offset);
+  const value = await db.get(key);
+  if (value === undefined) return undefined;
+  return decodeRecordValue(state.subject, offset, key, value) ?? damaged(state.subject, offset, observer);
+}
+
+/**
+ * Stored records of a subject with fromOffset <= offset <= toOffset, in order, within the limits (at least one if
+ * any), each checked against its checksum. The read stops before a record that fails it: the records before it are
+ * returned, and the read that starts at it throws DataLossError (the observer hears of it then), so a reader gets
+ * every good record up to the damage, then the error, and never the damaged record.
+ */
 export async function readStoredRecords(
   db: Db,
   state: SubjectState,
   fromOffset: number,
   toOffset: number,
-  maxRecords: number,
-  maxBytes = Number.POSITIVE_INFINITY,
+  limits: { readonly maxRecords: number; readonly maxBytes?: number },
+  observer: LogObserver | undefined,
 ): Promise<LogRecord[]> {
+  const { maxRecords, maxBytes = Number.POSITIVE_INFINITY } = limits;
   if (fromOffset > toOffset || maxRecords <= 0) return [];
   const out: LogRecord[] = [];
   let bytes = 0;
@@ -83,7 +106,12 @@ export async function readStoredRecords(
       if (entries.length === 0) break;
       for (const [key, value] of entries) {
         // The subject is known: only the trailing 8-byte offset needs decoding.
-        const record = decodeRecordValue(state.subject, readUint64BE(key, key.length - 8), value);
+        const offset = readUint64BE(key, key.length - 8);
+        const record = decodeRecordValue(state.subject, offset, key, value);
+        if (record === undefined) {
+          if (out.length > 0) return out;
+          damaged(state.subject, offset, observer);
+        }
         if (out.length > 0 && bytes + record.body.length > maxBytes) return out;
         out.push(record);
         bytes += record.body.length;
@@ -94,6 +122,12 @@ export async function readStoredRecords(
     await it.close();
   }
   return out;
+}
+
+/** A stored record failed its checksum: the observer hears of it, and the read fails with DataLossError. */
+function damaged(subject: string, offset: number, observer: LogObserver | undefined): never {
+  notify(() => observer?.checksumMismatch?.(subject, offset));
+  throw new DataLossError(subject, offset, 'its stored record failed its checksum (CRC32C); it is not served');
 }
 
 /**

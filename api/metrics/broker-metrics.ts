@@ -72,6 +72,7 @@ export class LogMetrics {
   readonly bytesAppended: Counter;
   readonly logFailed: Gauge;
   readonly logWriteFailures: Counter;
+  readonly checksumFailures: Counter;
 
   constructor(registers: Registry[]) {
     this.appendBatchSize = new Histogram({
@@ -109,6 +110,11 @@ export class LogMetrics {
       help: 'failed log writes: the write that failed the log, then each failed recovery attempt',
       registers,
     });
+    this.checksumFailures = new Counter({
+      name: 'broker_checksum_failures_total',
+      help: 'reads of a stored record that failed its checksum (CRC32C): the record was not served, the read got DATA_LOSS',
+      registers,
+    });
   }
 
   observer(): LogObserver {
@@ -122,6 +128,7 @@ export class LogMetrics {
         this.batchWriteLatency.observe({ fsync: synced ? 'true' : 'false' }, seconds);
       },
       appendAcknowledged: (seconds) => this.appendLatency.observe(seconds),
+      checksumMismatch: () => this.checksumFailures.inc(),
       writeFailed: () => {
         this.logFailed.set(1);
         this.logWriteFailures.inc();
