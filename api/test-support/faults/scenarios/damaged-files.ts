@@ -6,7 +6,7 @@ import { basename, join } from 'node:path';
 import { startBrokerProcess, type BrokerProcess } from '../../broker-process.js';
 import { type Acked, brokenByCheck, checkAcked, describeAnswers, probeReuse, publishKnown, seconds } from '../acked.js';
 import type { FaultRow } from '../fault-row.js';
-import { flipByte, overwrite, truncateTo } from '../leveldb-files.js';
+import { flipByte, overwriteBytes, truncateFile } from '../../damage.js';
 
 const SUBJECT = 'damaged';
 const RECORDS = 1000;
@@ -112,21 +112,33 @@ export const walOverwritten = (): Promise<FaultRow> =>
   runDamage({
     fault: '16 bytes overwritten in the WAL',
     target: 'wal',
-    damage: async (dir) => overwrite(await walFile(dir), 0.5, 16),
+    damage: async (dir) => {
+      const wal = await walFile(dir);
+      await overwriteBytes(wal, 0.5, 16);
+      return basename(wal);
+    },
   });
 
 export const walTruncated = (): Promise<FaultRow> =>
   runDamage({
     fault: 'WAL truncated to 60%',
     target: 'wal',
-    damage: async (dir) => truncateTo(await walFile(dir), 0.6),
+    damage: async (dir) => {
+      const wal = await walFile(dir);
+      await truncateFile(wal, 0.6);
+      return basename(wal);
+    },
   });
 
 export const tableByteFlipped = (): Promise<FaultRow> =>
   runDamage({
     fault: 'one byte flipped in a table file',
     target: 'table',
-    damage: async (dir) => flipByte(await tableFile(dir), 0.4),
+    damage: async (dir) => {
+      const table = await tableFile(dir);
+      await flipByte(table, 0.4);
+      return basename(table);
+    },
   });
 
 /**
