@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { REASONS } from '../core/index.js';
 
 const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
 
@@ -69,16 +70,16 @@ describe('broker CLI', () => {
   });
 
   describe('when the broker cannot start', () => {
-    it('should print the error and its cause chain, and exit 1', async () => {
+    it("should print the error and its cause chain, and exit with the reason's code (STORAGE_UNREADABLE: 3)", async () => {
       const dir = await mkdtemp(join(tmpdir(), 'broker-cli-'));
       try {
         // A file where the data dir should be: LevelDB's open fails with the file system's error as its cause.
         const file = join(dir, 'not-a-dir');
         await writeFile(file, '');
         const run = await cli(['serve', '--data-dir', file, '--grpc-port', '0', '--metrics-port', '-1']);
-        assert.equal(run.code, 1);
+        assert.equal(run.code, REASONS.STORAGE_UNREADABLE.exitCode);
         const lines = run.stderr.trimEnd().split('\n');
-        assert.match(lines[0] ?? '', /^error: [A-Z_]+: .+/);
+        assert.match(lines[0] ?? '', /^error: STORAGE_UNREADABLE: .+/);
         assert.ok(
           lines.some((line) => /^ {2}cause: .*EEXIST/.test(line)),
           `no cause line in:\n${run.stderr}`,
@@ -93,12 +94,13 @@ describe('broker CLI', () => {
     it('should state the error format and the exit codes it uses', async () => {
       const run = await cli(['--help']);
       assert.equal(run.code, 0);
-      assert.ok(
-        run.stdout.includes(
-          'Errors are printed as "error: <REASON>: <message>" (reasons: docs/errors.md); the exit code is 2 for INVALID_CONFIG, 3 for UNSUPPORTED_FORMAT and 1 for anything else.',
-        ),
-        run.stdout,
-      );
+      const text = run.stdout.replace(/\s+/g, ' ');
+      assert.ok(text.includes('Errors are printed as "error: <REASON>: <message>" (reasons: docs/errors.md)'), text);
+      // Every reason with an exit code of its own is named with it; the rest exit 1.
+      for (const [reason, spec] of Object.entries(REASONS)) {
+        if (spec.exitCode !== 1) assert.ok(text.includes(`${spec.exitCode} for ${reason}`), `${reason} in:\n${text}`);
+      }
+      assert.ok(text.includes('1 for anything else'), text);
     });
 
     it('should offer a flag for every setting with its variable and default', async () => {
