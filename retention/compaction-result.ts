@@ -10,6 +10,11 @@ export interface CompactionResult {
   segmentsTrimmed: number;
   recordsDeleted: number;
   bytesDeleted: number;
+  /**
+   * Sealed segments left untrimmed because a record in them failed its checksum (DATA_LOSS): one damaged record must
+   * not stop compaction of everything else; the damage is the log's to report, and the segment still expires whole.
+   */
+  segmentsDamaged: number;
 }
 
 export function emptyCompactionResult(): CompactionResult {
@@ -20,5 +25,6 @@ export function emptyCompactionResult(): CompactionResult {
     segmentsTrimmed: 0,
     recordsDeleted: 0,
     bytesDeleted: 0,
+    segmentsDamaged: 0,
   };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvariantError } from '../core/index.js';
+import { damageRecord } from '../log/test-support/damage-record.js';
 import { tempLog } from '../log/test-support/temp-log.js';
 import { Compactor, type CompactionResult } from './index.js';
 import { compactionContract } from './test-support/compaction-contract.js';
@@ -40,6 +41,32 @@ describe('Compactor', () => {
         message: 'partialThreshold must be in (0, 1], got 0',
       });
       assert.throws(() => new Compactor(store, { ...policy, localRetentionBytes: -1 }), InvariantError);
+    });
+  });
+
+  describe('when a segment it must read holds a damaged record', () => {
+    it('should skip that segment, count it, and still compact the others', async () => {
+      let now = 5_000_000;
+      const ctx = await tempLog({ segmentMaxRecords: 8, now: () => now });
+      try {
+        // Two subjects, each with one sealed segment whose odd records expire after 10 s: both worth trimming.
+        for (const subject of ['damaged', 'intact']) {
+          for (let i = 1; i <= 8; i++)
+            await ctx.log.append({ subject, body: Buffer.from('x'), expirationSeconds: i % 2 === 0 ? 0 : 10 });
+          await ctx.log.append({ subject, body: Buffer.from('y'), expirationSeconds: 0 });
+        }
+        await ctx.log.close();
+        await damageRecord(ctx.dir, 'damaged', 4);
+        const log = await ctx.reopen();
+        now += 11_000;
+        const policy = { retentionMs: 7 * DAY, localRetentionMs: 0, localRetentionBytes: 0, partialMinRemainingMs: 0 };
+        const result = await new Compactor(log, policy).run(now);
+        assert.equal(result.segmentsDamaged, 1);
+        assert.equal(result.segmentsTrimmed, 1);
+        assert.deepEqual(await offsets(log, 'intact'), [2, 4, 6, 8, 9]);
+      } finally {
+        await ctx.dispose();
+      }
     });
   });
 
@@ -175,6 +202,7 @@ describe('Compactor', () => {
           segmentsTrimmed: 0,
           recordsDeleted: 5,
           bytesDeleted: 50,
+          segmentsDamaged: 0,
         });
       } finally {
         await ctx.dispose();

@@ -1,4 +1,11 @@
-import { isExpired, segmentExpiresAtMs, type SegmentInfo, type SegmentRef, type SegmentStore } from '../core/index.js';
+import {
+  DataLossError,
+  isExpired,
+  segmentExpiresAtMs,
+  type SegmentInfo,
+  type SegmentRef,
+  type SegmentStore,
+} from '../core/index.js';
 import type { CompactionObserver } from './compaction-observer.js';
 import { resolveCompactionPolicy, type CompactionPolicy, type ResolvedCompactionPolicy } from './compaction-policy.js';
 import { emptyCompactionResult, type CompactionResult } from './compaction-result.js';
@@ -88,7 +95,17 @@ export class Compactor {
       result.segmentsDroppedLocally += 1;
     }
     for (const segment of kept.slice(drops.length)) {
-      if (segment.sealed && segment.count > 0) await this.trimIfWorthIt(segment, pass);
+      if (segment.sealed && segment.count > 0) await this.trimUnlessDamaged(segment, pass);
+    }
+  }
+
+  /** Trims the segment if that pays; a damaged record (DataLossError) skips this segment, not the whole pass. */
+  private async trimUnlessDamaged(segment: SegmentInfo, pass: Pass): Promise<void> {
+    try {
+      await this.trimIfWorthIt(segment, pass);
+    } catch (err) {
+      if (!(err instanceof DataLossError)) throw err;
+      pass.result.segmentsDamaged += 1;
     }
   }
 
