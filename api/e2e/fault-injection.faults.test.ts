@@ -31,6 +31,7 @@ describe('fault injection', () => {
         const row = await scenario.run().catch((err: unknown) => scenarioError(scenario.name, err));
         t.diagnostic(encodeRow(row));
         assert.equal(row.idsReused ?? 0, 0, 'ids reused');
+        assert.equal(row.duplicatesAfterRetries ?? 0, 0, 'duplicates after retries');
         assert.deepEqual(row.broken, [], `${row.fault}: ${row.broken.join('; ')}`);
       });
     });

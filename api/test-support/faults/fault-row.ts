@@ -18,6 +18,10 @@ export interface FaultRow {
   /** How long until the broker served again, in words (e.g. "1.2 s (restart)"). */
   readonly recovery: string;
   readonly promise: LossPromise;
+  /** The broker's peak resident memory during the fault (VmHWM from /proc), in bytes; absent: not measured. */
+  readonly rssPeakBytes?: number;
+  /** Records stored more than once after the client retried what failed (0 is the promise); absent: not measured. */
+  readonly duplicatesAfterRetries?: number;
   /** Each promise the broker broke, in words; empty when the row passes. */
   readonly broken: readonly string[];
 }
@@ -34,7 +38,21 @@ export function decodeRow(message: string): FaultRow | undefined {
   return JSON.parse(message.slice(ROW_DIAGNOSTIC.length)) as FaultRow;
 }
 
-const HEADER = ['fault', 'what the client saw', 'acked records lost', 'ids reused', 'time to recover', 'verdict'];
+const HEADER = [
+  'fault',
+  'what the client saw',
+  'broker RSS peak',
+  'acked records lost',
+  'duplicates after retries',
+  'ids reused',
+  'time to recover',
+  'verdict',
+];
+
+/** "312 MiB", or "n/a" for a scenario that does not measure memory. */
+function mebibytes(bytes: number | undefined): string {
+  return bytes === undefined ? 'n/a' : `${Math.round(bytes / (1024 * 1024))} MiB`;
+}
 
 function cells(row: FaultRow): string[] {
   const lost = row.acked === 0 ? 'n/a' : `${row.lost} of ${row.acked}`;
@@ -42,7 +60,9 @@ function cells(row: FaultRow): string[] {
   return [
     row.fault,
     row.clientSaw,
+    mebibytes(row.rssPeakBytes),
     lost,
+    row.duplicatesAfterRetries === undefined ? 'n/a' : String(row.duplicatesAfterRetries),
     row.idsReused === null ? 'unknown' : String(row.idsReused),
     row.recovery,
     verdict,
