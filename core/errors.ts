@@ -74,6 +74,13 @@ export const REASONS = {
     description: 'A resource limit was reached (for example too many subscribers); retry later.',
     exitCode: 1,
   },
+  STORAGE_FULL: {
+    grpcCode: GrpcCode.RESOURCE_EXHAUSTED,
+    retriable: true,
+    description:
+      'A storage limit refused the publish before the disk ran out: BROKER_MAX_SUBJECT_BYTES, BROKER_MAX_TOTAL_BYTES (with BROKER_DISCARD=refuse, or nothing sealed left to drop) or the free-space floor BROKER_MIN_FREE_BYTES; the message names the limit. Nothing was appended; retry once compaction or an operator has freed space.',
+    exitCode: 1,
+  },
   INTERNAL: {
     grpcCode: GrpcCode.INTERNAL,
     retriable: false,
@@ -222,6 +229,25 @@ export class OverloadedError extends BrokerError {
   constructor(message: string) {
     super('OVERLOADED', message);
     this.name = 'OverloadedError';
+  }
+}
+
+/**
+ * A publish refused by a storage limit before the disk ran out: a per-subject or total size limit, or the free-space
+ * floor. `limit` names the setting, `bytes` what is stored (or free) and `allowed` the limit, so a client can tell which.
+ */
+export class StorageFullError extends BrokerError {
+  readonly limit: string;
+  readonly bytes: number;
+  readonly allowed: number;
+  constructor(limit: string, bytes: number, allowed: number, detail: string) {
+    super('STORAGE_FULL', `storage full: ${detail} (${limit} = ${allowed})`, {
+      metadata: { limit, bytes: String(bytes), allowed: String(allowed) },
+    });
+    this.name = 'StorageFullError';
+    this.limit = limit;
+    this.bytes = bytes;
+    this.allowed = allowed;
   }
 }
 
