@@ -64,4 +64,6 @@ export interface BrokerConfig {
   readonly replicationJobs: number;
   /** BROKER_LOG_LEVEL. */
   readonly logLevel: LogLevel;
+  /** BROKER_DEDUPE_WINDOW, ms: a publish repeating an idempotency key within this window gets the first id; 0 = off. */
+  readonly dedupeWindowMs: number;
 }

@@ -39,4 +39,5 @@ export const DEFAULTS: Readonly<Omit<BrokerConfig, 'brokerId'>> = {
   replicationConcurrency: 64,
   replicationJobs: 2,
   logLevel: 'info',
+  dedupeWindowMs: 120 * SECOND,
 };

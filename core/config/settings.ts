@@ -128,6 +128,11 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
     help: 'replication jobs (one sealed segment each) in flight per broker',
   },
   logLevel: { env: 'BROKER_LOG_LEVEL', type: oneOf(LOG_LEVELS), help: LOG_LEVELS.join(' | ') },
+  dedupeWindowMs: {
+    env: 'BROKER_DEDUPE_WINDOW',
+    type: duration(),
+    help: 'a publish repeating an idempotency key on its subject within this window gets the first id (0 = off)',
+  },
 };
 
 /** The config fields in table order. */
