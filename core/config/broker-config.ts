@@ -1,4 +1,4 @@
-import type { FsyncMode, LogLevel, ScyllaConsistency } from './enums.js';
+import type { DiscardPolicy, FsyncMode, LogLevel, ScyllaConsistency } from './enums.js';
 
 /**
  * Every setting of the broker, as the loader hands it to the composition root. Durations are in ms and sizes in
@@ -30,6 +30,14 @@ export interface BrokerConfig {
   readonly localRetentionMs: number;
   /** BROKER_LOCAL_RETENTION_BYTES, bytes per subject: drop the oldest replicated segments beyond this; 0 = no limit. */
   readonly localRetentionBytes: number;
+  /** BROKER_MAX_SUBJECT_BYTES, bytes of bodies stored per subject; 0 = no limit. */
+  readonly maxSubjectBytes: number;
+  /** BROKER_MAX_TOTAL_BYTES, bytes of bodies stored over all subjects; 0 = no limit. */
+  readonly maxTotalBytes: number;
+  /** BROKER_DISCARD: what a publish that would pass a size limit gets (refused, or the subject's oldest data dropped). */
+  readonly discardPolicy: DiscardPolicy;
+  /** BROKER_MIN_FREE_BYTES, bytes: publishes are refused while the data dir's file system has less free; 0 = off. */
+  readonly minFreeBytes: number;
   /** BROKER_TAIL_CACHE_RECORDS: recent records kept in memory per active subject for subscribers near the head. */
   readonly tailCacheRecords: number;
   /** BROKER_TAIL_CACHE_BYTES, bytes: memory for all tail caches together. */

@@ -14,3 +14,11 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /** SCYLLA_CONSISTENCY: the CQL consistency levels the cold tier may write and read at (cassandra-driver's names). */
 export const SCYLLA_CONSISTENCIES = ['one', 'localOne', 'localQuorum', 'quorum', 'all'] as const;
 export type ScyllaConsistency = (typeof SCYLLA_CONSISTENCIES)[number];
+
+/**
+ * BROKER_DISCARD: what a size limit (BROKER_MAX_SUBJECT_BYTES, BROKER_MAX_TOTAL_BYTES) does to a publish that would
+ * pass it. 'refuse' answers STORAGE_FULL; 'oldest' drops the subject's oldest sealed segments, as JetStream's discard
+ * policy 'old' drops its oldest messages.
+ */
+export const DISCARD_POLICIES = ['refuse', 'oldest'] as const;
+export type DiscardPolicy = (typeof DISCARD_POLICIES)[number];

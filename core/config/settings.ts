@@ -1,6 +1,6 @@
 import type { BrokerConfig } from './broker-config.js';
 import { DEFAULTS } from './defaults.js';
-import { FSYNC_MODES, LOG_LEVELS, SCYLLA_CONSISTENCIES } from './enums.js';
+import { DISCARD_POLICIES, FSYNC_MODES, LOG_LEVELS, SCYLLA_CONSISTENCIES } from './enums.js';
 import { duration, hostList, integer, oneOf, optionalUrl, text, type ValueType } from './value-types.js';
 
 /** One setting: its environment variable, how its text is read and checked, and what it means. */
@@ -60,6 +60,26 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
     env: 'BROKER_LOCAL_RETENTION_BYTES',
     type: integer(0),
     help: 'per subject, drop oldest replicated segments beyond this size (0 = no limit)',
+  },
+  maxSubjectBytes: {
+    env: 'BROKER_MAX_SUBJECT_BYTES',
+    type: integer(0),
+    help: 'body bytes stored per subject; past it a publish gets RESOURCE_EXHAUSTED STORAGE_FULL, or drops the oldest data (BROKER_DISCARD) (0 = no limit)',
+  },
+  maxTotalBytes: {
+    env: 'BROKER_MAX_TOTAL_BYTES',
+    type: integer(0),
+    help: 'body bytes stored over all subjects; past it as BROKER_MAX_SUBJECT_BYTES (0 = no limit)',
+  },
+  discardPolicy: {
+    env: 'BROKER_DISCARD',
+    type: oneOf(DISCARD_POLICIES),
+    help: "at a size limit: refuse = answer STORAGE_FULL; oldest = drop the subject's oldest sealed segments (replicated or not)",
+  },
+  minFreeBytes: {
+    env: 'BROKER_MIN_FREE_BYTES',
+    type: integer(0),
+    help: "free space kept on the data dir's file system: below it publishes get RESOURCE_EXHAUSTED STORAGE_FULL (0 = off)",
   },
   tailCacheRecords: {
     env: 'BROKER_TAIL_CACHE_RECORDS',
