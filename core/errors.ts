@@ -81,6 +81,13 @@ export const REASONS = {
       'A storage limit refused the publish before the disk ran out: BROKER_MAX_SUBJECT_BYTES, BROKER_MAX_TOTAL_BYTES (with BROKER_DISCARD=refuse, or nothing sealed left to drop) or the free-space floor BROKER_MIN_FREE_BYTES; the message names the limit. Nothing was appended; retry once compaction or an operator has freed space.',
     exitCode: 1,
   },
+  SLOW_CONSUMER: {
+    grpcCode: GrpcCode.RESOURCE_EXHAUSTED,
+    retriable: true,
+    description:
+      'A Subscribe stream was ended because the bytes queued to subscribers passed BROKER_SUBSCRIBER_BUFFER_BYTES and it had the most queued; the message names the last id delivered: resubscribe with from_id = that + 1, nothing is lost.',
+    exitCode: 1,
+  },
   INTERNAL: {
     grpcCode: GrpcCode.INTERNAL,
     retriable: false,
@@ -248,6 +255,33 @@ export class StorageFullError extends BrokerError {
     this.limit = limit;
     this.bytes = bytes;
     this.allowed = allowed;
+  }
+}
+
+/**
+ * A subscriber ended because the bytes queued to subscribers passed their budget and it had the most queued. Every
+ * message up to `lastDeliveredId` was written to its stream before the status, so from_id = lastDeliveredId + 1
+ * resumes it with no gap and no duplicate (0: nothing was delivered; resume from where it started).
+ */
+export class SlowConsumerError extends BrokerError {
+  readonly subject: string;
+  readonly lastDeliveredId: number;
+  constructor(subject: string, lastDeliveredId: number, queuedBytes: number, budget: number) {
+    super(
+      'SLOW_CONSUMER',
+      `subscriber to "${subject}" ended as the slowest: ${queuedBytes} bytes queued to it while subscribers' queued bytes passed BROKER_SUBSCRIBER_BUFFER_BYTES = ${budget}; last delivered id ${lastDeliveredId}, resubscribe with from_id ${lastDeliveredId + 1}`,
+      {
+        metadata: {
+          subject,
+          lastDeliveredId: String(lastDeliveredId),
+          queuedBytes: String(queuedBytes),
+          limit: String(budget),
+        },
+      },
+    );
+    this.name = 'SlowConsumerError';
+    this.subject = subject;
+    this.lastDeliveredId = lastDeliveredId;
   }
 }
 
