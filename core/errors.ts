@@ -55,6 +55,13 @@ export const REASONS = {
     description: 'The message body is larger than BROKER_MAX_BODY_BYTES.',
     exitCode: 1,
   },
+  SUBJECT_LIMIT: {
+    grpcCode: GrpcCode.RESOURCE_EXHAUSTED,
+    retriable: false,
+    description:
+      'A publish to a new subject was refused: the broker already holds BROKER_MAX_SUBJECTS subjects (a subject is never forgotten, so its ids are never reused). Publishes to existing subjects go on. Nothing was appended.',
+    exitCode: 1,
+  },
   SUBJECT_NOT_FOUND: {
     grpcCode: GrpcCode.NOT_FOUND,
     retriable: false,
@@ -212,6 +219,22 @@ export class MessageTooLargeError extends BrokerError {
     });
     this.name = 'MessageTooLargeError';
     this.size = size;
+    this.limit = limit;
+  }
+}
+
+/** A publish that would create a subject beyond BROKER_MAX_SUBJECTS; existing subjects are not affected. */
+export class SubjectLimitError extends BrokerError {
+  readonly subject: string;
+  readonly limit: number;
+  constructor(subject: string, limit: number) {
+    super(
+      'SUBJECT_LIMIT',
+      `cannot create subject "${subject}": the broker holds ${limit} subjects, the limit (BROKER_MAX_SUBJECTS); publish to an existing subject`,
+      { metadata: { subject, limit: String(limit) } },
+    );
+    this.name = 'SubjectLimitError';
+    this.subject = subject;
     this.limit = limit;
   }
 }
