@@ -46,6 +46,14 @@ export interface BrokerConfig {
   readonly subjectCacheSize: number;
   /** BROKER_MAX_SUBSCRIBERS: open Subscribe streams allowed on this broker. */
   readonly maxSubscribers: number;
+  /** BROKER_MAX_RESPONSE_BYTES, bytes: the largest FetchRange page (max_bytes is clamped to it); also bounds sends. */
+  readonly maxResponseBytes: number;
+  /** BROKER_SUBSCRIBER_BUFFER_BYTES, bytes: written to Subscribe streams but not yet sent, over all of them. */
+  readonly subscriberBufferBytes: number;
+  /** BROKER_MAX_INFLIGHT_PUBLISH_BYTES, bytes: publish bodies received but not yet acknowledged, over all calls. */
+  readonly maxInflightPublishBytes: number;
+  /** BROKER_MAX_STREAMS_PER_CONNECTION: concurrent HTTP/2 streams (calls) one connection may open. */
+  readonly maxStreamsPerConnection: number;
   /** BROKER_SHUTDOWN_TIMEOUT, ms: how long a graceful shutdown waits for in-flight calls. */
   readonly shutdownTimeoutMs: number;
   /** BROKER_COMPACTION_INTERVAL, ms: how often compaction (and sealing of stale segments) runs. */

@@ -89,6 +89,27 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
   tailCacheBytes: { env: 'BROKER_TAIL_CACHE_BYTES', type: integer(0), help: 'memory for all tail caches together' },
   subjectCacheSize: { env: 'BROKER_SUBJECT_CACHE', type: integer(16), help: 'per-subject states kept in memory (LRU)' },
   maxSubscribers: { env: 'BROKER_MAX_SUBSCRIBERS', type: integer(1), help: 'open Subscribe streams allowed' },
+  // At least 64 KiB: a page must hold a whole message whatever BROKER_MAX_BODY_BYTES is (the server sends the larger).
+  maxResponseBytes: {
+    env: 'BROKER_MAX_RESPONSE_BYTES',
+    type: integer(64 * 1024, 1024 * MiB),
+    help: 'largest FetchRange page: max_bytes above it is clamped, next_id says where to go on',
+  },
+  subscriberBufferBytes: {
+    env: 'BROKER_SUBSCRIBER_BUFFER_BYTES',
+    type: integer(64 * 1024),
+    help: 'bytes queued to all Subscribe streams; past it the subscriber with most queued ends with SLOW_CONSUMER',
+  },
+  maxInflightPublishBytes: {
+    env: 'BROKER_MAX_INFLIGHT_PUBLISH_BYTES',
+    type: integer(64 * 1024),
+    help: 'publish bytes not yet acked; past it Publish and PublishBatch get OVERLOADED, PublishStream stops reading',
+  },
+  maxStreamsPerConnection: {
+    env: 'BROKER_MAX_STREAMS_PER_CONNECTION',
+    type: integer(1),
+    help: 'concurrent calls per HTTP/2 connection (grpc.max_concurrent_streams); more wait in the client',
+  },
   shutdownTimeoutMs: {
     env: 'BROKER_SHUTDOWN_TIMEOUT',
     type: duration(),
