@@ -20,6 +20,18 @@ export interface BrokerConfig {
   readonly retentionMs: number;
   /** BROKER_MAX_BODY_BYTES, bytes: the largest body a publish may carry. */
   readonly maxBodyBytes: number;
+  /** BROKER_MAX_CONNECTIONS: open client connections; one beyond it is closed as it is accepted. */
+  readonly maxConnections: number;
+  /** BROKER_HANDSHAKE_TIMEOUT, ms: a connection that has not sent the HTTP/2 preface this long after opening is closed. */
+  readonly handshakeTimeoutMs: number;
+  /** BROKER_MAX_CONNECTION_IDLE, ms: a connection with no call open this long gets a GOAWAY; 0 = never. */
+  readonly maxConnectionIdleMs: number;
+  /** BROKER_MAX_CONNECTION_AGE, ms: every connection gets a GOAWAY this long after it opened; 0 = never. */
+  readonly maxConnectionAgeMs: number;
+  /** BROKER_MAX_CONNECTION_AGE_GRACE, ms: calls still open after the age's GOAWAY get this long. */
+  readonly maxConnectionAgeGraceMs: number;
+  /** BROKER_MAX_SUBJECTS: subjects the broker holds; a publish that would create one more is refused. */
+  readonly maxSubjects: number;
   /** BROKER_SEGMENT_MAX_RECORDS: roll a segment after this many records. */
   readonly segmentMaxRecords: number;
   /** BROKER_SEGMENT_MAX_BYTES, bytes: roll a segment after this many body bytes. */

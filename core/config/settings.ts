@@ -36,6 +36,36 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
     help: 'subject retention for messages without expiration (e.g. 7d, 12h, 3600 = seconds; 0 = for ever)',
   },
   maxBodyBytes: { env: 'BROKER_MAX_BODY_BYTES', type: integer(1, 64 * MiB), help: 'largest message body accepted' },
+  maxConnections: {
+    env: 'BROKER_MAX_CONNECTIONS',
+    type: integer(1),
+    help: 'open client connections; one more is closed as accepted (clamped to what the fd limit leaves: see api/README)',
+  },
+  handshakeTimeoutMs: {
+    env: 'BROKER_HANDSHAKE_TIMEOUT',
+    type: duration(100),
+    help: 'a connection that has not sent the HTTP/2 preface this long after opening is closed',
+  },
+  maxConnectionIdleMs: {
+    env: 'BROKER_MAX_CONNECTION_IDLE',
+    type: duration(),
+    help: 'a connection with no call open this long gets a GOAWAY (clients reconnect; 0 = never)',
+  },
+  maxConnectionAgeMs: {
+    env: 'BROKER_MAX_CONNECTION_AGE',
+    type: duration(),
+    help: 'every connection gets a GOAWAY this long after opening, to rebalance (0 = never)',
+  },
+  maxConnectionAgeGraceMs: {
+    env: 'BROKER_MAX_CONNECTION_AGE_GRACE',
+    type: duration(),
+    help: "calls still open after the age's GOAWAY get this long before the connection closes",
+  },
+  maxSubjects: {
+    env: 'BROKER_MAX_SUBJECTS',
+    type: integer(1),
+    help: 'subjects held; a publish to a new subject beyond it gets RESOURCE_EXHAUSTED SUBJECT_LIMIT',
+  },
   segmentMaxRecords: {
     env: 'BROKER_SEGMENT_MAX_RECORDS',
     type: integer(1),
@@ -87,7 +117,11 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
     help: 'recent records cached per active subject for subscribers',
   },
   tailCacheBytes: { env: 'BROKER_TAIL_CACHE_BYTES', type: integer(0), help: 'memory for all tail caches together' },
-  subjectCacheSize: { env: 'BROKER_SUBJECT_CACHE', type: integer(16), help: 'per-subject states kept in memory (LRU)' },
+  subjectCacheSize: {
+    env: 'BROKER_SUBJECT_CACHE',
+    type: integer(16),
+    help: 'per-subject states kept in memory (LRU, about 1.1 KiB each)',
+  },
   maxSubscribers: { env: 'BROKER_MAX_SUBSCRIBERS', type: integer(1), help: 'open Subscribe streams allowed' },
   // At least 64 KiB: a page must hold a whole message whatever BROKER_MAX_BODY_BYTES is (the server sends the larger).
   maxResponseBytes: {
