@@ -25,8 +25,38 @@ export interface Db extends Omit<Level<Buffer, Buffer>, 'get' | 'getMany'> {
   getMany(keys: Buffer[]): Promise<Array<Buffer | undefined>>;
 }
 
+/**
+ * Files LevelDB may hold open (its table cache, plus about 10 for the WAL, manifest, lock and info log), set here
+ * rather than left to classic-level's 1000 so that the broker can reserve them out of the process's descriptor
+ * limit before it sizes its connection budget (api/server/fd-budget.ts). A table file not in the cache is reopened
+ * on a read: a cost on very large logs, never a failure.
+ */
+export const LEVELDB_MAX_OPEN_FILES = 256;
+
 export function createDb(dataDir: string): Db {
-  return new Level<Buffer, Buffer>(dataDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  return new Level<Buffer, Buffer>(dataDir, {
+    keyEncoding: 'buffer',
+    valueEncoding: 'buffer',
+    maxOpenFiles: LEVELDB_MAX_OPEN_FILES,
+  });
+}
+
+/**
+ * How many subjects the log holds: one head key each, written with a subject's first records and never deleted.
+ * Keys only (no values), once at open; the subject cache keeps the count from there.
+ */
+export async function countSubjects(db: Db): Promise<number> {
+  let count = 0;
+  const it = db.keys(familyBounds(Family.head));
+  try {
+    for (;;) {
+      const keys = await it.nextv(4096);
+      if (keys.length === 0) return count;
+      count += keys.length;
+    }
+  } finally {
+    await it.close();
+  }
 }
 
 /** Loads a subject's state from disk: its head, its segments' metadata and one seek for its first stored offset. */

@@ -1,7 +1,7 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
-import { UnavailableError } from '../../core/index.js';
+import { ConnectionGate } from './connection-gate.js';
 import type { BrokerService } from '../grpc/broker-service.js';
 import { enlargeHttp2Windows } from '../grpc/http2-windows.js';
 import { BrokerReflection } from '../grpc/reflection.js';
@@ -10,9 +10,27 @@ import { brokerServiceDefinition } from '../grpc/service-definition.js';
 export interface BrokerServerOptions {
   /** The largest body a publish may carry, in bytes (BROKER_MAX_BODY_BYTES); requests get 64 KiB on top. */
   readonly maxBodyBytes: number;
+  /** Connection limits: BROKER_MAX_CONNECTIONS, BROKER_HANDSHAKE_TIMEOUT, BROKER_MAX_CONNECTION_IDLE/AGE/AGE_GRACE. */
+  readonly connections: ConnectionLimits;
   /** How long a graceful shutdown waits for in-flight calls, in ms (BROKER_SHUTDOWN_TIMEOUT). */
   readonly shutdownTimeoutMs: number;
   readonly logger: Logger;
+}
+
+export interface ConnectionLimits {
+  readonly maxConnections: number;
+  readonly handshakeTimeoutMs: number;
+  /** A connection with no call open this long gets a GOAWAY, in ms (0 = never). */
+  readonly maxConnectionIdleMs: number;
+  /** Any connection gets a GOAWAY this long after it opened, in ms (0 = never); clients reconnect, to rebalance. */
+  readonly maxConnectionAgeMs: number;
+  /** After the age's GOAWAY, calls still open get this long before the connection is closed, in ms. */
+  readonly maxConnectionAgeGraceMs: number;
+}
+
+/** grpc-js reads an absent option as "never"; the broker's settings say 0 for it. */
+function whenSet(name: string, ms: number): Record<string, number> {
+  return ms > 0 ? { [name]: ms } : {};
 }
 
 /** What the gRPC server still gets after the drain to end its calls before it cancels them, in ms. */
@@ -24,6 +42,7 @@ export const FORCE_SHUTDOWN_AFTER_MS = 1_000;
  */
 export class BrokerServer {
   private readonly server: Server;
+  private readonly gate: ConnectionGate;
   private readonly health = new HealthImplementation({ '': 'SERVING', 'broker.Broker': 'SERVING' });
   private closing = false;
 
@@ -37,21 +56,25 @@ export class BrokerServer {
       'grpc.max_receive_message_length': options.maxBodyBytes + 64 * 1024,
       'grpc.keepalive_time_ms': 60_000,
       'grpc.keepalive_permit_without_calls': 1,
+      ...whenSet('grpc.max_connection_idle_ms', options.connections.maxConnectionIdleMs),
+      ...whenSet('grpc.max_connection_age_ms', options.connections.maxConnectionAgeMs),
+      ...whenSet('grpc.max_connection_age_grace_ms', options.connections.maxConnectionAgeGraceMs),
     });
     this.server.addService(brokerServiceDefinition, service.handlers());
     this.health.addToServer(this.server);
     new BrokerReflection().addToServer(this.server);
+    // The broker listens itself and injects sockets once they have sent the HTTP/2 preface (connection-gate.ts).
+    const injector = this.server.createConnectionInjector(ServerCredentials.createInsecure());
+    this.gate = new ConnectionGate((socket) => injector.injectConnection(socket), {
+      maxConnections: options.connections.maxConnections,
+      handshakeTimeoutMs: options.connections.handshakeTimeoutMs,
+      logger: options.logger,
+    });
   }
 
   /** Binds host:port (0 = any free port) and resolves with the port bound. */
   listen(host: string, port: number): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, bound) =>
-        err
-          ? reject(new UnavailableError(`cannot serve gRPC on ${host}:${port}: ${err.message}`, { cause: err }))
-          : resolve(bound),
-      );
-    });
+    return this.gate.listen(host, port);
   }
 
   /**
@@ -77,6 +100,8 @@ export class BrokerServer {
     this.health.setStatus('', 'NOT_SERVING');
     this.health.setStatus('broker.Broker', 'NOT_SERVING');
     this.service.beginShutdown();
+    // No new connections from here; those established drain with their calls below.
+    const gateClosed = this.gate.close();
     const drained = await this.service.drain(this.options.shutdownTimeoutMs);
     if (!drained) this.options.logger.warn('in-flight calls did not finish in time');
     await new Promise<void>((resolve) => {
@@ -89,5 +114,6 @@ export class BrokerServer {
         resolve();
       });
     });
+    await gateClosed;
   }
 }

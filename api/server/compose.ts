@@ -1,14 +1,15 @@
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { BrokerConfig, ColdStore, Log } from '../../core/index.js';
-import { logOptionsFromConfig, openLog } from '../../log/index.js';
+import { LEVELDB_MAX_OPEN_FILES, logOptionsFromConfig, openLog } from '../../log/index.js';
 import { ColdTier, createTieredReader } from '../../tiering/index.js';
 import { BrokerService } from '../grpc/broker-service.js';
 import { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { startMetricsServer } from '../metrics/metrics-server.js';
 import { startBackgroundJobs } from './background-jobs.js';
-import { BrokerServer } from './broker-server.js';
+import { BrokerServer, type ConnectionLimits } from './broker-server.js';
 import { ColdTierStatus } from './cold-tier-status.js';
+import { connectionBudget, readFdLimit } from './fd-budget.js';
 import type { CassandraColdStoreOptions } from '../../tiering/cassandra/index.js';
 import { withDataLossLog } from './data-loss-log.js';
 import { LogWriteHealth } from './log-write-health.js';
@@ -90,6 +91,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     if (metricsServer !== undefined) opened.add('metrics server', () => metricsServer.close());
     const server = new BrokerServer(service, {
       maxBodyBytes: config.maxBodyBytes,
+      connections: connectionLimits(config, logger),
       shutdownTimeoutMs: config.shutdownTimeoutMs,
       logger,
     });
@@ -106,6 +108,18 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     await opened.closeAll().catch(() => undefined);
     throw err;
   }
+}
+
+/** The connection settings, BROKER_MAX_CONNECTIONS fitted to the descriptors LevelDB leaves (fd-budget.ts). */
+function connectionLimits(config: BrokerConfig, logger: Logger): ConnectionLimits {
+  const budget = { fdLimit: readFdLimit(), levelDbFiles: LEVELDB_MAX_OPEN_FILES };
+  return {
+    maxConnections: connectionBudget(config.maxConnections, budget, logger),
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    maxConnectionIdleMs: config.maxConnectionIdleMs,
+    maxConnectionAgeMs: config.maxConnectionAgeMs,
+    maxConnectionAgeGraceMs: config.maxConnectionAgeGraceMs,
+  };
 }
 
 /**
