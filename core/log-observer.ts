@@ -13,4 +13,9 @@ export interface LogObserver {
   writeRecovered?(): void;
   /** The recovery pass at open found acknowledged ids from..to (inclusive) of a subject lost with damaged files. */
   dataLost?(subject: string, from: number, to: number, detail: string): void;
+  /**
+   * A storage-limit task failed: reading the free space (statfs) or dropping a subject's oldest segment (BROKER_DISCARD
+   * = oldest). Appends go on being judged against the last figures; the next poll or append tries again.
+   */
+  storageLimitFailed?(what: string, err: unknown): void;
 }

@@ -3,6 +3,7 @@ import { RECORD_HEADER_BYTES, encodeRecordValue } from './codec.js';
 import type { GroupCommit } from './group-commit.js';
 import { offsetKey } from './keys.js';
 import type { SegmentRoller } from './segment-roller.js';
+import type { StorageLimits } from './storage-limits.js';
 import type { SubjectCache } from './subject-cache.js';
 import type { SubjectState } from './subject-state.js';
 
@@ -17,6 +18,7 @@ export class Appender implements LogWriter {
     private readonly commit: GroupCommit,
     private readonly roller: SegmentRoller,
     private readonly now: () => number,
+    private readonly limits: StorageLimits,
   ) {}
 
   append(input: AppendInput): Promise<number> {
@@ -53,7 +55,13 @@ export class Appender implements LogWriter {
   }
 
   private appendAll(state: SubjectState, inputs: readonly AppendInput[]): Promise<number[]> {
-    return Promise.all(inputs.map((input) => this.appendTo(state, input)));
+    if (this.commit.failed) return Promise.reject(this.commit.refusal());
+    // The storage limits judge the batch as a whole: all of it is appended, or none.
+    let bytes = 0;
+    for (const input of inputs) bytes += input.body.length;
+    const full = this.limits.admit(state, bytes);
+    if (full !== undefined) return Promise.reject(full);
+    return Promise.all(inputs.map((input) => this.appendTo(state, input, true)));
   }
 
   /**
@@ -78,8 +86,12 @@ export class Appender implements LogWriter {
    * The hot path: assigns the offset, accounts the record in its segment, encodes it with its checksum (the body is
    * copied once, into the value) and puts it in the batch.
    */
-  private appendTo(state: SubjectState, input: AppendInput): Promise<number> {
+  private appendTo(state: SubjectState, input: AppendInput, admitted = false): Promise<number> {
     if (this.commit.failed) return Promise.reject(this.commit.refusal());
+    if (!admitted) {
+      const full = this.limits.admit(state, input.body.length);
+      if (full !== undefined) return Promise.reject(full);
+    }
     const publishedAtMs = this.now();
     const offset = state.nextOffset;
     const segment = this.roller.segmentFor(state, offset, input.body.length, publishedAtMs);

@@ -1,4 +1,4 @@
-import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { readUint64BE, writeUint64BE } from './keys.js';
@@ -105,7 +105,7 @@ export class HighWaterFile {
   /** Reads the file, rewrites it compacted, and opens it for appending. */
   static async open(dataDir: string): Promise<HighWaterFile> {
     const { marks, tornBytes } = await readHighWater(dataDir);
-    const file = new HighWaterFile(dataDir, await rewrite(dataDir, marks), marks, tornBytes);
+    const file = new HighWaterFile(dataDir, await rewriteOrKeep(dataDir, marks, tornBytes), marks, tornBytes);
     file.size = (await file.handle.stat()).size;
     return file;
   }
@@ -138,6 +138,32 @@ export class HighWaterFile {
   async close(): Promise<void> {
     await this.tail;
     await this.handle.close();
+  }
+}
+
+/**
+ * The rewrite at open needs room for a second copy of the file. On a full disk (ENOSPC) the old file is kept and
+ * appended to instead, its torn tail (if any) cut off first, which frees space rather than taking it: the broker
+ * still opens, so compaction can run and free space. The next rewrite (past REWRITE_BYTES, or the next open) compacts it.
+ */
+async function rewriteOrKeep(
+  dataDir: string,
+  marks: ReadonlyMap<string, number>,
+  tornBytes: number,
+): Promise<FileHandle> {
+  try {
+    return await rewrite(dataDir, marks);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+    const path = join(dataDir, HIGH_WATER_FILE);
+    await unlink(`${path}.tmp`).catch(() => undefined);
+    if (tornBytes > 0) {
+      const handle = await open(path, 'a');
+      const size = (await handle.stat()).size;
+      await handle.close();
+      await truncate(path, size - tornBytes);
+    }
+    return open(path, 'a');
   }
 }
 

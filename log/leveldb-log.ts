@@ -24,6 +24,7 @@ import { recoverLostIds } from './recovery.js';
 import { SegmentAdmin } from './segment-admin.js';
 import { SegmentRoller } from './segment-roller.js';
 import { createDb, finishInterruptedDeletes, type Db } from './storage.js';
+import { NO_LIMITS, StorageLimits, oldestSealed } from './storage-limits.js';
 import { SubjectCache } from './subject-cache.js';
 import { TailCacheBudget } from './tail-cache-budget.js';
 import { DEFAULT_WRITE_RETRY, WriteRecovery } from './write-recovery.js';
@@ -41,12 +42,24 @@ export class LevelDbLog implements Log {
   private readonly reader: Reader;
   private readonly store: SegmentAdmin;
   private readonly recovery: WriteRecovery;
+  private readonly limits: StorageLimits;
 
   private constructor(
     private readonly db: Db,
     options: LogOptions,
     private readonly highWater: HighWaterFile,
   ) {
+    const limits = new StorageLimits(
+      options.limits ?? NO_LIMITS,
+      options.dataDir,
+      async (state) => {
+        const oldest = oldestSealed(state);
+        if (oldest === undefined) return 0;
+        return (await this.store.deleteSegment({ subject: state.subject, baseOffset: oldest.baseOffset })).bytes;
+      },
+      options.observer,
+    );
+    this.limits = limits;
     const tailCache = new TailCacheBudget(options.tailCacheRecords, options.tailCacheBytes);
     const subjects: SubjectCache = new SubjectCache(db, options.subjectCacheSize, tailCache, (state) =>
       commit.isDirty(state),
@@ -61,10 +74,10 @@ export class LevelDbLog implements Log {
     });
     const roller = new SegmentRoller(commit, options);
     this.commit = commit;
-    this.writer = new Appender(subjects, commit, roller, options.now ?? Date.now);
+    this.writer = new Appender(subjects, commit, roller, options.now ?? Date.now, limits);
     const reader = new Reader(db, subjects, commit, tailCache, options.observer);
     this.reader = reader;
-    this.store = new SegmentAdmin(db, subjects, commit, roller, tailCache, options.observer);
+    this.store = new SegmentAdmin(db, subjects, commit, roller, tailCache, options.observer, limits);
     this.recovery = new WriteRecovery({
       db,
       dataDir: options.dataDir,
@@ -80,6 +93,7 @@ export class LevelDbLog implements Log {
         subjects.clear();
         await finishInterruptedDeletes(db);
         await LevelDbLog.recover(db, highWater, options);
+        await limits.recount(db);
       },
       resume: () => commit.resume(),
     });
@@ -100,7 +114,9 @@ export class LevelDbLog implements Log {
       await finishInterruptedDeletes(db);
       const highWater = await HighWaterFile.open(options.dataDir);
       await LevelDbLog.recover(db, highWater, options);
-      return new LevelDbLog(db, options, highWater);
+      const log = new LevelDbLog(db, options, highWater);
+      await log.limits.start(db);
+      return log;
     } catch (err) {
       await db.close();
       throw err;
@@ -192,6 +208,7 @@ export class LevelDbLog implements Log {
   /** Writes everything accepted (refusing new appends meanwhile), ends every cursor and closes the database. */
   async close(): Promise<void> {
     await this.recovery.close();
+    this.limits.close();
     if (!(await this.commit.close())) return;
     this.reader.closeCursors();
     await this.highWater.close();

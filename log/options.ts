@@ -1,4 +1,5 @@
 import type { BrokerConfig, FsyncMode, LogObserver } from '../core/index.js';
+import type { StorageLimitOptions } from './storage-limits.js';
 import type { WriteRetryDelays } from './write-recovery.js';
 
 /** Settings of the LevelDB log. */
@@ -24,6 +25,8 @@ export interface LogOptions {
   readonly now?: () => number;
   /** Backoff of the recovery attempts after a failed write (tests shorten it). @defaultValue 1 s doubling to 30 s */
   readonly writeRetry?: WriteRetryDelays;
+  /** Size limits, the discard policy and the free-space floor (storage-limits.ts). @defaultValue none */
+  readonly limits?: StorageLimitOptions;
 }
 
 export function logOptionsFromConfig(config: BrokerConfig, observer?: LogObserver): LogOptions {
@@ -36,6 +39,12 @@ export function logOptionsFromConfig(config: BrokerConfig, observer?: LogObserve
     tailCacheRecords: config.tailCacheRecords,
     tailCacheBytes: config.tailCacheBytes,
     subjectCacheSize: config.subjectCacheSize,
+    limits: {
+      maxSubjectBytes: config.maxSubjectBytes,
+      maxTotalBytes: config.maxTotalBytes,
+      discard: config.discardPolicy,
+      minFreeBytes: config.minFreeBytes,
+    },
     ...(observer === undefined ? {} : { observer }),
   };
 }

@@ -12,6 +12,7 @@ import { INDEX_VALUE, decodeSegment, encodeSegment, segmentInfo, type SegmentSta
 import type { GroupCommit, Op } from './group-commit.js';
 import { Family, familyBounds, offsetKey, parseActiveKey, subjectPrefix } from './keys.js';
 import type { SegmentRoller } from './segment-roller.js';
+import type { StorageLimits } from './storage-limits.js';
 import { firstStoredOffset, readStoredRecords, scanSegments, type Db } from './storage.js';
 import type { SubjectCache } from './subject-cache.js';
 import type { SubjectState } from './subject-state.js';
@@ -24,7 +25,8 @@ const NOTHING_REMOVED: Removed = Object.freeze({ records: 0, bytes: 0 });
  * replicated, deleting. Metadata changes go through the group commit, so they are ordered with the appends; the
  * subject is pinned in memory across every await, and the cached copies of deleted records are dropped.
  */
-export class SegmentAdmin implements SegmentStore {
+// The idempotency keys' expiry is the deduper's (dedupe.ts), which the façade calls for it.
+export class SegmentAdmin implements Omit<SegmentStore, 'expireIdempotencyKeys'> {
   constructor(
     private readonly db: Db,
     private readonly subjects: SubjectCache,
@@ -33,6 +35,7 @@ export class SegmentAdmin implements SegmentStore {
     private readonly tailCache: TailCacheBudget,
     /** Hears of stored records that fail their checksum (readSegment throws DataLossError at them). */
     private readonly observer: LogObserver | undefined,
+    private readonly limits: StorageLimits,
   ) {}
 
   /** From memory when the subject is loaded (it may be newer), else one point read: no subject load. */
@@ -143,7 +146,10 @@ export class SegmentAdmin implements SegmentStore {
         lte: offsetKey(state.recordPrefix, segment.lastOffset),
       });
       const index = state.segments.indexOf(segment);
-      if (index >= 0) state.segments.splice(index, 1);
+      if (index >= 0) {
+        state.segments.splice(index, 1);
+        this.limits.removed(state, removed.bytes);
+      }
       state.firstOffset = await firstStoredOffset(this.db, state);
       await this.commit.control(
         [
@@ -172,6 +178,7 @@ export class SegmentAdmin implements SegmentStore {
       const records = ops.length;
       segment.count -= records;
       segment.bytes -= bytes;
+      this.limits.removed(state, bytes);
       ops.push({ type: 'put', key: offsetKey(state.segmentPrefix, ref.baseOffset), value: encodeSegment(segment) });
       // Cached copies of the segment would outlive the deletion: readers near the head fall back to the disk.
       this.tailCache.dropThrough(state, segment.lastOffset);

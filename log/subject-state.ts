@@ -16,6 +16,8 @@ export class SubjectState {
   /** First offset still stored (lastOffset + 1 when none is). */
   firstOffset: number;
   readonly segments: SegmentState[];
+  /** Body bytes of its segments, assigned appends included: the storage limits' per-subject counter (storage-limits.ts). */
+  storedBytes: number;
   /** Appends and metadata writes not yet written: the state must not be evicted meanwhile. */
   inflight = 0;
   /** Open cursors: while there are any the state stays in memory and caches its newest records. */
@@ -43,6 +45,9 @@ export class SubjectState {
     this.nextOffset = lastOffset + 1;
     this.firstOffset = firstOffset;
     this.segments = segments;
+    let bytes = 0;
+    for (const segment of segments) bytes += segment.bytes;
+    this.storedBytes = bytes;
   }
 
   get active(): SegmentState | undefined {
