@@ -21,6 +21,8 @@ export interface SubjectQuery {
   readonly prefix?: string;
   readonly after?: string;
   readonly limit: number;
+  /** The caller gave up: the listing stops at its next subject and returns what it has. */
+  readonly signal?: AbortSignal;
 }
 
 /**

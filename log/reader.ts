@@ -144,7 +144,11 @@ export class Reader implements LogReader {
     const subjects: string[] = [];
     for await (const key of this.db.keys({ ...range, limit: query.limit })) subjects.push(parseHeadKey(key));
     const out: SubjectInfo[] = [];
-    for (const subject of subjects) out.push(subjectInfoOf(await this.subjects.load(subject)));
+    for (const subject of subjects) {
+      // Each subject may load its state from disk; an abandoned call stops here with what it has.
+      if (query.signal?.aborted === true) break;
+      out.push(subjectInfoOf(await this.subjects.load(subject)));
+    }
     return out;
   }
 }

@@ -118,10 +118,10 @@ export async function readStoredRecords(
   state: SubjectState,
   fromOffset: number,
   toOffset: number,
-  limits: { readonly maxRecords: number; readonly maxBytes?: number },
+  limits: { readonly maxRecords: number; readonly maxBytes?: number; readonly signal?: AbortSignal | undefined },
   observer: LogObserver | undefined,
 ): Promise<LogRecord[]> {
-  const { maxRecords, maxBytes = Number.POSITIVE_INFINITY } = limits;
+  const { maxRecords, maxBytes = Number.POSITIVE_INFINITY, signal } = limits;
   if (fromOffset > toOffset || maxRecords <= 0) return [];
   const out: LogRecord[] = [];
   let bytes = 0;
@@ -131,7 +131,8 @@ export async function readStoredRecords(
     limit: maxRecords,
   });
   try {
-    for (;;) {
+    // An abandoned call stops between batches: a shorter page is still a valid page.
+    while (signal?.aborted !== true) {
       const entries = await it.nextv(Math.min(1000, maxRecords - out.length));
       if (entries.length === 0) break;
       for (const [key, value] of entries) {

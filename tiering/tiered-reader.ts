@@ -46,10 +46,12 @@ class TieredReader implements LogReader {
     if (info === undefined) return newer;
     // Only offsets below the local first offset can be in the cold tier; a hole above it is expired records.
     const gapEnd = Math.min(firstLocal ?? info.lastOffset + 1, info.firstOffset);
-    if (fromOffset >= gapEnd) return newer;
+    // An abandoned call asks the cold tier nothing more: a shorter page is still a valid page.
+    if (fromOffset >= gapEnd || abandoned(limits)) return newer;
     const older = await this.cold.readRange(subject, fromOffset, gapEnd, limits);
     const lastCold = older.at(-1);
     if (lastCold === undefined) return newer;
+    if (abandoned(limits)) return older;
     if (older.length >= limits.maxRecords || (await this.coldHasMore(subject, lastCold.offset + 1, gapEnd)))
       return older;
     return appendWithin(older, newer, limits);
@@ -77,6 +79,11 @@ class TieredReader implements LogReader {
   listSubjects(query: SubjectQuery): Promise<SubjectInfo[]> {
     return this.local.listSubjects(query);
   }
+}
+
+/** The caller gave up on the read (read again after each await: the signal may abort meanwhile). */
+function abandoned(limits: ReadLimits): boolean {
+  return limits.signal?.aborted === true;
 }
 
 /** `head` followed by as many of `tail` as the limits leave room for. */

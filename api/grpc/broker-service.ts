@@ -1,4 +1,5 @@
-import type { sendUnaryData } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import { pino } from 'pino';
 import {
   DataLossError,
   ExpiredIdError,
@@ -29,7 +30,7 @@ import type { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { CallGate } from './call-gate.js';
 import { PublishStreamSession } from './publish-stream-session.js';
 import { EncodedMessages, toMessage, type BrokerHandlers } from './service-definition.js';
-import { toWireError } from './status.js';
+import { toWireError, type ErrorLogger } from './status.js';
 import { SubscribeSession } from './subscribe-session.js';
 import { RequestGuard, pageToken } from './validate.js';
 
@@ -46,6 +47,11 @@ export interface BrokerServiceOptions {
   /** Requests of one PublishStream appended but not yet acknowledged before the stream stops reading. @defaultValue 1024 */
   readonly maxStreamInFlight?: number;
   readonly now?: () => number;
+  /**
+   * Hears the detail (with its correlation id) of each unexpected failure; clients get only the id.
+   * @defaultValue a pino logger on stdout at level error
+   */
+  readonly logger?: ErrorLogger;
 }
 
 /**
@@ -59,10 +65,12 @@ export class BrokerService {
   private readonly subscribers = new Set<SubscribeSession>();
   private readonly now: () => number;
   private readonly encoded = new EncodedMessages();
+  private readonly logger: ErrorLogger;
 
   constructor(private readonly options: BrokerServiceOptions) {
     this.guard = new RequestGuard(options.maxBodyBytes);
     this.now = options.now ?? Date.now;
+    this.logger = options.logger ?? pino({ level: 'error' });
   }
 
   /** The handlers, for server.addService(brokerServiceDefinition, ...). */
@@ -71,8 +79,10 @@ export class BrokerService {
       publish: (call, callback) => this.unary('Publish', callback, () => this.publish(call.request)),
       publishBatch: (call, callback) => this.unary('PublishBatch', callback, () => this.publishBatch(call.request)),
       fetch: (call, callback) => this.unary('Fetch', callback, () => this.fetch(call.request)),
-      fetchRange: (call, callback) => this.unary('FetchRange', callback, () => this.fetchRange(call.request)),
-      listSubjects: (call, callback) => this.unary('ListSubjects', callback, () => this.listSubjects(call.request)),
+      fetchRange: (call, callback) =>
+        this.unary('FetchRange', callback, () => this.fetchRange(call.request, abandoned(call))),
+      listSubjects: (call, callback) =>
+        this.unary('ListSubjects', callback, () => this.listSubjects(call.request, abandoned(call))),
       getSubject: (call, callback) => this.unary('GetSubject', callback, () => this.getSubject(call.request)),
       subscribe: (call) => void this.subscribe(call),
       publishStream: (call) => this.publishStream(call),
@@ -104,6 +114,7 @@ export class BrokerService {
       maxSubscribers: this.options.maxSubscribers,
       retentionMs: this.options.retentionMs,
       now: this.now,
+      logger: this.logger,
     }).run();
   }
 
@@ -113,6 +124,7 @@ export class BrokerService {
       guard: this.guard,
       gate: this.gate,
       metrics: this.options.metrics,
+      logger: this.logger,
       ...(this.options.maxStreamInFlight === undefined ? {} : { maxInFlight: this.options.maxStreamInFlight }),
     }).start();
   }
@@ -134,7 +146,7 @@ export class BrokerService {
       (err: unknown) => {
         if (entered) this.gate.leave();
         end(false);
-        callback(toWireError(err));
+        callback(toWireError(err, this.logger));
       },
     );
   }
@@ -195,7 +207,7 @@ export class BrokerService {
     }
   }
 
-  private async fetchRange(request: FetchRangeRequest): Promise<FetchRangeResponse> {
+  private async fetchRange(request: FetchRangeRequest, signal: AbortSignal): Promise<FetchRangeResponse> {
     const req = this.guard.fetchRange(request);
     const info = await this.options.reader.subjectInfo(req.subject);
     const lastOffset = info?.lastOffset ?? 0;
@@ -206,6 +218,7 @@ export class BrokerService {
     const records = await this.options.reader.readRange(req.subject, from, {
       maxRecords: req.maxRecords,
       maxBytes: req.maxBytes,
+      signal,
     });
     const now = this.now();
     const messages = records.filter((r) => !isExpired(r, this.options.retentionMs, now)).map(toMessage);
@@ -214,11 +227,12 @@ export class BrokerService {
     return { messages, nextId, firstId: info?.firstOffset ?? 1, lastId: lastOffset };
   }
 
-  private async listSubjects(request: ListSubjectsRequest): Promise<ListSubjectsResponse> {
+  private async listSubjects(request: ListSubjectsRequest, signal: AbortSignal): Promise<ListSubjectsResponse> {
     const req = this.guard.listSubjects(request.prefix, request.pageSize, request.pageToken);
     const page = await this.options.reader.listSubjects({
       prefix: req.prefix,
       limit: req.limit + 1,
+      signal,
       ...(req.after === undefined ? {} : { after: req.after }),
     });
     const subjects = page.slice(0, req.limit).map((s) => this.toSubjectInfo(s));
@@ -246,6 +260,17 @@ export class BrokerService {
       retentionSeconds: Math.floor(this.options.retentionMs / 1000),
     };
   }
+}
+
+/**
+ * Aborted when the client gives up on the call (it cancels, or its deadline passes: grpc-js cancels the call on the
+ * server then), so a read it abandoned stops instead of running to the end for nobody.
+ */
+function abandoned<Req, Res>(call: ServerUnaryCall<Req, Res>): AbortSignal {
+  const controller = new AbortController();
+  if (call.cancelled) controller.abort();
+  else call.once('cancelled', () => controller.abort());
+  return controller.signal;
 }
 
 /** An index the batch itself produced is always there; reaching this is a bug in the code above, not bad input. */

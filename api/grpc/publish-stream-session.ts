@@ -3,7 +3,7 @@ import type { LogWriter } from '../../core/index.js';
 import type { PublishRequest, PublishResponse } from '../../proto/gen/broker.js';
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { SHUTDOWN_ADVICE, shuttingDownError, type CallGate, type ShutdownListener } from './call-gate.js';
-import { toWireError } from './status.js';
+import { toWireError, type ErrorLogger } from './status.js';
 import type { RequestGuard } from './validate.js';
 import { DrainWaiter } from './drain-waiter.js';
 
@@ -19,6 +19,8 @@ export interface PublishStreamSessionDeps {
   readonly metrics: BrokerMetrics;
   /** @defaultValue DEFAULT_STREAM_IN_FLIGHT */
   readonly maxInFlight?: number;
+  /** Hears the detail of a failure the client gets only a generic INTERNAL for. */
+  readonly logger: ErrorLogger;
 }
 
 /** `end`: the client finished and every ack is out; `gone`: the client cancelled; `error`: the stream fails. */
@@ -131,6 +133,6 @@ export class PublishStreamSession implements ShutdownListener {
     this.endCall(ending.kind === 'end');
     if (this.call.cancelled || ending.kind === 'gone') return;
     if (ending.kind === 'end') this.call.end();
-    else this.call.emit('error', toWireError(ending.err));
+    else this.call.emit('error', toWireError(ending.err, this.deps.logger));
   }
 }

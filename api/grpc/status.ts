@@ -1,4 +1,6 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import { BrokerError } from '../../core/index.js';
 import { Any } from '../../proto/gen/google/protobuf/any.js';
 import { ErrorInfo } from '../../proto/gen/google/rpc/error_details.js';
@@ -10,16 +12,22 @@ const ERROR_INFO_TYPE = 'type.googleapis.com/google.rpc.ErrorInfo';
 /** A gRPC error for the wire: status code, readable message, and google.rpc.Status with ErrorInfo in the trailers. */
 export type WireError = Partial<ServiceError> & { code: status; details: string; metadata: Metadata };
 
+/** Where the detail of an unexpected failure goes (the broker's pino logger). */
+export type ErrorLogger = Pick<Logger, 'error'>;
+
 /**
- * The one place where errors become gRPC statuses. A BrokerError maps by its reason; anything else is an
- * unexpected failure and becomes INTERNAL (never UNKNOWN) with its message, so nothing is hidden.
+ * The one place where errors become gRPC statuses. A BrokerError meant for clients maps by its reason, with its
+ * message. Anything unexpected (not a BrokerError, or one with reason INTERNAL: a broken invariant) becomes INTERNAL,
+ * never UNKNOWN, with a generic message and a correlation id: its own text may hold file paths and stack details
+ * that are the operator's, not the client's. The detail is logged at error under the same id.
  */
-export function toWireError(err: unknown): WireError {
-  if (err instanceof BrokerError) {
+export function toWireError(err: unknown, logger: ErrorLogger): WireError {
+  if (err instanceof BrokerError && err.reason !== 'INTERNAL') {
     return wireError(err.grpcCode as number as status, err.message, err.reason, err.metadata);
   }
-  const message = err instanceof Error ? err.message : String(err);
-  return wireError(status.INTERNAL, `internal error: ${message}`, 'INTERNAL', {});
+  const errorId = randomUUID();
+  logger.error({ err, errorId }, 'internal error answered to a client');
+  return wireError(status.INTERNAL, `internal error; see the broker log, id ${errorId}`, 'INTERNAL', { errorId });
 }
 
 export function wireError(

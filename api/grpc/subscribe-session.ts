@@ -4,7 +4,7 @@ import type { MessageResponse, SubscribeRequest } from '../../proto/gen/broker.j
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { SHUTDOWN_ADVICE, shuttingDownError, type CallGate, type ShutdownListener } from './call-gate.js';
 import { toMessage, type EncodedMessages } from './service-definition.js';
-import { toWireError } from './status.js';
+import { toWireError, type ErrorLogger } from './status.js';
 import type { RequestGuard } from './validate.js';
 import { DrainWaiter } from './drain-waiter.js';
 
@@ -23,6 +23,8 @@ export interface SubscribeSessionDeps {
   /** The subject retention in ms (0 = for ever), applied at read time. */
   readonly retentionMs: number;
   readonly now: () => number;
+  /** Hears the detail of a failure the client gets only a generic INTERNAL for. */
+  readonly logger: ErrorLogger;
 }
 
 /**
@@ -139,7 +141,7 @@ export class SubscribeSession implements ShutdownListener {
     if (this.call.cancelled || ending.kind === 'gone') return;
     if (ending.kind === 'end') this.call.end();
     else if (ending.kind === 'shutdown')
-      this.call.emit('error', toWireError(shuttingDownError(SHUTDOWN_ADVICE.subscription)));
-    else this.call.emit('error', toWireError(ending.err));
+      this.call.emit('error', toWireError(shuttingDownError(SHUTDOWN_ADVICE.subscription), this.deps.logger));
+    else this.call.emit('error', toWireError(ending.err, this.deps.logger));
   }
 }

@@ -13,6 +13,7 @@ import type {
   PublishRequest,
   SubscribeRequest,
 } from '../../proto/gen/broker.js';
+import { rejectUndecodable } from './safe-decoder.js';
 
 /** One guard per entry point: each checks a request completely before any work is done. */
 export class RequestGuard {
@@ -47,6 +48,7 @@ export class RequestGuard {
   }
 
   fetch(req: FetchRequest): { subject: string; id: number } {
+    rejectUndecodable(req);
     return { subject: validateSubject(req.subject), id: req.id };
   }
 
@@ -55,6 +57,7 @@ export class RequestGuard {
   }
 
   subscribe(req: SubscribeRequest): { subject: string; from: number | 'live' } {
+    rejectUndecodable(req);
     const subject = validateSubject(req.subject);
     if (req.fromId < 0)
       throw new InvalidArgumentError('from_id', `from_id must be >= 0 (0 = live only), got ${req.fromId}`);
@@ -62,6 +65,7 @@ export class RequestGuard {
   }
 
   fetchRange(req: FetchRangeRequest): { subject: string; from: number; maxRecords: number; maxBytes: number } {
+    rejectUndecodable(req);
     const subject = validateSubject(req.subject);
     if (req.fromId < 1) throw new InvalidArgumentError('from_id', `from_id must be >= 1, got ${req.fromId}`);
     if (req.maxMessages < 0 || req.maxMessages > MAX_PAGE_MESSAGES) {

@@ -82,6 +82,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       retentionMs: config.retentionMs,
       maxBodyBytes: config.maxBodyBytes,
       maxSubscribers: config.maxSubscribers,
+      logger,
     });
     // Metrics before gRPC, so they close after it: the drain of a shutdown can still be watched.
     const metricsServer =
