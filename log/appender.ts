@@ -56,6 +56,9 @@ export class Appender implements LogWriter {
 
   private appendAll(state: SubjectState, inputs: readonly AppendInput[]): Promise<number[]> {
     if (this.commit.failed) return Promise.reject(this.commit.refusal());
+    // A new subject is counted (or refused by BROKER_MAX_SUBJECTS) before any other limit reserves anything for it.
+    const tooMany = this.subjects.admit(state);
+    if (tooMany !== undefined) return Promise.reject(tooMany);
     // The storage limits judge the batch as a whole: all of it is appended, or none.
     let bytes = 0;
     for (const input of inputs) bytes += input.body.length;
@@ -88,6 +91,8 @@ export class Appender implements LogWriter {
    */
   private appendTo(state: SubjectState, input: AppendInput, admitted = false): Promise<number> {
     if (this.commit.failed) return Promise.reject(this.commit.refusal());
+    const tooMany = this.subjects.admit(state);
+    if (tooMany !== undefined) return Promise.reject(tooMany);
     if (!admitted) {
       const full = this.limits.admit(state, input.body.length);
       if (full !== undefined) return Promise.reject(full);

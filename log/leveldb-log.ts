@@ -23,7 +23,7 @@ import { Reader } from './reader.js';
 import { recoverLostIds } from './recovery.js';
 import { SegmentAdmin } from './segment-admin.js';
 import { SegmentRoller } from './segment-roller.js';
-import { createDb, finishInterruptedDeletes, type Db } from './storage.js';
+import { countSubjects, createDb, finishInterruptedDeletes, type Db } from './storage.js';
 import { NO_LIMITS, StorageLimits, oldestSealed } from './storage-limits.js';
 import { SubjectCache } from './subject-cache.js';
 import { TailCacheBudget } from './tail-cache-budget.js';
@@ -48,6 +48,8 @@ export class LevelDbLog implements Log {
     private readonly db: Db,
     options: LogOptions,
     private readonly highWater: HighWaterFile,
+    /** Subjects on disk at open (head keys), for BROKER_MAX_SUBJECTS. */
+    subjectCount: number,
   ) {
     const limits = new StorageLimits(
       options.limits ?? NO_LIMITS,
@@ -61,8 +63,12 @@ export class LevelDbLog implements Log {
     );
     this.limits = limits;
     const tailCache = new TailCacheBudget(options.tailCacheRecords, options.tailCacheBytes);
-    const subjects: SubjectCache = new SubjectCache(db, options.subjectCacheSize, tailCache, (state) =>
-      commit.isDirty(state),
+    const subjects: SubjectCache = new SubjectCache(
+      db,
+      options.subjectCacheSize,
+      tailCache,
+      (state) => commit.isDirty(state),
+      { max: options.maxSubjects ?? Number.POSITIVE_INFINITY, count: subjectCount },
     );
     const commit: GroupCommit = new GroupCommit(db, {
       sync: options.fsync === 'batch',
@@ -94,6 +100,8 @@ export class LevelDbLog implements Log {
         await finishInterruptedDeletes(db);
         await LevelDbLog.recover(db, highWater, options);
         await limits.recount(db);
+        // New subjects of the failed batch may not have been written: count the heads again.
+        subjects.recount(await countSubjects(db));
       },
       resume: () => commit.resume(),
     });
@@ -114,7 +122,7 @@ export class LevelDbLog implements Log {
       await finishInterruptedDeletes(db);
       const highWater = await HighWaterFile.open(options.dataDir);
       await LevelDbLog.recover(db, highWater, options);
-      const log = new LevelDbLog(db, options, highWater);
+      const log = new LevelDbLog(db, options, highWater, await countSubjects(db));
       await log.limits.start(db);
       return log;
     } catch (err) {

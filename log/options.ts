@@ -20,6 +20,8 @@ export interface LogOptions {
   readonly tailCacheBytes: number;
   /** Subject states kept in memory; idle ones beyond this are evicted (least recently used first). @defaultValue 100000 */
   readonly subjectCacheSize: number;
+  /** Subjects the log may hold; an append that would create one more is refused (SubjectLimitError). @defaultValue no limit */
+  readonly maxSubjects?: number;
   readonly observer?: LogObserver;
   /** The clock, in ms since the epoch (tests inject one). @defaultValue Date.now */
   readonly now?: () => number;
@@ -39,6 +41,7 @@ export function logOptionsFromConfig(config: BrokerConfig, observer?: LogObserve
     tailCacheRecords: config.tailCacheRecords,
     tailCacheBytes: config.tailCacheBytes,
     subjectCacheSize: config.subjectCacheSize,
+    maxSubjects: config.maxSubjects,
     limits: {
       maxSubjectBytes: config.maxSubjectBytes,
       maxTotalBytes: config.maxTotalBytes,

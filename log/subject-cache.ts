@@ -1,3 +1,4 @@
+import { SubjectLimitError } from '../core/index.js';
 import { headKey } from './keys.js';
 import { readSubjectState, type Db } from './storage.js';
 import type { SubjectState } from './subject-state.js';
@@ -28,13 +29,40 @@ export class SubjectCache {
   private readonly loading = new Map<string, Loading>();
   /** Bumped by clear(): a load that started before it read a database that may since have changed, so it reloads. */
   private generation = 0;
+  /** States loaded for subjects with no head on disk: their first append makes a new subject, counted by admit(). */
+  private readonly fresh = new WeakSet<SubjectState>();
 
   constructor(
     private readonly db: Db,
     private readonly maxSubjects: number,
     private readonly budget: TailCacheBudget,
     private readonly mustStay: (state: SubjectState) => boolean,
+    /** Subjects the log may hold (BROKER_MAX_SUBJECTS) and how many it holds: head keys counted at open. */
+    private readonly subjectLimit: { readonly max: number; count: number } = { max: Infinity, count: 0 },
   ) {}
+
+  /** How many subjects the log holds (or will, once the appends admitted are written). */
+  get subjectCount(): number {
+    return this.subjectLimit.count;
+  }
+
+  /** Sets the count from disk (at a reopen after a failed write, whose new subjects may not have been written). */
+  recount(count: number): void {
+    this.subjectLimit.count = count;
+  }
+
+  /**
+   * Called before the first append to a state: a subject with no head on disk becomes one more subject, unless the
+   * log already holds BROKER_MAX_SUBJECTS. Synchronous, so appends to new subjects are counted in call order.
+   */
+  admit(state: SubjectState): SubjectLimitError | undefined {
+    if (!this.fresh.has(state)) return undefined;
+    const limit = this.subjectLimit;
+    if (limit.count >= limit.max) return new SubjectLimitError(state.subject, limit.max);
+    limit.count += 1;
+    this.fresh.delete(state);
+    return undefined;
+  }
 
   /** The state if it is in memory, marked as used. */
   cached(subject: string): SubjectState | undefined {
@@ -140,6 +168,7 @@ export class SubjectCache {
   private loaded(subject: string, entry: Omit<Loading, 'promise'>, state: SubjectState): SubjectState {
     this.loading.delete(subject);
     state.recent = true;
+    if (state.lastOffset === 0) this.fresh.add(state);
     this.states.set(subject, state);
     // Before anything else can see the state: pin it for those waiting, and hand it to the queued waiters.
     state.pins += entry.pins;

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, describe, it } from 'node:test';
+import { status } from '@grpc/grpc-js';
+import type { BrokerClient } from '../../proto/gen/broker.js';
+import {
+  failure,
+  fetchMessage,
+  publish,
+  startBrokerProcess,
+  type BrokerProcess,
+} from '../test-support/broker-process.js';
+
+const MiB = 1024 * 1024;
+
+async function rssOf(pid: number): Promise<number> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(text)?.[1] ?? Number.NaN) * 1024;
+}
+
+function publishBatch(client: BrokerClient, subjects: readonly string[]): Promise<number[]> {
+  const messages = subjects.map((subject) => ({ subject, body: Buffer.from('x'), expirationSeconds: 0 }));
+  return new Promise((resolve, reject) =>
+    client.publishBatch({ messages }, (err, res) => (err ? reject(err) : resolve(res.ids))),
+  );
+}
+
+describe('subject limits (e2e)', () => {
+  const brokers: BrokerProcess[] = [];
+  after(async () => {
+    for (const b of brokers) await b.dispose();
+  });
+
+  it('refuses a publish to a new subject beyond BROKER_MAX_SUBJECTS with RESOURCE_EXHAUSTED SUBJECT_LIMIT, also after a restart; existing subjects go on', async () => {
+    let broker = await startBrokerProcess({ BROKER_MAX_SUBJECTS: '3' });
+    brokers.push(broker);
+    let client = broker.client();
+    for (const subject of ['a', 'b', 'c']) assert.equal(await publish(client, subject, 'one'), 1);
+    const refused = failure(
+      await publish(client, 'd', 'one').then(
+        () => assert.fail('d was created'),
+        (e) => e,
+      ),
+    );
+    assert.deepEqual(refused, {
+      code: status.RESOURCE_EXHAUSTED,
+      reason: 'SUBJECT_LIMIT',
+      message:
+        'cannot create subject "d": the broker holds 3 subjects, the limit (BROKER_MAX_SUBJECTS); publish to an existing subject',
+    });
+    assert.equal(await publish(client, 'a', 'two'), 2);
+
+    // The count comes from the heads on disk at open.
+    broker = await broker.restart();
+    brokers.push(broker);
+    client = broker.client();
+    assert.equal(failure(await publish(client, 'e', 'one').catch((e: unknown) => e)).reason, 'SUBJECT_LIMIT');
+    assert.equal(await publish(client, 'b', 'two'), 2);
+  });
+
+  it('keeps broker RSS bounded while 20,000 subjects are created by 20 PublishBatch calls, and ids continue for an evicted subject', async () => {
+    const broker = await startBrokerProcess({ BROKER_FSYNC: 'never', BROKER_SUBJECT_CACHE: '100' });
+    brokers.push(broker);
+    const pid = broker.child.pid ?? assert.fail('no pid');
+    const client = broker.client();
+    await publish(client, 'warm-up', 'x');
+    const before = await rssOf(pid);
+    for (let call = 0; call < 20; call++) {
+      const subjects = Array.from({ length: 1000 }, (_, i) => `many.${call}.${i}`);
+      const ids = await publishBatch(client, subjects);
+      assert.ok(ids.every((id) => id === 1));
+    }
+    const grown = (await rssOf(pid)) - before;
+    console.log(`broker RSS grew by ${(grown / MiB).toFixed(1)} MiB for 20,000 subjects`);
+    // The first subject was evicted long ago; its head on disk keeps its ids going.
+    assert.equal(await publish(client, 'many.0.0', 'again'), 2);
+    assert.equal((await fetchMessage(client, 'many.0.0', 1)).body.toString(), 'x');
+    assert.ok(grown < 80 * MiB, `broker RSS grew by ${(grown / MiB).toFixed(1)} MiB for 20,000 subjects`);
+  });
+});
