@@ -10,3 +10,9 @@ export type { CompactionResult } from './compaction-result.js';
 export type { CompactionObserver } from './compaction-observer.js';
 export { localRetentionDrops } from './local-retention.js';
 export { retentionProfile, scanProfile, type ExpiryProfile } from './expiry-profile.js';
+export {
+  DEFAULT_CLOCK_STEP_TOLERANCE_MS,
+  SteadyClock,
+  type ClockStep,
+  type SteadyClockOptions,
+} from './steady-clock.js';

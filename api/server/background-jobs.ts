@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { BrokerConfig, ColdStore, Log } from '../../core/index.js';
 import { JobMetrics, JobRunner, MemoryQueues, type JobQueues, type RetryPolicy } from '../../jobs/index.js';
-import { Compactor, type CompactionResult } from '../../retention/index.js';
+import { Compactor, SteadyClock, type CompactionResult } from '../../retention/index.js';
 import { Replicator } from '../../tiering/index.js';
 import { COMPACTION, REPLICATION, compactionJob, replicationJob } from './job-definitions.js';
 
@@ -18,7 +18,10 @@ export interface BackgroundJobsOptions {
   /** Where job metrics go; absent: nowhere. */
   readonly registry?: Registry;
   readonly logger: Logger;
-  /** The clock compaction judges expiry by (tests inject one). @defaultValue Date.now */
+  /**
+   * The wall clock compaction judges expiry by (tests inject one); a forward step of it is not followed (SteadyClock).
+   * @defaultValue Date.now
+   */
   readonly now?: () => number;
   /** How failed replications are retried. @defaultValue 8 attempts, 1 s doubling, at most 60 s */
   readonly retry?: RetryPolicy;
@@ -47,7 +50,7 @@ export async function startBackgroundJobs(opts: BackgroundJobsOptions): Promise<
   const replicator = cold === undefined ? undefined : new Replicator(log, cold, config.retentionMs, metrics);
   const runner = JobRunner.start({
     queues: await openQueues(config, logger),
-    periodic: [compactionJob(compactor, logger, opts.now ?? Date.now)],
+    periodic: [compactionJob(compactor, logger, steadyNow(logger, opts.now))],
     keyed: replicator === undefined ? [] : [replicationJob(replicator, metrics, config.replicationJobs)],
     intervalMs: config.compactionIntervalMs,
     metrics,
@@ -84,4 +87,21 @@ async function openQueues(config: BrokerConfig, logger: Logger): Promise<JobQueu
   if (config.redisUrl === undefined) return new MemoryQueues();
   const { BullMqQueues } = await import('../../jobs/bullmq/index.js');
   return new BullMqQueues({ redisUrl: config.redisUrl, prefix: config.queuePrefix, brokerId: config.brokerId, logger });
+}
+
+/** Compaction's clock: a wall clock stepped forward must not make it delete records that have not expired. */
+function steadyNow(logger: Logger, wall: (() => number) | undefined): () => number {
+  const clock = new SteadyClock({
+    ...(wall === undefined ? {} : { wall }),
+    onStep: (step) =>
+      logger.warn(
+        {
+          aheadMs: step.aheadMs,
+          wall: new Date(step.wallMs).toISOString(),
+          steady: new Date(step.steadyMs).toISOString(),
+        },
+        'the wall clock stepped forward: compaction judges expiry by the monotonic clock until the broker restarts',
+      ),
+  });
+  return () => clock.now();
 }
