@@ -6,6 +6,7 @@ import { tableByteFlipped, tableMissing, walOverwritten, walTruncated } from './
 import { fullDisk } from './scenarios/full-disk.js';
 import { redisStopped } from './scenarios/redis-down.js';
 import { sigkillUnderLoad } from './scenarios/sigkill.js';
+import { silentSocketFlood } from './scenarios/silent-sockets.js';
 
 export interface FaultScenario {
   readonly name: string;
@@ -21,6 +22,7 @@ export const SCENARIOS: readonly FaultScenario[] = [
   { name: 'full disk, then freed', run: fullDisk },
   { name: 'Redis stopped', run: redisStopped },
   { name: 'CQL server unreachable at start', run: cqlDownAtStart },
+  { name: 'silent sockets against the connection limit', run: silentSocketFlood },
 ];
 
 export { decodeRow, encodeRow, renderTable, type FaultRow } from './fault-row.js';
