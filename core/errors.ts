@@ -99,7 +99,7 @@ export const REASONS = {
     grpcCode: GrpcCode.INTERNAL,
     retriable: false,
     description:
-      'An unexpected failure inside the broker (a broken invariant); the message says what failed. Nothing was acknowledged.',
+      'An unexpected failure inside the broker (a broken invariant); the message carries only a correlation id, and the broker log holds the detail under it. Nothing was acknowledged.',
     exitCode: 1,
   },
   DATA_LOSS: {
