@@ -9,4 +9,10 @@ export interface LogWriter {
   append(input: AppendInput): Promise<number>;
   /** Appends several records to one subject in one go; resolves with their offsets, consecutive, in input order. */
   appendMany(inputs: readonly AppendInput[]): Promise<number[]>;
+  /**
+   * Appends records to any subjects atomically: every one or none is written (one storage write, also across
+   * subjects, whatever their states are doing). Each subject's records get consecutive offsets in input order, and
+   * the offsets resolve in input order. Inputs with idempotency keys are deduplicated each, as `append` does.
+   */
+  appendBatch(inputs: readonly AppendInput[]): Promise<number[]>;
 }

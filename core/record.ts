@@ -4,6 +4,11 @@ export interface AppendInput {
   readonly body: Uint8Array;
   /** > 0: expires this many seconds after publishing; 0: the subject retention applies. */
   readonly expirationSeconds: number;
+  /**
+   * An idempotency key (validated at the edge; absent or empty = none): an append repeating the key of an earlier
+   * append to the same subject within the log's dedupe window resolves with that append's offset and appends nothing.
+   */
+  readonly key?: string;
 }
 
 /** A record as the log stores and returns it. */

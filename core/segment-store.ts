@@ -46,4 +46,6 @@ export interface SegmentStore {
   deleteSegment(ref: SegmentRef): Promise<Removed>;
   /** Deletes the records of a sealed segment that `isExpired` says are gone, keeping segment metadata in step. */
   deleteRecords(ref: SegmentRef, isExpired: (record: LogRecord) => boolean): Promise<Removed>;
+  /** Deletes the idempotency keys whose dedupe window ended by `nowMs`; returns how many it deleted. */
+  expireIdempotencyKeys(nowMs: number): Promise<number>;
 }

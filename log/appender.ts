@@ -12,7 +12,7 @@ import type { SubjectState } from './subject-state.js';
  * in call order, and hands each record to the group commit. Appends to a subject whose state is not in memory wait
  * for it in a queue drained in call order the moment it loads.
  */
-export class Appender implements LogWriter {
+export class Appender implements Pick<LogWriter, 'append' | 'appendMany'> {
   constructor(
     private readonly subjects: SubjectCache,
     private readonly commit: GroupCommit,
@@ -83,6 +83,14 @@ export class Appender implements LogWriter {
         this.commit.settleAdmitted(false);
       },
     });
+  }
+
+  /**
+   * Appends to a state already in memory, synchronously into the batch being built: the atomic multi-subject path
+   * (batch-appender.ts) assigns every offset of a call in one go with it.
+   */
+  appendLoaded(state: SubjectState, input: AppendInput): Promise<number> {
+    return this.appendTo(state, input);
   }
 
   /**

@@ -2,6 +2,27 @@ import type { LogRecord, SegmentInfo } from '../core/index.js';
 import { readUint64BE, writeUint64BE } from './keys.js';
 import { recordChecksum } from './record-checksum.js';
 
+/** An idempotency key's value: the offset of the append that used it and its publish time. */
+export interface DedupeEntry {
+  readonly offset: number;
+  readonly publishedAtMs: number;
+}
+
+/** offset (u64 BE) · publishedAtMs (f64 BE): 16 bytes. */
+export function encodeDedupe(offset: number, publishedAtMs: number): Buffer {
+  const buf = Buffer.allocUnsafe(16);
+  writeUint64BE(buf, offset, 0);
+  buf.writeDoubleBE(publishedAtMs, 8);
+  return buf;
+}
+
+/** undefined for a value of the wrong size (damage): the key is then treated as unknown. */
+export function decodeDedupe(value: Uint8Array): DedupeEntry | undefined {
+  if (value.byteLength !== 16) return undefined;
+  const buf = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  return { offset: readUint64BE(buf, 0), publishedAtMs: buf.readDoubleBE(8) };
+}
+
 /** The value of every index key (unreplicated, active by age, deleting): empty, the key says it all. */
 export const INDEX_VALUE: Buffer = Buffer.alloc(0);
 

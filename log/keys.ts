@@ -27,6 +27,11 @@ export const Family = {
    * L subject 0 fromOffset -> toOffset (u64 BE), inclusive. Reads answer 'lost' for them, never 'removed'.
    */
   lost: 0x07,
+  /**
+   * Idempotency keys of recent appends: K subject 0 key(UTF-8) -> offset (u64 BE) · publishedAtMs (f64 BE), written
+   * in the batch of the record it names (dedupe.ts). Expired by compaction, or overwritten when the key is reused.
+   */
+  dedupe: 0x08,
 } as const;
 export type Family = (typeof Family)[keyof typeof Family];
 
@@ -95,6 +100,22 @@ export function headKey(subject: string): Buffer {
   buf[0] = Family.head;
   buf.write(subject, 1, 'utf8');
   return buf;
+}
+
+/** K subject 0 key: where an idempotency key of a subject is kept. */
+export function dedupeKey(prefix: Buffer, key: string): Buffer {
+  const len = Buffer.byteLength(key, 'utf8');
+  const buf = Buffer.allocUnsafe(prefix.length + len);
+  prefix.copy(buf, 0);
+  buf.write(key, prefix.length, 'utf8');
+  return buf;
+}
+
+/** Splits a dedupe key back into its subject and idempotency key (the subject ends at its 0x00 terminator). */
+export function parseDedupeKey(key: Uint8Array): { subject: string; key: string } {
+  const buf = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  const end = buf.indexOf(0, 1);
+  return { subject: buf.toString('utf8', 1, end), key: buf.toString('utf8', end + 1) };
 }
 
 /** The smallest key of a family, and the first key past it. */

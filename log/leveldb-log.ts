@@ -15,6 +15,8 @@ import {
   type TailCursor,
 } from '../core/index.js';
 import { Appender } from './appender.js';
+import { BatchAppender } from './batch-appender.js';
+import { Deduper } from './dedupe.js';
 import { checkFormatVersion } from './format-version.js';
 import { GroupCommit } from './group-commit.js';
 import { HighWaterFile } from './high-water.js';
@@ -38,7 +40,8 @@ import { DEFAULT_WRITE_RETRY, WriteRecovery } from './write-recovery.js';
  */
 export class LevelDbLog implements Log {
   private readonly commit: GroupCommit;
-  private readonly writer: Appender;
+  private readonly writer: BatchAppender;
+  private readonly dedupe: Deduper;
   private readonly reader: Reader;
   private readonly store: SegmentAdmin;
   private readonly recovery: WriteRecovery;
@@ -80,7 +83,9 @@ export class LevelDbLog implements Log {
     });
     const roller = new SegmentRoller(commit, options);
     this.commit = commit;
-    this.writer = new Appender(subjects, commit, roller, options.now ?? Date.now, limits);
+    const appender = new Appender(subjects, commit, roller, options.now ?? Date.now, limits);
+    this.dedupe = new Deduper(db, commit, options.dedupeWindowMs ?? 0, options.now ?? Date.now);
+    this.writer = new BatchAppender(subjects, commit, appender, this.dedupe, options.now ?? Date.now);
     const reader = new Reader(db, subjects, commit, tailCache, options.observer);
     this.reader = reader;
     this.store = new SegmentAdmin(db, subjects, commit, roller, tailCache, options.observer, limits);
@@ -147,6 +152,10 @@ export class LevelDbLog implements Log {
     return this.writer.appendMany(inputs);
   }
 
+  appendBatch(inputs: readonly AppendInput[]): Promise<number[]> {
+    return this.writer.appendBatch(inputs);
+  }
+
   // ---- LogReader -----------------------------------------------------------------------------------------
 
   get(subject: string, offset: number): Promise<LookupResult> {
@@ -209,6 +218,10 @@ export class LevelDbLog implements Log {
 
   deleteRecords(ref: SegmentRef, isExpired: (record: LogRecord) => boolean): Promise<Removed> {
     return this.store.deleteRecords(ref, isExpired);
+  }
+
+  expireIdempotencyKeys(nowMs: number): Promise<number> {
+    return this.dedupe.expire(nowMs);
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------------------

@@ -22,6 +22,11 @@ export interface LogOptions {
   readonly subjectCacheSize: number;
   /** Subjects the log may hold; an append that would create one more is refused (SubjectLimitError). @defaultValue no limit */
   readonly maxSubjects?: number;
+  /**
+   * An append repeating an idempotency key on its subject within this many ms gets the first append's offset
+   * (dedupe.ts); 0 = keys are ignored. @defaultValue 0
+   */
+  readonly dedupeWindowMs?: number;
   readonly observer?: LogObserver;
   /** The clock, in ms since the epoch (tests inject one). @defaultValue Date.now */
   readonly now?: () => number;
@@ -41,6 +46,7 @@ export function logOptionsFromConfig(config: BrokerConfig, observer?: LogObserve
     tailCacheRecords: config.tailCacheRecords,
     tailCacheBytes: config.tailCacheBytes,
     subjectCacheSize: config.subjectCacheSize,
+    dedupeWindowMs: config.dedupeWindowMs,
     maxSubjects: config.maxSubjects,
     limits: {
       maxSubjectBytes: config.maxSubjectBytes,

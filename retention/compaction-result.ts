@@ -15,6 +15,8 @@ export interface CompactionResult {
    * not stop compaction of everything else; the damage is the log's to report, and the segment still expires whole.
    */
   segmentsDamaged: number;
+  /** Idempotency keys deleted because their dedupe window had ended. */
+  idempotencyKeysExpired: number;
 }
 
 export function emptyCompactionResult(): CompactionResult {
@@ -26,5 +28,6 @@ export function emptyCompactionResult(): CompactionResult {
     recordsDeleted: 0,
     bytesDeleted: 0,
     segmentsDamaged: 0,
+    idempotencyKeysExpired: 0,
   };
 }

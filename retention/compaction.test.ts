@@ -203,6 +203,7 @@ describe('Compactor', () => {
           recordsDeleted: 5,
           bytesDeleted: 50,
           segmentsDamaged: 0,
+          idempotencyKeysExpired: 0,
         });
       } finally {
         await ctx.dispose();

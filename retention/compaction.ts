@@ -34,7 +34,8 @@ const keyOf = (ref: SegmentRef): string => `${ref.subject}\u0000${ref.baseOffset
  *    first offset when they lead its log;
  * 3. applies the local retention limits to a prefix of sealed, replicated segments (see localRetentionDrops);
  * 4. deletes the expired records of a partly expired sealed segment when that pays: at least `partialThreshold` of its
- *    records expired and the segment would otherwise stay `partialMinRemainingMs` longer.
+ *    records expired and the segment would otherwise stay `partialMinRemainingMs` longer;
+ * 5. deletes the idempotency keys whose dedupe window has ended (the log judges the window).
  * It pages through segment metadata and bounds whole-segment reads per pass; the log is never locked against appends.
  */
 export class Compactor {
@@ -54,6 +55,7 @@ export class Compactor {
     pass.result.segmentsSealed = (await this.store.sealStaleSegments(nowMs)).length;
     for await (const subject of this.subjects()) await this.compactSubject(subject, pass);
     for (const key of this.profiles.keys()) if (!pass.seen.has(key)) this.profiles.delete(key);
+    pass.result.idempotencyKeysExpired = await this.store.expireIdempotencyKeys(nowMs);
     this.observer?.compacted(pass.result);
     return pass.result;
   }

@@ -43,6 +43,7 @@ class ScriptedLog implements LogWriter, LogReader {
     return cursor;
   }
   appendMany = unused;
+  appendBatch = unused;
   readRange = unused;
   subjectInfo = unused;
   listSubjects = unused;

@@ -4,7 +4,6 @@ import {
   DataLossError,
   ExpiredIdError,
   InvalidIdError,
-  InvariantError,
   SubjectNotFoundError,
   expiresAtMs,
   isExpired,
@@ -158,22 +157,8 @@ export class BrokerService {
 
   private async publishBatch(req: PublishBatchRequest): Promise<PublishBatchResponse> {
     const inputs = this.guard.publishBatch(req);
-    // One appendMany per subject: its messages get consecutive ids in one write; all subjects' appends are issued in
-    // this turn, so the group commit usually writes the whole batch at once.
-    const bySubject = new Map<string, number[]>();
-    inputs.forEach((input, i) => {
-      const indices = bySubject.get(input.subject);
-      if (indices === undefined) bySubject.set(input.subject, [i]);
-      else indices.push(i);
-    });
-    const ids = new Array<number>(inputs.length);
-    await Promise.all(
-      [...bySubject.values()].map(async (indices) => {
-        const offsets = await this.options.writer.appendMany(indices.map((i) => inputs[i] ?? missing('input', i)));
-        indices.forEach((i, k) => (ids[i] = offsets[k] ?? missing('offset', k)));
-      }),
-    );
-    return { ids };
+    // One atomic append across subjects: a crash leaves all of the batch or none; keyed messages are deduplicated.
+    return { ids: await this.options.writer.appendBatch(inputs) };
   }
 
   private async fetch(request: FetchRequest): Promise<MessageResponse> {
@@ -271,9 +256,4 @@ function abandoned<Req, Res>(call: ServerUnaryCall<Req, Res>): AbortSignal {
   if (call.cancelled) controller.abort();
   else call.once('cancelled', () => controller.abort());
   return controller.signal;
-}
-
-/** An index the batch itself produced is always there; reaching this is a bug in the code above, not bad input. */
-function missing(what: string, index: number): never {
-  throw new InvariantError(`PublishBatch lost the ${what} at index ${index}`);
 }

@@ -37,6 +37,12 @@ export interface PublishRequest {
   body: Buffer;
   /** > 0: the message expires this many seconds after publishing. 0: the subject retention applies. < 0: invalid. */
   expirationSeconds: number;
+  /**
+   * Unset or empty: none. Otherwise at most 128 bytes of printable UTF-8: publishing the same key again to the same subject
+   * within the broker's dedupe window (BROKER_DEDUPE_WINDOW) returns the first publish's id and appends nothing,
+   * also after a restart, so a client may retry a publish whose answer it never saw.
+   */
+  idempotencyKey?: string | undefined;
 }
 
 export interface PublishResponse {
@@ -128,7 +134,7 @@ export interface SubjectInfo {
 }
 
 function createBasePublishRequest(): PublishRequest {
-  return { subject: "", body: Buffer.alloc(0), expirationSeconds: 0 };
+  return { subject: "", body: Buffer.alloc(0), expirationSeconds: 0, idempotencyKey: undefined };
 }
 
 export const PublishRequest: MessageFns<PublishRequest> = {
@@ -141,6 +147,9 @@ export const PublishRequest: MessageFns<PublishRequest> = {
     }
     if (message.expirationSeconds !== 0) {
       writer.uint32(24).int32(message.expirationSeconds);
+    }
+    if (message.idempotencyKey !== undefined) {
+      writer.uint32(34).string(message.idempotencyKey);
     }
     return writer;
   },
@@ -182,6 +191,14 @@ export const PublishRequest: MessageFns<PublishRequest> = {
             message.expirationSeconds = reader.int32();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -199,6 +216,11 @@ export const PublishRequest: MessageFns<PublishRequest> = {
       subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
       body: isSet(object.body) ? Buffer.from(bytesFromBase64(object.body)) : Buffer.alloc(0),
       expirationSeconds: isSet(object.expirationSeconds) ? globalThis.Number(object.expirationSeconds) : 0,
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+        ? globalThis.String(object.idempotency_key)
+        : undefined,
     };
   },
 
@@ -213,6 +235,9 @@ export const PublishRequest: MessageFns<PublishRequest> = {
     if (message.expirationSeconds !== 0) {
       obj.expirationSeconds = Math.round(message.expirationSeconds);
     }
+    if (message.idempotencyKey !== undefined) {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
     return obj;
   },
 
@@ -224,6 +249,7 @@ export const PublishRequest: MessageFns<PublishRequest> = {
     message.subject = object.subject ?? "";
     message.body = object.body ?? Buffer.alloc(0);
     message.expirationSeconds = object.expirationSeconds ?? 0;
+    message.idempotencyKey = object.idempotencyKey ?? undefined;
     return message;
   },
 };
