@@ -2,12 +2,17 @@ import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import {
   DataLossError,
+  DEFAULTS,
+  OverloadedError,
   ExpiredIdError,
   InvalidIdError,
+  InvariantError,
   SubjectNotFoundError,
   expiresAtMs,
   isExpired,
+  type AppendInput,
   type LogReader,
+  type LogRecord,
   type LogWriter,
   type SubjectInfo as LogSubjectInfo,
 } from '../../core/index.js';
@@ -30,7 +35,9 @@ import { CallGate } from './call-gate.js';
 import { PublishStreamSession } from './publish-stream-session.js';
 import { EncodedMessages, toMessage, type BrokerHandlers } from './service-definition.js';
 import { toWireError, type ErrorLogger } from './status.js';
+import { PublishBudget } from './publish-budget.js';
 import { SubscribeSession } from './subscribe-session.js';
+import { SubscriberBudget } from './subscriber-budget.js';
 import { RequestGuard, pageToken } from './validate.js';
 
 export interface BrokerServiceOptions {
@@ -51,6 +58,12 @@ export interface BrokerServiceOptions {
    * @defaultValue a pino logger on stdout at level error
    */
   readonly logger?: ErrorLogger;
+  /** BROKER_MAX_RESPONSE_BYTES: FetchRange pages are clamped to it. @defaultValue DEFAULTS.maxResponseBytes */
+  readonly maxResponseBytes?: number;
+  /** BROKER_SUBSCRIBER_BUFFER_BYTES. @defaultValue DEFAULTS.subscriberBufferBytes */
+  readonly subscriberBufferBytes?: number;
+  /** BROKER_MAX_INFLIGHT_PUBLISH_BYTES. @defaultValue DEFAULTS.maxInflightPublishBytes */
+  readonly maxInflightPublishBytes?: number;
 }
 
 /**
@@ -65,9 +78,13 @@ export class BrokerService {
   private readonly now: () => number;
   private readonly encoded = new EncodedMessages();
   private readonly logger: ErrorLogger;
+  private readonly subscriberBudget: SubscriberBudget;
+  private readonly publishBudget: PublishBudget;
 
   constructor(private readonly options: BrokerServiceOptions) {
-    this.guard = new RequestGuard(options.maxBodyBytes);
+    this.guard = new RequestGuard(options.maxBodyBytes, options.maxResponseBytes ?? DEFAULTS.maxResponseBytes);
+    this.subscriberBudget = new SubscriberBudget(options.subscriberBufferBytes ?? DEFAULTS.subscriberBufferBytes);
+    this.publishBudget = new PublishBudget(options.maxInflightPublishBytes ?? DEFAULTS.maxInflightPublishBytes);
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? pino({ level: 'error' });
   }
@@ -114,6 +131,7 @@ export class BrokerService {
       retentionMs: this.options.retentionMs,
       now: this.now,
       logger: this.logger,
+      budget: this.subscriberBudget,
     }).run();
   }
 
@@ -124,6 +142,7 @@ export class BrokerService {
       gate: this.gate,
       metrics: this.options.metrics,
       logger: this.logger,
+      budget: this.publishBudget,
       ...(this.options.maxStreamInFlight === undefined ? {} : { maxInFlight: this.options.maxStreamInFlight }),
     }).start();
   }
@@ -152,13 +171,47 @@ export class BrokerService {
 
   private async publish(req: PublishRequest): Promise<PublishResponse> {
     const input = this.guard.publish(req);
-    return { id: await this.options.writer.append(input) };
+    return this.withinBudget(input.body.length, async () => ({ id: await this.options.writer.append(input) }));
+  }
+
+  /** Runs a unary publish of `bytes` within BROKER_MAX_INFLIGHT_PUBLISH_BYTES, or refuses it (OVERLOADED). */
+  private async withinBudget<T>(bytes: number, work: () => Promise<T>): Promise<T> {
+    const budget = this.publishBudget;
+    if (!budget.tryTake(bytes)) {
+      throw new OverloadedError(
+        `${budget.inFlightBytes} bytes of publishes are in flight, the limit (BROKER_MAX_INFLIGHT_PUBLISH_BYTES = ${budget.limit}); retry later`,
+      );
+    }
+    try {
+      return await work();
+    } finally {
+      budget.release(bytes);
+    }
   }
 
   private async publishBatch(req: PublishBatchRequest): Promise<PublishBatchResponse> {
     const inputs = this.guard.publishBatch(req);
-    // One atomic append across subjects: a crash leaves all of the batch or none; keyed messages are deduplicated.
-    return { ids: await this.options.writer.appendBatch(inputs) };
+    const bytes = inputs.reduce((sum, input) => sum + input.body.length, 0);
+    return this.withinBudget(bytes, () => this.appendBatch(inputs));
+  }
+
+  private async appendBatch(inputs: AppendInput[]): Promise<PublishBatchResponse> {
+    // One appendMany per subject: its messages get consecutive ids in one write; all subjects' appends are issued in
+    // this turn, so the group commit usually writes the whole batch at once.
+    const bySubject = new Map<string, number[]>();
+    inputs.forEach((input, i) => {
+      const indices = bySubject.get(input.subject);
+      if (indices === undefined) bySubject.set(input.subject, [i]);
+      else indices.push(i);
+    });
+    const ids = new Array<number>(inputs.length);
+    await Promise.all(
+      [...bySubject.values()].map(async (indices) => {
+        const offsets = await this.options.writer.appendMany(indices.map((i) => inputs[i] ?? missing('input', i)));
+        indices.forEach((i, k) => (ids[i] = offsets[k] ?? missing('offset', k)));
+      }),
+    );
+    return { ids };
   }
 
   private async fetch(request: FetchRequest): Promise<MessageResponse> {
@@ -206,8 +259,10 @@ export class BrokerService {
       signal,
     });
     const now = this.now();
-    const messages = records.filter((r) => !isExpired(r, this.options.retentionMs, now)).map(toMessage);
-    const last = records.at(-1);
+    // Trimmed by encoded size too: a page of small bodies under long subjects still fits the send limit.
+    const page = withinResponseBytes(records, this.guard.maxResponseBytes);
+    const messages = page.filter((r) => !isExpired(r, this.options.retentionMs, now)).map(toMessage);
+    const last = page.at(-1);
     const nextId = last === undefined ? Math.max(from, req.from) : last.offset + 1;
     return { messages, nextId, firstId: info?.firstOffset ?? 1, lastId: lastOffset };
   }
@@ -256,4 +311,24 @@ function abandoned<Req, Res>(call: ServerUnaryCall<Req, Res>): AbortSignal {
   if (call.cancelled) controller.abort();
   else call.once('cancelled', () => controller.abort());
   return controller.signal;
+}
+
+/** An index the batch itself produced is always there; reaching this is a bug in the code above, not bad input. */
+function missing(what: string, index: number): never {
+  throw new InvariantError(`PublishBatch lost the ${what} at index ${index}`);
+}
+
+/** What one MessageResponse adds to a page beyond its body and subject, at most (tags, lengths, ids, times). */
+const MESSAGE_OVERHEAD_BYTES = 48;
+
+/** The records that fit a response of maxBytes (at least one), so a page never exceeds the server's cap. */
+function withinResponseBytes(records: LogRecord[], maxBytes: number): LogRecord[] {
+  let bytes = 0;
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i];
+    if (record === undefined) break;
+    bytes += record.body.length + Buffer.byteLength(record.subject) + MESSAGE_OVERHEAD_BYTES;
+    if (i > 0 && bytes > maxBytes) return records.slice(0, i);
+  }
+  return records;
 }

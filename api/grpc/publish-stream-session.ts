@@ -6,6 +6,7 @@ import { SHUTDOWN_ADVICE, shuttingDownError, type CallGate, type ShutdownListene
 import { toWireError, type ErrorLogger } from './status.js';
 import type { RequestGuard } from './validate.js';
 import { DrainWaiter } from './drain-waiter.js';
+import type { PublishBudget } from './publish-budget.js';
 
 export type PublishStreamCall = ServerDuplexStream<PublishRequest, PublishResponse>;
 
@@ -21,6 +22,8 @@ export interface PublishStreamSessionDeps {
   readonly maxInFlight?: number;
   /** Hears the detail of a failure the client gets only a generic INTERNAL for. */
   readonly logger: ErrorLogger;
+  /** BROKER_MAX_INFLIGHT_PUBLISH_BYTES over every call: past it the stream stops reading until there is room. */
+  readonly budget: PublishBudget;
 }
 
 /** `end`: the client finished and every ack is out; `gone`: the client cancelled; `error`: the stream fails. */
@@ -38,6 +41,8 @@ export class PublishStreamSession implements ShutdownListener {
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
   private paused = false;
+  /** Reading stopped because the publish budget is over its limit (separate from the in-flight count's pause). */
+  private budgetPaused = false;
   private readonly maxInFlight: number;
   private readonly endCall: (success: boolean) => void;
   private readonly onData = (req: PublishRequest): void => this.receive(req);
@@ -90,7 +95,18 @@ export class PublishStreamSession implements ShutdownListener {
       this.paused = true;
       this.call.pause();
     }
+    const bytes = req.body.length;
+    // The request has arrived, so it is taken; past the budget the stream reads nothing more until there is room.
+    if (this.deps.budget.force(bytes) && !this.budgetPaused) {
+      this.budgetPaused = true;
+      this.call.pause();
+      this.deps.budget.whenRoom(() => {
+        this.budgetPaused = false;
+        if (!this.paused && this.state === 'streaming') this.call.resume();
+      });
+    }
     appended.catch(() => undefined);
+    appended.finally(() => this.deps.budget.release(bytes)).catch(() => undefined);
     this.chain = this.chain.then(() => this.acknowledge(appended));
   }
 
@@ -107,7 +123,7 @@ export class PublishStreamSession implements ShutdownListener {
       this.deps.gate.leave();
       if (this.paused && this.pending < this.maxInFlight / 2 && this.state === 'streaming') {
         this.paused = false;
-        this.call.resume();
+        if (!this.budgetPaused) this.call.resume();
       }
     }
   }

@@ -55,11 +55,16 @@ export class EncodedMessages {
   of(record: LogRecord): Buffer {
     let bytes = this.encoded.get(record);
     if (bytes === undefined) {
-      bytes = asBuffer(MessageResponse.encode(toMessage(record)).finish());
+      bytes = encodeMessage(record);
       this.encoded.set(record, bytes);
     }
     return bytes;
   }
+}
+
+/** One record as MessageResponse bytes, as Subscribe writes them. */
+export function encodeMessage(record: LogRecord): Buffer {
+  return asBuffer(MessageResponse.encode(toMessage(record)).finish());
 }
 
 export function toMessage(record: LogRecord): MessageResponse {

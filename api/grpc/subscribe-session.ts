@@ -1,12 +1,13 @@
 import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
-import { OverloadedError, isExpired, type LogReader, type TailCursor } from '../../core/index.js';
+import { OverloadedError, SlowConsumerError, isExpired, type LogReader, type TailCursor } from '../../core/index.js';
 import type { MessageResponse, SubscribeRequest } from '../../proto/gen/broker.js';
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { SHUTDOWN_ADVICE, shuttingDownError, type CallGate, type ShutdownListener } from './call-gate.js';
-import { toMessage, type EncodedMessages } from './service-definition.js';
+import { encodeMessage, type EncodedMessages } from './service-definition.js';
 import { toWireError, type ErrorLogger } from './status.js';
 import type { RequestGuard } from './validate.js';
 import { DrainWaiter } from './drain-waiter.js';
+import type { BudgetedSubscriber, SubscriberBudget } from './subscriber-budget.js';
 
 export type SubscribeCall = ServerWritableStream<SubscribeRequest, MessageResponse | Buffer>;
 
@@ -25,22 +26,33 @@ export interface SubscribeSessionDeps {
   readonly now: () => number;
   /** Hears the detail of a failure the client gets only a generic INTERNAL for. */
   readonly logger: ErrorLogger;
+  /** BROKER_SUBSCRIBER_BUFFER_BYTES over every stream: the slowest is evicted past it. */
+  readonly budget: SubscriberBudget;
 }
 
 /**
  * How a subscription ends. `end`: the cursor ended (the log closed); `gone`: the client cancelled or the transport
  * closed, so there is nobody to tell; `shutdown`: the broker is stopping; `error`: anything thrown while serving it.
  */
-type Ending = { kind: 'end' } | { kind: 'gone' } | { kind: 'shutdown' } | { kind: 'error'; err: unknown };
+type Ending =
+  { kind: 'end' } | { kind: 'gone' } | { kind: 'shutdown' } | { kind: 'slow' } | { kind: 'error'; err: unknown };
 
 /**
  * One Subscribe stream: opening (validate, open the cursor) → streaming (deliver batches, honouring write
  * backpressure) → closed. Every way out goes through close(), which releases the cursor, the listeners, the
  * registration and the metrics exactly once, and writes the final status if the client is still there.
  */
-export class SubscribeSession implements ShutdownListener {
+export class SubscribeSession implements ShutdownListener, BudgetedSubscriber {
   private state: 'opening' | 'streaming' | 'closed' = 'opening';
   private cursor: TailCursor | undefined;
+  private subject = '';
+  /** The id of the last message written to the stream: what a SLOW_CONSUMER status names. */
+  private lastWrittenId = 0;
+  /** Written to the stream and not yet sent by grpc-js (its write callback has not fired). */
+  private queued = 0;
+  /** The stream has left the budget: what it still holds is freed as it is sent or when the stream goes. */
+  private leftBudget = false;
+  private readonly onFinished = (): void => this.releaseAll();
   /** Wakes a delivery waiting for 'drain', so a close never leaves it hanging. */
   private readonly endCall: (success: boolean) => void;
   private readonly onGone = (): void => this.close({ kind: 'gone' });
@@ -80,8 +92,17 @@ export class SubscribeSession implements ShutdownListener {
     this.close({ kind: 'shutdown' });
   }
 
+  get queuedBytes(): number {
+    return this.queued;
+  }
+
+  evict(): void {
+    this.close({ kind: 'slow' });
+  }
+
   private async open(): Promise<TailCursor> {
     const { subject, from } = this.deps.guard.subscribe(this.call.request);
+    this.subject = subject;
     const registered = this.deps.subscribers.size;
     if (registered >= this.deps.maxSubscribers) {
       throw new OverloadedError(`this broker has ${registered} subscribers, its limit (BROKER_MAX_SUBSCRIBERS)`);
@@ -93,6 +114,7 @@ export class SubscribeSession implements ShutdownListener {
     this.state = 'streaming';
     this.cursor = cursor;
     this.deps.subscribers.add(this);
+    this.deps.budget.join(this);
     this.deps.metrics.activeSubscribers.inc();
     // Headers tell the client the subscription is in place: everything published from now on reaches it.
     this.call.sendMetadata(new Metadata());
@@ -117,11 +139,54 @@ export class SubscribeSession implements ShutdownListener {
         if (!this.isStreaming()) break;
         if (isExpired(record, retentionMs, now)) continue;
         delivered += 1;
-        // Respect the stream's backpressure: wait for the client to read before reading further.
-        if (!this.call.write(shared ? encoded.of(record) : toMessage(record))) await this.drain.wait();
+        if (!(await this.write(shared ? encoded.of(record) : encodeMessage(record), record.offset))) return;
       }
       metrics.messagesDelivered.inc(delivered);
     }
+  }
+
+  /**
+   * Writes one encoded message within the subscriber budget; false when this stream was ended instead (it was the
+   * slowest, or it closed while waiting for room). Respects the stream's backpressure: waits for the client to read
+   * before reading further.
+   */
+  private async write(bytes: Buffer, id: number): Promise<boolean> {
+    const budget = this.deps.budget;
+    for (;;) {
+      if (!this.isStreaming()) return false;
+      const room = budget.admit(this, bytes.length);
+      if (room === 'write') break;
+      if (room === 'evicted') {
+        this.evict();
+        return false;
+      }
+      await budget.waitForRoom();
+    }
+    budget.charge(bytes.length);
+    this.queued += bytes.length;
+    this.lastWrittenId = id;
+    const sent = (): void => this.released(bytes.length);
+    if (!this.call.write(bytes, sent)) await this.drain.wait();
+    return true;
+  }
+
+  private released(bytes: number): void {
+    if (this.queued < bytes) return; // already released with the whole stream
+    this.queued -= bytes;
+    this.deps.budget.release(bytes, this.leftBudget);
+  }
+
+  /** The stream finished or went away: nothing it wrote is queued any more. */
+  private releaseAll(): void {
+    this.call.off('finish', this.onFinished);
+    this.call.off('close', this.onFinished);
+    this.call.off('cancelled', this.onFinished);
+    if (this.queued > 0) this.released(this.queued);
+  }
+
+  private slowConsumer(): SlowConsumerError {
+    const budget = this.deps.budget;
+    return new SlowConsumerError(this.subject, this.lastWrittenId, this.queued, budget.limit);
   }
 
   /** The one close path. */
@@ -135,11 +200,21 @@ export class SubscribeSession implements ShutdownListener {
     this.deps.gate.untrack(this);
     this.cursor?.close();
     this.drain.releaseNow();
+    this.deps.budget.leave(this);
+    this.leftBudget = true;
+    // What is still queued is freed as grpc-js sends it (write callbacks), or at once when the stream goes.
+    if (this.call.cancelled || ending.kind === 'gone') this.releaseAll();
+    else {
+      this.call.on('finish', this.onFinished);
+      this.call.on('close', this.onFinished);
+      this.call.on('cancelled', this.onFinished);
+    }
     if (wasStreaming && this.deps.subscribers.delete(this)) this.deps.metrics.activeSubscribers.dec();
-    const failed = ending.kind === 'error' || ending.kind === 'shutdown';
+    const failed = ending.kind !== 'end' && ending.kind !== 'gone';
     this.endCall(!failed);
     if (this.call.cancelled || ending.kind === 'gone') return;
     if (ending.kind === 'end') this.call.end();
+    else if (ending.kind === 'slow') this.call.emit('error', toWireError(this.slowConsumer(), this.deps.logger));
     else if (ending.kind === 'shutdown')
       this.call.emit('error', toWireError(shuttingDownError(SHUTDOWN_ADVICE.subscription), this.deps.logger));
     else this.call.emit('error', toWireError(ending.err, this.deps.logger));

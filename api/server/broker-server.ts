@@ -12,6 +12,10 @@ export interface BrokerServerOptions {
   readonly maxBodyBytes: number;
   /** Connection limits: BROKER_MAX_CONNECTIONS, BROKER_HANDSHAKE_TIMEOUT, BROKER_MAX_CONNECTION_IDLE/AGE/AGE_GRACE. */
   readonly connections: ConnectionLimits;
+  /** The largest FetchRange page, in bytes (BROKER_MAX_RESPONSE_BYTES); sends get 64 KiB on top. */
+  readonly maxResponseBytes: number;
+  /** Concurrent calls one HTTP/2 connection may open (BROKER_MAX_STREAMS_PER_CONNECTION). */
+  readonly maxStreamsPerConnection: number;
   /** How long a graceful shutdown waits for in-flight calls, in ms (BROKER_SHUTDOWN_TIMEOUT). */
   readonly shutdownTimeoutMs: number;
   readonly logger: Logger;
@@ -54,6 +58,10 @@ export class BrokerServer {
     enlargeHttp2Windows();
     this.server = new Server({
       'grpc.max_receive_message_length': options.maxBodyBytes + 64 * 1024,
+      // No answer is larger than a page or one message: the send limit is the backstop behind the page clamp.
+      'grpc.max_send_message_length': Math.max(options.maxResponseBytes, options.maxBodyBytes) + 64 * 1024,
+      // Bounds what one connection holds at once (400 concurrent 1 MiB publishes on one connection took 1.78 GiB).
+      'grpc.max_concurrent_streams': options.maxStreamsPerConnection,
       'grpc.keepalive_time_ms': 60_000,
       'grpc.keepalive_permit_without_calls': 1,
       ...whenSet('grpc.max_connection_idle_ms', options.connections.maxConnectionIdleMs),

@@ -82,6 +82,9 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       retentionMs: config.retentionMs,
       maxBodyBytes: config.maxBodyBytes,
       maxSubscribers: config.maxSubscribers,
+      maxResponseBytes: config.maxResponseBytes,
+      subscriberBufferBytes: config.subscriberBufferBytes,
+      maxInflightPublishBytes: config.maxInflightPublishBytes,
       logger,
     });
     // Metrics before gRPC, so they close after it: the drain of a shutdown can still be watched.
@@ -93,6 +96,8 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     const server = new BrokerServer(service, {
       maxBodyBytes: config.maxBodyBytes,
       connections: connectionLimits(config, logger),
+      maxResponseBytes: config.maxResponseBytes,
+      maxStreamsPerConnection: config.maxStreamsPerConnection,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
       logger,
     });

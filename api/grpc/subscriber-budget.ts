@@ -1,0 +1,76 @@
+/** A Subscribe stream as the budget sees it: the bytes it has written that grpc-js has not sent yet. */
+export interface BudgetedSubscriber {
+  readonly queuedBytes: number;
+  /** Ends the stream with SLOW_CONSUMER; its queued bytes stay counted until they are sent or the stream closes. */
+  evict(): void;
+}
+
+/**
+ * BROKER_SUBSCRIBER_BUFFER_BYTES: the bytes written to all Subscribe streams that grpc-js has not yet sent. Each
+ * stream frames its own copy of a message (the shared encoding is copied into the frame), and a client that does not
+ * read leaves that copy queued in HTTP/2: 1,000 such streams and one 1 MiB publish cost 1 GiB. Before a write that
+ * would pass the budget the stream with most queued (the slowest) is evicted; bytes an evicted stream still holds
+ * are freed when its client reads them or goes away, and the writer waits for that instead of evicting more.
+ */
+export class SubscriberBudget {
+  private total = 0;
+  /** Bytes of evicted streams, freed only when they are sent or their stream closes. */
+  private releasing = 0;
+  private readonly live = new Set<BudgetedSubscriber>();
+  private waiters: Array<() => void> = [];
+
+  constructor(readonly limit: number) {}
+
+  get queuedBytes(): number {
+    return this.total;
+  }
+
+  join(subscriber: BudgetedSubscriber): void {
+    this.live.add(subscriber);
+  }
+
+  /** The stream stopped writing (closed or evicted); what it still holds is freed by release(). */
+  leave(subscriber: BudgetedSubscriber): void {
+    if (this.live.delete(subscriber)) this.releasing += subscriber.queuedBytes;
+  }
+
+  /**
+   * Makes room for `bytes` written by `writer`: 'write' when it fits (always for the first bytes queued, so one
+   * message larger than the budget still goes out), 'evicted' when the writer itself is the slowest and must end,
+   * 'wait' when evicted streams still hold the room (call waitForRoom(), then ask again).
+   */
+  admit(writer: BudgetedSubscriber, bytes: number): 'write' | 'evicted' | 'wait' {
+    if (this.total === 0 || this.total + bytes <= this.limit) return 'write';
+    if (this.total - this.releasing + bytes > this.limit) {
+      const slowest = this.slowest(writer);
+      if (slowest === writer) return 'evicted';
+      slowest.evict();
+    }
+    return this.total + bytes <= this.limit ? 'write' : 'wait';
+  }
+
+  charge(bytes: number): void {
+    this.total += bytes;
+  }
+
+  /** Bytes sent (or dropped with their stream); `evicted`: they belonged to a stream that left the budget. */
+  release(bytes: number, evicted: boolean): void {
+    this.total -= bytes;
+    if (evicted) this.releasing -= bytes;
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const wake of waiting) wake();
+  }
+
+  /** Resolves on the next release. */
+  waitForRoom(): Promise<void> {
+    return new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  /** The live stream with most queued; the writer on a tie, so a stream is never ended for another's equal share. */
+  private slowest(writer: BudgetedSubscriber): BudgetedSubscriber {
+    let slowest = writer;
+    for (const s of this.live) if (s.queuedBytes > slowest.queuedBytes) slowest = s;
+    return slowest;
+  }
+}
