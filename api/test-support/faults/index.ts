@@ -4,6 +4,7 @@ import type { FaultRow } from './fault-row.js';
 import { cqlDownAtStart } from './scenarios/cql-down-at-start.js';
 import { tableByteFlipped, tableMissing, walOverwritten, walTruncated } from './scenarios/damaged-files.js';
 import { fullDisk } from './scenarios/full-disk.js';
+import { hugeFetchRange, publishFloodOnOneConnection, slowSubscribers } from './scenarios/memory-limits.js';
 import { redisStopped } from './scenarios/redis-down.js';
 import { sigkillUnderLoad } from './scenarios/sigkill.js';
 import { silentSocketFlood } from './scenarios/silent-sockets.js';
@@ -22,6 +23,9 @@ export const SCENARIOS: readonly FaultScenario[] = [
   { name: 'full disk, then freed', run: fullDisk },
   { name: 'Redis stopped', run: redisStopped },
   { name: 'CQL server unreachable at start', run: cqlDownAtStart },
+  { name: 'FetchRange asking for 64 MiB', run: hugeFetchRange },
+  { name: 'subscribers that do not read', run: slowSubscribers },
+  { name: 'concurrent 1 MiB publishes on one connection', run: publishFloodOnOneConnection },
   { name: 'silent sockets against the connection limit', run: silentSocketFlood },
 ];
 
