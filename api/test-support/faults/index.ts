@@ -6,6 +6,7 @@ import { tableByteFlipped, tableMissing, walOverwritten, walTruncated } from './
 import { fullDisk } from './scenarios/full-disk.js';
 import { hugeFetchRange, publishFloodOnOneConnection, slowSubscribers } from './scenarios/memory-limits.js';
 import { redisStopped } from './scenarios/redis-down.js';
+import { clientRetriesAfterTimeouts } from './scenarios/retry-after-timeout.js';
 import { sigkillUnderLoad } from './scenarios/sigkill.js';
 import { silentSocketFlood } from './scenarios/silent-sockets.js';
 
@@ -27,6 +28,7 @@ export const SCENARIOS: readonly FaultScenario[] = [
   { name: 'subscribers that do not read', run: slowSubscribers },
   { name: 'concurrent 1 MiB publishes on one connection', run: publishFloodOnOneConnection },
   { name: 'silent sockets against the connection limit', run: silentSocketFlood },
+  { name: 'client retries after timeouts', run: clientRetriesAfterTimeouts },
 ];
 
 export { decodeRow, encodeRow, renderTable, type FaultRow } from './fault-row.js';
