@@ -4,6 +4,7 @@
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { BrokerClient } from '../../../../proto/gen/broker.js';
 import { startBrokerProcess } from '../../broker-process.js';
+import { readRss } from '../../rss.js';
 import { getSubject } from '../acked.js';
 import type { FaultRow } from '../fault-row.js';
 
@@ -56,6 +57,8 @@ export async function clientRetriesAfterTimeouts(): Promise<FaultRow> {
   try {
     const started = Date.now();
     const outcome = await publishWithRetries(broker.client(), 400);
+    const pid = broker.child.pid;
+    const rssPeakBytes = pid === undefined ? undefined : (await readRss(pid)).hwm;
     const broken: string[] = [];
     if (outcome.duplicates !== 0) broken.push(`${outcome.duplicates} duplicates after retries`);
     if (outcome.conflictingIds !== 0) broken.push(`${outcome.conflictingIds} messages answered with two ids`);
@@ -68,6 +71,7 @@ export async function clientRetriesAfterTimeouts(): Promise<FaultRow> {
       recovery: `none needed (${((Date.now() - started) / 1000).toFixed(1)} s for 800 sends)`,
       promise: 'none lost',
       duplicatesAfterRetries: outcome.duplicates,
+      ...(rssPeakBytes === undefined ? {} : { rssPeakBytes }),
       broken,
     };
   } finally {
