@@ -141,10 +141,12 @@ export class SegmentAdmin implements Omit<SegmentStore, 'expireIdempotencyKeys'>
         [state],
       );
       this.tailCache.dropThrough(state, segment.lastOffset);
-      await this.db.clear({
-        gte: offsetKey(state.recordPrefix, ref.baseOffset),
-        lte: offsetKey(state.recordPrefix, segment.lastOffset),
-      });
+      const first = offsetKey(state.recordPrefix, ref.baseOffset);
+      const last = offsetKey(state.recordPrefix, segment.lastOffset);
+      await this.db.clear({ gte: first, lte: last });
+      // Deleting writes tombstones: the disk space comes back only when LevelDB compacts the range. Compacting it now
+      // is what lets compaction free a nearly full disk (issue 11) instead of leaving it to LevelDB's own schedule.
+      await compactRange(this.db, first, last);
       const index = state.segments.indexOf(segment);
       if (index >= 0) {
         state.segments.splice(index, 1);
@@ -208,4 +210,13 @@ export class SegmentAdmin implements Omit<SegmentStore, 'expireIdempotencyKeys'>
       this.subjects.release(state);
     }
   }
+}
+
+/**
+ * classic-level's compactRange, which level's typings leave out (they cover the browser too): LevelDB rewrites the
+ * tables holding the range, dropping deleted records and their tombstones, and removes the old files.
+ */
+async function compactRange(db: Db, start: Buffer, end: Buffer): Promise<void> {
+  const native = db as Db & { compactRange?: (start: Buffer, end: Buffer) => Promise<void> };
+  if (typeof native.compactRange === 'function') await native.compactRange(start, end);
 }

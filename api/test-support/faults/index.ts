@@ -3,6 +3,7 @@
 import type { FaultRow } from './fault-row.js';
 import { cqlDownAtStart } from './scenarios/cql-down-at-start.js';
 import { tableByteFlipped, tableMissing, walOverwritten, walTruncated } from './scenarios/damaged-files.js';
+import { diskLimits } from './scenarios/disk-limits.js';
 import { fullDisk } from './scenarios/full-disk.js';
 import { hugeFetchRange, publishFloodOnOneConnection, slowSubscribers } from './scenarios/memory-limits.js';
 import { redisStopped } from './scenarios/redis-down.js';
@@ -22,6 +23,7 @@ export const SCENARIOS: readonly FaultScenario[] = [
   { name: 'one byte flipped in a table file', run: tableByteFlipped },
   { name: 'a missing table file', run: tableMissing },
   { name: 'full disk, then freed', run: fullDisk },
+  { name: 'disk fills up (limits)', run: diskLimits },
   { name: 'Redis stopped', run: redisStopped },
   { name: 'CQL server unreachable at start', run: cqlDownAtStart },
   { name: 'FetchRange asking for 64 MiB', run: hugeFetchRange },

@@ -48,7 +48,9 @@ async function untilPublishWorks(broker: BrokerProcess, acked: Acked): Promise<n
 
 export async function fullDisk(): Promise<FaultRow> {
   const disk = await mountSmallDisk(20);
-  let broker = await startBrokerProcess({}, disk.dataDir);
+  // The free-space floor (BROKER_MIN_FREE_BYTES, 64 MiB by default) would refuse every publish on a 20 MiB disk:
+  // off here, so that the write itself fails with ENOSPC (issue 10). disk-limits covers the floor.
+  let broker = await startBrokerProcess({ BROKER_MIN_FREE_BYTES: '0' }, disk.dataDir);
   try {
     const acked = await publishKnown([broker.client(), broker.client()], SUBJECT, 500);
     await disk.fill();
