@@ -1,4 +1,10 @@
-import { InvalidArgumentError, type AppendInput, type LogRecord, type LogWriter } from '../core/index.js';
+import {
+  InvalidArgumentError,
+  type StorageFullError,
+  type AppendInput,
+  type LogRecord,
+  type LogWriter,
+} from '../core/index.js';
 import { RECORD_HEADER_BYTES, encodeRecordValue } from './codec.js';
 import type { GroupCommit } from './group-commit.js';
 import { offsetKey } from './keys.js';
@@ -89,8 +95,13 @@ export class Appender implements Pick<LogWriter, 'append' | 'appendMany'> {
    * Appends to a state already in memory, synchronously into the batch being built: the atomic multi-subject path
    * (batch-appender.ts) assigns every offset of a call in one go with it.
    */
-  appendLoaded(state: SubjectState, input: AppendInput): Promise<number> {
-    return this.appendTo(state, input);
+  appendLoaded(state: SubjectState, input: AppendInput, admitted = false): Promise<number> {
+    return this.appendTo(state, input, admitted);
+  }
+
+  /** The storage limits judge a multi-subject batch as a whole (bytes per state); then appendLoaded(…, true). */
+  admitAll(parts: ReadonlyMap<SubjectState, number>): StorageFullError | undefined {
+    return this.limits.admitAll(parts);
   }
 
   /**

@@ -119,6 +119,18 @@ export class BatchAppender {
     states: ReadonlyMap<string, SubjectState>,
     at: number,
   ): Array<Promise<number> | undefined> {
+    const appending = (i: number): boolean => {
+      const plan = plans[i];
+      return plan !== undefined && plan.kind !== 'other' && plan.kind !== 'same' && found[i] === undefined;
+    };
+    // The storage limits judge the whole call before any offset is taken: all of it is appended, or none.
+    const bytes = new Map<SubjectState, number>();
+    inputs.forEach((input, i) => {
+      const state = states.get(input.subject);
+      if (state !== undefined && appending(i)) bytes.set(state, (bytes.get(state) ?? 0) + input.body.length);
+    });
+    const full = this.appender.admitAll(bytes);
+    if (full !== undefined) throw full;
     return inputs.map((input, i) => {
       const plan = plans[i];
       if (plan === undefined || plan.kind === 'other' || plan.kind === 'same') return undefined;
@@ -129,7 +141,7 @@ export class BatchAppender {
       }
       const state = states.get(input.subject) ?? lost(i);
       const offset = state.nextOffset;
-      const appended = this.appender.appendLoaded(state, input);
+      const appended = this.appender.appendLoaded(state, input, true);
       // Only an append that took its offset names it (a refused one assigns none).
       if (plan.kind === 'owner' && this.dedupe.keyed(input) && state.nextOffset === offset + 1)
         this.dedupe.stage(state, input.key, offset, at);

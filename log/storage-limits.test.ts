@@ -58,6 +58,16 @@ describe('storage limits', () => {
         assert.equal((await ctx.log.subjectInfo('a'))?.lastOffset, 10, 'nothing appended');
         assert.equal(await ctx.log.subjectInfo('b'), undefined);
         assert.deepEqual(await publish(ctx.log, 'c', 1), [1], 'other subjects have their own limit');
+        // So is an atomic batch across subjects: one part over its limit refuses every part.
+        await assert.rejects(
+          ctx.log.appendBatch([
+            { subject: 'd', body: Buffer.alloc(KiB), expirationSeconds: 0 },
+            { subject: 'a', body: Buffer.alloc(KiB), expirationSeconds: 0 },
+          ]),
+          StorageFullError,
+        );
+        await new Promise((r) => setTimeout(r, 50)); // any part that was put in the group commit is written by now
+        assert.equal(await ctx.log.subjectInfo('d'), undefined, 'no part of a refused batch is appended');
       } finally {
         await ctx.dispose();
       }
