@@ -46,8 +46,8 @@ export function logOptionsFromConfig(config: BrokerConfig, observer?: LogObserve
     tailCacheRecords: config.tailCacheRecords,
     tailCacheBytes: config.tailCacheBytes,
     subjectCacheSize: config.subjectCacheSize,
-    dedupeWindowMs: config.dedupeWindowMs,
     maxSubjects: config.maxSubjects,
+    dedupeWindowMs: config.dedupeWindowMs,
     limits: {
       maxSubjectBytes: config.maxSubjectBytes,
       maxTotalBytes: config.maxTotalBytes,

@@ -6,7 +6,6 @@ import {
   OverloadedError,
   ExpiredIdError,
   InvalidIdError,
-  InvariantError,
   SubjectNotFoundError,
   expiresAtMs,
   isExpired,
@@ -52,18 +51,18 @@ export interface BrokerServiceOptions {
   readonly maxSubscribers: number;
   /** Requests of one PublishStream appended but not yet acknowledged before the stream stops reading. @defaultValue 1024 */
   readonly maxStreamInFlight?: number;
+  /** BROKER_MAX_RESPONSE_BYTES: the cap on a FetchRange page. @defaultValue DEFAULTS.maxResponseBytes */
+  readonly maxResponseBytes?: number;
+  /** BROKER_SUBSCRIBER_BUFFER_BYTES: bytes queued to all subscribers together. @defaultValue DEFAULTS.subscriberBufferBytes */
+  readonly subscriberBufferBytes?: number;
+  /** BROKER_MAX_INFLIGHT_PUBLISH_BYTES: body bytes of publishes in flight. @defaultValue DEFAULTS.maxInflightPublishBytes */
+  readonly maxInflightPublishBytes?: number;
   readonly now?: () => number;
   /**
    * Hears the detail (with its correlation id) of each unexpected failure; clients get only the id.
    * @defaultValue a pino logger on stdout at level error
    */
   readonly logger?: ErrorLogger;
-  /** BROKER_MAX_RESPONSE_BYTES: FetchRange pages are clamped to it. @defaultValue DEFAULTS.maxResponseBytes */
-  readonly maxResponseBytes?: number;
-  /** BROKER_SUBSCRIBER_BUFFER_BYTES. @defaultValue DEFAULTS.subscriberBufferBytes */
-  readonly subscriberBufferBytes?: number;
-  /** BROKER_MAX_INFLIGHT_PUBLISH_BYTES. @defaultValue DEFAULTS.maxInflightPublishBytes */
-  readonly maxInflightPublishBytes?: number;
 }
 
 /**
@@ -77,9 +76,9 @@ export class BrokerService {
   private readonly subscribers = new Set<SubscribeSession>();
   private readonly now: () => number;
   private readonly encoded = new EncodedMessages();
-  private readonly logger: ErrorLogger;
   private readonly subscriberBudget: SubscriberBudget;
   private readonly publishBudget: PublishBudget;
+  private readonly logger: ErrorLogger;
 
   constructor(private readonly options: BrokerServiceOptions) {
     this.guard = new RequestGuard(options.maxBodyBytes, options.maxResponseBytes ?? DEFAULTS.maxResponseBytes);
@@ -174,7 +173,7 @@ export class BrokerService {
     return this.withinBudget(input.body.length, async () => ({ id: await this.options.writer.append(input) }));
   }
 
-  /** Runs a unary publish of `bytes` within BROKER_MAX_INFLIGHT_PUBLISH_BYTES, or refuses it (OVERLOADED). */
+  /** Runs a publish within the in-flight publish bytes budget, or refuses it (retriable) when the budget is spent. */
   private async withinBudget<T>(bytes: number, work: () => Promise<T>): Promise<T> {
     const budget = this.publishBudget;
     if (!budget.tryTake(bytes)) {
@@ -196,22 +195,8 @@ export class BrokerService {
   }
 
   private async appendBatch(inputs: AppendInput[]): Promise<PublishBatchResponse> {
-    // One appendMany per subject: its messages get consecutive ids in one write; all subjects' appends are issued in
-    // this turn, so the group commit usually writes the whole batch at once.
-    const bySubject = new Map<string, number[]>();
-    inputs.forEach((input, i) => {
-      const indices = bySubject.get(input.subject);
-      if (indices === undefined) bySubject.set(input.subject, [i]);
-      else indices.push(i);
-    });
-    const ids = new Array<number>(inputs.length);
-    await Promise.all(
-      [...bySubject.values()].map(async (indices) => {
-        const offsets = await this.options.writer.appendMany(indices.map((i) => inputs[i] ?? missing('input', i)));
-        indices.forEach((i, k) => (ids[i] = offsets[k] ?? missing('offset', k)));
-      }),
-    );
-    return { ids };
+    // One atomic append across subjects: a crash leaves all of the batch or none; keyed messages are deduplicated.
+    return { ids: await this.options.writer.appendBatch(inputs) };
   }
 
   private async fetch(request: FetchRequest): Promise<MessageResponse> {
@@ -259,7 +244,6 @@ export class BrokerService {
       signal,
     });
     const now = this.now();
-    // Trimmed by encoded size too: a page of small bodies under long subjects still fits the send limit.
     const page = withinResponseBytes(records, this.guard.maxResponseBytes);
     const messages = page.filter((r) => !isExpired(r, this.options.retentionMs, now)).map(toMessage);
     const last = page.at(-1);
@@ -313,12 +297,7 @@ function abandoned<Req, Res>(call: ServerUnaryCall<Req, Res>): AbortSignal {
   return controller.signal;
 }
 
-/** An index the batch itself produced is always there; reaching this is a bug in the code above, not bad input. */
-function missing(what: string, index: number): never {
-  throw new InvariantError(`PublishBatch lost the ${what} at index ${index}`);
-}
-
-/** What one MessageResponse adds to a page beyond its body and subject, at most (tags, lengths, ids, times). */
+/** Protobuf framing of one MessageResponse beyond its body and subject (ids, times, tags, lengths), rounded up. */
 const MESSAGE_OVERHEAD_BYTES = 48;
 
 /** The records that fit a response of maxBytes (at least one), so a page never exceeds the server's cap. */

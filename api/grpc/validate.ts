@@ -32,7 +32,9 @@ export class RequestGuard {
       );
     }
     if (req.body.length > this.maxBodyBytes) throw new MessageTooLargeError(req.body.length, this.maxBodyBytes);
-    return { subject, body: req.body, expirationSeconds: req.expirationSeconds };
+    const key = req.idempotencyKey;
+    if (key === undefined || key === '') return { subject, body: req.body, expirationSeconds: req.expirationSeconds };
+    return { subject, body: req.body, expirationSeconds: req.expirationSeconds, key: validateIdempotencyKey(key) };
   }
 
   /** Every message of a batch, checked before any is appended; an error names the message's index. */
@@ -109,6 +111,33 @@ export class RequestGuard {
     }
     return { prefix, limit: pageSize === 0 ? DEFAULT_SUBJECT_PAGE : pageSize, after };
   }
+}
+
+export const MAX_IDEMPOTENCY_KEY_BYTES = 128;
+
+/** A key is stored in a LevelDB key after the subject: bounded, and printable so logs and tools show it as it is. */
+function validateIdempotencyKey(key: string): string {
+  const bytes = Buffer.byteLength(key, 'utf8');
+  if (bytes > MAX_IDEMPOTENCY_KEY_BYTES) {
+    throw new InvalidArgumentError(
+      'idempotency_key',
+      `idempotency_key must be at most ${MAX_IDEMPOTENCY_KEY_BYTES} bytes of UTF-8, got ${bytes}`,
+    );
+  }
+  // Control characters (C0, DEL, C1) and lone surrogates: not printable, and a lone surrogate has no UTF-8 form.
+  if (hasControlCharacter(key) || !key.isWellFormed()) {
+    throw new InvalidArgumentError('idempotency_key', 'idempotency_key must be printable: no control characters');
+  }
+  return key;
+}
+
+/** C0 controls, DEL and C1 controls (a loop rather than a regex of control characters, which lint rejects). */
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
+  }
+  return false;
 }
 
 export const MAX_BATCH_MESSAGES = 10_000;
