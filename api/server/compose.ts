@@ -12,6 +12,7 @@ import { ColdTierStatus } from './cold-tier-status.js';
 import { connectionBudget, readFdLimit } from './fd-budget.js';
 import type { CassandraColdStoreOptions } from '../../tiering/cassandra/index.js';
 import { withDataLossLog } from './data-loss-log.js';
+import { withStorageLimitLog } from './storage-limit-log.js';
 import { LogWriteHealth } from './log-write-health.js';
 import { createLogger } from './logger.js';
 
@@ -55,7 +56,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   const opened = new OpenedParts(logger);
   try {
     const logHealth = new LogWriteHealth(logger);
-    const observer = logHealth.observe(withDataLossLog(metrics.logObserver(), logger));
+    const observer = logHealth.observe(withStorageLimitLog(withDataLossLog(metrics.logObserver(), logger), logger));
     const log = await openLog(logOptionsFromConfig(config, observer));
     opened.add('log', () => log.close());
 
