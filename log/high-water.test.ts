@@ -36,7 +36,7 @@ describe('HighWaterFile', () => {
       );
       const again = await HighWaterFile.open(dir);
       assert.deepEqual(
-        [...again.marks],
+        [...(await again.marks())],
         [
           ['a', 7],
           ['b', 1],

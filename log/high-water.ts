@@ -1,4 +1,4 @@
-import { open, readFile, rename, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { open, rename, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { readUint64BE, writeUint64BE } from './keys.js';
@@ -8,6 +8,10 @@ export const HIGH_WATER_FILE = 'HIGH-WATER';
 /** Past this size the next write rewrites the file with one entry per subject instead of appending. */
 const REWRITE_BYTES = 16 * 1024 * 1024;
 const FRAME_HEADER = 8;
+/** Bytes read at a time when the file is read back (a frame larger than this is read whole). */
+const READ_CHUNK = 256 * 1024;
+/** Entries per frame when the file is rewritten, so no buffer holds every subject at once. */
+const REWRITE_FRAME_ENTRIES = 4096;
 
 /** What the side file holds: the highest offset ever acknowledged per subject, and how much of a torn tail it dropped. */
 export interface HighWaterMarks {
@@ -44,16 +48,23 @@ export function encodeFrame(entries: Iterable<readonly [string, number]>): Buffe
 /** Reads frames up to the first one that is incomplete or fails its checksum: that one and the rest are a torn tail. */
 export function decodeFrames(data: Buffer): HighWaterMarks {
   const marks = new Map<string, number>();
+  const { used } = decodeWholeFrames(data, marks);
+  return { marks, tornBytes: data.length - used };
+}
+
+/** Decodes the whole frames at the start of `data` into `into`; `damaged` when one failed its checksum or entries. */
+function decodeWholeFrames(data: Buffer, into: Map<string, number>): { used: number; damaged: boolean } {
   let at = 0;
   while (at + FRAME_HEADER <= data.length) {
-    const size = data.readUInt32BE(at);
-    const end = at + FRAME_HEADER + size;
+    const end = at + FRAME_HEADER + data.readUInt32BE(at);
     if (end > data.length) break;
     const payload = data.subarray(at + FRAME_HEADER, end);
-    if (crc32(payload) !== data.readUInt32BE(at + 4) || !decodeEntries(payload, marks)) break;
+    if (crc32(payload) !== data.readUInt32BE(at + 4) || !decodeEntries(payload, into)) {
+      return { used: at, damaged: true };
+    }
     at = end;
   }
-  return { marks, tornBytes: data.length - at };
+  return { used: at, damaged: false };
 }
 
 function decodeEntries(payload: Buffer, into: Map<string, number>): boolean {
@@ -70,14 +81,48 @@ function decodeEntries(payload: Buffer, into: Map<string, number>): boolean {
   return true;
 }
 
-/** Reads the side file of a data dir without changing it (a missing file has no marks). */
+/**
+ * Reads the side file of a data dir without changing it (a missing file has no marks), streaming: it holds a chunk
+ * (or one frame) of the file at a time, besides the marks themselves.
+ */
 export async function readHighWater(dataDir: string): Promise<HighWaterMarks> {
+  let handle: FileHandle;
   try {
-    return decodeFrames(await readFile(join(dataDir, HIGH_WATER_FILE)));
+    handle = await open(join(dataDir, HIGH_WATER_FILE), 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { marks: new Map(), tornBytes: 0 };
     throw err;
   }
+  try {
+    return await readFrames(handle);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readFrames(handle: FileHandle): Promise<HighWaterMarks> {
+  const marks = new Map<string, number>();
+  const fileSize = (await handle.stat()).size;
+  let at = 0; // file position of pending[0]: every byte before it is whole frames
+  let pending = Buffer.alloc(0);
+  for (;;) {
+    const { used, damaged } = decodeWholeFrames(pending, marks);
+    at += used;
+    pending = pending.subarray(used);
+    if (damaged) break;
+    const next = at + pending.length;
+    const frameEnd = pending.length >= FRAME_HEADER ? at + FRAME_HEADER + pending.readUInt32BE(0) : 0;
+    // A frame that would end past the end of the file is a torn tail: nothing after it is read.
+    if (frameEnd > fileSize) break;
+    const want = Math.min(Math.max(READ_CHUNK, frameEnd - next), fileSize - next);
+    if (want <= 0) break;
+    const chunk = Buffer.allocUnsafe(want);
+    const { bytesRead } = await handle.read(chunk, 0, want, next);
+    if (bytesRead === 0) break;
+    pending =
+      pending.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([pending, chunk.subarray(0, bytesRead)]);
+  }
+  return { marks, tornBytes: fileSize - at };
 }
 
 /**
@@ -85,54 +130,71 @@ export async function readHighWater(dataDir: string): Promise<HighWaterMarks> {
  * tail of the log's batches, and with them the heads, but not this file, which every group commit appends the heads
  * it changed to (synced with the batch when fsync is 'batch') before the appends are acknowledged. At open it is
  * rewritten atomically (temp file, fsync, rename, fsync of the directory) with one entry per subject, dropping any
- * torn tail; it is rewritten the same way when it grows past REWRITE_BYTES.
+ * torn tail; it is rewritten the same way when it grows past REWRITE_BYTES. Nothing per subject stays in memory:
+ * a rewrite rebuilds the marks from the file itself (streaming) and drops them once written.
  */
 export class HighWaterFile {
-  private size: number;
+  private size = 0;
+  /** A write failed, maybe partly: the next one first cuts the file back to `size`, so no torn frame hides later ones. */
+  private torn = false;
   /** The last write started: the next one waits for it. */
   private tail: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly dataDir: string,
     private handle: FileHandle,
-    /** Every subject's mark, as last written. */
-    readonly marks: Map<string, number>,
     readonly tornBytes: number,
-  ) {
-    this.size = 0;
-  }
+  ) {}
 
   /** Reads the file, rewrites it compacted, and opens it for appending. */
   static async open(dataDir: string): Promise<HighWaterFile> {
     const { marks, tornBytes } = await readHighWater(dataDir);
-    const file = new HighWaterFile(dataDir, await rewriteOrKeep(dataDir, marks, tornBytes), marks, tornBytes);
+    const file = new HighWaterFile(dataDir, await rewriteOrKeep(dataDir, marks, tornBytes), tornBytes);
     file.size = (await file.handle.stat()).size;
     return file;
   }
 
   /**
-   * Appends the marks of one group commit (synced when `sync`). The marks in memory change at the call and the
-   * writes are chained, so the file holds them in call order even when a write is still running.
+   * Every subject's mark as the file holds it once the writes started so far are done (for the recovery pass),
+   * read back from the file; the caller drops the map when done with it.
    */
+  async marks(): Promise<Map<string, number>> {
+    await this.tail;
+    return (await readHighWater(this.dataDir)).marks;
+  }
+
+  /** Appends the marks of one group commit (synced when `sync`); the writes are chained, so the file holds them in call order. */
   write(entries: ReadonlyArray<readonly [string, number]>, sync: boolean): Promise<void> {
-    for (const [subject, mark] of entries) this.marks.set(subject, mark);
     const done = this.tail.then(() => this.append(entries, sync));
     this.tail = done.catch(() => undefined);
     return done;
   }
 
   private async append(entries: ReadonlyArray<readonly [string, number]>, sync: boolean): Promise<void> {
-    if (this.size > REWRITE_BYTES) {
-      const old = this.handle;
-      this.handle = await rewrite(this.dataDir, this.marks);
-      await old.close();
-      this.size = (await this.handle.stat()).size;
-      return;
+    try {
+      if (this.torn) {
+        await this.handle.truncate(this.size);
+        this.torn = false;
+      }
+      if (this.size > REWRITE_BYTES) return await this.compact(entries);
+      const frame = encodeFrame(entries);
+      await this.handle.write(frame, 0, frame.length);
+      this.size += frame.length;
+      if (sync) await this.handle.datasync();
+    } catch (err) {
+      this.torn = true;
+      throw err;
     }
-    const frame = encodeFrame(entries);
-    await this.handle.write(frame, 0, frame.length);
-    this.size += frame.length;
-    if (sync) await this.handle.datasync();
+  }
+
+  /** Rewrites the file from its own frames plus `entries`, one entry per subject; the marks are dropped after. */
+  private async compact(entries: ReadonlyArray<readonly [string, number]>): Promise<void> {
+    const { marks } = await readHighWater(this.dataDir);
+    for (const [subject, mark] of entries) marks.set(subject, mark);
+    const old = this.handle;
+    this.handle = await rewrite(this.dataDir, marks);
+    await old.close();
+    this.size = (await this.handle.stat()).size;
   }
 
   async close(): Promise<void> {
@@ -167,13 +229,23 @@ async function rewriteOrKeep(
   }
 }
 
-/** Writes every mark to a temp file, syncs it, renames it over the side file, syncs the directory; opens it to append. */
+/**
+ * Writes every mark to a temp file (frames of REWRITE_FRAME_ENTRIES entries), syncs it, renames it over the side
+ * file, syncs the directory; opens it to append.
+ */
 async function rewrite(dataDir: string, marks: ReadonlyMap<string, number>): Promise<FileHandle> {
   const path = join(dataDir, HIGH_WATER_FILE);
   const temp = `${path}.tmp`;
   const tmp = await open(temp, 'w');
   try {
-    if (marks.size > 0) await tmp.write(encodeFrame(marks));
+    let entries: Array<readonly [string, number]> = [];
+    for (const entry of marks) {
+      entries.push(entry);
+      if (entries.length < REWRITE_FRAME_ENTRIES) continue;
+      await tmp.write(encodeFrame(entries));
+      entries = [];
+    }
+    if (entries.length > 0) await tmp.write(encodeFrame(entries));
     await tmp.sync();
   } finally {
     await tmp.close();

@@ -138,7 +138,8 @@ export class LevelDbLog implements Log {
 
   /** The recovery pass (recovery.ts): lost acknowledged ids are recorded and reported, and heads raised above them. */
   private static async recover(db: Db, highWater: HighWaterFile, options: LogOptions): Promise<void> {
-    const lost = await recoverLostIds(db, highWater.marks);
+    // Read back from the side file and dropped after the pass: no mark stays in memory.
+    const lost = await recoverLostIds(db, await highWater.marks());
     for (const loss of lost) options.observer?.dataLost?.(loss.subject, loss.from, loss.to, loss.detail);
   }
 
