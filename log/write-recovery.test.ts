@@ -107,7 +107,9 @@ describe('LevelDbLog write recovery', () => {
         assert.equal(during?.count, 2, 'the figures count the retained records while the log is failing');
 
         // Attempts keep failing (each one reported) while the writes do.
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        // Polled, not a fixed sleep: retries run on timers that a busy machine delays.
+        const deadline = Date.now() + 5_000;
+        while (observer.failures.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         assert.ok(observer.failures.length >= 3, `failures reported: ${observer.failures.length}`);
         assert.equal(observer.recoveries, 0);
 
