@@ -7,6 +7,7 @@ import { encodeMessage, type EncodedMessages } from './service-definition.js';
 import { toWireError, type ErrorLogger } from './status.js';
 import type { RequestGuard } from './validate.js';
 import { DrainWaiter } from './drain-waiter.js';
+import { resetCallStream } from './http2-stream-reset.js';
 import type { BudgetedSubscriber, SubscriberBudget } from './subscriber-budget.js';
 
 export type SubscribeCall = ServerWritableStream<SubscribeRequest, MessageResponse | Buffer>;
@@ -100,6 +101,11 @@ export class SubscribeSession implements ShutdownListener, BudgetedSubscriber {
     this.close({ kind: 'slow' });
   }
 
+  /** Ended, and its client has not read what is queued: reset the HTTP/2 stream to drop it (freed on 'cancelled'). */
+  abandon(): boolean {
+    return resetCallStream(this.call);
+  }
+
   private async open(): Promise<TailCursor> {
     const { subject, from } = this.deps.guard.subscribe(this.call.request);
     this.subject = subject;
@@ -173,7 +179,7 @@ export class SubscribeSession implements ShutdownListener, BudgetedSubscriber {
   private released(bytes: number): void {
     if (this.queued < bytes) return; // already released with the whole stream
     this.queued -= bytes;
-    this.deps.budget.release(bytes, this.leftBudget);
+    this.deps.budget.release(bytes, this.leftBudget ? this : undefined);
   }
 
   /** The stream finished or went away: nothing it wrote is queued any more. */

@@ -3,20 +3,29 @@ export interface BudgetedSubscriber {
   readonly queuedBytes: number;
   /** Ends the stream with SLOW_CONSUMER; its queued bytes stay counted until they are sent or the stream closes. */
   evict(): void;
+  /**
+   * Drops what an ended stream still holds by resetting its HTTP/2 stream (its bytes are released when it closes);
+   * false when it cannot.
+   */
+  abandon(): boolean;
 }
 
 /**
  * BROKER_SUBSCRIBER_BUFFER_BYTES: the bytes written to all Subscribe streams that grpc-js has not yet sent. Each
  * stream frames its own copy of a message (the shared encoding is copied into the frame), and a client that does not
  * read leaves that copy queued in HTTP/2: 1,000 such streams and one 1 MiB publish cost 1 GiB. Before a write that
- * would pass the budget the stream with most queued (the slowest) is evicted; bytes an evicted stream still holds
- * are freed when its client reads them or goes away, and the writer waits for that instead of evicting more.
+ * would pass the budget the stream with most queued (the slowest) is evicted. An evicted stream's client gets its
+ * status after what is queued for it, so one that still reads sees SLOW_CONSUMER; but a client that does not read
+ * would hold those bytes until it disconnects, and every writer would wait for them. So when a writer needs room
+ * that ended streams still hold, those streams are reset (abandon), which drops their queued frames.
  */
 export class SubscriberBudget {
   private total = 0;
-  /** Bytes of evicted streams, freed only when they are sent or their stream closes. */
+  /** Bytes of streams that left the budget, freed only when they are sent or their stream closes. */
   private releasing = 0;
   private readonly live = new Set<BudgetedSubscriber>();
+  /** Streams that left the budget still holding bytes: the ones a writer waiting for room resets. */
+  private readonly holding = new Set<BudgetedSubscriber>();
   private waiters: Array<() => void> = [];
 
   constructor(readonly limit: number) {}
@@ -31,13 +40,16 @@ export class SubscriberBudget {
 
   /** The stream stopped writing (closed or evicted); what it still holds is freed by release(). */
   leave(subscriber: BudgetedSubscriber): void {
-    if (this.live.delete(subscriber)) this.releasing += subscriber.queuedBytes;
+    if (!this.live.delete(subscriber)) return;
+    this.releasing += subscriber.queuedBytes;
+    if (subscriber.queuedBytes > 0) this.holding.add(subscriber);
   }
 
   /**
    * Makes room for `bytes` written by `writer`: 'write' when it fits (always for the first bytes queued, so one
    * message larger than the budget still goes out), 'evicted' when the writer itself is the slowest and must end,
-   * 'wait' when evicted streams still hold the room (call waitForRoom(), then ask again).
+   * 'wait' when streams that left the budget still hold the room: they are being reset (call waitForRoom(), then
+   * ask again).
    */
   admit(writer: BudgetedSubscriber, bytes: number): 'write' | 'evicted' | 'wait' {
     if (this.total === 0 || this.total + bytes <= this.limit) return 'write';
@@ -46,6 +58,8 @@ export class SubscriberBudget {
       if (slowest === writer) return 'evicted';
       slowest.evict();
     }
+    if (this.total + bytes <= this.limit) return 'write';
+    this.reclaim();
     return this.total + bytes <= this.limit ? 'write' : 'wait';
   }
 
@@ -53,10 +67,13 @@ export class SubscriberBudget {
     this.total += bytes;
   }
 
-  /** Bytes sent (or dropped with their stream); `evicted`: they belonged to a stream that left the budget. */
-  release(bytes: number, evicted: boolean): void {
+  /** Bytes sent (or dropped with their stream); `from`: the stream they belonged to, when it has left the budget. */
+  release(bytes: number, from?: BudgetedSubscriber): void {
     this.total -= bytes;
-    if (evicted) this.releasing -= bytes;
+    if (from !== undefined) {
+      this.releasing -= bytes;
+      if (from.queuedBytes === 0) this.holding.delete(from);
+    }
     const waiting = this.waiters;
     this.waiters = [];
     for (const wake of waiting) wake();
@@ -65,6 +82,13 @@ export class SubscriberBudget {
   /** Resolves on the next release. */
   waitForRoom(): Promise<void> {
     return new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Resets every stream that left the budget still holding bytes: their clients are not reading them. */
+  private reclaim(): void {
+    const holding = [...this.holding];
+    this.holding.clear();
+    for (const s of holding) s.abandon();
   }
 
   /** The live stream with most queued; the writer on a tie, so a stream is never ended for another's equal share. */

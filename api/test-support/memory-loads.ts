@@ -1,10 +1,10 @@
-// The three loads that ran a broker out of memory in issue 11, scaled down for a 2-core test machine, each run against
-// a broker child process and measured from /proc: one huge FetchRange page, non-reading subscribers fed large
-// messages, and many concurrent large unary publishes on one connection. The e2e tests assert on what these return;
-// the fault suite prints them as rows.
+// Two of the loads that ran a broker out of memory in issue 11, scaled down for a 2-core test machine, each run
+// against a broker child process and measured from /proc: one huge FetchRange page, and many concurrent large unary
+// publishes on one connection (the third, non-reading subscribers, is raw-subscribers.ts). The e2e tests assert on
+// what these return; the fault suite prints them as rows.
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { BrokerClient, type FetchRangeResponse } from '../../proto/gen/broker.js';
-import { failure, fetchMessage, publish, subscribe, type BrokerProcess } from './broker-process.js';
+import { failure, fetchMessage, publish, type BrokerProcess } from './broker-process.js';
 import { MiB, readRss } from './rss.js';
 
 /** A client that accepts any message size, so what limits a page is the broker, not the client. */
@@ -74,84 +74,6 @@ export async function hugePage(broker: BrokerProcess, total = 64 * MiB, recordSi
     };
   } finally {
     client.close();
-  }
-}
-
-export interface SubscriberOutcome {
-  readonly received: number[];
-  /** SLOW_CONSUMER, OK ('end'), or the status the stream ended with. */
-  readonly ending: string;
-  readonly message: string;
-}
-
-export interface FanOutLoad {
-  readonly published: number;
-  readonly outcomes: readonly SubscriberOutcome[];
-  /** SLOW_CONSUMER subscribers that got every message after resubscribing from the id their status named + 1. */
-  readonly resumedComplete: number;
-  readonly rssPeakGrowth: number;
-  readonly rssPeak: number;
-}
-
-/**
- * `subscribers` live subscriptions that do not read, then `messages` publishes of `size` bytes; RSS is read while
- * they still do not read, then they read what they got and how they ended, and each one ended resubscribes from the
- * id its status named + 1.
- */
-export async function nonReadingSubscribers(
-  broker: BrokerProcess,
-  subscribers = 50,
-  messages = 4,
-  size = 256 * 1024,
-): Promise<FanOutLoad> {
-  const subject = 'fan-out';
-  const pid = broker.child.pid ?? 0;
-  const clients = Array.from({ length: 5 }, () => unboundedClient(broker));
-  try {
-    const subs = await Promise.all(
-      Array.from({ length: subscribers }, async (_, i) => {
-        const sub = await subscribe(clients[i % clients.length] ?? broker.client(), subject);
-        sub.stream.pause();
-        return sub;
-      }),
-    );
-    const before = await readRss(pid);
-    for (let n = 0; n < messages; n++) await publish(broker.client(), subject, body(n, size));
-    await new Promise((r) => setTimeout(r, 1500));
-    const during = await readRss(pid);
-    for (const sub of subs) sub.stream.resume();
-    const outcomes = await Promise.all(
-      subs.map(async (sub): Promise<SubscriberOutcome> => {
-        await sub.waitFor(messages, 10_000).catch(() => undefined);
-        // grpc-js reports the status as soon as it arrives, before the messages buffered ahead of it are read.
-        await new Promise((r) => setTimeout(r, 500));
-        const ended = sub.ended;
-        sub.stream.cancel();
-        const received = sub.received.map((m) => m.id);
-        if (ended === undefined || ended === 'end') return { received, ending: 'OK', message: '' };
-        return { received, ending: ended.reason ?? `code ${ended.code}`, message: ended.message };
-      }),
-    );
-    let resumedComplete = 0;
-    for (const outcome of outcomes) {
-      if (outcome.ending !== 'SLOW_CONSUMER') continue;
-      const last = Number(/last delivered id (\d+)/.exec(outcome.message)?.[1] ?? NaN);
-      if (!Number.isInteger(last)) continue;
-      const again = await subscribe(clients[0] ?? broker.client(), subject, last + 1);
-      await again.waitFor(messages - last, 10_000).catch(() => undefined);
-      again.stream.cancel();
-      const ids = [...outcome.received, ...again.received.map((m) => m.id)];
-      if (ids.length === messages && ids.every((id, i) => id === i + 1)) resumedComplete++;
-    }
-    return {
-      published: messages,
-      outcomes,
-      resumedComplete,
-      rssPeakGrowth: during.hwm - before.hwm,
-      rssPeak: during.hwm,
-    };
-  } finally {
-    for (const c of clients) c.close();
   }
 }
 

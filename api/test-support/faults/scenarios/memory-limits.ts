@@ -1,7 +1,8 @@
 // Issue 11's memory loads as fault rows: what the client saw, the broker's RSS peak (VmHWM), acked records lost and
 // duplicates after the client retried what was refused (a refused publish must have appended nothing).
 import { startBrokerProcess } from '../../broker-process.js';
-import { hugePage, nonReadingSubscribers, publishFlood } from '../../memory-loads.js';
+import { hugePage, publishFlood } from '../../memory-loads.js';
+import { rawNonReadingSubscribers } from '../../raw-subscribers.js';
 import { MiB, mib } from '../../rss.js';
 import type { FaultRow } from '../fault-row.js';
 
@@ -31,18 +32,20 @@ export async function hugeFetchRange(): Promise<FaultRow> {
 export async function slowSubscribers(): Promise<FaultRow> {
   const broker = await startBrokerProcess({ BROKER_SUBSCRIBER_BUFFER_BYTES: String(8 * MiB) });
   try {
-    const load = await nonReadingSubscribers(broker);
-    const slow = load.outcomes.filter((o) => o.ending === 'SLOW_CONSUMER').length;
-    const other = load.outcomes.filter((o) => o.ending !== 'SLOW_CONSUMER' && o.ending !== 'OK').length;
+    const load = await rawNonReadingSubscribers(broker);
+    const count = (ending: string): number => load.outcomes.filter((o) => o.ending === ending).length;
+    const [slow, reset, full] = [count('SLOW_CONSUMER'), count('RESET'), count('OK')];
+    const ended = load.outcomes.length - full;
     const broken: string[] = [];
-    if (slow === 0) broken.push('no subscriber was ended as slow');
-    if (other > 0) broken.push(`${other} subscribers ended otherwise`);
-    if (load.resumedComplete !== slow) broken.push(`${slow - load.resumedComplete} resumed with a gap`);
+    if (ended === 0) broken.push('no subscriber was ended');
+    if (slow + reset < ended) broken.push(`${ended - slow - reset} subscribers ended otherwise`);
+    if (load.resumedComplete !== ended) broken.push(`${ended - load.resumedComplete} resumed with a gap`);
+    if (load.readerReceived !== load.published) broken.push('a subscriber that reads was stalled by the others');
     return {
-      fault: '50 subscribers not reading, 4 publishes of 256 KiB (budget 8 MiB)',
-      clientSaw: `${slow} SLOW_CONSUMER naming their last id, ${load.outcomes.length - slow - other} served in full`,
-      acked: load.published * slow,
-      lost: load.published * (slow - load.resumedComplete),
+      fault: '200 raw HTTP/2 subscribers not reading, one 1 MiB publish (budget 8 MiB)',
+      clientSaw: `${slow} SLOW_CONSUMER naming their last id, ${reset} reset (RESOURCE_EXHAUSTED), ${full} served in full`,
+      acked: load.published * ended,
+      lost: load.published * (ended - load.resumedComplete),
       idsReused: 0,
       recovery: 'resubscribe from last id + 1',
       promise: 'none lost',
