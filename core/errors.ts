@@ -92,7 +92,7 @@ export const REASONS = {
     grpcCode: GrpcCode.RESOURCE_EXHAUSTED,
     retriable: true,
     description:
-      'A Subscribe stream was ended because the bytes queued to subscribers passed BROKER_SUBSCRIBER_BUFFER_BYTES and it had the most queued; the message names the last id delivered: resubscribe with from_id = that + 1, nothing is lost.',
+      'A Subscribe stream was ended because the bytes queued to subscribers passed BROKER_SUBSCRIBER_BUFFER_BYTES and it had the most queued; the message names the last id delivered: resubscribe with from_id = that + 1, nothing is lost. If its client does not read what was queued to it before that room is needed, the stream is reset instead (RST_STREAM ENHANCE_YOUR_CALM: RESOURCE_EXHAUSTED with no reason); resubscribe from the last id received + 1.',
     exitCode: 1,
   },
   INTERNAL: {
