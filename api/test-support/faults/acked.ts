@@ -13,6 +13,27 @@ export function knownBody(subject: string, n: number): Buffer {
   return Buffer.from(seed + createHash('sha256').update(seed).digest('hex') + seed.slice(0, 32));
 }
 
+/**
+ * Publishes one body and tallies what the client heard under `answers` ('OK', or the reason / status code it was
+ * refused with); an acknowledged body joins `acked`. For scenarios that publish through a fault and count answers.
+ */
+export async function publishTallied(
+  client: BrokerClient,
+  subject: string,
+  body: Buffer,
+  acked: Acked,
+  answers: Map<string, number>,
+): Promise<void> {
+  let key = 'OK';
+  try {
+    acked.set(await publish(client, subject, body), body);
+  } catch (err) {
+    const { reason, code } = failure(err);
+    key = reason ?? `code ${code}`;
+  }
+  answers.set(key, (answers.get(key) ?? 0) + 1);
+}
+
 /** Publishes `count` records one call at a time from `parallel` clients; resolves with what was acknowledged. */
 export async function publishKnown(clients: BrokerClient[], subject: string, count: number): Promise<Acked> {
   const acked: Acked = new Map();

@@ -3,9 +3,17 @@
 // once compaction (a short retention) has freed space publishes are accepted again.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { failure, publish, startBrokerProcess, type BrokerProcess } from '../../broker-process.js';
+import { publish, startBrokerProcess, type BrokerProcess } from '../../broker-process.js';
 import { mountSmallDisk } from '../../full-disk.js';
-import { type Acked, brokenByCheck, checkAcked, describeAnswers, probeReuse, seconds } from '../acked.js';
+import {
+  type Acked,
+  brokenByCheck,
+  publishTallied,
+  checkAcked,
+  describeAnswers,
+  probeReuse,
+  seconds,
+} from '../acked.js';
 import type { FaultRow } from '../fault-row.js';
 
 const SUBJECT = 'fill';
@@ -26,14 +34,7 @@ async function fill(broker: BrokerProcess, acked: Acked): Promise<Map<string, nu
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         const body = randomBytes(64 * 1024);
-        try {
-          acked.set(await publish(client, SUBJECT, body), body);
-          answers.set('OK', (answers.get('OK') ?? 0) + 1);
-        } catch (err) {
-          const { reason, code } = failure(err);
-          const key = reason ?? `code ${code}`;
-          answers.set(key, (answers.get(key) ?? 0) + 1);
-        }
+        await publishTallied(client, SUBJECT, body, acked, answers);
       }),
     );
   }

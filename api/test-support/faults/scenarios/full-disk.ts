@@ -1,9 +1,18 @@
 // A full disk (a real tmpfs filled to the last byte) that is then freed. Promised: publishes fail UNAVAILABLE while
 // it is full and health says NOT_SERVING; once space is free the broker serves again without a restart, with every
 // acked record and the id sequence intact.
-import { failure, publish, startBrokerProcess, type BrokerProcess } from '../../broker-process.js';
+import { publish, startBrokerProcess, type BrokerProcess } from '../../broker-process.js';
 import { mountSmallDisk } from '../../full-disk.js';
-import { type Acked, brokenByCheck, checkAcked, describeAnswers, probeReuse, publishKnown, seconds } from '../acked.js';
+import {
+  type Acked,
+  brokenByCheck,
+  publishTallied,
+  checkAcked,
+  describeAnswers,
+  probeReuse,
+  publishKnown,
+  seconds,
+} from '../acked.js';
 import type { FaultRow } from '../fault-row.js';
 import { healthStatus } from '../health.js';
 
@@ -17,14 +26,7 @@ async function publishWhileFull(broker: BrokerProcess, acked: Acked, ms: number)
   const deadline = Date.now() + ms;
   for (let n = 0; Date.now() < deadline; n++) {
     const body = Buffer.from(`while full ${n}`);
-    try {
-      acked.set(await publish(client, SUBJECT, body), body);
-      answers.set('OK', (answers.get('OK') ?? 0) + 1);
-    } catch (err) {
-      const { reason, code } = failure(err);
-      const key = reason ?? `code ${code}`;
-      answers.set(key, (answers.get(key) ?? 0) + 1);
-    }
+    await publishTallied(client, SUBJECT, body, acked, answers);
     await new Promise((r) => setTimeout(r, 20));
   }
   return answers;
