@@ -1,5 +1,5 @@
 // Real damage to a stopped broker's LevelDB files, as a torn write or a failing disk leaves them: the write-ahead
-// log cut short or overwritten in its middle, a byte of a table flipped, a table file removed. For tests and the fault-injection suite.
+// log cut short or overwritten in its middle, a table file removed. For tests and the fault-injection suite.
 import { open, readdir, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -36,20 +36,6 @@ export async function overwriteBytes(path: string, fraction: number, length: num
   try {
     const at = Math.floor((await file.stat()).size * fraction);
     await file.write(Buffer.alloc(length, 0xa5), 0, length, at);
-  } finally {
-    await file.close();
-  }
-}
-
-/** Inverts every bit of the one byte at `fraction` of the file (bit rot inside a table block). */
-export async function flipByte(path: string, fraction: number): Promise<void> {
-  const file = await open(path, 'r+');
-  try {
-    const at = Math.floor((await file.stat()).size * fraction);
-    const byte = Buffer.alloc(1);
-    await file.read(byte, 0, 1, at);
-    byte[0] = (byte[0] ?? 0) ^ 0xff;
-    await file.write(byte, 0, 1, at);
   } finally {
     await file.close();
   }
