@@ -16,7 +16,7 @@ import {
   type CassandraColdStoreOptions,
 } from './cassandra-cold-store.js';
 import { CASSANDRA_4_EXPIRY_LIMIT_MS, MAX_TTL_SECONDS } from './ttl.js';
-import { coldStoreContract } from '../test-support/cold-store-contract.js';
+import { coldStoreContract, inBatches, sealedSegment } from '../test-support/cold-store-contract.js';
 
 const HOUR = 3_600_000;
 /** Seconds of slack between the store's clock and the TTL the server reports. */
@@ -30,33 +30,12 @@ function segment(
   publishedAtMs: number,
   bodyBytes?: number,
 ): { info: SegmentInfo; records: LogRecord[] } {
-  const records = Array.from({ length: count }, (_, i) => ({
-    subject,
-    offset: base + i,
-    body: bodyBytes === undefined ? Buffer.from(`${subject}-${base + i}`) : Buffer.alloc(bodyBytes, i),
+  const expirationSeconds = (offset: number): number => (offset % 2 === 1 ? 3600 : 0);
+  return sealedSegment(subject, base, count, {
     publishedAtMs,
-    expirationSeconds: (base + i) % 2 === 1 ? 3600 : 0,
-  }));
-  return {
-    records,
-    info: {
-      subject,
-      baseOffset: base,
-      lastOffset: base + count - 1,
-      count,
-      bytes: records.reduce((n, r) => n + r.body.length, 0),
-      firstPublishMs: publishedAtMs,
-      lastPublishMs: publishedAtMs,
-      maxExplicitExpiryMs: publishedAtMs + HOUR,
-      lastRetentionPublishMs: publishedAtMs,
-      sealed: true,
-      replicated: false,
-    },
-  };
-}
-
-async function* batches(records: LogRecord[], size = 40): AsyncIterable<LogRecord[]> {
-  for (let i = 0; i < records.length; i += size) yield records.slice(i, i + size);
+    expirationSeconds,
+    ...(bodyBytes === undefined ? {} : { bodyBytes }),
+  });
 }
 
 const contractOptions = (keyspace: string): CassandraColdStoreOptions => ({
@@ -170,7 +149,7 @@ describe('CassandraColdStore (needs the CQL server)', () => {
       const before = (await registry.getSingleMetricAsString('broker_scylla_rows_written_total')).match(
         / (\d+)$/m,
       )?.[1];
-      assert.deepEqual(await store.writeSegment(seg.info, batches(seg.records), 2 * HOUR), {
+      assert.deepEqual(await store.writeSegment(seg.info, inBatches(seg.records), 2 * HOUR), {
         rows: 100,
         bytes: seg.info.bytes,
       });
@@ -190,14 +169,14 @@ describe('CassandraColdStore (needs the CQL server)', () => {
 
     it('should write rows that never expire without a TTL, and cap far expiries at 20 years', async () => {
       const forever = segment('forever', 1, 4, now);
-      await store.writeSegment(forever.info, batches(forever.records), 0);
+      await store.writeSegment(forever.info, inBatches(forever.records), 0);
       const ttls = await rowTtls('forever', 1);
       assert.deepEqual([ttls.get(2), ttls.get(4)], [null, null]);
       near(ttls.get(1), 3600, 'explicit expiry');
       assert.equal((await segmentRows('forever'))[0]?.ttl, null);
 
       const far = segment('far', 2, 1, now);
-      await store.writeSegment(far.info, batches(far.records), 100 * 365 * 24 * HOUR);
+      await store.writeSegment(far.info, inBatches(far.records), 100 * 365 * 24 * HOUR);
       near(
         (await rowTtls('far', 2)).get(2),
         Math.min(MAX_TTL_SECONDS, Math.floor((CASSANDRA_4_EXPIRY_LIMIT_MS - now) / 1000)),
@@ -207,12 +186,12 @@ describe('CassandraColdStore (needs the CQL server)', () => {
 
     it('should skip records that have already expired, and write no segment row when none is left', async () => {
       const gone = segment('expired', 1, 10, now - 3 * HOUR);
-      assert.deepEqual(await store.writeSegment(gone.info, batches(gone.records), 2 * HOUR), { rows: 0, bytes: 0 });
+      assert.deepEqual(await store.writeSegment(gone.info, inBatches(gone.records), 2 * HOUR), { rows: 0, bytes: 0 });
       assert.equal((await rowTtls('expired', 1)).size, 0);
       assert.deepEqual(await segmentRows('expired'), []);
 
       const half = segment('half', 1, 10, now - 90 * 60_000);
-      const written = await store.writeSegment(half.info, batches(half.records), 2 * HOUR);
+      const written = await store.writeSegment(half.info, inBatches(half.records), 2 * HOUR);
       assert.deepEqual([...(await rowTtls('half', 1)).keys()], [2, 4, 6, 8, 10]);
       assert.equal(written.rows, 5);
       assert.equal((await segmentRows('half'))[0]?.count, 5);
@@ -224,7 +203,7 @@ describe('CassandraColdStore (needs the CQL server)', () => {
       assert.ok(last !== undefined);
       const stray = { ...last, offset: 11 };
       await assert.rejects(
-        store.writeSegment(seg.info, batches([...seg.records, stray]), 0),
+        store.writeSegment(seg.info, inBatches([...seg.records, stray]), 0),
         (err: unknown) => err instanceof InvariantError,
       );
       assert.deepEqual(await segmentRows('stray'), []);
@@ -236,7 +215,7 @@ describe('CassandraColdStore (needs the CQL server)', () => {
       // Segments 1-20, 21-40, 61-80: 41-60 was never copied (a gap).
       for (const base of [1, 21, 61]) {
         const seg = segment('multi', base, 20, now, 100);
-        await store.writeSegment(seg.info, batches(seg.records), 0);
+        await store.writeSegment(seg.info, inBatches(seg.records), 0);
       }
     });
 
@@ -261,7 +240,7 @@ describe('CassandraColdStore (needs the CQL server)', () => {
 
     it('should page through a segment larger than one fetch page', async () => {
       const big = segment('big', 1, 1200, now, 10);
-      await store.writeSegment(big.info, batches(big.records, 300), 0);
+      await store.writeSegment(big.info, inBatches(big.records, 300), 0);
       const all = await store.readRange('big', 1, 1201, { maxRecords: 5000, maxBytes: 1 << 30 });
       assert.deepEqual(
         all.map((r) => r.offset),
@@ -311,7 +290,7 @@ describe('CassandraColdStore (needs the CQL server)', () => {
       const again = await openCassandraColdStore(options());
       try {
         assert.equal(await again.segmentContaining('outage', 1), undefined, 'a failed copy leaves no segment row');
-        assert.deepEqual(await again.writeSegment(seg.info, batches(seg.records, 200), 0), {
+        assert.deepEqual(await again.writeSegment(seg.info, inBatches(seg.records, 200), 0), {
           rows: 2000,
           bytes: seg.info.bytes,
         });
