@@ -123,6 +123,13 @@ export const REASONS = {
       "The log's data directory cannot be opened: LevelDB refused it (a missing or damaged file, a lock held by another process); the message names the file and LevelDB's own message.",
     exitCode: 3,
   },
+  NOT_OWNER: {
+    grpcCode: GrpcCode.FAILED_PRECONDITION,
+    retriable: true,
+    description:
+      "A forwarded call reached a worker (or broker) that does not own the partition of its subject; the metadata names the partition and the owner it believes. Forwarders retry at that owner; clients never see it unless they call a worker's internal socket directly.",
+    exitCode: 1,
+  },
   UNSUPPORTED_FORMAT: {
     grpcCode: GrpcCode.FAILED_PRECONDITION,
     retriable: false,
@@ -252,6 +259,20 @@ export class UnavailableError extends BrokerError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super('UNAVAILABLE', message, options);
     this.name = 'UnavailableError';
+  }
+}
+
+/** A call for a partition this worker does not own (a stale or forced route); the forwarder retries at `owner`. */
+export class NotOwnerError extends BrokerError {
+  readonly partition: number;
+  readonly owner: string;
+  constructor(subject: string, partition: number, owner: string) {
+    super('NOT_OWNER', `subject "${subject}" is in partition ${partition}, owned by ${owner}, not by this worker`, {
+      metadata: { subject, partition: String(partition), owner },
+    });
+    this.name = 'NotOwnerError';
+    this.partition = partition;
+    this.owner = owner;
   }
 }
 

@@ -13,5 +13,6 @@ export * from './segment-store.js';
 export * from './log-observer.js';
 export * from './log.js';
 export * from './cold-store.js';
+export * from './partitioning.js';
 export * from './config/index.js';
 export * from './cursor-batches.js';

@@ -14,6 +14,10 @@ export interface BrokerConfig {
   readonly metricsPort: number;
   /** BROKER_DATA_DIR: the LevelDB directory. */
   readonly dataDir: string;
+  /** BROKER_WORKERS: worker processes sharing the gRPC port and splitting the partitions; 'auto' = usable cores. */
+  readonly workers: number | 'auto';
+  /** BROKER_PARTITIONS: the partition count of a new data dir; undefined = the data dir's, or 16 for a new one. */
+  readonly partitions: number | undefined;
   /** BROKER_FSYNC: whether a group commit is synced before its appends are acknowledged. */
   readonly fsync: FsyncMode;
   /** BROKER_RETENTION, ms: the subject retention for messages published with expirationSeconds = 0; 0 = for ever. */

@@ -15,6 +15,8 @@ export const DEFAULTS: Readonly<Omit<BrokerConfig, 'brokerId'>> = {
   grpcPort: 50051,
   metricsPort: 9464,
   dataDir: './data',
+  workers: 1,
+  partitions: undefined,
   fsync: 'batch',
   retentionMs: 7 * 24 * HOUR,
   maxBodyBytes: 1 * MiB,

@@ -1,7 +1,18 @@
 import type { BrokerConfig } from './broker-config.js';
 import { DEFAULTS } from './defaults.js';
 import { DISCARD_POLICIES, FSYNC_MODES, LOG_LEVELS, SCYLLA_CONSISTENCIES } from './enums.js';
-import { duration, hostList, integer, oneOf, optionalUrl, text, type ValueType } from './value-types.js';
+import { DEFAULT_PARTITIONS, MAX_PARTITIONS } from '../partitioning.js';
+import {
+  duration,
+  hostList,
+  integer,
+  oneOf,
+  optionalInteger,
+  optionalUrl,
+  processCount,
+  text,
+  type ValueType,
+} from './value-types.js';
 
 /** One setting: its environment variable, how its text is read and checked, and what it means. */
 export interface SettingSpec<V> {
@@ -25,6 +36,16 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
     help: 'Prometheus /metrics port (0 = any free port, -1 = off)',
   },
   dataDir: { env: 'BROKER_DATA_DIR', type: text(), help: 'LevelDB directory' },
+  workers: {
+    env: 'BROKER_WORKERS',
+    type: processCount(256),
+    help: 'worker processes that share the gRPC port and split the partitions (auto = the cores this process may use)',
+  },
+  partitions: {
+    env: 'BROKER_PARTITIONS',
+    type: optionalInteger(1, MAX_PARTITIONS),
+    help: `partitions of a new data dir (recorded in it; a different value later refuses to start; unset = the data dir's, ${DEFAULT_PARTITIONS} for a new one)`,
+  },
   fsync: {
     env: 'BROKER_FSYNC',
     type: oneOf(FSYNC_MODES),

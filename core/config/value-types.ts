@@ -128,3 +128,21 @@ export function hostList(): ValueType<readonly string[]> {
     render: (value) => (value.length === 0 ? undefined : value.join(',')),
   };
 }
+
+/** An integer, or unset (empty text means unset, as for a variable that is not there). */
+export function optionalInteger(min: number, max: number): ValueType<number | undefined> {
+  const whole = integer(min, max);
+  return {
+    parse: (raw, variable) => (raw.trim() === '' ? undefined : whole.parse(raw, variable)),
+    render: (value) => (value === undefined ? undefined : String(value)),
+  };
+}
+
+/** A count of processes: a positive integer, or `auto` for the cores this process may use. */
+export function processCount(max: number): ValueType<number | 'auto'> {
+  const whole = integer(1, max);
+  return {
+    parse: (raw, variable) => (raw.trim() === 'auto' ? 'auto' : whole.parse(raw, variable)),
+    render: (value) => String(value),
+  };
+}
