@@ -38,6 +38,8 @@ import { PublishBudget } from './publish-budget.js';
 import { SubscribeSession } from './subscribe-session.js';
 import { SubscriberBudget } from './subscriber-budget.js';
 import { RequestGuard, pageToken } from './validate.js';
+import type { RequestRouter } from './request-router.js';
+import { mergeSubjectPages } from './subject-pages.js';
 
 export interface BrokerServiceOptions {
   /** Where publishes go. */
@@ -58,6 +60,10 @@ export interface BrokerServiceOptions {
   /** BROKER_MAX_INFLIGHT_PUBLISH_BYTES: body bytes of publishes in flight. @defaultValue DEFAULTS.maxInflightPublishBytes */
   readonly maxInflightPublishBytes?: number;
   readonly now?: () => number;
+  /** With several workers: where calls for subjects of other workers' partitions go. @defaultValue all local */
+  readonly router?: RequestRouter;
+  /** SubjectInfo.owner for this broker's (or worker's) subjects. @defaultValue '' */
+  readonly ownerName?: string;
   /**
    * Hears the detail (with its correlation id) of each unexpected failure; clients get only the id.
    * @defaultValue a pino logger on stdout at level error
@@ -201,6 +207,8 @@ export class BrokerService {
 
   private async fetch(request: FetchRequest): Promise<MessageResponse> {
     const { subject, id } = this.guard.fetch(request);
+    const peer = this.options.router?.peerFor(subject);
+    if (peer !== undefined) return peer.fetch(request);
     const found = await this.options.reader.get(subject, id);
     switch (found.kind) {
       case 'never':
@@ -232,6 +240,8 @@ export class BrokerService {
 
   private async fetchRange(request: FetchRangeRequest, signal: AbortSignal): Promise<FetchRangeResponse> {
     const req = this.guard.fetchRange(request);
+    const peer = this.options.router?.peerFor(req.subject);
+    if (peer !== undefined) return peer.fetchRange(request, signal);
     const info = await this.options.reader.subjectInfo(req.subject);
     const lastOffset = info?.lastOffset ?? 0;
     if (req.from > lastOffset + 1) {
@@ -260,12 +270,26 @@ export class BrokerService {
       ...(req.after === undefined ? {} : { after: req.after }),
     });
     const subjects = page.slice(0, req.limit).map((s) => this.toSubjectInfo(s));
-    const last = subjects.at(-1);
-    return { subjects, nextPageToken: page.length > req.limit && last !== undefined ? pageToken(last.subject) : '' };
+    const others = this.options.router?.others() ?? [];
+    if (others.length === 0) {
+      const last = subjects.at(-1);
+      return { subjects, nextPageToken: page.length > req.limit && last !== undefined ? pageToken(last.subject) : '' };
+    }
+    const forwarded = { ...request, pageSize: req.limit };
+    const remote = await Promise.all(others.map((peer) => peer.listSubjects(forwarded, signal)));
+    return mergeSubjectPages(
+      [
+        { subjects, more: page.length > req.limit },
+        ...remote.map((r) => ({ subjects: r.subjects, more: r.nextPageToken !== '' })),
+      ],
+      req.limit,
+    );
   }
 
   private async getSubject(request: GetSubjectRequest): Promise<SubjectInfo> {
     const { subject } = this.guard.getSubject(request);
+    const peer = this.options.router?.peerFor(subject);
+    if (peer !== undefined) return peer.getSubject(request);
     const info = await this.options.reader.subjectInfo(subject);
     if (info === undefined) throw new SubjectNotFoundError(subject);
     return this.toSubjectInfo(info);
@@ -282,6 +306,7 @@ export class BrokerService {
       sealedSegments: info.sealedSegments,
       replicatedSegments: info.replicatedSegments,
       retentionSeconds: Math.floor(this.options.retentionMs / 1000),
+      owner: this.options.ownerName ?? '',
     };
   }
 }

@@ -131,6 +131,8 @@ export interface SubjectInfo {
   replicatedSegments: number;
   /** Subject retention in seconds (0: kept for ever). */
   retentionSeconds: number;
+  /** Who owns the subject's partition: the broker's BROKER_ID, with "/w<n>" for worker n when it runs several. */
+  owner: string;
 }
 
 function createBasePublishRequest(): PublishRequest {
@@ -1326,6 +1328,7 @@ function createBaseSubjectInfo(): SubjectInfo {
     sealedSegments: 0,
     replicatedSegments: 0,
     retentionSeconds: 0,
+    owner: "",
   };
 }
 
@@ -1357,6 +1360,9 @@ export const SubjectInfo: MessageFns<SubjectInfo> = {
     }
     if (message.retentionSeconds !== 0) {
       writer.uint32(72).int64(message.retentionSeconds);
+    }
+    if (message.owner !== "") {
+      writer.uint32(82).string(message.owner);
     }
     return writer;
   },
@@ -1446,6 +1452,14 @@ export const SubjectInfo: MessageFns<SubjectInfo> = {
             message.retentionSeconds = longToNumber(reader.int64());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.owner = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1489,6 +1503,7 @@ export const SubjectInfo: MessageFns<SubjectInfo> = {
         : isSet(object.retention_seconds)
         ? globalThis.Number(object.retention_seconds)
         : 0,
+      owner: isSet(object.owner) ? globalThis.String(object.owner) : "",
     };
   },
 
@@ -1521,6 +1536,9 @@ export const SubjectInfo: MessageFns<SubjectInfo> = {
     if (message.retentionSeconds !== 0) {
       obj.retentionSeconds = Math.round(message.retentionSeconds);
     }
+    if (message.owner !== "") {
+      obj.owner = message.owner;
+    }
     return obj;
   },
 
@@ -1538,6 +1556,7 @@ export const SubjectInfo: MessageFns<SubjectInfo> = {
     message.sealedSegments = object.sealedSegments ?? 0;
     message.replicatedSegments = object.replicatedSegments ?? 0;
     message.retentionSeconds = object.retentionSeconds ?? 0;
+    message.owner = object.owner ?? "";
     return message;
   },
 };

@@ -1,0 +1,52 @@
+import { status, type Metadata } from '@grpc/grpc-js';
+import { BrokerError, isReason, type Reason } from '../../core/index.js';
+import { ErrorInfo } from '../../proto/gen/google/rpc/error_details.js';
+import { Status } from '../../proto/gen/google/rpc/status.js';
+
+const ERROR_INFO_TYPE = 'type.googleapis.com/google.rpc.ErrorInfo';
+
+/**
+ * An error another worker answered, carried back to the client unchanged: the same reason (hence status), message
+ * and ErrorInfo metadata, because api/grpc/status.ts maps a BrokerError by its reason.
+ */
+export class RemoteBrokerError extends BrokerError {
+  constructor(reason: Reason, message: string, metadata: Record<string, string>) {
+    super(reason, message, { metadata });
+    this.name = 'RemoteBrokerError';
+  }
+}
+
+/** A failed call to another worker as the BrokerError the client should get. */
+export function fromServiceError(err: { code?: number; details?: string; metadata?: Metadata }, peer: string): Error {
+  const raw = err.metadata?.get('grpc-status-details-bin')[0];
+  if (raw !== undefined && typeof raw !== 'string') return fromStatus(Status.decode(raw), peer);
+  return transportError(err.code ?? status.UNKNOWN, err.details ?? 'no detail', peer);
+}
+
+/** A google.rpc.Status (as a worker put it in its trailers or in an AppendResult) as a BrokerError. */
+export function fromStatus(decoded: Status, peer: string): Error {
+  for (const any of decoded.details) {
+    if (any.typeUrl !== ERROR_INFO_TYPE) continue;
+    const info = ErrorInfo.decode(any.value);
+    if (isReason(info.reason)) return new RemoteBrokerError(info.reason, decoded.message, info.metadata);
+  }
+  return transportError(decoded.code, decoded.message, peer);
+}
+
+/**
+ * A status with no broker reason: grpc-js's own (the worker is restarting, the socket closed, a deadline passed).
+ * Unavailability is retriable for the client; anything else is a broken invariant between workers (INTERNAL).
+ */
+function transportError(code: number, details: string, peer: string): Error {
+  const unreachable = code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED || code === status.CANCELLED;
+  if (unreachable) {
+    return new RemoteBrokerError(
+      'UNAVAILABLE',
+      `${peer}, which owns this subject, did not answer (${details}); retry`,
+      {
+        peer,
+      },
+    );
+  }
+  return new Error(`${peer} answered ${status[code] ?? code}: ${details}`);
+}

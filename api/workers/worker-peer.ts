@@ -1,0 +1,105 @@
+import { credentials, type ClientUnaryCall, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import {
+  BrokerClient,
+  type FetchRangeRequest,
+  type FetchRangeResponse,
+  type FetchRequest,
+  type GetSubjectRequest,
+  type ListSubjectsRequest,
+  type ListSubjectsResponse,
+  type MessageResponse,
+  type PublishBatchRequest,
+  type PublishBatchResponse,
+  type SubjectInfo,
+} from '../../proto/gen/broker.js';
+import type { AppendInput } from '../../core/index.js';
+import { ForwardingClient } from '../../proto/gen/internal.js';
+import type { OwnerPeer } from '../grpc/request-router.js';
+import { PublishForwarder, toPublishRequest, waitForReady, type PublishForwarderOptions } from './publish-forwarder.js';
+import { fromServiceError } from './remote-error.js';
+
+/** Channel options between workers: no message size cap of their own (each side's public limits already applied). */
+const INTERNAL_CHANNEL = {
+  'grpc.max_receive_message_length': -1,
+  'grpc.max_send_message_length': -1,
+  // One connection per pair of workers, not shared with other clients in the process (tests run several brokers).
+  'grpc.use_local_subchannel_pool': 1,
+} as const;
+
+/** How long a forwarded read waits for its owner (e.g. restarting) before it fails UNAVAILABLE. */
+const READ_DEADLINE_MS = 15_000;
+
+type Unary<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: { deadline: number },
+  callback: (err: ServiceError | null, response: Res) => void,
+) => ClientUnaryCall;
+
+/** Another worker, over its unix socket: the owner side of every call this worker forwards to it. */
+export class WorkerPeer implements OwnerPeer {
+  readonly client: BrokerClient;
+  readonly publishes: PublishForwarder;
+  private readonly forwarding: ForwardingClient;
+
+  constructor(
+    readonly name: string,
+    /** `unix:/path/to/worker.sock` */
+    address: string,
+    options: { forwarder?: PublishForwarderOptions; onCall?: (method: string) => void } = {},
+  ) {
+    this.client = new BrokerClient(address, credentials.createInsecure(), INTERNAL_CHANNEL);
+    this.forwarding = new ForwardingClient(address, credentials.createInsecure(), INTERNAL_CHANNEL);
+    this.publishes = new PublishForwarder(this.forwarding, name, options.forwarder);
+    this.onCall = options.onCall ?? (() => undefined);
+  }
+
+  private readonly onCall: (method: string) => void;
+
+  fetch(request: FetchRequest): Promise<MessageResponse> {
+    return this.call('Fetch', this.client.fetch.bind(this.client) as Unary<FetchRequest, MessageResponse>, request);
+  }
+
+  fetchRange(request: FetchRangeRequest, signal?: AbortSignal): Promise<FetchRangeResponse> {
+    const method = this.client.fetchRange.bind(this.client) as Unary<FetchRangeRequest, FetchRangeResponse>;
+    return this.call('FetchRange', method, request, signal);
+  }
+
+  getSubject(request: GetSubjectRequest): Promise<SubjectInfo> {
+    return this.call(
+      'GetSubject',
+      this.client.getSubject.bind(this.client) as Unary<GetSubjectRequest, SubjectInfo>,
+      request,
+    );
+  }
+
+  listSubjects(request: ListSubjectsRequest, signal?: AbortSignal): Promise<ListSubjectsResponse> {
+    const method = this.client.listSubjects.bind(this.client) as Unary<ListSubjectsRequest, ListSubjectsResponse>;
+    return this.call('ListSubjects', method, request, signal);
+  }
+
+  /** Appends the inputs at the owner as one PublishBatch (atomic there per partition); resolves their ids in order. */
+  async publishBatch(inputs: readonly AppendInput[]): Promise<number[]> {
+    const messages = inputs.map(toPublishRequest);
+    const method = this.client.publishBatch.bind(this.client) as Unary<PublishBatchRequest, PublishBatchResponse>;
+    return (await this.call('PublishBatch', method, { messages })).ids;
+  }
+
+  close(): void {
+    this.client.close();
+    this.forwarding.close();
+  }
+
+  private call<Req, Res>(name: string, method: Unary<Req, Res>, request: Req, signal?: AbortSignal): Promise<Res> {
+    this.onCall(name);
+    return new Promise<Res>((resolve, reject) => {
+      const call = method(request, waitForReady(), { deadline: Date.now() + READ_DEADLINE_MS }, (err, response) => {
+        signal?.removeEventListener('abort', cancel);
+        if (err !== null) reject(fromServiceError(err, this.name));
+        else resolve(response);
+      });
+      const cancel = (): void => call.cancel();
+      signal?.addEventListener('abort', cancel, { once: true });
+    });
+  }
+}
