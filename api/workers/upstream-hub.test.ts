@@ -174,22 +174,24 @@ describe('UpstreamHub', () => {
   });
 
   describe('when the owner restarts mid-stream', () => {
-    it('should resume at the next id: no gap, no duplicate', async () => {
-      const h = openHub();
-      const cursors = [await h.tail(SUBJECT, 'live'), await h.tail(SUBJECT, 'live')];
-      await publishMany(owner, 1, 30);
-      for (const cursor of cursors) assert.deepEqual((await take(cursor, 30)).ids, range(1, 30));
-      owner.stop();
-      // Acknowledged while no server listens: the resumed stream replays them.
-      await publishMany(owner, 31, 60);
-      await sleep(200);
-      await owner.restart();
-      await publishMany(owner, 61, 90);
-      for (const cursor of cursors) assert.deepEqual((await take(cursor, 60)).ids, range(31, 90));
-      assert.ok((await metric('broker_upstream_reconnects_total')) >= 1);
-      assert.equal(owner.subscribeCalls >= 2, true);
-      for (const cursor of cursors) cursor.close();
-    });
+    for (const graceful of [false, true])
+      it(`should resume at the next id: no gap, no duplicate (${graceful ? 'drained' : 'dropped'})`, async () => {
+        const h = openHub();
+        const cursors = [await h.tail(SUBJECT, 'live'), await h.tail(SUBJECT, 'live')];
+        await publishMany(owner, 1, 30);
+        for (const cursor of cursors) assert.deepEqual((await take(cursor, 30)).ids, range(1, 30));
+        if (graceful) await owner.drainAndStop();
+        else owner.stop();
+        // Acknowledged while no server listens: the resumed stream replays them.
+        await publishMany(owner, 31, 60);
+        await sleep(200);
+        await owner.restart();
+        await publishMany(owner, 61, 90);
+        for (const cursor of cursors) assert.deepEqual((await take(cursor, 60)).ids, range(31, 90));
+        assert.ok((await metric('broker_upstream_reconnects_total')) >= 1);
+        assert.equal(owner.subscribeCalls >= 2, true);
+        for (const cursor of cursors) cursor.close();
+      });
 
     it("should end every cursor with INVALID_ID when the owner's ids went backwards", async () => {
       const h = openHub();
@@ -204,6 +206,36 @@ describe('UpstreamHub', () => {
         return true;
       });
       assert.equal(h.upstreamCount, 0);
+      cursor.close();
+    });
+  });
+
+  describe('when the owner has removed old records', () => {
+    async function withSegments(): Promise<void> {
+      owner.stop();
+      await owner.dispose();
+      owner = await OwnerWorker.start({ segmentMaxRecords: 10 });
+      client.close();
+      client = owner.client();
+    }
+
+    it('should start a replay below the first retained id at the first retained id', async () => {
+      await withSegments();
+      await publishMany(owner, 1, 25);
+      await owner.log.deleteSegment({ subject: SUBJECT, baseOffset: 1 });
+      const cursor = await openHub().tail(SUBJECT, 1);
+      assert.equal(cursor.position, 11);
+      assert.deepEqual((await take(cursor, 15)).ids, range(11, 25));
+      cursor.close();
+    });
+
+    it('should follow the ids across a removed range, by id', async () => {
+      await withSegments();
+      await publishMany(owner, 1, 35);
+      await owner.log.deleteSegment({ subject: SUBJECT, baseOffset: 11 });
+      const cursor = await openHub({ cacheRecords: 4 }).tail(SUBJECT, 1);
+      await publishMany(owner, 36, 40);
+      assert.deepEqual((await take(cursor, 30)).ids, [...range(1, 10), ...range(21, 40)]);
       cursor.close();
     });
   });

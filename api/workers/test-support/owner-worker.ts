@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { Log } from '../../../core/index.js';
-import { openLog } from '../../../log/index.js';
+import { openLog, type LogOptions } from '../../../log/index.js';
 import { TEST_LOG_DEFAULTS } from '../../../log/test-support/temp-log.js';
 import { BrokerClient } from '../../../proto/gen/broker.js';
 import { BrokerService } from '../../grpc/broker-service.js';
@@ -35,12 +35,13 @@ export class OwnerWorker {
     readonly dir: string,
     readonly address: string,
     public log: Log,
+    private readonly logOptions: Partial<LogOptions>,
   ) {}
 
-  static async start(): Promise<OwnerWorker> {
+  static async start(logOptions: Partial<LogOptions> = {}): Promise<OwnerWorker> {
     const dir = await mkdtemp(join(tmpdir(), 'broker-owner-'));
-    const log = await openLog({ ...TEST_LOG_DEFAULTS, dataDir: join(dir, 'data-0') });
-    const owner = new OwnerWorker(dir, `unix:${join(dir, 'owner.sock')}`, log);
+    const log = await openLog({ ...TEST_LOG_DEFAULTS, ...logOptions, dataDir: join(dir, 'data-0') });
+    const owner = new OwnerWorker(dir, `unix:${join(dir, 'owner.sock')}`, log, logOptions);
     await owner.serve();
     return owner;
   }
@@ -59,6 +60,18 @@ export class OwnerWorker {
     return this.log.append({ subject, body: Buffer.from(text), expirationSeconds: 0 });
   }
 
+  /**
+   * Stops as a draining broker does: open Subscribe streams end with UNAVAILABLE (reason UNAVAILABLE), new calls are
+   * refused, then the server closes; the log stays open.
+   */
+  async drainAndStop(): Promise<void> {
+    this.service?.beginShutdown();
+    const server = this.server;
+    this.server = undefined;
+    this.service = undefined;
+    await new Promise<void>((resolve) => (server === undefined ? resolve() : server.tryShutdown(() => resolve())));
+  }
+
   /** Stops serving at once (open streams see the connection drop); the log stays open. */
   stop(): void {
     this.server?.forceShutdown();
@@ -70,11 +83,12 @@ export class OwnerWorker {
    * Closes and reopens the log, then serves again on the same socket. `lost`: the new log starts empty, as if the
    * owner had lost its data (its ids go backwards).
    */
-  async restart(options: { lost?: boolean } = {}): Promise<void> {
-    this.stop();
+  async restart(options: { lost?: boolean; graceful?: boolean } = {}): Promise<void> {
+    if (options.graceful === true) await this.drainAndStop();
+    else this.stop();
     await this.log.close();
     if (options.lost === true) this.generation += 1;
-    this.log = await openLog({ ...TEST_LOG_DEFAULTS, dataDir: this.dataDir() });
+    this.log = await openLog({ ...TEST_LOG_DEFAULTS, ...this.logOptions, dataDir: this.dataDir() });
     await this.serve();
   }
 
