@@ -37,13 +37,22 @@ export class RecordRing {
     return this.bytes;
   }
 
-  /** Appends the newest record (ids increase), evicting the oldest past either bound. */
-  push(record: LogRecord): void {
+  /** Appends the newest record (ids increase), evicting the oldest past either bound; returns the bytes' change. */
+  push(record: LogRecord): number {
+    const before = this.bytes;
     if (this.count === this.maxRecords) this.evictOldest();
     this.slots[(this.head + this.count) % this.maxRecords] = record;
     this.count += 1;
     this.bytes += cachedBytes(record);
     while (this.count > 1 && this.bytes > this.maxBytes) this.evictOldest();
+    return this.bytes - before;
+  }
+
+  /** Evicts up to `records` of the oldest, keeping the newest; returns the bytes freed. */
+  trimOldest(records: number): number {
+    const before = this.bytes;
+    for (let i = 0; i < records && this.count > 1; i++) this.evictOldest();
+    return before - this.bytes;
   }
 
   /** Up to max records with id >= from, oldest first: the same objects for every reader. from >= coveredFrom. */

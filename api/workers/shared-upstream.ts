@@ -2,6 +2,7 @@ import type { LogRecord } from '../../core/index.js';
 import type { OwnerClientFor } from './owner-calls.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 import { RecordRing } from './record-ring.js';
+import type { UpstreamCacheBudget } from './upstream-cache-budget.js';
 import type { ResolvedUpstreamOptions } from './upstream-options.js';
 import { UpstreamSubscription } from './upstream-subscription.js';
 
@@ -20,6 +21,8 @@ export interface SharedUpstreamDeps {
   readonly start: number;
   readonly clientFor: OwnerClientFor;
   readonly options: ResolvedUpstreamOptions;
+  /** The bytes every upstream's cache of this hub shares. */
+  readonly budget: UpstreamCacheBudget;
   readonly onReconnect: () => void;
   /** The upstream closed (lingered out, failed, or the hub closed): the hub forgets it. */
   readonly onEnded: (upstream: SharedUpstream) => void;
@@ -112,6 +115,7 @@ export class SharedUpstream {
     this.state = 'closed';
     clearTimeout(this.lingerTimer);
     this.subscription.close();
+    this.deps.budget.release(this.ring);
     this.wake();
     this.deps.onEnded(this);
   }
@@ -125,7 +129,7 @@ export class SharedUpstream {
   private received(record: LogRecord): void {
     // The owner delivers ids in order from the resume point; an id below it would be a duplicate.
     if (record.offset < this.nextId) return;
-    this.ring.push(record);
+    this.deps.budget.add(this.ring, record);
     this.nextId = record.offset + 1;
     this.noteOwnerLast(record.offset);
     // Messages that arrive together (one HTTP/2 read) wake the cursors once.

@@ -173,6 +173,20 @@ describe('UpstreamHub', () => {
     });
   });
 
+  describe('when the caches of several subjects share a small budget', () => {
+    it('should still deliver every id in order, and free the bytes when the upstreams close', async () => {
+      const h = openHub({ totalCacheBytes: 4096, lingerMs: 0 });
+      const subjects = ['a.1', 'a.2', 'a.3'];
+      const cursors = await Promise.all(subjects.map((subject) => h.tail(subject, 'live')));
+      for (let i = 1; i <= 60; i++) for (const subject of subjects) await owner.publish(subject, `m${i}`);
+      for (const cursor of cursors) assert.deepEqual((await take(cursor, 60)).ids, range(1, 60));
+      assert.ok(h.cachedBytes > 0);
+      for (const cursor of cursors) cursor.close();
+      await eventually('the upstreams to close', () => h.upstreamCount === 0);
+      assert.equal(h.cachedBytes, 0);
+    });
+  });
+
   describe('when the owner restarts mid-stream', () => {
     for (const graceful of [false, true])
       it(`should resume at the next id: no gap, no duplicate (${graceful ? 'drained' : 'dropped'})`, async () => {

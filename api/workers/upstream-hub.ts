@@ -2,6 +2,7 @@ import { InvalidIdError, UnavailableError, type TailCursor } from '../../core/in
 import { OwnerCalls, type OwnerClientFor } from './owner-calls.js';
 import { RemoteTailCursor } from './remote-tail-cursor.js';
 import { SharedUpstream } from './shared-upstream.js';
+import { UpstreamCacheBudget } from './upstream-cache-budget.js';
 import { UpstreamMetrics } from './upstream-metrics.js';
 import { resolveUpstreamOptions, type ResolvedUpstreamOptions, type UpstreamHubOptions } from './upstream-options.js';
 
@@ -15,6 +16,7 @@ export class UpstreamHub {
   private readonly options: ResolvedUpstreamOptions;
   private readonly calls: OwnerCalls;
   private readonly metrics: UpstreamMetrics;
+  private readonly budget: UpstreamCacheBudget;
   private closed = false;
 
   constructor(
@@ -24,6 +26,7 @@ export class UpstreamHub {
   ) {
     this.options = resolveUpstreamOptions(options);
     this.metrics = new UpstreamMetrics(options.registry);
+    this.budget = new UpstreamCacheBudget(this.options.totalCacheBytes);
     this.calls = new OwnerCalls(clientFor, this.options.callTimeoutMs, {
       initialMs: this.options.reconnectInitialMs,
       maxMs: this.options.reconnectMaxMs,
@@ -56,6 +59,11 @@ export class UpstreamHub {
     return this.upstreams.size;
   }
 
+  /** Bytes of records the upstreams' caches hold together. */
+  get cachedBytes(): number {
+    return this.budget.usedBytes;
+  }
+
   /** Closes every upstream: their cursors end with an empty batch, and tail() refuses from now on. */
   close(): void {
     this.closed = true;
@@ -70,6 +78,7 @@ export class UpstreamHub {
       start,
       clientFor: this.clientFor,
       options: this.options,
+      budget: this.budget,
       onReconnect: () => this.metrics.reconnects.inc(),
       onEnded: (ended) => this.forget(ended),
     });

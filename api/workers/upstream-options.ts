@@ -12,6 +12,8 @@ export interface UpstreamHubOptions {
   readonly cacheRecords?: number;
   /** Bytes of bodies (plus a fixed overhead per record) each upstream keeps (per subject). @defaultValue 4 MiB */
   readonly cacheBytes?: number;
+  /** Bytes the caches of all upstreams keep together; past it the cache that grew is halved. @defaultValue 64 MiB */
+  readonly totalCacheBytes?: number;
   /** How long an upstream with no local cursor stays open, so a subscriber that comes back reuses it. @defaultValue 5 s */
   readonly lingerMs?: number;
   /** First wait before a failed upstream stream is reopened, in ms; doubles per failure. @defaultValue 100 */
@@ -29,6 +31,7 @@ export interface UpstreamHubOptions {
 export const UPSTREAM_DEFAULTS = {
   cacheRecords: 1024,
   cacheBytes: 4 * 1024 * 1024,
+  totalCacheBytes: 64 * 1024 * 1024,
   lingerMs: 5_000,
   reconnectInitialMs: 100,
   reconnectMaxMs: 5_000,
@@ -45,7 +48,15 @@ export function resolveUpstreamOptions(options: UpstreamHubOptions): ResolvedUps
     ...definedOnly(options),
     logger: options.logger ?? pino({ level: 'warn' }),
   };
-  for (const name of ['cacheRecords', 'cacheBytes', 'reconnectInitialMs', 'reconnectMaxMs', 'callTimeoutMs'] as const) {
+  const bounds = [
+    'cacheRecords',
+    'cacheBytes',
+    'totalCacheBytes',
+    'reconnectInitialMs',
+    'reconnectMaxMs',
+    'callTimeoutMs',
+  ] as const;
+  for (const name of bounds) {
     const value = resolved[name];
     if (!Number.isSafeInteger(value) || value < 1) {
       throw new InvariantError(`UpstreamHub option ${name} must be a positive integer, got ${value}`);
