@@ -27,8 +27,9 @@ import { SegmentAdmin } from './segment-admin.js';
 import { SegmentRoller } from './segment-roller.js';
 import { countSubjects, createDb, finishInterruptedDeletes, type Db } from './storage.js';
 import { NO_LIMITS, StorageLimits, oldestSealed } from './storage-limits.js';
+import { createSharedBudgets } from './shared-budgets.js';
 import { SubjectCache } from './subject-cache.js';
-import { TailCacheBudget } from './tail-cache-budget.js';
+import type { SubjectState } from './subject-state.js';
 import { DEFAULT_WRITE_RETRY, WriteRecovery } from './write-recovery.js';
 
 /**
@@ -54,29 +55,30 @@ export class LevelDbLog implements Log {
     /** Subjects on disk at open (head keys), for BROKER_MAX_SUBJECTS. */
     subjectCount: number,
   ) {
+    // The tail caches' bytes, the subject count and the stored bytes: this log's own, or shared with other partitions.
+    const shared = options.shared ?? createSharedBudgets(options, options.dataDir);
+    const drop = (state: SubjectState): Promise<number> => this.dropOldest(state);
     const limits = new StorageLimits(
       options.limits ?? NO_LIMITS,
       options.dataDir,
-      async (state) => {
-        const oldest = oldestSealed(state);
-        if (oldest === undefined) return 0;
-        return (await this.store.deleteSegment({ subject: state.subject, baseOffset: oldest.baseOffset })).bytes;
-      },
+      drop,
       options.observer,
+      undefined,
+      shared.storage,
     );
     this.limits = limits;
-    const tailCache = new TailCacheBudget(options.tailCacheRecords, options.tailCacheBytes);
     const subjects: SubjectCache = new SubjectCache(
       db,
       options.subjectCacheSize,
-      tailCache,
+      shared.tailCache,
       (state) => commit.isDirty(state),
-      { max: options.maxSubjects ?? Number.POSITIVE_INFINITY, count: subjectCount },
+      shared.subjects,
+      subjectCount,
     );
     const commit: GroupCommit = new GroupCommit(db, {
       sync: options.fsync === 'batch',
       observer: options.observer,
-      tailCache,
+      tailCache: shared.tailCache,
       afterWrite: () => subjects.evict(),
       onFailure: (err) => this.recovery.failed(err),
       marks: (heads, sync) => highWater.write(heads, sync),
@@ -86,9 +88,9 @@ export class LevelDbLog implements Log {
     const appender = new Appender(subjects, commit, roller, options.now ?? Date.now, limits);
     this.dedupe = new Deduper(db, commit, options.dedupeWindowMs ?? 0, options.now ?? Date.now);
     this.writer = new BatchAppender(subjects, commit, appender, this.dedupe, options.now ?? Date.now);
-    const reader = new Reader(db, subjects, commit, tailCache, options.observer);
+    const reader = new Reader(db, subjects, commit, shared.tailCache, options.observer);
     this.reader = reader;
-    this.store = new SegmentAdmin(db, subjects, commit, roller, tailCache, options.observer, limits);
+    this.store = new SegmentAdmin(db, subjects, commit, roller, shared.tailCache, options.observer, limits);
     this.recovery = new WriteRecovery({
       db,
       dataDir: options.dataDir,
@@ -112,11 +114,21 @@ export class LevelDbLog implements Log {
     });
   }
 
+  /** Deletes the subject's oldest sealed segment, for the policy 'oldest' (storage-limits.ts); resolves with its bytes. */
+  private async dropOldest(state: SubjectState): Promise<number> {
+    const oldest = oldestSealed(state);
+    if (oldest === undefined) return 0;
+    return (await this.store.deleteSegment({ subject: state.subject, baseOffset: oldest.baseOffset })).bytes;
+  }
+
   /**
    * Opens the log on options.dataDir, or on `db` (tests inject one that fails writes). Refuses a data dir in an
    * unknown storage format with UnsupportedFormatError, before anything is written to it.
    */
-  static async open(options: LogOptions, db: Db = createDb(options.dataDir)): Promise<LevelDbLog> {
+  static async open(
+    options: LogOptions,
+    db: Db = createDb(options.dataDir, options.maxOpenFiles),
+  ): Promise<LevelDbLog> {
     try {
       await db.open();
     } catch (err) {

@@ -1,4 +1,5 @@
 import type { BrokerConfig, FsyncMode, LogObserver } from '../core/index.js';
+import type { SharedBudgets } from './shared-budgets.js';
 import type { StorageLimitOptions } from './storage-limits.js';
 import type { WriteRetryDelays } from './write-recovery.js';
 
@@ -34,11 +35,33 @@ export interface LogOptions {
   readonly writeRetry?: WriteRetryDelays;
   /** Size limits, the discard policy and the free-space floor (storage-limits.ts). @defaultValue none */
   readonly limits?: StorageLimitOptions;
+  /**
+   * Budgets shared with other logs (the partitions of a data dir, log/partitions/): the tail cache's bytes, the
+   * subject count and the stored bytes and free space. When given, its limits are the ones that hold (the matching
+   * fields above only describe them). @defaultValue this log's own, from the fields above
+   */
+  readonly shared?: SharedBudgets;
+  /** Files LevelDB may hold open (its table cache and about 10 more). @defaultValue LEVELDB_MAX_OPEN_FILES */
+  readonly maxOpenFiles?: number;
 }
 
-export function logOptionsFromConfig(config: BrokerConfig, observer?: LogObserver): LogOptions {
+/**
+ * Settings of the partitioned log (log/partitions/): a LevelDbLog's settings for the whole data dir (the budgets
+ * that are totals stay totals: each partition gets its part), and which partitions this process opens.
+ */
+export interface PartitionedLogOptions extends LogOptions {
+  /** The partition count of a new data dir; set and different from the dir's, the open is refused. @defaultValue the dir's, or DEFAULT_PARTITIONS for a new one */
+  readonly partitions?: number;
+  /** The partitions this process opens and serves; a subject in another one gets NotOwnerError. @defaultValue all */
+  readonly owned?: readonly number[];
+  /** The owner a NotOwnerError names for a partition this process does not own. @defaultValue 'another worker' */
+  readonly ownerName?: (partition: number) => string;
+}
+
+export function logOptionsFromConfig(config: BrokerConfig, observer?: LogObserver): PartitionedLogOptions {
   return {
     dataDir: config.dataDir,
+    ...(config.partitions === undefined ? {} : { partitions: config.partitions }),
     fsync: config.fsync,
     segmentMaxRecords: config.segmentMaxRecords,
     segmentMaxBytes: config.segmentMaxBytes,

@@ -1,9 +1,9 @@
-import { statfs } from 'node:fs/promises';
 import { StorageFullError, type DiscardPolicy, type LogObserver } from '../core/index.js';
 import { decodeSegment } from './codec.js';
 import { Family, familyBounds } from './keys.js';
 import { notify } from './notify.js';
 import type { Db } from './storage.js';
+import { StorageTally } from './storage-tally.js';
 import type { SubjectState } from './subject-state.js';
 
 /** The storage limits of the log (LogOptions.limits); every byte figure counts stored record bodies. */
@@ -36,36 +36,32 @@ export type DropOldest = (state: SubjectState) => Promise<number>;
 /**
  * Admission of appends against the storage limits, decided in memory on the append path: a per-subject counter
  * (SubjectState.storedBytes, from its segments' metadata), a total counter (summed from the segment metadata once at
- * open) and the free space of the data dir's file system, read with statfs every `pollMs` and after every quarter
- * of the floor appended, never per append. Between two reads the bytes appended since the last one are subtracted
- * from it, so a burst cannot run past the floor unseen.
+ * open) and the free space of the data dir's file system (storage-tally.ts). The total and the free space are kept
+ * by a StorageTally, which the partitions of a partitioned log share; this log's own part of the total is kept here.
  */
 export class StorageLimits {
-  private total = 0;
-  private free = Number.POSITIVE_INFINITY;
-  private appendedSinceStat = 0;
-  private statting = false;
-  private lastStatMs = 0;
-  private timer: NodeJS.Timeout | undefined;
+  /** Body bytes this log counted into the tally (the tally may count other logs' too). */
+  private own = 0;
+  private readonly tally: StorageTally;
   /** Subjects whose oldest segments are being dropped (policy 'oldest'): one drop loop per subject. */
   private readonly dropping = new Set<SubjectState>();
 
   constructor(
     private readonly options: StorageLimitOptions,
-    private readonly dataDir: string,
+    dataDir: string,
     private readonly dropOldest: DropOldest,
     private readonly observer: LogObserver | undefined,
-    private readonly freeBytes: (dir: string) => Promise<number> = fileSystemFree,
-  ) {}
+    freeBytes?: (dir: string) => Promise<number>,
+    /** Shared with other logs (the partitions of one data dir). @defaultValue its own */
+    tally?: StorageTally,
+  ) {
+    this.tally = tally ?? new StorageTally(options.minFreeBytes, options.pollMs ?? 1000, dataDir, observer, freeBytes);
+  }
 
   /** Counts what is stored (when a total limit is set) and reads the free space once before the first append. */
   async start(db: Db): Promise<void> {
     await this.recount(db);
-    await this.stat();
-    if (this.options.minFreeBytes > 0) {
-      this.timer = setInterval(() => void this.stat(), this.options.pollMs ?? 1000);
-      this.timer.unref();
-    }
+    await this.tally.start();
   }
 
   /** After the log reopened LevelDB: the counters in memory may count appends that were never written. */
@@ -76,7 +72,8 @@ export class StorageLimits {
       const segment = decodeSegment(value);
       if (!segment.deleting) total += segment.bytes;
     }
-    this.total = total;
+    this.tally.total += total - this.own;
+    this.own = total;
   }
 
   /**
@@ -108,35 +105,34 @@ export class StorageLimits {
   private check(state: SubjectState, bytes: number, alsoAdmitted: number): StorageFullError | undefined {
     const { minFreeBytes, maxSubjectBytes, maxTotalBytes } = this.options;
     if (minFreeBytes > 0) {
-      const free = this.free - this.appendedSinceStat - alsoAdmitted;
+      const free = this.tally.freeNow(alsoAdmitted);
       if (free - bytes < minFreeBytes) {
-        // Refused appends look again soon (space may have been freed), but at most every 100 ms.
-        if (Date.now() - this.lastStatMs > 100) void this.stat();
+        this.tally.restatSoon();
         const detail = `the data dir's file system has ${Math.max(0, free)} bytes free, below the floor`;
         return new StorageFullError('BROKER_MIN_FREE_BYTES', Math.max(0, free), minFreeBytes, detail);
       }
     }
     const overSubject = maxSubjectBytes > 0 && state.storedBytes + bytes > maxSubjectBytes;
-    const overTotal = maxTotalBytes > 0 && this.total + alsoAdmitted + bytes > maxTotalBytes;
+    const overTotal = maxTotalBytes > 0 && this.tally.total + alsoAdmitted + bytes > maxTotalBytes;
     return overSubject || overTotal ? this.overLimit(state, bytes, overSubject) : undefined;
   }
 
   private count(state: SubjectState, bytes: number): void {
     state.storedBytes += bytes;
-    this.total += bytes;
-    this.appendedSinceStat += bytes;
-    if (this.options.minFreeBytes > 0 && this.appendedSinceStat > this.options.minFreeBytes / 4) void this.stat();
+    this.own += bytes;
+    this.tally.appended(bytes);
   }
 
   /** Bytes deleted (compaction, retention, a drop). */
   removed(state: SubjectState, bytes: number): void {
     state.storedBytes -= bytes;
-    this.total -= bytes;
+    this.own -= bytes;
+    this.tally.total -= bytes;
   }
 
   private overLimit(state: SubjectState, bytes: number, overSubject: boolean): StorageFullError | undefined {
     const limit = overSubject ? 'BROKER_MAX_SUBJECT_BYTES' : 'BROKER_MAX_TOTAL_BYTES';
-    const stored = overSubject ? state.storedBytes : this.total;
+    const stored = overSubject ? state.storedBytes : this.tally.total;
     const allowed = overSubject ? this.options.maxSubjectBytes : this.options.maxTotalBytes;
     const where = overSubject ? `subject "${state.subject}"` : 'the broker';
     if (this.options.discard === 'oldest') {
@@ -178,28 +174,13 @@ export class StorageLimits {
   private isOver(state: SubjectState): boolean {
     const { maxSubjectBytes, maxTotalBytes } = this.options;
     return (
-      (maxSubjectBytes > 0 && state.storedBytes > maxSubjectBytes) || (maxTotalBytes > 0 && this.total > maxTotalBytes)
+      (maxSubjectBytes > 0 && state.storedBytes > maxSubjectBytes) ||
+      (maxTotalBytes > 0 && this.tally.total > maxTotalBytes)
     );
   }
 
-  private async stat(): Promise<void> {
-    if (this.options.minFreeBytes <= 0 || this.statting) return;
-    this.statting = true;
-    this.lastStatMs = Date.now();
-    const before = this.appendedSinceStat;
-    try {
-      this.free = await this.freeBytes(this.dataDir);
-      // What was appended while statfs ran may or may not be in its figure: keep counting it, to be safe.
-      this.appendedSinceStat -= before;
-    } catch (err) {
-      notify(() => this.observer?.storageLimitFailed?.('reading the free space of the data dir', err));
-    } finally {
-      this.statting = false;
-    }
-  }
-
   close(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
+    this.tally.stop();
   }
 }
 
@@ -210,10 +191,4 @@ export function oldestSealed(state: SubjectState): { baseOffset: number } | unde
     if (!segment.deleting && segment.count > 0) return segment;
   }
   return undefined;
-}
-
-/** Bytes an unprivileged writer may still use on the file system holding `dir`. */
-async function fileSystemFree(dir: string): Promise<number> {
-  const s = await statfs(dir);
-  return s.bavail * s.bsize;
 }

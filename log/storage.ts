@@ -33,11 +33,14 @@ export interface Db extends Omit<Level<Buffer, Buffer>, 'get' | 'getMany'> {
  */
 export const LEVELDB_MAX_OPEN_FILES = 256;
 
-export function createDb(dataDir: string): Db {
+/** LevelDB keeps at least this many files open whatever it is asked (it clips max_open_files to 64 + 10). */
+export const LEVELDB_MIN_OPEN_FILES = 74;
+
+export function createDb(dataDir: string, maxOpenFiles = LEVELDB_MAX_OPEN_FILES): Db {
   return new Level<Buffer, Buffer>(dataDir, {
     keyEncoding: 'buffer',
     valueEncoding: 'buffer',
-    maxOpenFiles: LEVELDB_MAX_OPEN_FILES,
+    maxOpenFiles,
   });
 }
 

@@ -31,15 +31,24 @@ export class SubjectCache {
   private generation = 0;
   /** States loaded for subjects with no head on disk: their first append makes a new subject, counted by admit(). */
   private readonly fresh = new WeakSet<SubjectState>();
+  /** Subjects this log holds, counted into `subjectLimit` (which the partitions of a partitioned log share). */
+  private held: number;
 
   constructor(
     private readonly db: Db,
     private readonly maxSubjects: number,
     private readonly budget: TailCacheBudget,
     private readonly mustStay: (state: SubjectState) => boolean,
-    /** Subjects the log may hold (BROKER_MAX_SUBJECTS) and how many it holds: head keys counted at open. */
+    /**
+     * Subjects the log may hold (BROKER_MAX_SUBJECTS) and how many are held: by this log alone, or by every
+     * partition sharing the object (log/partitions/). `held` (head keys counted at open) is added to it.
+     */
     private readonly subjectLimit: { readonly max: number; count: number } = { max: Infinity, count: 0 },
-  ) {}
+    held = 0,
+  ) {
+    this.held = held;
+    subjectLimit.count += held;
+  }
 
   /** How many subjects the log holds (or will, once the appends admitted are written). */
   get subjectCount(): number {
@@ -48,7 +57,8 @@ export class SubjectCache {
 
   /** Sets the count from disk (at a reopen after a failed write, whose new subjects may not have been written). */
   recount(count: number): void {
-    this.subjectLimit.count = count;
+    this.subjectLimit.count += count - this.held;
+    this.held = count;
   }
 
   /**
@@ -60,6 +70,7 @@ export class SubjectCache {
     const limit = this.subjectLimit;
     if (limit.count >= limit.max) return new SubjectLimitError(state.subject, limit.max);
     limit.count += 1;
+    this.held += 1;
     this.fresh.delete(state);
     return undefined;
   }

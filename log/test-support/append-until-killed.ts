@@ -1,11 +1,11 @@
 // Child process of crash.test.ts: appends to a few subjects as fast as it can and prints "subject offset" for each
 // acknowledged append, until it is killed.
-import { openLog } from '../index.js';
+import { LevelDbLog } from '../leveldb-log.js';
 import { TEST_LOG_DEFAULTS } from './temp-log.js';
 
 const [dir, fsync] = process.argv.slice(2);
 if (dir === undefined) throw new Error('usage: append-until-killed.ts <data dir> <batch|never>');
-const log = await openLog({
+const log = await LevelDbLog.open({
   ...TEST_LOG_DEFAULTS,
   dataDir: dir,
   fsync: fsync === 'batch' ? 'batch' : 'never',

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Log } from '../../core/index.js';
-import { openLog, type LogOptions } from '../index.js';
+import type { LogOptions } from '../index.js';
+import { LevelDbLog } from '../leveldb-log.js';
 
 export const TEST_LOG_DEFAULTS: Omit<LogOptions, 'dataDir'> = {
   fsync: 'never',
@@ -14,7 +15,10 @@ export const TEST_LOG_DEFAULTS: Omit<LogOptions, 'dataDir'> = {
   subjectCacheSize: 10_000,
 };
 
-/** A log on a real LevelDB in a fresh temp dir; dispose() closes it and removes the dir. */
+/**
+ * A LevelDbLog (one database, no partitions: log/partitions/ has its own tests) in a fresh temp dir; dispose() closes
+ * it and removes the dir.
+ */
 export async function tempLog(options: Partial<LogOptions> = {}): Promise<{
   log: Log;
   dir: string;
@@ -22,13 +26,13 @@ export async function tempLog(options: Partial<LogOptions> = {}): Promise<{
   dispose(): Promise<void>;
 }> {
   const dir = await mkdtemp(join(tmpdir(), 'broker-log-'));
-  let log = await openLog({ ...TEST_LOG_DEFAULTS, ...options, dataDir: dir });
+  let log: Log = await LevelDbLog.open({ ...TEST_LOG_DEFAULTS, ...options, dataDir: dir });
   const ctx = {
     log,
     dir,
     async reopen(more: Partial<LogOptions> = {}): Promise<Log> {
       await ctx.log.close();
-      log = await openLog({ ...TEST_LOG_DEFAULTS, ...options, ...more, dataDir: dir });
+      log = await LevelDbLog.open({ ...TEST_LOG_DEFAULTS, ...options, ...more, dataDir: dir });
       ctx.log = log;
       return log;
     },
