@@ -50,7 +50,8 @@ export class OwnerCalls {
         return await this.fetchRange(subject, fromId, maxMessages, signal);
       } catch (err) {
         if (signal.aborted) return undefined;
-        if (!(err instanceof BrokerError && err.reason === 'UNAVAILABLE')) throw err;
+        // UNAVAILABLE (restarting), NOT_OWNER (a route being updated), OVERLOADED: the same page, a little later.
+        if (!(err instanceof BrokerError && err.retriable)) throw err;
       }
       await sleep(backoff.next(), undefined, { signal }).catch(() => undefined);
     }

@@ -85,11 +85,11 @@ export class RemoteTailCursor implements TailCursor {
     );
     if (page === undefined || this.closed) return [];
     this.upstream.noteOwnerLast(page.lastId);
-    if (page.nextId <= from) {
-      // The owner has nothing at or after an id older than records it already delivered: its ids went backwards.
-      throw new InvalidIdError(this.subject, from, `from_id is beyond the next id ${page.lastId + 1}`);
-    }
-    this.position = page.nextId;
+    if (page.nextId > from) this.position = page.nextId;
+    // Nothing is stored in [from, lastId]: compaction removed it, so the ids jump (as the local cursor's do).
+    else if (page.lastId >= from) this.position = page.lastId + 1;
+    // The owner has no id at or after one older than records it already delivered: its ids went backwards.
+    else throw new InvalidIdError(this.subject, from, `from_id is beyond the next id ${page.lastId + 1}`);
     this.lastBatchShared = false;
     return page.messages.map(toLogRecord);
   }

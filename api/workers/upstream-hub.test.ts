@@ -252,6 +252,19 @@ describe('UpstreamHub', () => {
       assert.deepEqual((await take(cursor, 30)).ids, [...range(1, 10), ...range(21, 40)]);
       cursor.close();
     });
+
+    it('should jump over ids of which nothing is stored up to the last id', async () => {
+      await withSegments();
+      await publishMany(owner, 1, 30);
+      await owner.log.sealStaleSegments(Date.now() + 86_400_000);
+      await owner.log.deleteSegment({ subject: SUBJECT, baseOffset: 11 });
+      await owner.log.deleteSegment({ subject: SUBJECT, baseOffset: 21 });
+      const cursor = await openHub().tail(SUBJECT, 15);
+      const reading = take(cursor, 2);
+      await publishMany(owner, 31, 32);
+      assert.deepEqual((await reading).ids, [31, 32]);
+      cursor.close();
+    });
   });
 
   describe('when from is beyond the next id', () => {
