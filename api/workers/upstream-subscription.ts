@@ -50,8 +50,11 @@ export class UpstreamSubscription {
     if (this.closed) return;
     const { subject } = this.deps;
     let call: ClientReadableStream<MessageResponse>;
+    let peer: string;
     try {
-      call = this.deps.clientFor(subject).subscribe({ subject, fromId: this.deps.resumeFrom() }, waitForReady());
+      const client = this.deps.clientFor(subject);
+      peer = peerName(client);
+      call = client.subscribe({ subject, fromId: this.deps.resumeFrom() }, waitForReady());
     } catch (err) {
       this.deps.onFatal(
         err instanceof BrokerError ? err : new InvariantError(`no route to the owner of "${subject}"`, { cause: err }),
@@ -59,35 +62,40 @@ export class UpstreamSubscription {
       return;
     }
     this.call = call;
+    let established = false;
     // Headers: the owner's subscription is in place, so the owner is back; a later failure starts the backoff anew.
-    call.on('metadata', () => this.deps.backoff.reset());
+    call.on('metadata', () => {
+      established = true;
+      this.deps.backoff.reset();
+    });
     call.on('data', (message: MessageResponse) => {
       if (call === this.call) this.deps.onRecord(toLogRecord(message));
     });
-    call.on('error', (err: ServiceError) => this.ended(call, err));
+    call.on('error', (err: ServiceError) => this.ended(call, { peer, established, err }));
     // An OK status: the owner ended the stream without an error (its log closed): it is going away, so resume.
-    call.on('end', () => this.ended(call, undefined));
+    call.on('end', () => this.ended(call, { peer, established, err: undefined }));
   }
 
-  private ended(call: ClientReadableStream<MessageResponse>, err: ServiceError | undefined): void {
+  private ended(
+    call: ClientReadableStream<MessageResponse>,
+    how: { peer: string; established: boolean; err: ServiceError | undefined },
+  ): void {
     if (call !== this.call || this.closed) return;
     this.call = undefined;
-    const mapped =
-      err === undefined ? undefined : fromServiceError(err, peerName(this.deps.clientFor(this.deps.subject)));
-    if (err !== undefined && mapped !== undefined && !resumable(err, mapped)) {
+    const mapped = how.err === undefined ? undefined : fromServiceError(how.err, how.peer);
+    if (how.err !== undefined && mapped !== undefined && !resumable(how.err, mapped)) {
       this.deps.onFatal(mapped);
       return;
     }
     const wait = this.deps.backoff.next();
-    this.deps.logger.warn(
-      {
-        subject: this.deps.subject,
-        resumeFrom: this.deps.resumeFrom(),
-        waitMs: wait,
-        err: err?.details ?? 'stream ended',
-      },
-      'upstream subscription lost; resuming from the next id',
-    );
+    // One line per outage, not per attempt: a restarting owner would otherwise log every retry of every subject.
+    if (how.established) {
+      const detail = { subject: this.deps.subject, peer: how.peer, resumeFrom: this.deps.resumeFrom() };
+      this.deps.logger.warn(
+        { ...detail, err: how.err?.details ?? 'stream ended' },
+        'upstream subscription lost; resuming',
+      );
+    }
     this.deps.onReconnect();
     this.timer = setTimeout(() => this.connect(), wait);
   }
