@@ -224,6 +224,34 @@ describe('UpstreamHub', () => {
     });
   });
 
+  describe('when many cursors read at their own pace through a restart of the owner', () => {
+    it('should give each of them every id once, in order', async () => {
+      const h = openHub({ cacheRecords: 8 });
+      await publishMany(owner, 1, 40);
+      const starts = [1, 'live', 20, 'live', 1, 41, 'live', 5] as const;
+      const cursors = await Promise.all(starts.map((from) => h.tail(SUBJECT, from)));
+      const total = 400;
+      const readers = cursors.map(async (cursor, i) => {
+        const from = cursor.position;
+        const ids: number[] = [];
+        while (ids.length < total - from + 1) {
+          for (const record of await cursor.next(1 + (i % 5) * 7)) ids.push(record.offset);
+          // Every other reader is slow: it falls behind the cache and reads the owner.
+          if (i % 2 === 1) await sleep(1);
+        }
+        return { from, ids };
+      });
+      await publishMany(owner, 41, 200);
+      owner.stop();
+      await publishMany(owner, 201, 300);
+      await owner.restart();
+      await publishMany(owner, 301, total);
+      for (const { from, ids } of await Promise.all(readers)) assert.deepEqual(ids, range(from, total));
+      assert.equal(h.upstreamCount, 1);
+      for (const cursor of cursors) cursor.close();
+    });
+  });
+
   describe('when the owner has removed old records', () => {
     async function withSegments(): Promise<void> {
       owner.stop();
