@@ -1,13 +1,25 @@
 // The public entry point of log/.
-import type { Log } from '../core/index.js';
-import { LevelDbLog } from './leveldb-log.js';
-import type { LogOptions } from './options.js';
+import type { PartitionedLogOptions } from './options.js';
+import { PartitionedLog } from './partitions/partitioned-log.js';
 
-export { logOptionsFromConfig, type LogOptions } from './options.js';
+export { logOptionsFromConfig, type LogOptions, type PartitionedLogOptions } from './options.js';
 export { LEVELDB_MAX_OPEN_FILES } from './storage.js';
-export { verifyDataDir, type VerifyReport } from './verify.js';
+export { verifyDataDir, type VerifyReport } from './partitions/verify-partitions.js';
+export {
+  PARTITIONS_MARKER,
+  ensurePartitionLayout,
+  partitionDir,
+  partitionDirOf,
+  readPartitionLayout,
+  type PartitionLayout,
+} from './partitions/layout.js';
+export type { PartitionedLog } from './partitions/partitioned-log.js';
 
-/** Opens (creating if needed) the segmented log in options.dataDir. */
-export async function openLog(options: LogOptions): Promise<Log> {
-  return LevelDbLog.open(options);
+/**
+ * Opens (creating if needed) the segmented log in options.dataDir, split into partitions (log/partitions/): those
+ * in options.owned (default all), each its own LevelDB database. A new data dir gets options.partitions (default
+ * DEFAULT_PARTITIONS), recorded in it; a different options.partitions later is refused with ConfigError.
+ */
+export async function openLog(options: PartitionedLogOptions): Promise<PartitionedLog> {
+  return PartitionedLog.open(options);
 }

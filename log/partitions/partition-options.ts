@@ -1,0 +1,83 @@
+import { InvariantError } from '../../core/index.js';
+import type { LogOptions, PartitionedLogOptions } from '../options.js';
+import { createSharedBudgets, type SharedBudgets } from '../shared-budgets.js';
+import { LEVELDB_MAX_OPEN_FILES, LEVELDB_MIN_OPEN_FILES } from '../storage.js';
+import { partitionDir, type PartitionLayout } from './layout.js';
+
+/**
+ * A process's part of a budget that is a total for the whole broker: all of it when the process owns every
+ * partition, else its owned partitions' share (ceil, at least 1). 0 (no limit) stays 0.
+ */
+export function ownedShare(total: number, owned: number, partitions: number): number {
+  if (total <= 0 || owned >= partitions) return total;
+  return Math.max(1, Math.ceil((total * owned) / partitions));
+}
+
+/** A total split evenly over the partitions: ceil, at least 1. */
+export function evenSplit(total: number, partitions: number): number {
+  return Math.max(1, Math.ceil(total / partitions));
+}
+
+/**
+ * Files each partition's LevelDB may hold open: LEVELDB_MAX_OPEN_FILES split over the partitions, but never below
+ * what LevelDB keeps whatever it is asked (LEVELDB_MIN_OPEN_FILES).
+ */
+export function openFilesPerPartition(partitions: number): number {
+  return partitions === 1
+    ? LEVELDB_MAX_OPEN_FILES
+    : Math.max(LEVELDB_MIN_OPEN_FILES, Math.ceil(LEVELDB_MAX_OPEN_FILES / partitions));
+}
+
+/** The owned partitions, checked, without duplicates, in order (every partition when none are named). */
+export function ownedPartitions(owned: readonly number[] | undefined, partitions: number): number[] {
+  if (owned === undefined) return Array.from({ length: partitions }, (_, p) => p);
+  for (const p of owned) {
+    if (!Number.isInteger(p) || p < 0 || p >= partitions)
+      throw new InvariantError(`owned partition ${p} is not one of the data dir's ${partitions} partitions`);
+  }
+  return [...new Set(owned)].sort((a, b) => a - b);
+}
+
+/**
+ * What each partition's LevelDbLog is opened with. The budgets that are totals for the broker stay totals: the
+ * tail caches' bytes, the subject limit, the stored-bytes limit and the free-space floor are counted once for all
+ * of this process's partitions (shared budgets, this process's share of each: ownedShare), and the subject cache,
+ * whose eviction is per database, is split evenly over the partitions (ceil, at least 1).
+ */
+export class PartitionSettings {
+  readonly shared: SharedBudgets;
+  private readonly base: LogOptions;
+
+  constructor(
+    options: PartitionedLogOptions,
+    private readonly layout: PartitionLayout,
+    owned: number,
+  ) {
+    const { partitions } = layout;
+    const share = (total: number): number => ownedShare(total, owned, partitions);
+    const { partitions: _requested, owned: _owned, ownerName: _ownerName, ...rest } = options;
+    const limits =
+      options.limits === undefined
+        ? {}
+        : { limits: { ...options.limits, maxTotalBytes: share(options.limits.maxTotalBytes) } };
+    this.base = {
+      ...rest,
+      ...limits,
+      tailCacheBytes: share(options.tailCacheBytes),
+      subjectCacheSize: evenSplit(options.subjectCacheSize, partitions),
+      ...(options.maxSubjects === undefined ? {} : { maxSubjects: share(options.maxSubjects) }),
+      maxOpenFiles: options.maxOpenFiles ?? openFilesPerPartition(partitions),
+    };
+    this.shared = createSharedBudgets(this.base, layout.dataDir);
+  }
+
+  /** The options of partition `partition`'s LevelDbLog. */
+  forPartition(partition: number): LogOptions {
+    return { ...this.base, dataDir: partitionDir(this.layout, partition), shared: this.shared };
+  }
+
+  /** Files one partition's LevelDB may hold open. */
+  get maxOpenFiles(): number {
+    return this.base.maxOpenFiles ?? LEVELDB_MAX_OPEN_FILES;
+  }
+}
