@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { partitionDirOf } from '../../log/index.js';
 import { compactIntoTables, flipByteInTables } from '../../log/test-support/damaged-table.js';
 import type { BrokerClient, FetchRangeResponse } from '../../proto/gen/broker.js';
 import {
@@ -40,8 +41,10 @@ describe('a broker serving a data dir with a damaged record', () => {
     const client = first.client();
     for (const [i, body] of bodies.entries()) assert.equal(await publish(client, SUBJECT, body), i + 1);
     assert.equal(await first.stop(), 0);
-    await compactIntoTables(first.dataDir);
-    await flipByteInTables(first.dataDir, bodies[DAMAGED - 1] ?? Buffer.alloc(0));
+    // The LevelDB database of the subject's partition.
+    const partition = await partitionDirOf(first.dataDir, SUBJECT);
+    await compactIntoTables(partition);
+    await flipByteInTables(partition, bodies[DAMAGED - 1] ?? Buffer.alloc(0));
     broker = await first.restart();
   });
   after(async () => {

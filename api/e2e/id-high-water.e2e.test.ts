@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { partitionDirOf } from '../../log/index.js';
 import type { BrokerClient } from '../../proto/gen/broker.js';
 import { currentWal, overwriteBytes, truncateFile } from '../test-support/damage.js';
 import { failure, fetchMessage, publish, startBrokerProcess } from '../test-support/broker-process.js';
@@ -49,7 +50,7 @@ interface Outcome {
   verify: { code: number; stdout: string; stderr: string };
 }
 
-/** Publishes, SIGKILLs, damages the WAL, restarts, then checks every acked id, the next id and `broker verify`. */
+/** Publishes, SIGKILLs, damages the WAL (of SUBJECT's partition), restarts, then checks every acked id, the next id and `broker verify`. */
 async function afterDamage(damage: (dataDir: string) => Promise<void>): Promise<Outcome> {
   const dataDir = await mkdtemp(join(tmpdir(), 'broker-high-water-'));
   try {
@@ -92,7 +93,9 @@ describe('a broker whose LevelDB write-ahead log was damaged', () => {
   describe('when the WAL is truncated to 60% after a SIGKILL', () => {
     let outcome: Outcome;
     before(async () => {
-      outcome = await afterDamage(async (dir) => void (await truncateFile(await currentWal(dir), 0.6)));
+      outcome = await afterDamage(
+        async (dir) => void (await truncateFile(await currentWal(await partitionDirOf(dir, SUBJECT)), 0.6)),
+      );
     });
     it('should lose acknowledged ids as DATA_LOSS, serve the rest as published, and never reuse an id', () => {
       assert.ok(outcome.lost > 0, 'the damage lost nothing: the test proves nothing');
@@ -108,7 +111,9 @@ describe('a broker whose LevelDB write-ahead log was damaged', () => {
   describe('when 16 bytes in the middle of the WAL are overwritten after a SIGKILL', () => {
     let outcome: Outcome;
     before(async () => {
-      outcome = await afterDamage(async (dir) => overwriteBytes(await currentWal(dir), 0.5, 16));
+      outcome = await afterDamage(async (dir) =>
+        overwriteBytes(await currentWal(await partitionDirOf(dir, SUBJECT)), 0.5, 16),
+      );
     });
     it('should answer DATA_LOSS for the lost ids, never EXPIRED_ID, and never reuse an id', () => {
       assert.ok(outcome.lost > 0, 'the damage lost nothing: the test proves nothing');

@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import { startBrokerProcess, type BrokerProcess } from '../../broker-process.js';
 import { type Acked, brokenByCheck, checkAcked, describeAnswers, probeReuse, publishKnown, seconds } from '../acked.js';
 import type { FaultRow } from '../fault-row.js';
+import { partitionDirOf } from '../../../../log/index.js';
 import { flipByteInTables } from '../../../../log/test-support/damaged-table.js';
 import { overwriteBytes, truncateFile } from '../../damage.js';
 
@@ -51,8 +52,8 @@ async function prepare(target: Target): Promise<{ dataDir: string; acked: Acked 
 interface DamageCase {
   readonly fault: string;
   readonly target: Target;
-  /** Damages a file of the data dir (knowing what was acked); resolves with the damaged file's name. */
-  damage(dataDir: string, acked: Acked): Promise<string>;
+  /** Damages a file of a LevelDB database (SUBJECT's partition, knowing what was acked); resolves with its name. */
+  damage(partitionDir: string, acked: Acked): Promise<string>;
 }
 
 async function afterDamage(c: DamageCase, broker: BrokerProcess, acked: Acked, startMs: number): Promise<FaultRow> {
@@ -77,7 +78,7 @@ async function afterDamage(c: DamageCase, broker: BrokerProcess, acked: Acked, s
 async function runDamage(c: DamageCase): Promise<FaultRow> {
   const { dataDir, acked } = await prepare(c.target);
   try {
-    await c.damage(dataDir, acked);
+    await c.damage(await partitionDirOf(dataDir, SUBJECT), acked);
     return await startAfterDamage(c, dataDir, acked);
   } finally {
     await rm(dataDir, { recursive: true, force: true });
@@ -160,8 +161,9 @@ export async function tableMissing(): Promise<FaultRow> {
   const fault = 'a missing table file';
   const { dataDir, acked } = await prepare('table');
   try {
-    const missing = basename(await tableFile(dataDir));
-    await unlink(join(dataDir, missing));
+    const partition = await partitionDirOf(dataDir, SUBJECT);
+    const missing = basename(await tableFile(partition));
+    await unlink(join(partition, missing));
     let broker: BrokerProcess;
     try {
       broker = await startBrokerProcess({}, dataDir);
