@@ -156,7 +156,7 @@ function addSubjectCommands(program: Command, ctx: ClientContext): void {
 
   program
     .command('info <subject>')
-    .description("show a subject's first and last id, count, bytes and segments")
+    .description("show a subject's first and last id, count, bytes, segments and owner (broker id, /w<n>: worker n)")
     .action(async (subject: string) => {
       const client = connect(ctx.server());
       try {

@@ -23,7 +23,8 @@ export class Printer {
     const retention = s.retentionSeconds === 0 ? 'forever' : `${s.retentionSeconds}s`;
     const segments = `${s.segments} segments (${s.sealedSegments} sealed, ${s.replicatedSegments} replicated)`;
     console.log(
-      `${s.subject}  ids ${s.firstId}..${s.lastId}  ${s.count} msgs  ${s.bytes} B  ${segments}  retention ${retention}`,
+      `${s.subject}  ids ${s.firstId}..${s.lastId}  ${s.count} msgs  ${s.bytes} B  ${segments}  retention ${retention}` +
+        (s.owner === '' ? '' : `  owner ${s.owner}`),
     );
   }
 

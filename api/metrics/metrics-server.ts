@@ -1,11 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
 import { UnavailableError } from '../../core/index.js';
 
-/** Serves GET /metrics in the Prometheus text format. */
+/** Serves GET /metrics in the Prometheus text format (a Registry, or the primary's merge of its workers'). */
 export async function startMetricsServer(
-  registry: Registry,
+  registry: { metrics(): Promise<string>; readonly contentType: string },
   host: string,
   port: number,
 ): Promise<{ port: number; close(): Promise<void> }> {

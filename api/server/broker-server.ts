@@ -49,6 +49,8 @@ export class BrokerServer {
   private readonly gate: ConnectionGate;
   private readonly health = new HealthImplementation({ '': 'SERVING', 'broker.Broker': 'SERVING' });
   private closing = false;
+  /** The parts that have said they cannot serve (see setServing). */
+  private readonly notServing = new Set<string>();
 
   constructor(
     private readonly service: BrokerService,
@@ -87,11 +89,15 @@ export class BrokerServer {
 
   /**
    * Health follows the log: NOT_SERVING while it refuses writes (a failed write, until it recovers), so probes
-   * and load balancers take the broker out of rotation. A shutdown's NOT_SERVING is never undone.
+   * and load balancers take the broker out of rotation. A shutdown's NOT_SERVING is never undone. With several
+   * workers, `part` 'workers' says whether they are all up (a worker down leaves its partitions unserved).
    */
-  setServing(serving: boolean): void {
+  setServing(serving: boolean, part = 'log'): void {
     if (this.closing) return;
-    const status = serving ? 'SERVING' : 'NOT_SERVING';
+    // Serving only while every part says so: the log, and with several workers, all of them being up.
+    if (serving) this.notServing.delete(part);
+    else this.notServing.add(part);
+    const status = this.notServing.size === 0 ? 'SERVING' : 'NOT_SERVING';
     this.health.setStatus('', status);
     this.health.setStatus('broker.Broker', status);
   }

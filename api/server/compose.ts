@@ -1,6 +1,16 @@
 import type { Logger } from 'pino';
-import { Registry } from 'prom-client';
-import type { BrokerConfig, ColdStore, Log } from '../../core/index.js';
+import { AggregatorRegistry, Registry } from 'prom-client';
+import {
+  partitionsOfWorker,
+  workerOf,
+  type BrokerConfig,
+  type ColdStore,
+  type Log,
+  type LogReader,
+  type LogWriter,
+} from '../../core/index.js';
+import { WorkerParts } from '../workers/worker-parts.js';
+import type { WorkerTopology } from '../workers/worker-topology.js';
 import { LEVELDB_MAX_OPEN_FILES, logOptionsFromConfig, openLog } from '../../log/index.js';
 import { ColdTier, createTieredReader } from '../../tiering/index.js';
 import { BrokerService } from '../grpc/broker-service.js';
@@ -34,6 +44,8 @@ export interface BrokerDeps {
   readonly coldStore?: ColdStore;
   /** @defaultValue startBackgroundJobs: compaction and replication, on BullMQ when REDIS_URL is set, else in process */
   readonly background?: BackgroundStarter;
+  /** This process is one worker of several (BROKER_WORKERS > 1): its place, from the primary. @defaultValue none */
+  readonly worker?: WorkerTopology;
 }
 
 export interface RunningBroker {
@@ -42,6 +54,8 @@ export interface RunningBroker {
   readonly metricsPort: number;
   readonly log: Log;
   readonly metrics: BrokerMetrics;
+  /** A part of the broker says whether it can serve (gRPC health is SERVING only while every part can). */
+  setServing(serving: boolean, part: string): void;
   /** Graceful shutdown: new calls UNAVAILABLE, streams ended, in-flight publishes finish, then the rest in reverse. */
   close(): Promise<void>;
 }
@@ -52,12 +66,13 @@ export interface RunningBroker {
  */
 export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): Promise<RunningBroker> {
   const logger = deps.logger ?? createLogger(config.logLevel);
-  const metrics = new BrokerMetrics(new Registry());
+  const topology = deps.worker;
+  const metrics = new BrokerMetrics(workerRegistry(topology));
   const opened = new OpenedParts(logger);
   try {
     const logHealth = new LogWriteHealth(logger);
     const observer = logHealth.observe(withStorageLimitLog(withDataLossLog(metrics.logObserver(), logger), logger));
-    const log = await openLog(logOptionsFromConfig(config, observer));
+    const log = await openLog({ ...logOptionsFromConfig(config, observer), ...ownedBy(topology) });
     opened.add('log', () => log.close());
 
     const coldStore = deps.coldStore ?? (await openColdStore(config, metrics.registry, logger));
@@ -68,7 +83,8 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
 
     const background = deps.background ?? startBackgroundJobs;
     const jobs = await background({
-      config,
+      // Each worker runs the jobs of its own partitions, on queues of its own.
+      config: topology === undefined ? config : { ...config, brokerId: `${config.brokerId}-w${topology.index}` },
       log,
       ...(coldStore === undefined ? {} : { coldStore }),
       registry: metrics.registry,
@@ -76,21 +92,11 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     });
     opened.add('background jobs', () => jobs.close());
 
-    const service = new BrokerService({
-      writer: log,
-      reader,
-      metrics,
-      retentionMs: config.retentionMs,
-      maxBodyBytes: config.maxBodyBytes,
-      maxSubscribers: config.maxSubscribers,
-      maxResponseBytes: config.maxResponseBytes,
-      subscriberBufferBytes: config.subscriberBufferBytes,
-      maxInflightPublishBytes: config.maxInflightPublishBytes,
-      logger,
-    });
+    const service = await buildService(config, { writer: log, reader }, metrics, logger, topology, opened);
     // Metrics before gRPC, so they close after it: the drain of a shutdown can still be watched.
+    // A worker's metrics are served by the primary, merged with the other workers'.
     const metricsServer =
-      config.metricsPort < 0
+      config.metricsPort < 0 || topology !== undefined
         ? undefined
         : await startMetricsServer(metrics.registry, config.grpcHost, config.metricsPort);
     if (metricsServer !== undefined) opened.add('metrics server', () => metricsServer.close());
@@ -109,12 +115,69 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     opened.add('gRPC server', () => server.close());
 
     const metricsPort = metricsServer?.port ?? -1;
-    logger.info({ grpcPort, metricsPort, dataDir: config.dataDir, fsync: config.fsync }, 'listening');
-    return { grpcPort, metricsPort, log, metrics, close: () => opened.closeAll() };
+    logger.info(
+      { grpcPort, metricsPort, dataDir: config.dataDir, fsync: config.fsync },
+      topology === undefined ? 'listening' : 'worker listening',
+    );
+    const setServing = (serving: boolean, part: string): void => server.setServing(serving, part);
+    return { grpcPort, metricsPort, log, metrics, setServing, close: () => opened.closeAll() };
   } catch (err) {
     await opened.closeAll().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The broker.Broker service over the log. A worker's goes through its routing (other workers' subjects are
+ * forwarded), and its own endpoint for the other workers serves before the public port does.
+ */
+async function buildService(
+  config: BrokerConfig,
+  local: { writer: LogWriter; reader: LogReader },
+  metrics: BrokerMetrics,
+  logger: Logger,
+  topology: WorkerTopology | undefined,
+  opened: OpenedParts,
+): Promise<BrokerService> {
+  const serviceOptions = {
+    retentionMs: config.retentionMs,
+    maxBodyBytes: config.maxBodyBytes,
+    maxSubscribers: config.maxSubscribers,
+    maxResponseBytes: config.maxResponseBytes,
+    subscriberBufferBytes: config.subscriberBufferBytes,
+    maxInflightPublishBytes: config.maxInflightPublishBytes,
+    logger,
+  };
+  if (topology === undefined) {
+    return new BrokerService({ ...serviceOptions, ...local, metrics, ownerName: config.brokerId });
+  }
+  const parts = new WorkerParts(topology, local, serviceOptions, metrics.registry, logger);
+  await parts.listen();
+  opened.add('worker endpoint', () => parts.close(config.shutdownTimeoutMs));
+  return new BrokerService({ ...serviceOptions, metrics, ...parts.routed });
+}
+
+/**
+ * A worker's registry: every series labelled with the worker, and handed to prom-client's cluster support, which
+ * answers the primary's requests for it (the primary serves /metrics for all workers).
+ */
+function workerRegistry(topology: WorkerTopology | undefined): Registry {
+  const registry = new Registry();
+  if (topology === undefined) return registry;
+  registry.setDefaultLabels({ worker: String(topology.index) });
+  AggregatorRegistry.setRegistries([registry]);
+  // prom-client installs a worker's answering listener in the AggregatorRegistry constructor, and only there.
+  new AggregatorRegistry();
+  return registry;
+}
+
+/** The partitions a worker opens, and how it names their owners in NOT_OWNER; all of them for a single process. */
+function ownedBy(topology: WorkerTopology | undefined) {
+  if (topology === undefined) return {};
+  return {
+    owned: partitionsOfWorker(topology.index, topology.count, topology.partitions),
+    ownerName: (partition: number) => topology.nameOf(workerOf(partition, topology.count)),
+  };
 }
 
 /** The connection settings, BROKER_MAX_CONNECTIONS fitted to the descriptors LevelDB leaves (fd-budget.ts). */

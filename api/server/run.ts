@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
+import cluster from 'node:cluster';
 import type { BrokerConfig } from '../../core/index.js';
-import { logOptionsFromConfig, openLog } from '../../log/index.js';
+import { ensurePartitionLayout, logOptionsFromConfig, openLog } from '../../log/index.js';
+import { Supervisor } from '../workers/supervisor.js';
+import { announceReady, onWorkersStatus, topologyFromEnv, workerCount } from '../workers/worker-process.js';
 import { startBackgroundJobs } from './background-jobs.js';
 import { FORCE_SHUTDOWN_AFTER_MS } from './broker-server.js';
 import { openColdStore, startBroker, type BrokerDeps } from './compose.js';
@@ -19,14 +22,20 @@ export function exitDeadlineMs(shutdownTimeoutMs: number): number {
 }
 
 /** Runs a broker in this process until SIGTERM or SIGINT, then shuts it down gracefully and exits 0. */
-export async function runServer(config: BrokerConfig, deps: Omit<BrokerDeps, 'logger'> = {}): Promise<void> {
-  const logger = createLogger(config.logLevel);
+export async function runServer(config: BrokerConfig, deps: Omit<BrokerDeps, 'logger' | 'worker'> = {}): Promise<void> {
+  const workers = workerCount(config);
+  if (workers > 1 && cluster.isPrimary) return runPrimary(config, workers);
+  const worker = topologyFromEnv(config);
+  const root = createLogger(config.logLevel);
+  const logger = worker === undefined ? root : root.child({ worker: worker.index });
   // A stray rejection is a bug to log, not a reason to drop every connection and subscription.
   process.on('unhandledRejection', (err: unknown) => logger.error({ err }, 'unhandled rejection'));
-  const broker = await startBroker(config, { ...deps, logger }).catch((err: unknown) => {
-    logger.error({ err }, 'startup failed');
-    throw err;
-  });
+  const broker = await startBroker(config, { ...deps, logger, ...(worker === undefined ? {} : { worker }) }).catch(
+    (err: unknown) => {
+      logger.error({ err }, 'startup failed');
+      throw err;
+    },
+  );
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -49,6 +58,46 @@ export async function runServer(config: BrokerConfig, deps: Omit<BrokerDeps, 'lo
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  if (worker !== undefined) {
+    // The primary is gone (killed): nobody restarts or supervises this worker any more, so it stops too.
+    process.on('disconnect', () => stop('disconnect'));
+    onWorkersStatus((allUp) => broker.setServing(allUp, 'workers'));
+    announceReady(broker.grpcPort);
+  }
+}
+
+/**
+ * The primary of a broker with several workers: it settles the data dir's partitions once (before any worker
+ * opens one), then forks and supervises the workers (supervisor.ts) until SIGTERM or SIGINT.
+ */
+async function runPrimary(config: BrokerConfig, workers: number): Promise<void> {
+  const logger = createLogger(config.logLevel).child({ role: 'primary' });
+  const { partitions } = await ensurePartitionLayout(config.dataDir, config.partitions);
+  const deadlineMs = exitDeadlineMs(config.shutdownTimeoutMs) + 1_000;
+  const supervisor = new Supervisor({ config, workers, partitions, logger, exitDeadlineMs: deadlineMs });
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, deadlineMs }, 'signal received; draining the workers');
+    const deadline = setTimeout(() => {
+      logger.error({ deadlineMs }, 'workers did not stop in time; killing them');
+      supervisor.killAll();
+      process.exit(1);
+    }, deadlineMs);
+    deadline.unref();
+    void supervisor.stop().then((code) => {
+      logger.info({ code }, 'stopped');
+      process.exit(code);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  const { grpcPort, metricsPort } = await supervisor.start();
+  logger.info(
+    { grpcPort, metricsPort, workers, partitions, dataDir: config.dataDir, fsync: config.fsync },
+    'listening',
+  );
 }
 
 /**

@@ -22,10 +22,18 @@ export interface BrokerProcess {
   metrics(): Promise<string>;
   /** Sends a signal and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** The pid of each worker by index, as the primary last logged it (empty for a broker of one process). */
+  workerPids(): Map<number, number>;
   /** Starts a new broker process on the same data dir. */
   restart(env?: Record<string, string>): Promise<BrokerProcess>;
   dispose(): Promise<void>;
 }
+
+/**
+ * Workers of the brokers these tests start, as users set it: BROKER_WORKERS from E2E_WORKERS (CI runs the e2e suite
+ * once with 1 and once with 3), unless a test sets BROKER_WORKERS itself.
+ */
+const E2E_WORKERS = process.env.E2E_WORKERS;
 
 /** Starts `broker serve` as a child process on free ports with a temp data dir (or the one given). */
 export async function startBrokerProcess(env: Record<string, string> = {}, dataDir?: string): Promise<BrokerProcess> {
@@ -38,9 +46,12 @@ export async function startBrokerProcess(env: Record<string, string> = {}, dataD
       BROKER_METRICS_PORT: '0',
       BROKER_GRPC_HOST: '127.0.0.1',
       BROKER_LOG_LEVEL: 'info',
+      ...(E2E_WORKERS === undefined ? {} : { BROKER_WORKERS: E2E_WORKERS }),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a SIGKILL takes its workers too, as a crash of the whole broker would.
+    detached: true,
   });
   let stderr = '';
   const logLines: string[] = [];
@@ -84,8 +95,26 @@ export async function startBrokerProcess(env: Record<string, string> = {}, dataD
     },
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill(signal);
-      return exited;
+      if (signal === 'SIGKILL' && child.pid !== undefined) killGroup(child.pid);
+      else child.kill(signal);
+      const code = await exited;
+      // Workers outlive a killed primary for as long as their own shutdown takes: wait for them to go.
+      if (child.pid !== undefined) await groupGone(child.pid);
+      return code;
+    },
+    workerPids() {
+      const pids = new Map<number, number>();
+      for (const line of logLines) {
+        try {
+          const entry = JSON.parse(line) as { msg?: string; worker?: number; pid?: number };
+          if (entry.msg === 'worker serving' && entry.worker !== undefined && entry.pid !== undefined) {
+            pids.set(entry.worker, entry.pid);
+          }
+        } catch {
+          // not a log line
+        }
+      }
+      return pids;
     },
     async restart(more = {}) {
       await proc.stop();
@@ -180,4 +209,25 @@ export async function subscribe(client: BrokerClient, subject: string, fromId = 
 export function metricValue(text: string, name: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
   return line === undefined ? undefined : Number(line.split(' ').pop());
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** Resolves once no process of the group is left (polls: a group has no exit event), or after 15 s. */
+async function groupGone(pid: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(-pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

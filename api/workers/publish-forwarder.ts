@@ -1,7 +1,8 @@
-import { Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import type { AppendInput } from '../../core/index.js';
 import type { PublishRequest } from '../../proto/gen/broker.js';
 import type { AppendResponse, ForwardingClient } from '../../proto/gen/internal.js';
+import { waitForReady } from './owner-calls.js';
 import { fromServiceError, fromStatus } from './remote-error.js';
 
 export interface PublishForwarderOptions {
@@ -13,13 +14,6 @@ export interface PublishForwarderOptions {
   readonly deadlineMs?: number;
   /** Counts each batch sent and the publishes it carried. */
   readonly onBatch?: (records: number) => void;
-}
-
-/** Metadata that makes the call wait for the owner's socket (a restarting worker) instead of failing at once. */
-export function waitForReady(): Metadata {
-  const metadata = new Metadata();
-  metadata.setOptions({ waitForReady: true });
-  return metadata;
 }
 
 /** An append as the PublishRequest the owner validates and appends again (the body's bytes are not copied). */

@@ -1,13 +1,14 @@
-import type {
-  AppendInput,
-  LogReader,
-  LogRecord,
-  LogWriter,
-  LookupResult,
-  ReadLimits,
-  SubjectInfo,
-  SubjectQuery,
-  TailCursor,
+import {
+  BrokerError,
+  type AppendInput,
+  type LogReader,
+  type LogRecord,
+  type LogWriter,
+  type LookupResult,
+  type ReadLimits,
+  type SubjectInfo,
+  type SubjectQuery,
+  type TailCursor,
 } from '../../core/index.js';
 import type { OwnerPeer, RequestRouter } from '../grpc/request-router.js';
 import type { WorkerPeer } from './worker-peer.js';
@@ -27,7 +28,7 @@ export interface RemoteTails {
 export class WorkerRouting implements LogWriter, LogReader, RequestRouter {
   constructor(
     private readonly topology: WorkerTopology,
-    private readonly local: LogWriter & LogReader,
+    private readonly local: { readonly writer: LogWriter; readonly reader: LogReader },
     /** Every worker's peer by index; this worker's own entry is never used. */
     private readonly peers: ReadonlyArray<WorkerPeer | undefined>,
     private readonly remoteTails: RemoteTails,
@@ -44,7 +45,22 @@ export class WorkerRouting implements LogWriter, LogReader, RequestRouter {
 
   append(input: AppendInput): Promise<number> {
     const owner = this.topology.ownerOf(input.subject);
-    return owner === this.topology.index ? this.local.append(input) : this.peer(owner).publishes.append(input);
+    if (owner === this.topology.index) return this.local.writer.append(input);
+    return this.peer(owner)
+      .publishes.append(input)
+      .catch((err: unknown) => {
+        // A worker that does not own the partition names the one it believes does: ask that one, once.
+        const named = err instanceof BrokerError && err.reason === 'NOT_OWNER' ? this.workerNamed(err) : undefined;
+        if (named === undefined || named === owner || named === this.topology.index) throw err;
+        return this.peer(named).publishes.append(input);
+      });
+  }
+
+  /** The worker index in a NOT_OWNER error's `owner` (`<broker id>/w<n>`), if it names one of this broker's. */
+  private workerNamed(err: BrokerError): number | undefined {
+    const match = /\/w(\d+)$/.exec(err.metadata.owner ?? '');
+    const index = match?.[1] === undefined ? undefined : Number(match[1]);
+    return index !== undefined && index < this.topology.count ? index : undefined;
   }
 
   appendMany(inputs: readonly AppendInput[]): Promise<number[]> {
@@ -69,7 +85,7 @@ export class WorkerRouting implements LogWriter, LogReader, RequestRouter {
         const part = positions.map((i) => inputs[i] as AppendInput);
         const got =
           owner === this.topology.index
-            ? await this.local.appendBatch(part)
+            ? await this.local.writer.appendBatch(part)
             : await this.peer(owner).publishBatch(part);
         positions.forEach((i, k) => (ids[i] = got[k] ?? 0));
       }),
@@ -78,24 +94,24 @@ export class WorkerRouting implements LogWriter, LogReader, RequestRouter {
   }
 
   get(subject: string, offset: number): Promise<LookupResult> {
-    return this.local.get(subject, offset);
+    return this.local.reader.get(subject, offset);
   }
 
   readRange(subject: string, fromOffset: number, limits: ReadLimits): Promise<LogRecord[]> {
-    return this.local.readRange(subject, fromOffset, limits);
+    return this.local.reader.readRange(subject, fromOffset, limits);
   }
 
   tail(subject: string, from: number | 'live'): Promise<TailCursor> {
     const owner = this.topology.ownerOf(subject);
-    return owner === this.topology.index ? this.local.tail(subject, from) : this.remoteTails.tail(subject, from);
+    return owner === this.topology.index ? this.local.reader.tail(subject, from) : this.remoteTails.tail(subject, from);
   }
 
   subjectInfo(subject: string): Promise<SubjectInfo | undefined> {
-    return this.local.subjectInfo(subject);
+    return this.local.reader.subjectInfo(subject);
   }
 
   listSubjects(query: SubjectQuery): Promise<SubjectInfo[]> {
-    return this.local.listSubjects(query);
+    return this.local.reader.listSubjects(query);
   }
 
   private peer(owner: number): WorkerPeer {

@@ -15,7 +15,8 @@ import {
 import type { AppendInput } from '../../core/index.js';
 import { ForwardingClient } from '../../proto/gen/internal.js';
 import type { OwnerPeer } from '../grpc/request-router.js';
-import { PublishForwarder, toPublishRequest, waitForReady, type PublishForwarderOptions } from './publish-forwarder.js';
+import { waitForReady } from './owner-calls.js';
+import { PublishForwarder, toPublishRequest, type PublishForwarderOptions } from './publish-forwarder.js';
 import { fromServiceError } from './remote-error.js';
 
 /** Channel options between workers: no message size cap of their own (each side's public limits already applied). */
@@ -24,6 +25,10 @@ const INTERNAL_CHANNEL = {
   'grpc.max_send_message_length': -1,
   // One connection per pair of workers, not shared with other clients in the process (tests run several brokers).
   'grpc.use_local_subchannel_pool': 1,
+  // A restarted worker is back within a second or two: grpc-js's default backoff (1 s growing to 120 s) would keep
+  // the calls and upstream subscriptions waiting on it long after.
+  'grpc.initial_reconnect_backoff_ms': 50,
+  'grpc.max_reconnect_backoff_ms': 1_000,
 } as const;
 
 /** How long a forwarded read waits for its owner (e.g. restarting) before it fails UNAVAILABLE. */
