@@ -13,6 +13,7 @@ export interface LogWriter {
    * Appends records to any subjects atomically: every one or none is written (one storage write, also across
    * subjects, whatever their states are doing). Each subject's records get consecutive offsets in input order, and
    * the offsets resolve in input order. Inputs with idempotency keys are deduplicated each, as `append` does.
+   * A log split into partitions (log/partitions/) is atomic within each partition only: one write per partition.
    */
   appendBatch(inputs: readonly AppendInput[]): Promise<number[]>;
 }

@@ -85,7 +85,7 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
   maxSubjects: {
     env: 'BROKER_MAX_SUBJECTS',
     type: integer(1),
-    help: 'subjects held; a publish to a new subject beyond it gets RESOURCE_EXHAUSTED SUBJECT_LIMIT',
+    help: 'subjects held; a publish to a new subject beyond it gets RESOURCE_EXHAUSTED SUBJECT_LIMIT (a total: with several workers each holds the share of the partitions it owns)',
   },
   segmentMaxRecords: {
     env: 'BROKER_SEGMENT_MAX_RECORDS',
@@ -120,7 +120,7 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
   maxTotalBytes: {
     env: 'BROKER_MAX_TOTAL_BYTES',
     type: integer(0),
-    help: 'body bytes stored over all subjects; past it as BROKER_MAX_SUBJECT_BYTES (0 = no limit)',
+    help: 'body bytes stored over all subjects; past it as BROKER_MAX_SUBJECT_BYTES (0 = no limit; a total: with several workers each stores the share of the partitions it owns)',
   },
   discardPolicy: {
     env: 'BROKER_DISCARD',
@@ -137,11 +137,15 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
     type: integer(0),
     help: 'recent records cached per active subject for subscribers',
   },
-  tailCacheBytes: { env: 'BROKER_TAIL_CACHE_BYTES', type: integer(0), help: 'memory for all tail caches together' },
+  tailCacheBytes: {
+    env: 'BROKER_TAIL_CACHE_BYTES',
+    type: integer(0),
+    help: 'memory for all tail caches together (a total: with several workers each has the share of the partitions it owns)',
+  },
   subjectCacheSize: {
     env: 'BROKER_SUBJECT_CACHE',
     type: integer(16),
-    help: 'per-subject states kept in memory (LRU, about 1.1 KiB each)',
+    help: 'per-subject states kept in memory (LRU, about 1.1 KiB each; a total, split evenly over the partitions: ceil(value / partitions) each)',
   },
   maxSubscribers: { env: 'BROKER_MAX_SUBSCRIBERS', type: integer(1), help: 'open Subscribe streams allowed' },
   // At least 64 KiB: a page must hold a whole message whatever BROKER_MAX_BODY_BYTES is (the server sends the larger).
