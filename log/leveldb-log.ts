@@ -114,7 +114,7 @@ export class LevelDbLog implements Log {
     });
   }
 
-  /** Deletes the subject's oldest sealed segment, for the policy 'oldest' (storage-limits.ts); resolves with its bytes. */
+  /** Deletes the subject's oldest sealed segment (policy 'oldest', storage-limits.ts); resolves with its bytes. */
   private async dropOldest(state: SubjectState): Promise<number> {
     const oldest = oldestSealed(state);
     if (oldest === undefined) return 0;

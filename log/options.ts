@@ -50,7 +50,10 @@ export interface LogOptions {
  * that are totals stay totals: each partition gets its part), and which partitions this process opens.
  */
 export interface PartitionedLogOptions extends LogOptions {
-  /** The partition count of a new data dir; set and different from the dir's, the open is refused. @defaultValue the dir's, or DEFAULT_PARTITIONS for a new one */
+  /**
+   * The partition count of a new data dir; set and different from the dir's, the open is refused (ConfigError).
+   * @defaultValue the dir's, or DEFAULT_PARTITIONS for a new one
+   */
   readonly partitions?: number;
   /** The partitions this process opens and serves; a subject in another one gets NotOwnerError. @defaultValue all */
   readonly owned?: readonly number[];
