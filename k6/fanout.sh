@@ -9,8 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash k6/install.sh
 # One descriptor per stream on each side (the broker and k6): take the hard limit.
-ulimit -n "$(ulimit -Hn)"
 subscribers=${SUBSCRIBERS:-300}
+hard=$(ulimit -Hn)
+[ "$hard" = unlimited ] && hard=1048576
+ulimit -n "$hard" 2>/dev/null || true
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((subscribers + 1000)) ]; then
+  echo "k6/fanout.sh: ulimit -n is $(ulimit -n); $subscribers streams need about $((subscribers + 1000))" >&2
+fi
 export BROKER_WORKERS=${BROKER_WORKERS:-2}
 # Every stream has its own connection; the publishers need a few more.
 export BROKER_MAX_CONNECTIONS=${BROKER_MAX_CONNECTIONS:-$((subscribers + 1000))}
