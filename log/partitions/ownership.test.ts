@@ -77,6 +77,7 @@ describe('PartitionedLog ownership and adoption', () => {
       );
       let log = await openLog({ ...TEST_LOG_DEFAULTS, dataDir: old.dir });
       assert.equal(log.partitions, 1);
+      assert.equal(log.maxOpenFiles, 256 + 1, 'one database: as before partitions');
       assert.deepEqual(JSON.parse(await readFile(join(old.dir, PARTITIONS_MARKER), 'utf8')), {
         partitions: 1,
         hash: 'fnv1a32',
@@ -131,6 +132,8 @@ describe('PartitionedLog ownership and adoption', () => {
       for (const subject of mine.slice(0, 2)) await ctx.log.append(message(subject, 'x'));
       // ceil(4 subjects * 3 of 6 partitions) = 2.
       await assert.rejects(ctx.log.append(message(mine[2] ?? '', 'x')), /holds 2 subjects/);
+      // LevelDB's 256 files split over 6 partitions is below its floor of 74 per database; plus each side file.
+      assert.equal(ctx.log.maxOpenFiles, 3 * (74 + 1));
     } finally {
       await ctx.dispose();
     }

@@ -88,9 +88,12 @@ export class PartitionedLog implements Log {
     return this.ownedSet.has(this.partitionOf(subject));
   }
 
-  /** Files the owned partitions' LevelDB databases may hold open together, for the process's descriptor budget. */
+  /**
+   * Files the owned partitions may hold open together, for the process's descriptor budget (api/server/fd-budget.ts):
+   * per partition its LevelDB's maxOpenFiles and its high-water side file (kept open for appending).
+   */
   get maxOpenFiles(): number {
-    return this.owned.length * this.settings.maxOpenFiles;
+    return this.owned.length * (this.settings.maxOpenFiles + 1);
   }
 
   // ---- routing -------------------------------------------------------------------------------------------
