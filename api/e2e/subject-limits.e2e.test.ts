@@ -49,7 +49,9 @@ describe('subject limits (e2e)', () => {
   });
 
   it('refuses a publish to a new subject beyond BROKER_MAX_SUBJECTS with RESOURCE_EXHAUSTED SUBJECT_LIMIT, also after a restart; existing subjects go on', async () => {
-    let broker = await startBrokerProcess({ BROKER_MAX_SUBJECTS: '3' });
+    // One process: with several workers each holds the share of BROKER_MAX_SUBJECTS of the partitions it owns
+    // (README, Workers and partitions), so "the fourth subject" is not a per-broker count there.
+    let broker = await startBrokerProcess({ BROKER_MAX_SUBJECTS: '3', BROKER_WORKERS: '1' });
     brokers.push(broker);
     let client = broker.client();
     for (const subject of ['a', 'b', 'c']) assert.equal(await publish(client, subject, 'one'), 1);
@@ -98,7 +100,9 @@ describe('subject limits (e2e)', () => {
   it('keeps no per-subject state of idle subjects on the heap: 40,000 new subjects leave the heap after GC where it was', async () => {
     const snapshots = await mkdtemp(join(tmpdir(), 'broker-heap-'));
     const nodeOptions = `${process.env.NODE_OPTIONS ?? ''} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapshots}`;
+    // One process: the heap snapshot (SIGUSR2) and the heap figure are one process's.
     const broker = await startBrokerProcess({
+      BROKER_WORKERS: '1',
       BROKER_FSYNC: 'never',
       BROKER_SUBJECT_CACHE: '100',
       NODE_OPTIONS: nodeOptions.trim(),

@@ -11,6 +11,7 @@ import {
 } from '../../core/index.js';
 import { WorkerParts } from '../workers/worker-parts.js';
 import type { WorkerTopology } from '../workers/worker-topology.js';
+import { reportLogHealth } from '../workers/worker-process.js';
 import { LEVELDB_MAX_OPEN_FILES, logOptionsFromConfig, openLog } from '../../log/index.js';
 import { ColdTier, createTieredReader } from '../../tiering/index.js';
 import { BrokerService } from '../grpc/broker-service.js';
@@ -23,7 +24,7 @@ import { connectionBudget, readFdLimit } from './fd-budget.js';
 import type { CassandraColdStoreOptions } from '../../tiering/cassandra/index.js';
 import { withDataLossLog } from './data-loss-log.js';
 import { withStorageLimitLog } from './storage-limit-log.js';
-import { LogWriteHealth } from './log-write-health.js';
+import { LogWriteHealth, type ServingStatus } from './log-write-health.js';
 import { createLogger } from './logger.js';
 
 /** Starts the background work on the broker's log (compaction, replication); resolves with how to stop it. */
@@ -109,7 +110,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       logger,
     });
     // Health follows the log from here on (NOT_SERVING while it refuses writes).
-    logHealth.attach(server);
+    logHealth.attach(topology === undefined ? server : toldToPrimaryToo(server));
     coldTierStatus?.attach(server);
     const grpcPort = await server.listen(config.grpcHost, config.grpcPort);
     opened.add('gRPC server', () => server.close());
@@ -155,6 +156,16 @@ async function buildService(
   await parts.listen();
   opened.add('worker endpoint', () => parts.close(config.shutdownTimeoutMs));
   return new BrokerService({ ...serviceOptions, metrics, ...parts.routed });
+}
+
+/** A worker's log health goes to the primary too, so every worker says NOT_SERVING when any log refuses writes. */
+function toldToPrimaryToo(server: BrokerServer): ServingStatus {
+  return {
+    setServing: (serving) => {
+      server.setServing(serving);
+      reportLogHealth(serving);
+    },
+  };
 }
 
 /**

@@ -206,9 +206,14 @@ export async function subscribe(client: BrokerClient, subject: string, fromId = 
   };
 }
 
+/**
+ * A metric's value: the sum of its series (a broker of several workers has one per worker, labelled `worker`), or
+ * undefined when it has none.
+ */
 export function metricValue(text: string, name: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line === undefined ? undefined : Number(line.split(' ').pop());
+  const lines = text.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  if (lines.length === 0) return undefined;
+  return lines.reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
 }
 
 function killGroup(pid: number): void {

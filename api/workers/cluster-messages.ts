@@ -1,5 +1,9 @@
 /** What the primary and its workers tell each other over node:cluster's IPC channel. */
-export type WorkerMessage = { readonly type: 'broker:ready'; readonly grpcPort: number };
+export type WorkerMessage =
+  | { readonly type: 'broker:ready'; readonly grpcPort: number }
+  /** The worker's log refuses writes (false) or accepts them again (true). */
+  | { readonly type: 'broker:log-health'; readonly serving: boolean };
+/** Whether the whole broker serves: every worker up and every worker's log accepting writes. */
 export type PrimaryMessage = { readonly type: 'broker:workers'; readonly allUp: boolean };
 
 /** The environment a worker is forked with: who it is among how many, and what the primary settled for all. */
@@ -11,7 +15,8 @@ export const WORKER_ENV = {
 } as const;
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
-  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'broker:ready';
+  const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
+  return type === 'broker:ready' || type === 'broker:log-health';
 }
 
 export function isPrimaryMessage(value: unknown): value is PrimaryMessage {

@@ -28,7 +28,7 @@ export interface SupervisorOptions {
  * SIGTERM/SIGINT drains them all and exits 0 once every one has.
  */
 export class Supervisor {
-  private readonly slots: Array<{ worker?: Worker; ready: boolean; restarts: number; served: boolean }>;
+  private readonly slots: Array<{ worker?: Worker; ready: boolean; restarts: number; served: boolean; logOk: boolean }>;
   private stopping = false;
   private readonly socketDir: string;
   private metrics: { port: number; close(): Promise<void> } | undefined;
@@ -36,7 +36,12 @@ export class Supervisor {
   private failedCode: number | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
-    this.slots = Array.from({ length: options.workers }, () => ({ ready: false, restarts: 0, served: false }));
+    this.slots = Array.from({ length: options.workers }, () => ({
+      ready: false,
+      restarts: 0,
+      served: false,
+      logOk: true,
+    }));
     this.socketDir = socketDirFor(options.config.dataDir);
   }
 
@@ -98,7 +103,13 @@ export class Supervisor {
     const index = this.slots.findIndex((s) => s.worker === worker);
     const slot = this.slots[index];
     if (slot === undefined) return;
+    if (message.type === 'broker:log-health') {
+      slot.logOk = message.serving;
+      this.broadcast();
+      return;
+    }
     slot.ready = true;
+    slot.logOk = true;
     slot.served = true;
     slot.restarts = 0;
     this.options.logger.info({ worker: index, pid: worker.process.pid }, 'worker serving');
@@ -131,9 +142,9 @@ export class Supervisor {
     }, delay);
   }
 
-  /** Every worker learns whether all are up: health says NOT_SERVING while any partition is unserved. */
+  /** Every worker learns whether all are up and writable: health is NOT_SERVING while any partition is not. */
   private broadcast(): void {
-    const message: PrimaryMessage = { type: 'broker:workers', allUp: this.slots.every((s) => s.ready) };
+    const message: PrimaryMessage = { type: 'broker:workers', allUp: this.slots.every((s) => s.ready && s.logOk) };
     for (const slot of this.slots) if (slot.worker?.isConnected() === true) slot.worker.send(message);
   }
 }

@@ -37,6 +37,12 @@ export function announceReady(grpcPort: number): void {
   process.send?.(message);
 }
 
+/** Tells the primary whether this worker's log accepts writes (the broker's one health status follows it). */
+export function reportLogHealth(serving: boolean): void {
+  const message: WorkerMessage = { type: 'broker:log-health', serving };
+  process.send?.(message);
+}
+
 /** Calls back with whether every worker is up, each time the primary says. */
 export function onWorkersStatus(listener: (allUp: boolean) => void): void {
   process.on('message', (message: unknown) => {
