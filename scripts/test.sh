@@ -37,6 +37,11 @@ run() { # concurrency files...
 }
 run "${TEST_CONCURRENCY:-2}" "${local_files[@]}"
 run 1 "${server_files[@]}"
+# The end-to-end suite once more against a broker of 3 worker processes (BROKER_WORKERS=3, issue 12): every contract
+# behaviour must hold with workers too. E2E_WORKERS is read by api/test-support/broker-process.ts.
+# (Only the files that start brokers as processes; workers.e2e.test.ts sets its own BROKER_WORKERS.)
+mapfile -t e2e_files < <(grep -l startBrokerProcess api/e2e/*.e2e.test.ts | grep -v workers.e2e.test.ts | sort)
+E2E_WORKERS=3 run "${TEST_CONCURRENCY:-2}" "${e2e_files[@]}"
 
 sum() { grep -E "^# $1 [0-9]+" "$out" | awk '{n += $3} END {print n + 0}'; }
 pass=$(sum pass)
