@@ -34,6 +34,11 @@ export const SCENARIOS: Readonly<Record<string, ScenarioEntry>> = {
       'broker PublishStream and PublishBatch vs NATS JetStream and Redis Streams; unary vs a grpc-js echo server',
     load: () => import('./compare.js'),
   },
+  workers: {
+    summary:
+      'BROKER_WORKERS=N for each N of --workers-list (1,2; auto = cores): PublishStream, PublishBatch, 1,000-subscriber fan-out, forwarded vs direct publish, broker CPU-µs per message',
+    load: () => import('./workers.js'),
+  },
   log: {
     summary: "the log's group commit against raw LevelDB batches, and a tailing reader",
     script: 'bench:log',

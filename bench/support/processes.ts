@@ -58,12 +58,18 @@ async function waitForLine(child: ChildProcess, pattern: RegExp, what: string): 
   });
 }
 
+/** A broker this run started; `metricsPort` is -1 unless the env asked for /metrics (BROKER_METRICS_PORT=0: any). */
+export interface RunningBroker extends Running {
+  readonly metricsPort: number;
+}
+
 /**
  * The broker as `npm start` runs it, from the build (dist/api/cli.js: the bench scripts build first), on a free port
  * and a temp data dir; BENCH_BROKER=src runs the sources through tsx instead (its transpiler stays resident: about
- * 30 MB more RSS). The data dir is removed when it stops.
+ * 30 MB more RSS). The data dir is removed when it stops. Ready at its `"msg":"listening"` line: with BROKER_WORKERS
+ * above 1 the primary logs it once every worker serves (each worker's own line says "worker listening").
  */
-export async function startBroker(env: Record<string, string> = {}): Promise<Running> {
+export async function startBroker(env: Record<string, string> = {}): Promise<RunningBroker> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-broker-'));
   const args =
     process.env.BENCH_BROKER === 'src'
@@ -82,8 +88,14 @@ export async function startBroker(env: Record<string, string> = {}): Promise<Run
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const m = await waitForLine(child, /"grpcPort":(\d+)/, 'broker');
-  return { port: Number(m[1]), pid: child.pid!, stop: stopper(child, () => rm(dir, { recursive: true, force: true })) };
+  const line = (await waitForLine(child, /"msg":"listening"/, 'broker')).input ?? '';
+  const field = (name: string): number => Number(new RegExp(`"${name}":(-?\\d+)`).exec(line)?.[1] ?? -1);
+  return {
+    port: field('grpcPort'),
+    metricsPort: field('metricsPort'),
+    pid: child.pid!,
+    stop: stopper(child, () => rm(dir, { recursive: true, force: true })),
+  };
 }
 
 /** The transport ceiling: a grpc-js server answering Publish at once (no storage), same process model. */
