@@ -123,6 +123,7 @@ const rows = [
   ['delivery p50', ms(val('delivery_latency', 'p(50)'))],
   ['delivery p99', ms(val('delivery_latency', 'p(99)'))],
   ['delivery max', ms(val('delivery_latency', 'max'))],
+  ['publish p50, p99', `${ms(val('publish_latency', 'p(50)'))}, ${ms(val('publish_latency', 'p(99)'))}`],
 ];
 let worker = 0;
 for (const [key, kb] of max) {
