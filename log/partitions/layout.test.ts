@@ -142,6 +142,18 @@ describe('the partition layout of a data dir', () => {
       await assert.rejects(ensurePartitionLayout(dir), /partitions\/ folder but no partitions\.json/);
     });
 
+    it("should say the file system's error as STORAGE_UNREADABLE, with it as the cause", async () => {
+      const file = join(await tempDir(), 'a-file');
+      await writeFile(file, '');
+      const err = await ensurePartitionLayout(file).then(
+        () => assert.fail('opened a file as a data dir'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof BrokerError);
+      assert.equal(err.reason, 'STORAGE_UNREADABLE');
+      assert.match(String((err.cause as Error).message), /EEXIST/);
+    });
+
     it('should refuse a BROKER_PARTITIONS out of range before touching the dir', async () => {
       const dir = join(await tempDir(), 'untouched');
       await assert.rejects(ensurePartitionLayout(dir, 2000), ConfigError);

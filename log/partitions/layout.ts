@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, DEFAULT_PARTITIONS, MAX_PARTITIONS, StorageOpenError, partitionOf } from '../../core/index.js';
+import {
+  BrokerError,
+  ConfigError,
+  DEFAULT_PARTITIONS,
+  MAX_PARTITIONS,
+  StorageOpenError,
+  partitionOf,
+} from '../../core/index.js';
 
 /** The marker file at the root of a data dir: its partition count, hash and layout (JSON). */
 export const PARTITIONS_MARKER = 'partitions.json';
@@ -40,6 +47,16 @@ export function partitionDir(layout: PartitionLayout, partition: number): string
  */
 export async function ensurePartitionLayout(dataDir: string, requested?: number): Promise<PartitionLayout> {
   checkRequested(requested);
+  try {
+    return await settleLayout(dataDir, requested);
+  } catch (err) {
+    // The file system's own errors (a file where the dir should be, no permission) as the log's open would say them.
+    if (err instanceof BrokerError) throw err;
+    throw new StorageOpenError(dataDir, err);
+  }
+}
+
+async function settleLayout(dataDir: string, requested: number | undefined): Promise<PartitionLayout> {
   await mkdir(dataDir, { recursive: true });
   for (let attempt = 0; attempt < 2; attempt++) {
     const found = await readMarker(dataDir);
