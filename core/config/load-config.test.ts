@@ -170,6 +170,7 @@ describe('SETTINGS', () => {
     assert.deepEqual(
       SETTINGS.filter((s) => s.default.startsWith('(')).map((s) => [s.env, s.default]),
       [
+        ['BROKER_PARTITIONS', '(unset)'],
         ['BROKER_ID', '(host name)'],
         ['REDIS_URL', '(unset)'],
         ['SCYLLA_CONTACT_POINTS', '(unset)'],
