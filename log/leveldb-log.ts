@@ -191,6 +191,11 @@ export class LevelDbLog implements Log {
     return this.reader.listSubjects(query);
   }
 
+  /** A page of subjects' names only, loading no state (the partitioned log merges these, then loads its page). */
+  listSubjectNames(query: SubjectQuery): Promise<string[]> {
+    return this.reader.listSubjectNames(query);
+  }
+
   // ---- SegmentStore --------------------------------------------------------------------------------------
 
   segment(ref: SegmentRef): Promise<SegmentInfo | undefined> {

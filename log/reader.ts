@@ -134,6 +134,18 @@ export class Reader implements LogReader {
   }
 
   async listSubjects(query: SubjectQuery): Promise<SubjectInfo[]> {
+    const subjects = await this.listSubjectNames(query);
+    const out: SubjectInfo[] = [];
+    for (const subject of subjects) {
+      // Each subject may load its state from disk; an abandoned call stops here with what it has.
+      if (query.signal?.aborted === true) break;
+      out.push(subjectInfoOf(await this.subjects.load(subject)));
+    }
+    return out;
+  }
+
+  /** The names of a page of subjects (head keys only: no state is loaded). */
+  async listSubjectNames(query: SubjectQuery): Promise<string[]> {
     const prefix = query.prefix ?? '';
     const lower = headKey(prefix);
     const upper = prefix === '' ? Buffer.from([Family.head + 1]) : prefixEnd(lower);
@@ -143,13 +155,7 @@ export class Reader implements LogReader {
         : { gte: lower, lt: upper };
     const subjects: string[] = [];
     for await (const key of this.db.keys({ ...range, limit: query.limit })) subjects.push(parseHeadKey(key));
-    const out: SubjectInfo[] = [];
-    for (const subject of subjects) {
-      // Each subject may load its state from disk; an abandoned call stops here with what it has.
-      if (query.signal?.aborted === true) break;
-      out.push(subjectInfoOf(await this.subjects.load(subject)));
-    }
-    return out;
+    return subjects;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { SegmentInfo, SubjectInfo } from '../../core/index.js';
+import type { SegmentInfo } from '../../core/index.js';
 
 /**
  * Subjects compared as LevelDB orders their keys: by the bytes of their UTF-8 (a subject that is a prefix of another
@@ -32,9 +32,9 @@ export function mergePages<T>(
   return keyed.slice(0, Math.max(0, limit)).map((k) => k.item);
 }
 
-/** Subjects merged from partitions' pages (see mergePages). */
-export function mergeSubjectPages(pages: readonly SubjectInfo[][], limit: number): SubjectInfo[] {
-  return mergePages(pages, limit, (info) => ({ bytes: Buffer.from(info.subject, 'utf8'), offset: 0 }));
+/** Subject names merged from partitions' pages (see mergePages). */
+export function mergeSubjectNames(pages: readonly string[][], limit: number): string[] {
+  return mergePages(pages, limit, (subject) => ({ bytes: Buffer.from(subject, 'utf8'), offset: 0 }));
 }
 
 /** Segments merged from partitions' pages (see mergePages). */

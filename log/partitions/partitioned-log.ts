@@ -20,7 +20,7 @@ import { LevelDbLog } from '../leveldb-log.js';
 import { notify } from '../notify.js';
 import type { PartitionedLogOptions } from '../options.js';
 import { ensurePartitionLayout, isDirectory, partitionDir, type PartitionLayout } from './layout.js';
-import { mergeSegmentPages, mergeSubjectPages } from './merge.js';
+import { mergeSegmentPages, mergeSubjectNames } from './merge.js';
 import { PartitionSettings, ownedPartitions } from './partition-options.js';
 import { splitByPartition, type Parts } from './split.js';
 
@@ -235,9 +235,22 @@ export class PartitionedLog implements Log {
     return (await this.reading(subject))?.subjectInfo(subject);
   }
 
+  /**
+   * Each partition's page of names (keys only), merged; then the states of the page's subjects alone are loaded, so
+   * a page costs what it does on one database, not a page per partition.
+   */
   async listSubjects(query: SubjectQuery): Promise<SubjectInfo[]> {
-    const pages = await Promise.all(this.openLogs().map((log) => log.listSubjects(query)));
-    return mergeSubjectPages(pages, query.limit);
+    const logs = this.openLogs();
+    if (logs.length === 1) return logs[0]?.listSubjects(query) ?? [];
+    const pages = await Promise.all(logs.map((log) => log.listSubjectNames(query)));
+    const out: SubjectInfo[] = [];
+    for (const subject of mergeSubjectNames(pages, query.limit)) {
+      // Each subject may load its state from disk; an abandoned call stops here with what it has.
+      if (query.signal?.aborted === true) break;
+      const info = await this.logs.get(this.partitionOf(subject))?.subjectInfo(subject);
+      if (info !== undefined) out.push(info);
+    }
+    return out;
   }
 
   // ---- SegmentStore --------------------------------------------------------------------------------------
