@@ -34,6 +34,11 @@ export const SCENARIOS: Readonly<Record<string, ScenarioEntry>> = {
       'broker PublishStream and PublishBatch vs NATS JetStream and Redis Streams; unary vs a grpc-js echo server',
     load: () => import('./compare.js'),
   },
+  channel: {
+    summary:
+      'the local channel between workers: Forwarding/Append over a unix socket vs TCP loopback (calls/s, server CPU µs)',
+    load: () => import('./channel.js'),
+  },
   workers: {
     summary:
       'BROKER_WORKERS=N for each N of --workers-list (1,2; auto = cores): PublishStream, PublishBatch, 1,000-subscriber fan-out, forwarded vs direct publish, broker CPU-µs per message',
