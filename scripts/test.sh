@@ -15,8 +15,8 @@ bash scripts/tools.sh grpcurl
 source .services/env
 
 # *.faults.test.ts are the fault-injection scenarios: npm run test:faults runs them (CI too), so not here as well.
-mapfile -t local_files < <(find core log retention tiering jobs api bench -name '*.test.ts' -not -name '*.cql.test.ts' -not -name '*.redis.test.ts' -not -name '*.faults.test.ts' -not -path '*/node_modules/*' | sort)
-mapfile -t server_files < <(find core log retention tiering jobs api bench \( -name '*.cql.test.ts' -o -name '*.redis.test.ts' \) -not -path '*/node_modules/*' | sort)
+mapfile -t local_files < <(find core log retention tiering jobs cluster api bench -name '*.test.ts' -not -name '*.cql.test.ts' -not -name '*.redis.test.ts' -not -name '*.faults.test.ts' -not -path '*/node_modules/*' | sort)
+mapfile -t server_files < <(find core log retention tiering jobs cluster api bench \( -name '*.cql.test.ts' -o -name '*.redis.test.ts' \) -not -path '*/node_modules/*' | sort)
 if [ "$((${#local_files[@]} + ${#server_files[@]}))" -eq 0 ]; then
   echo "no test files found" >&2
   exit 1
