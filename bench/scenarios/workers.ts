@@ -250,8 +250,10 @@ class Broker {
       BROKER_FSYNC: 'batch',
     });
     const procs = discover(running.pid);
-    if (countOf(workers) > 1 && procs.workers.size !== countOf(workers))
+    if (countOf(workers) > 1 && procs.workers.size !== countOf(workers)) {
+      await running.stop();
       throw new Error(`BROKER_WORKERS=${workers}: found ${procs.workers.size} worker processes`);
+    }
     // Their CPU is this run's, not "foreign" (the primary is tracked by startBroker).
     for (const pid of procs.workers.values()) trackPid(pid, true);
     return new Broker(workers, running, procs);

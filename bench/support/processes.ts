@@ -88,13 +88,19 @@ export async function startBroker(env: Record<string, string> = {}): Promise<Run
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const line = (await waitForLine(child, /"msg":"listening"/, 'broker')).input ?? '';
+  const stop = stopper(child, () => rm(dir, { recursive: true, force: true }));
+  // A broker that never says it listens (a timeout, a bad setting) is stopped here, not left running.
+  const ready = await waitForLine(child, /"msg":"listening"/, 'broker').catch(async (err: unknown) => {
+    await stop();
+    throw err;
+  });
+  const line = ready.input ?? '';
   const field = (name: string): number => Number(new RegExp(`"${name}":(-?\\d+)`).exec(line)?.[1] ?? -1);
   return {
     port: field('grpcPort'),
     metricsPort: field('metricsPort'),
     pid: child.pid!,
-    stop: stopper(child, () => rm(dir, { recursive: true, force: true })),
+    stop,
   };
 }
 
