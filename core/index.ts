@@ -16,3 +16,4 @@ export * from './cold-store.js';
 export * from './partitioning.js';
 export * from './config/index.js';
 export * from './cursor-batches.js';
+export * from './id-reservations.js';
