@@ -14,6 +14,7 @@ export * from './log-observer.js';
 export * from './log.js';
 export * from './cold-store.js';
 export * from './partitioning.js';
+export * from './ownership-store.js';
 export * from './config/index.js';
 export * from './cursor-batches.js';
 export * from './id-reservations.js';
