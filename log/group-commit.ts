@@ -1,5 +1,6 @@
 import { UnavailableError, type LogObserver, type LogRecord, type SegmentInfo } from '../core/index.js';
 import { encodeHead, encodeSegment, segmentInfo, type SegmentState } from './codec.js';
+import type { DueReservations, IdReserver } from './id-reserver.js';
 import { headKey, offsetKey } from './keys.js';
 import { notify } from './notify.js';
 import type { Db } from './storage.js';
@@ -41,6 +42,11 @@ export interface GroupCommitOptions {
    * before its appends are acknowledged, so a torn LevelDB WAL cannot make an acknowledged id look never assigned.
    */
   readonly marks?: (heads: ReadonlyArray<readonly [string, number]>, sync: boolean) => Promise<void>;
+  /**
+   * Raises the id reservations in the shared store (id-reserver.ts) of the subjects whose head the batch takes
+   * above them, in parallel with the batch and before its appends are acknowledged; a failed write fails the batch.
+   */
+  readonly reserver?: IdReserver | undefined;
 }
 
 /**
@@ -192,12 +198,12 @@ export class GroupCommit {
     const records = this.batchRecords;
     const bytes = this.batchBytes;
     const heads = this.options.marks === undefined ? undefined : this.changedHeads();
+    const reserving = this.options.reserver?.due(this.dirtyHeads, this.pending());
     const batch = this.takeBatch();
     const sync = this.options.sync;
     const started = performance.now();
     try {
-      if (heads === undefined || heads.length === 0) await batch.write({ sync });
-      else await Promise.all([batch.write({ sync }), this.options.marks?.(heads, sync)]);
+      await this.write(batch, sync, heads, reserving);
     } catch (err) {
       this.retractMarks(appends, sync);
       this.failClosed(err, appends, controls);
@@ -218,6 +224,27 @@ export class GroupCommit {
     } else {
       this.notifyIdle();
     }
+  }
+
+  /** Writes the batch, and in parallel the heads to the side file and the reservations due to the shared store. */
+  private async write(
+    batch: Batch,
+    sync: boolean,
+    heads: ReadonlyArray<readonly [string, number]> | undefined,
+    reserving: DueReservations | undefined,
+  ): Promise<void> {
+    const reserver = this.options.reserver;
+    if (reserving === undefined || reserver === undefined) {
+      if (heads === undefined || heads.length === 0) await batch.write({ sync });
+      else await Promise.all([batch.write({ sync }), this.options.marks?.(heads, sync)]);
+      return;
+    }
+    const marks = heads === undefined || heads.length === 0 ? undefined : this.options.marks?.(heads, sync);
+    // allSettled: a failure is raised only once all three are done, so no write is left running behind it.
+    const settled = await Promise.allSettled([batch.write({ sync }), marks, reserver.write(reserving)]);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    reserver.written(reserving);
   }
 
   /**

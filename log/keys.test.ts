@@ -8,6 +8,8 @@ import {
   activeKeyAfter,
   formatVersionKey,
   headKey,
+  parseReservationKey,
+  reservationKey,
   offsetKey,
   parseActiveKey,
   parseHeadKey,
@@ -71,6 +73,11 @@ describe('keys', () => {
     it('should write the head key as 02 · subject, without a terminator', () => {
       assert.equal(headKey('orders').toString('hex'), '02' + '6f7264657273');
       assert.equal(parseHeadKey(Buffer.from('026f7264657273', 'hex')), 'orders');
+    });
+
+    it('should write the reservation key as 09 · subject, without a terminator', () => {
+      assert.equal(reservationKey('orders').toString('hex'), '09' + '6f7264657273');
+      assert.equal(parseReservationKey(reservationKey('é.日本')), 'é.日本');
     });
 
     it('should write the age index key as 05 · firstPublishMs(8) · subject · 00 · baseOffset(8)', () => {

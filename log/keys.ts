@@ -32,6 +32,11 @@ export const Family = {
    * in the batch of the record it names (dedupe.ts). Expired by compaction, or overwritten when the key is reused.
    */
   dedupe: 0x08,
+  /**
+   * Id reservations (id-reserver.ts): V subject -> the highest id reserved in the shared store (u64 BE), put in the
+   * batch that raises it there. Corrected down to the store's value at open when the store's write failed.
+   */
+  reservation: 0x09,
 } as const;
 export type Family = (typeof Family)[keyof typeof Family];
 
@@ -102,6 +107,15 @@ export function headKey(subject: string): Buffer {
   return buf;
 }
 
+/** V subject: where a subject's id reservation is kept (like its head, no terminator). */
+export function reservationKey(subject: string): Buffer {
+  const len = Buffer.byteLength(subject, 'utf8');
+  const buf = Buffer.allocUnsafe(len + 1);
+  buf[0] = Family.reservation;
+  buf.write(subject, 1, 'utf8');
+  return buf;
+}
+
 /** K subject 0 key: where an idempotency key of a subject is kept. */
 export function dedupeKey(prefix: Buffer, key: string): Buffer {
   const len = Buffer.byteLength(key, 'utf8');
@@ -136,6 +150,9 @@ export function parseOffsetKey(key: Uint8Array): { subject: string; offset: numb
 export function parseHeadKey(key: Uint8Array): string {
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('utf8', 1);
 }
+
+/** The subject of a reservation key (laid out as a head key). */
+export const parseReservationKey = parseHeadKey;
 
 /** The least key greater than every key that starts with `prefix` (for exclusive upper bounds of prefix scans). */
 export function prefixEnd(prefix: Buffer): Buffer {

@@ -20,9 +20,11 @@ import { Deduper } from './dedupe.js';
 import { checkFormatVersion } from './format-version.js';
 import { GroupCommit } from './group-commit.js';
 import { HighWaterFile } from './high-water.js';
+import { createReserver, reservationSettings } from './id-reserver.js';
 import type { LogOptions } from './options.js';
 import { Reader } from './reader.js';
 import { recoverLostIds } from './recovery.js';
+import { recoverReservations } from './reservation-recovery.js';
 import { SegmentAdmin } from './segment-admin.js';
 import { SegmentRoller } from './segment-roller.js';
 import { countSubjects, createDb, finishInterruptedDeletes, type Db } from './storage.js';
@@ -57,11 +59,10 @@ export class LevelDbLog implements Log {
   ) {
     // The tail caches' bytes, the subject count and the stored bytes: this log's own, or shared with other partitions.
     const shared = options.shared ?? createSharedBudgets(options, options.dataDir);
-    const drop = (state: SubjectState): Promise<number> => this.dropOldest(state);
     const limits = new StorageLimits(
       options.limits ?? NO_LIMITS,
       options.dataDir,
-      drop,
+      (state: SubjectState): Promise<number> => this.dropOldest(state),
       options.observer,
       undefined,
       shared.storage,
@@ -82,6 +83,7 @@ export class LevelDbLog implements Log {
       afterWrite: () => subjects.evict(),
       onFailure: (err) => this.recovery.failed(err),
       marks: (heads, sync) => highWater.write(heads, sync),
+      reserver: createReserver(options),
     });
     const roller = new SegmentRoller(commit, options);
     this.commit = commit;
@@ -148,10 +150,16 @@ export class LevelDbLog implements Log {
     }
   }
 
-  /** The recovery pass (recovery.ts): lost acknowledged ids are recorded and reported, and heads raised above them. */
+  /**
+   * The recovery passes: against the high-water marks (recovery.ts), then against the id reservations in the shared
+   * store, when there is one (reservation-recovery.ts). Lost acknowledged ids are recorded and reported, and heads
+   * raised above them.
+   */
   private static async recover(db: Db, highWater: HighWaterFile, options: LogOptions): Promise<void> {
     // Read back from the side file and dropped after the pass: no mark stays in memory.
     const lost = await recoverLostIds(db, await highWater.marks());
+    const reservations = reservationSettings(options);
+    if (reservations !== undefined) lost.push(...(await recoverReservations(db, reservations)));
     for (const loss of lost) options.observer?.dataLost?.(loss.subject, loss.from, loss.to, loss.detail);
   }
 

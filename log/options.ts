@@ -1,4 +1,4 @@
-import type { BrokerConfig, FsyncMode, LogObserver } from '../core/index.js';
+import type { BrokerConfig, FsyncMode, IdReservations, LogObserver } from '../core/index.js';
 import type { SharedBudgets } from './shared-budgets.js';
 import type { StorageLimitOptions } from './storage-limits.js';
 import type { WriteRetryDelays } from './write-recovery.js';
@@ -43,6 +43,18 @@ export interface LogOptions {
   readonly shared?: SharedBudgets;
   /** Files LevelDB may hold open (its table cache and about 10 more). @defaultValue LEVELDB_MAX_OPEN_FILES */
   readonly maxOpenFiles?: number;
+  /**
+   * Id reservations in a store shared by the cluster (issue 13, log/README "Id reservations"): ids are reserved
+   * there before they are acknowledged, and at open this log continues every subject above its reservation, so an
+   * id is never reissued after a lost disk or a change of owner. The open fails (UnavailableError) when the store
+   * cannot be read; an append whose reservation cannot be written is refused (UnavailableError).
+   * @defaultValue none: ids continue from the local disk only
+   */
+  readonly idReservations?: IdReservations;
+  /** The partition whose reservations this log keeps (PartitionedLog sets each partition's). @defaultValue 0 */
+  readonly partition?: number;
+  /** BROKER_ID_RESERVATION: ids reserved ahead of a subject's head at a time. @defaultValue 10000 */
+  readonly idReservationChunk?: number;
 }
 
 /**

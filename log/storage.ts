@@ -10,6 +10,7 @@ import {
   parseOffsetKey,
   prefixEnd,
   readUint64BE,
+  reservationKey,
   subjectPrefix,
 } from './keys.js';
 import { SubjectState } from './subject-state.js';
@@ -64,7 +65,8 @@ export async function countSubjects(db: Db): Promise<number> {
 
 /** Loads a subject's state from disk: its head, its segments' metadata and one seek for its first stored offset. */
 export async function readSubjectState(db: Db, subject: string): Promise<SubjectState> {
-  const head = await db.get(headKey(subject));
+  // One native call for both: the reservation key is read whether or not reservations are used (a missing key).
+  const [head, reserved] = await db.getMany([headKey(subject), reservationKey(subject)]);
   const lastOffset = head === undefined ? 0 : decodeHead(head);
   const segPrefix = subjectPrefix(Family.segment, subject);
   const segments: SegmentState[] = [];
@@ -75,6 +77,7 @@ export async function readSubjectState(db: Db, subject: string): Promise<Subject
     }
   }
   const state = new SubjectState(subject, lastOffset, lastOffset + 1, segments);
+  if (reserved !== undefined) state.reservedHigh = decodeHead(reserved);
   state.firstOffset = await firstStoredOffset(db, state);
   return state;
 }

@@ -15,6 +15,11 @@ export class SubjectState {
   nextOffset: number;
   /** First offset still stored (lastOffset + 1 when none is). */
   firstOffset: number;
+  /**
+   * Ids known to be reserved in the shared store (id-reserver.ts): a group commit taking the head above it raises
+   * the reservation first. Never above the store's value (it may be below: then one write too many). 0 = none known.
+   */
+  reservedHigh = 0;
   readonly segments: SegmentState[];
   /** Body bytes of its segments, assigned appends included: the storage limits' per-subject counter (storage-limits.ts). */
   storedBytes: number;

@@ -73,7 +73,7 @@ export class PartitionSettings {
 
   /** The options of partition `partition`'s LevelDbLog. */
   forPartition(partition: number): LogOptions {
-    return { ...this.base, dataDir: partitionDir(this.layout, partition), shared: this.shared };
+    return { ...this.base, dataDir: partitionDir(this.layout, partition), partition, shared: this.shared };
   }
 
   /** Files one partition's LevelDB may hold open. */

@@ -60,7 +60,8 @@ export class PartitionedLog implements Log {
 
   /**
    * Opens the owned partitions of options.dataDir (creating the dir and its marker when new; refusing a
-   * options.partitions that differs from the dir's with ConfigError), those with a dir at once, the rest lazily.
+   * options.partitions that differs from the dir's with ConfigError), those with a dir (all of them with
+   * idReservations) at once, the rest lazily.
    */
   static async open(options: PartitionedLogOptions): Promise<PartitionedLog> {
     const layout = await ensurePartitionLayout(options.dataDir, options.partitions);
@@ -68,7 +69,10 @@ export class PartitionedLog implements Log {
     const settings = new PartitionSettings(options, layout, owned.length);
     const log = new PartitionedLog(layout, settings, owned, options.ownerName ?? (() => 'another worker'));
     const existing: number[] = [];
-    for (const p of owned) if (await isDirectory(partitionDir(layout, p))) existing.push(p);
+    // With id reservations every owned partition opens now: one whose disk was wiped must answer DATA_LOSS for the
+    // ids reserved in the shared store (its recovery pass recreates its subjects), not read as an empty log.
+    const eager = options.idReservations !== undefined;
+    for (const p of owned) if (eager || (await isDirectory(partitionDir(layout, p)))) existing.push(p);
     const opened = await Promise.allSettled(existing.map((p) => log.openPartition(p)));
     const failed = opened.find((r) => r.status === 'rejected');
     if (failed !== undefined) {

@@ -1,0 +1,84 @@
+import { InvariantError, type IdReservation, type IdReservations } from '../core/index.js';
+import { encodeHead } from './codec.js';
+import { reservationKey } from './keys.js';
+import type { SubjectState } from './subject-state.js';
+
+/** Ids reserved ahead of the head per subject when no chunk is set (BROKER_ID_RESERVATION's default). */
+export const DEFAULT_ID_RESERVATION_CHUNK = 10_000;
+
+/** The reservations one group commit raises, with the states they are for (same order). */
+export interface DueReservations {
+  readonly entries: IdReservation[];
+  readonly states: SubjectState[];
+}
+
+/** Where a LevelDbLog keeps its id reservations: the shared store, under its partition, `chunk` ids ahead. */
+export interface ReservationSettings {
+  readonly store: IdReservations;
+  readonly partition: number;
+  readonly chunk: number;
+}
+
+/**
+ * Raises id reservations from the group commit (group-commit.ts): before a batch acknowledges a head above what its
+ * subject has reserved, the reservation goes to head + chunk, written to the shared store in parallel with the batch;
+ * the appends wait for both. Reserving a chunk ahead means almost no batch needs a write (one per `chunk` ids per
+ * subject, and one at a subject's first batch after its state was loaded without a reservation).
+ * The batch also records the new reservation locally (the reservation key), so a reloaded state knows it; should the
+ * store's write fail after LevelDB's succeeded, the log fails closed and the pass at the next open
+ * (reservation-recovery.ts) puts the key back to the store's value.
+ */
+export class IdReserver {
+  constructor(readonly settings: ReservationSettings) {}
+
+  /**
+   * The reservations the batch needs for the heads it writes (undefined when none, the usual case: one comparison
+   * per subject in the batch); their reservation keys are put into `batch`.
+   */
+  due(heads: Iterable<SubjectState>, batch: { put(key: Buffer, value: Buffer): unknown }): DueReservations | undefined {
+    let due: DueReservations | undefined;
+    for (const state of heads) {
+      const head = state.nextOffset - 1;
+      if (head <= state.reservedHigh) continue;
+      const upTo = head + this.settings.chunk;
+      due ??= { entries: [], states: [] };
+      due.entries.push({ subject: state.subject, upTo });
+      due.states.push(state);
+      batch.put(reservationKey(state.subject), encodeHead(upTo));
+    }
+    return due;
+  }
+
+  /** Writes the reservations to the shared store. */
+  write(due: DueReservations): Promise<void> {
+    return this.settings.store.reserve(this.settings.partition, due.entries);
+  }
+
+  /** The store and the batch have both written them: the states may hand out ids up to them. */
+  written(due: DueReservations): void {
+    due.states.forEach((state, i) => {
+      const upTo = due.entries[i]?.upTo ?? 0;
+      if (upTo > state.reservedHigh) state.reservedHigh = upTo;
+    });
+  }
+}
+
+/** The reservation settings of a log's options; undefined when it has no store (ids from the local disk only). */
+export function reservationSettings(options: {
+  readonly idReservations?: IdReservations;
+  readonly partition?: number;
+  readonly idReservationChunk?: number;
+}): ReservationSettings | undefined {
+  const store = options.idReservations;
+  if (store === undefined) return undefined;
+  const chunk = options.idReservationChunk ?? DEFAULT_ID_RESERVATION_CHUNK;
+  if (!Number.isSafeInteger(chunk) || chunk < 1)
+    throw new InvariantError(`idReservationChunk must be an integer >= 1, got ${chunk}`);
+  return { store, partition: options.partition ?? 0, chunk };
+}
+
+/** The group commit's reserver for a log's options; undefined without a store. */
+export function createReserver(options: Parameters<typeof reservationSettings>[0]): IdReserver | undefined {
+  const settings = reservationSettings(options);
+  return settings === undefined ? undefined : new IdReserver(settings);
+}
