@@ -86,6 +86,7 @@ export function logOptionsFromConfig(config: BrokerConfig, observer?: LogObserve
     subjectCacheSize: config.subjectCacheSize,
     maxSubjects: config.maxSubjects,
     dedupeWindowMs: config.dedupeWindowMs,
+    idReservationChunk: config.idReservation,
     limits: {
       maxSubjectBytes: config.maxSubjectBytes,
       maxTotalBytes: config.maxTotalBytes,

@@ -98,4 +98,6 @@ export interface BrokerConfig {
   readonly logLevel: LogLevel;
   /** BROKER_DEDUPE_WINDOW, ms: a publish repeating an idempotency key within this window gets the first id; 0 = off. */
   readonly dedupeWindowMs: number;
+  /** BROKER_ID_RESERVATION: ids reserved in ScyllaDB ahead of a subject's head at a time (a cluster's id reservations). */
+  readonly idReservation: number;
 }

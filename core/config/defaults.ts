@@ -56,4 +56,5 @@ export const DEFAULTS: Readonly<Omit<BrokerConfig, 'brokerId'>> = {
   replicationJobs: 2,
   logLevel: 'info',
   dedupeWindowMs: 120 * SECOND,
+  idReservation: 10_000,
 };

@@ -233,6 +233,11 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
     type: duration(),
     help: 'a publish repeating an idempotency key on its subject within this window gets the first id (0 = off)',
   },
+  idReservation: {
+    env: 'BROKER_ID_RESERVATION',
+    type: integer(1, 1_000_000_000),
+    help: "ids a cluster reserves in ScyllaDB ahead of a subject's last id (a new owner or a wiped disk skips up to this many ids never issued)",
+  },
 };
 
 /** The config fields in table order. */
