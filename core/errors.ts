@@ -256,7 +256,7 @@ export class SubjectNotFoundError extends BrokerError {
 }
 
 export class UnavailableError extends BrokerError {
-  constructor(message: string, options: { cause?: unknown } = {}) {
+  constructor(message: string, options: { cause?: unknown; metadata?: Record<string, string> } = {}) {
     super('UNAVAILABLE', message, options);
     this.name = 'UnavailableError';
   }

@@ -9,7 +9,8 @@ export const SHUTDOWN_ADVICE = {
 
 /** The one UNAVAILABLE a shutting-down broker answers with; only the advice differs by what it interrupted. */
 export function shuttingDownError(advice: (typeof SHUTDOWN_ADVICE)[keyof typeof SHUTDOWN_ADVICE]): UnavailableError {
-  return new UnavailableError(`the broker is shutting down; ${advice}`);
+  // The metadata lets a worker holding an upstream subscription tell "going away, resume" from a failed log.
+  return new UnavailableError(`the broker is shutting down; ${advice}`, { metadata: { shutdown: 'true' } });
 }
 
 /** An open stream the shutdown must end (it acknowledges what it owes, then ends with UNAVAILABLE). */

@@ -12,7 +12,7 @@ import {
 import { WorkerParts } from '../workers/worker-parts.js';
 import type { WorkerTopology } from '../workers/worker-topology.js';
 import { reportLogHealth } from '../workers/worker-process.js';
-import { LEVELDB_MAX_OPEN_FILES, logOptionsFromConfig, openLog } from '../../log/index.js';
+import { logOptionsFromConfig, openLog } from '../../log/index.js';
 import { ColdTier, createTieredReader } from '../../tiering/index.js';
 import { BrokerService } from '../grpc/broker-service.js';
 import { BrokerMetrics } from '../metrics/broker-metrics.js';
@@ -103,7 +103,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     if (metricsServer !== undefined) opened.add('metrics server', () => metricsServer.close());
     const server = new BrokerServer(service, {
       maxBodyBytes: config.maxBodyBytes,
-      connections: connectionLimits(config, logger),
+      connections: connectionLimits(config, log.maxOpenFiles, logger),
       maxResponseBytes: config.maxResponseBytes,
       maxStreamsPerConnection: config.maxStreamsPerConnection,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
@@ -192,8 +192,9 @@ function ownedBy(topology: WorkerTopology | undefined) {
 }
 
 /** The connection settings, BROKER_MAX_CONNECTIONS fitted to the descriptors LevelDB leaves (fd-budget.ts). */
-function connectionLimits(config: BrokerConfig, logger: Logger): ConnectionLimits {
-  const budget = { fdLimit: readFdLimit(), levelDbFiles: LEVELDB_MAX_OPEN_FILES };
+function connectionLimits(config: BrokerConfig, levelDbFiles: number, logger: Logger): ConnectionLimits {
+  // Every owned partition is a LevelDB of its own, with its own table cache and side files.
+  const budget = { fdLimit: readFdLimit(), levelDbFiles };
   return {
     maxConnections: connectionBudget(config.maxConnections, budget, logger),
     handshakeTimeoutMs: config.handshakeTimeoutMs,

@@ -108,6 +108,17 @@ export class UpstreamSubscription {
  * owner meant, and every local cursor of the subject ends with it.
  */
 function resumable(err: ServiceError, mapped: Error): boolean {
+  // UNAVAILABLE said by the owner itself because its log refuses writes (or its cold tier is away) ends the local
+  // subscribers as it would end them on the owner: they resume with from_id, as README's failure table says. An
+  // owner going away (its shutdown, or a dropped connection: a worker that died) is resumed here at the next id.
+  if (mapped instanceof BrokerError && mapped.reason === 'UNAVAILABLE' && saidByOwner(err)) {
+    return mapped.metadata.shutdown === 'true';
+  }
   if (mapped instanceof BrokerError) return mapped.retriable;
   return err.code === status.RESOURCE_EXHAUSTED || err.code === status.INTERNAL || err.code === status.CANCELLED;
+}
+
+/** The status carries a google.rpc.Status with the owner's ErrorInfo, not just grpc-js's code and text. */
+function saidByOwner(err: ServiceError): boolean {
+  return err.metadata?.get('grpc-status-details-bin').length > 0;
 }
