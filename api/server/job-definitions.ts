@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { SegmentRef } from '../../core/index.js';
+import { NotOwnerError, type SegmentRef } from '../../core/index.js';
 import type { JobMetrics, KeyedJob, PeriodicJob } from '../../jobs/index.js';
 import type { Compactor } from '../../retention/index.js';
 import type { Replicator } from '../../tiering/index.js';
@@ -38,8 +38,13 @@ export function replicationJob(replicator: Replicator, metrics: JobMetrics, conc
     name: REPLICATION,
     concurrency,
     idOf: replicationJobId,
-    // Only the key crosses the queue: a job that waited in Redis reads the segment as it is now.
-    run: (ref) => replicator.replicate({ subject: ref.subject, baseOffset: ref.baseOffset }),
+    // Only the key crosses the queue: a job that waited in Redis reads the segment as it is now. A job queued for
+    // this worker before BROKER_WORKERS changed may name another worker's partition: that worker's own sweep owes
+    // it, so here it is done with, not failed into the dead letters.
+    run: (ref) =>
+      replicator.replicate({ subject: ref.subject, baseOffset: ref.baseOffset }).catch((err: unknown) => {
+        if (!(err instanceof NotOwnerError)) throw err;
+      }),
     owed: () => replicator.owed(),
     onSwept: (owed) => metrics.setLag(owed),
   };
