@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import { ConfigError, type ClusterMember, type OwnershipStore } from '../core/index.js';
+import { ConfigError, DEFAULTS, type ClusterMember, type OwnershipStore } from '../core/index.js';
 
-/** BROKER_LEASE's default: how long a claim or renewal holds a partition. */
-export const DEFAULT_LEASE_MS = 10_000;
-/** BROKER_MAX_CLOCK_DRIFT's default: the most any two members' clocks may differ. */
-export const DEFAULT_MAX_CLOCK_DRIFT_MS = 500;
+/** BROKER_LEASE's default (core/config): how long a claim or renewal holds a partition. */
+export const DEFAULT_LEASE_MS = DEFAULTS.leaseMs;
+/** BROKER_MAX_CLOCK_DRIFT's default (core/config): the most any two members' clocks may differ. */
+export const DEFAULT_MAX_CLOCK_DRIFT_MS = DEFAULTS.maxClockDriftMs;
 
 /** What the keeper calls before releasing a partition placement gives to another member. */
 export type HandOver = (partition: number, epoch: number) => Promise<void>;

@@ -100,4 +100,12 @@ export interface BrokerConfig {
   readonly dedupeWindowMs: number;
   /** BROKER_ID_RESERVATION: ids reserved in ScyllaDB ahead of a subject's head at a time (a cluster's id reservations). */
   readonly idReservation: number;
+  /** BROKER_CLUSTER: the cluster's name; brokers sharing it, the keyspace and the CQL servers form one; undefined = none. */
+  readonly cluster: string | undefined;
+  /** BROKER_ADVERTISE_ADDRESS: host:port the other brokers reach this one at; undefined = its gRPC host:port. */
+  readonly advertiseAddress: string | undefined;
+  /** BROKER_LEASE, ms: how long a claim or renewal of a partition holds it (cluster/README.md). */
+  readonly leaseMs: number;
+  /** BROKER_MAX_CLOCK_DRIFT, ms: the most any two brokers' clocks may differ, an assumption the leases rely on. */
+  readonly maxClockDriftMs: number;
 }

@@ -57,4 +57,8 @@ export const DEFAULTS: Readonly<Omit<BrokerConfig, 'brokerId'>> = {
   logLevel: 'info',
   dedupeWindowMs: 120 * SECOND,
   idReservation: 10_000,
+  cluster: undefined,
+  advertiseAddress: undefined,
+  leaseMs: 10 * SECOND,
+  maxClockDriftMs: 500,
 };

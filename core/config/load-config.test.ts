@@ -114,6 +114,20 @@ describe('loadConfig', () => {
         'BROKER_LOCAL_RETENTION_BYTES: a local retention limit drops replicated segments, so it needs SCYLLA_CONTACT_POINTS (otherwise nothing is ever replicated)',
       ],
       [{ BROKER_ID: 'has space' }, "BROKER_ID: \"has space\" must be 1-63 letters, digits, '.', '_' or '-'"],
+      [
+        { BROKER_CLUSTER: 'c1' },
+        'BROKER_CLUSTER: a cluster keeps its membership in ScyllaDB, so it needs SCYLLA_CONTACT_POINTS',
+      ],
+      [
+        { BROKER_CLUSTER: 'a/b', SCYLLA_CONTACT_POINTS: 'a' },
+        "BROKER_CLUSTER: \"a/b\" must be 1-63 letters, digits, '.', '_' or '-'",
+      ],
+      [{ BROKER_ADVERTISE_ADDRESS: 'host' }, 'BROKER_ADVERTISE_ADDRESS: "host" must be host:port'],
+      [{ BROKER_LEASE: '500ms' }, 'BROKER_LEASE: "500ms" is shorter than the minimum of 1000ms'],
+      [
+        { BROKER_MAX_CLOCK_DRIFT: '3s' },
+        'BROKER_MAX_CLOCK_DRIFT: 3000 ms is more than a quarter of BROKER_LEASE (10000 ms): raise the lease or lower the drift',
+      ],
     ];
     for (const [env, message] of cases) {
       it(`should reject ${JSON.stringify(env)} naming the variable and the rule`, () => {
@@ -174,6 +188,8 @@ describe('SETTINGS', () => {
         ['BROKER_ID', '(host name)'],
         ['REDIS_URL', '(unset)'],
         ['SCYLLA_CONTACT_POINTS', '(unset)'],
+        ['BROKER_CLUSTER', '(unset)'],
+        ['BROKER_ADVERTISE_ADDRESS', '(gRPC host:port)'],
       ],
     );
   });

@@ -26,6 +26,23 @@ const CROSS_CHECKS: readonly CrossCheck[] = [
       'a local retention limit drops replicated segments, so it needs SCYLLA_CONTACT_POINTS (otherwise nothing is ever replicated)',
     );
   },
+  // Membership and ownership live in ScyllaDB: a cluster without it would be brokers each believing it is alone.
+  (c) =>
+    c.cluster !== undefined && c.scyllaContactPoints.length === 0
+      ? new ConfigError(
+          'BROKER_CLUSTER',
+          'a cluster keeps its membership in ScyllaDB, so it needs SCYLLA_CONTACT_POINTS',
+        )
+      : undefined,
+  // An owner stops appending a drift (and a safety margin) before its lease ends and renews every third of it: a
+  // drift above a quarter of the lease would leave it too little time to append between renewals.
+  (c) =>
+    c.maxClockDriftMs * 4 > c.leaseMs
+      ? new ConfigError(
+          'BROKER_MAX_CLOCK_DRIFT',
+          `${c.maxClockDriftMs} ms is more than a quarter of BROKER_LEASE (${c.leaseMs} ms): raise the lease or lower the drift`,
+        )
+      : undefined,
 ];
 
 /**

@@ -8,6 +8,7 @@ import {
   integer,
   oneOf,
   optionalInteger,
+  optionalText,
   optionalUrl,
   processCount,
   text,
@@ -238,6 +239,31 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
     type: integer(1, 1_000_000_000),
     help: "ids a cluster reserves in ScyllaDB ahead of a subject's last id (a new owner or a wiped disk skips up to this many ids never issued)",
   },
+  cluster: {
+    env: 'BROKER_CLUSTER',
+    // The name keys the cluster's rows in ScyllaDB and shows in logs, so it keeps to BROKER_ID's characters.
+    type: optionalText({
+      pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
+      says: "must be 1-63 letters, digits, '.', '_' or '-'",
+    }),
+    help: 'cluster name: brokers with the same name, SCYLLA_CONTACT_POINTS and SCYLLA_KEYSPACE serve as one (unset = no cluster)',
+  },
+  advertiseAddress: {
+    env: 'BROKER_ADVERTISE_ADDRESS',
+    type: optionalText({ pattern: /^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, says: 'must be host:port' }),
+    help: 'host:port the other brokers of the cluster reach this one at',
+  },
+  // At least 1 s: the heartbeat that keeps a member live lasts a lease, and CQL TTLs are whole seconds.
+  leaseMs: {
+    env: 'BROKER_LEASE',
+    type: duration(1000),
+    help: "how long a broker holds a partition without renewing; a crashed owner's partitions move after this + BROKER_MAX_CLOCK_DRIFT",
+  },
+  maxClockDriftMs: {
+    env: 'BROKER_MAX_CLOCK_DRIFT',
+    type: duration(),
+    help: "the most any two brokers' clocks may differ (keep NTP running); owners stop appending this long before their lease ends (at most BROKER_LEASE / 4)",
+  },
 };
 
 /** The config fields in table order. */
@@ -253,7 +279,7 @@ export interface Setting {
 }
 
 // The broker id's default is the host name of whichever machine runs the broker, so the docs name it, not show one.
-const SHOWN_DEFAULTS: BrokerConfig = { ...DEFAULTS, brokerId: '(host name)' };
+const SHOWN_DEFAULTS: BrokerConfig = { ...DEFAULTS, brokerId: '(host name)', advertiseAddress: '(gRPC host:port)' };
 
 function describe<K extends keyof BrokerConfig>(key: K): Setting {
   const spec: SettingSpec<BrokerConfig[K]> = SETTING_SPECS[key];

@@ -110,6 +110,19 @@ export function optionalUrl(rule: TextRule): ValueType<string | undefined> {
   };
 }
 
+/** An optional text following a rule; empty means unset, as it does for a variable that is not there. */
+export function optionalText(rule: TextRule): ValueType<string | undefined> {
+  return {
+    parse(raw, variable) {
+      const value = raw.trim();
+      if (value === '') return undefined;
+      if (!rule.pattern.test(value)) throw new ConfigError(variable, `"${value}" ${rule.says}`);
+      return value;
+    },
+    render: (value) => value,
+  };
+}
+
 /** A comma-separated list of host or host:port; empty means none. */
 export function hostList(): ValueType<readonly string[]> {
   return {
