@@ -71,6 +71,12 @@ export interface PartitionedLogOptions extends LogOptions {
   readonly owned?: readonly number[];
   /** The owner a NotOwnerError names for a partition this process does not own. @defaultValue 'another worker' */
   readonly ownerName?: (partition: number) => string;
+  /**
+   * Whether appends to an owned partition may go on now: a cluster member's lease (cluster/LeaseKeeper.canAppend),
+   * false from before the lease can expire, so a member that cannot renew stops appending in time. A refused append
+   * gets NotOwnerError. @defaultValue always
+   */
+  readonly appendGate?: (partition: number) => boolean;
 }
 
 export function logOptionsFromConfig(config: BrokerConfig, observer?: LogObserver): PartitionedLogOptions {

@@ -55,7 +55,7 @@ export class PartitionSettings {
   ) {
     const { partitions } = layout;
     const share = (total: number): number => ownedShare(total, owned, partitions);
-    const { partitions: _requested, owned: _owned, ownerName: _ownerName, ...rest } = options;
+    const { partitions: _requested, owned: _owned, ownerName: _ownerName, appendGate: _gate, ...rest } = options;
     const limits =
       options.limits === undefined
         ? {}

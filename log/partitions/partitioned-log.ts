@@ -39,9 +39,8 @@ const NOTHING_REMOVED: Removed = Object.freeze({ records: 0, bytes: 0 });
 export class PartitionedLog implements Log {
   /** The data dir's partition count. */
   readonly partitions: number;
-  /** The partitions this process owns, in order. */
-  readonly owned: readonly number[];
-  private readonly ownedSet: ReadonlySet<number>;
+  /** The partitions this process owns (at open; a cluster member's change with acquire and release). */
+  private readonly ownedSet: Set<number>;
   private readonly logs = new Map<number, LevelDbLog>();
   private readonly opening = new Map<number, Promise<LevelDbLog>>();
   private readonly sealListeners = new Set<(segment: SegmentInfo) => void>();
@@ -52,10 +51,43 @@ export class PartitionedLog implements Log {
     private readonly settings: PartitionSettings,
     owned: readonly number[],
     private readonly ownerName: (partition: number) => string,
+    /** Whether appends to a partition may go on (a cluster member's lease: fencing by time). */
+    private readonly appendGate: (partition: number) => boolean,
   ) {
     this.partitions = layout.partitions;
-    this.owned = owned;
     this.ownedSet = new Set(owned);
+  }
+
+  /** The partitions this process owns, in order. */
+  get owned(): readonly number[] {
+    return [...this.ownedSet].sort((a, b) => a - b);
+  }
+
+  /**
+   * Takes a partition over (a cluster member that was given it): its log opens now (recovery, and id reservations
+   * when configured, so its ids continue above anything the previous owner may have acknowledged).
+   */
+  async acquire(partition: number): Promise<void> {
+    this.checkPartition(partition);
+    this.ownedSet.add(partition);
+    await this.openPartition(partition);
+  }
+
+  /**
+   * Gives a partition up: from now its subjects are NOT_OWNER here; appends already accepted are written, cursors
+   * end, and its log closes (its files stay, for whoever owns the partition next on this disk).
+   */
+  async release(partition: number): Promise<void> {
+    this.ownedSet.delete(partition);
+    const log = this.logs.get(partition) ?? (await this.opening.get(partition)?.catch(() => undefined));
+    this.logs.delete(partition);
+    await log?.close();
+  }
+
+  private checkPartition(partition: number): void {
+    if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitions) {
+      throw new RangeError(`partition ${partition} is not one of the ${this.partitions} of this data dir`);
+    }
   }
 
   /**
@@ -67,7 +99,13 @@ export class PartitionedLog implements Log {
     const layout = await ensurePartitionLayout(options.dataDir, options.partitions);
     const owned = ownedPartitions(options.owned, layout.partitions);
     const settings = new PartitionSettings(options, layout, owned.length);
-    const log = new PartitionedLog(layout, settings, owned, options.ownerName ?? (() => 'another worker'));
+    const log = new PartitionedLog(
+      layout,
+      settings,
+      owned,
+      options.ownerName ?? (() => 'another worker'),
+      options.appendGate ?? (() => true),
+    );
     const existing: number[] = [];
     // With id reservations every owned partition opens now: one whose disk was wiped must answer DATA_LOSS for the
     // ids reserved in the shared store (its recovery pass recreates its subjects), not read as an empty log.
@@ -109,6 +147,13 @@ export class PartitionedLog implements Log {
     return p;
   }
 
+  /** route(), for a write: also refused while the append gate (a cluster member's lease) says no. */
+  private routeWrite(subject: string): number {
+    const p = this.route(subject);
+    if (!this.appendGate(p)) throw new NotOwnerError(subject, p, this.ownerName(p));
+    return p;
+  }
+
   /** The subject's partition's log for a read: undefined while it has no dir (an empty log). */
   private async reading(subject: string): Promise<LevelDbLog | undefined> {
     const p = this.route(subject);
@@ -117,7 +162,7 @@ export class PartitionedLog implements Log {
 
   /** The subject's partition's log for a write, created if it has no dir yet. */
   private writing(subject: string): Promise<LevelDbLog> {
-    const p = this.route(subject);
+    const p = this.routeWrite(subject);
     const log = this.logs.get(p);
     return log === undefined ? this.openPartition(p) : Promise.resolve(log);
   }
@@ -167,7 +212,7 @@ export class PartitionedLog implements Log {
   append(input: AppendInput): Promise<number> {
     let p: number;
     try {
-      p = this.route(input.subject);
+      p = this.routeWrite(input.subject);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -195,7 +240,7 @@ export class PartitionedLog implements Log {
   ): Promise<number[]> {
     let parts: Parts;
     try {
-      parts = splitByPartition(inputs, (subject) => this.route(subject));
+      parts = splitByPartition(inputs, (subject) => this.routeWrite(subject));
     } catch (err) {
       return Promise.reject(err);
     }
