@@ -4,7 +4,13 @@
 export { MemoryIdReservations } from './memory/memory-id-reservations.js';
 export { MemoryOwnershipStore, type MemoryOwnershipStoreOptions } from './memory/memory-ownership-store.js';
 export { placeOwner, placement, placementScore } from './placement.js';
-export { LeaseKeeper, type Holding, type LeaseKeeperEvents, type LostReason } from './lease-keeper.js';
+export {
+  LeaseKeeper,
+  type Holding,
+  type LeaseKeeperEvents,
+  type LostReason,
+  type PartitionOwner,
+} from './lease-keeper.js';
 export {
   DEFAULT_LEASE_MS,
   DEFAULT_MAX_CLOCK_DRIFT_MS,

@@ -46,14 +46,20 @@ describe('LeaseKeeper', () => {
     it('should claim every partition at epoch 1 in its first round', async () => {
       const { keeper, events } = cluster();
       const a = keeper('a');
+      assert.equal(a.ownerOf(0), undefined);
       await a.tick();
       assert.deepEqual(partitionsOf(a), all);
       assert.ok(a.held().every((h) => h.epoch === 1 && h.state === 'serving'));
       assert.equal(events.length, PARTITIONS);
       assert.ok(all.every((p) => a.canAppend(p) && a.epochOf(p) === 1));
-      assert.deepEqual(a.ownerOf(0), undefined, 'the view is from before the claims');
-      await a.tick();
       assert.deepEqual(a.ownerOf(0), { member: 'a', address: 'a:50051', epoch: 1 });
+      const b = keeper('b');
+      await b.tick();
+      assert.deepEqual(b.ownerOf(0), { member: 'a', address: 'a:50051', epoch: 1 }, 'as b saw the rows');
+      assert.deepEqual(
+        b.members().map((m) => m.id),
+        ['a', 'b'],
+      );
     });
 
     it('should stop appending lease - drift - safety after its last renewal (fencing by time)', async () => {
@@ -192,6 +198,25 @@ describe('LeaseKeeper', () => {
     });
   });
 
+  describe('when a read lags behind (a replica that has not seen the latest claim)', () => {
+    it('should keep the partitions whose rows it reads at an older epoch', async () => {
+      const { keeper, store, clock, events } = cluster();
+      let lagging = false;
+      const older = async () =>
+        (await store.ownerships()).map((row) =>
+          lagging ? { ...row, owner: undefined, epoch: row.epoch - 1, leaseUntilMs: 0 } : row,
+        );
+      const a = keeper('a', { store: { ...delegate(store), ownerships: older } });
+      await a.tick();
+      lagging = true;
+      clock.now += EVERY;
+      await a.tick();
+      assert.deepEqual(partitionsOf(a), all);
+      assert.ok(all.every((p) => a.canAppend(p) && a.epochOf(p) === 1));
+      assert.ok(!events.some((e) => e.includes(' -')), events.join());
+    });
+  });
+
   describe('when it stops', () => {
     it('should leave, hand over and release everything, so the others claim at once', async () => {
       const { keeper, store, clock } = cluster();
@@ -276,6 +301,21 @@ describe('LeaseKeeper', () => {
 /** Lets hand-over callbacks and the releases after them run. */
 async function settle(): Promise<void> {
   for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** The store's methods as a plain object, so a test can replace one. */
+function delegate(store: OwnershipStore): OwnershipStore {
+  return {
+    heartbeat: (m, ttl) => store.heartbeat(m, ttl),
+    leave: (id) => store.leave(id),
+    liveMembers: () => store.liveMembers(),
+    claim: (p, m, seen, lease) => store.claim(p, m, seen, lease),
+    renew: (p, m, e, lease) => store.renew(p, m, e, lease),
+    release: (p, m, e) => store.release(p, m, e),
+    ownership: (p) => store.ownership(p),
+    ownerships: () => store.ownerships(),
+    close: () => store.close(),
+  };
 }
 
 /** The store, failing every call with UNAVAILABLE while `down`. */

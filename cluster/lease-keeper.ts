@@ -25,6 +25,13 @@ export type LeaseKeeperEvents = {
   storeError: [error: Error];
 };
 
+/** Who owns a partition, for routing a call to it: the member, its advertise address if live, the epoch. */
+export interface PartitionOwner {
+  readonly member: string;
+  readonly address?: string;
+  readonly epoch: number;
+}
+
 /** A partition this member holds. */
 export interface Holding {
   readonly partition: number;
@@ -59,6 +66,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   private round: Promise<void> | undefined;
   private readonly handOvers = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
+  private started = false;
   private stopped = false;
 
   constructor(options: LeaseKeeperOptions) {
@@ -74,15 +82,22 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
 
   /** Runs a round now and then every renewEveryMs until stop(). */
   start(): void {
-    if (this.timer !== undefined || this.stopped) return;
-    const next = (): void => {
-      this.timer = setTimeout(() => void this.tick().finally(() => !this.stopped && next()), this.o.renewEveryMs);
-      this.timer.unref();
+    if (this.started || this.stopped) return;
+    this.started = true;
+    const round = (): void => {
+      this.tick()
+        // Only a throwing event listener gets here (store failures are reported inside the round): keep going.
+        .catch((err: unknown) => this.o.logger?.error({ err }, 'lease keeper round failed'))
+        .finally(() => {
+          if (this.stopped) return;
+          this.timer = setTimeout(round, this.o.renewEveryMs);
+          this.timer.unref();
+        });
     };
-    void this.tick().finally(() => !this.stopped && next());
+    round();
   }
 
-  /** One round; a round already running is joined, not doubled. Never rejects: failures go to 'storeError'. */
+  /** One round; a round already running is joined, not doubled. Store failures go to 'storeError', not here. */
   tick(): Promise<void> {
     this.round ??= this.runRound().finally(() => (this.round = undefined));
     return this.round;
@@ -108,10 +123,10 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     return [...this.holdings.values()].map((h) => ({ ...h })).sort((a, b) => a.partition - b.partition);
   }
 
-  /** The owner of a partition as the last round saw it (with its address when it is a live member), if any. */
-  ownerOf(
-    partition: number,
-  ): { readonly member: string; readonly address?: string; readonly epoch: number } | undefined {
+  /** The owner of a partition: this member if it holds it, else as the last round saw it (address when live). */
+  ownerOf(partition: number): PartitionOwner | undefined {
+    const held = this.holdings.get(partition);
+    if (held !== undefined) return { member: this.o.member.id, address: this.o.member.address, epoch: held.epoch };
     const row = this.view?.rows.get(partition);
     if (row?.owner === undefined) return undefined;
     const address = this.view?.members.find((m) => m.id === row.owner)?.address;
@@ -179,7 +194,9 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   /** One held partition's round: lost if another member took it, else renewed, and handed over if placed elsewhere. */
   private async keep(h: MutableHolding, view: View | undefined): Promise<void> {
     const row = view?.rows.get(h.partition);
-    if (row !== undefined && (row.owner !== this.o.member.id || row.epoch !== h.epoch)) {
+    // A row below the held epoch is a stale read (a replica behind), not news: only a later epoch, or this epoch
+    // without this member, means the partition has left it.
+    if (row !== undefined && (row.epoch > h.epoch || (row.epoch === h.epoch && row.owner !== this.o.member.id))) {
       this.drop(h, 'taken');
       return;
     }
