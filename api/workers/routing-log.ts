@@ -12,7 +12,7 @@ import {
 } from '../../core/index.js';
 import type { OwnerPeer, RequestRouter } from '../grpc/request-router.js';
 import type { WorkerPeer } from './worker-peer.js';
-import type { WorkerTopology } from './worker-topology.js';
+import type { Owners } from './owners.js';
 
 /** Opens tail cursors on subjects other workers own (the upstream hub). */
 export interface RemoteTails {
@@ -20,47 +20,43 @@ export interface RemoteTails {
 }
 
 /**
- * The log as one worker's service sees it: its own partitions in the local log, every other subject at the worker
- * that owns it. Publishes travel through the owner's forwarder (batched); tails through one shared upstream
- * subscription per subject; reads of other workers' subjects never reach here (the service forwards those calls
- * whole, see RequestRouter), so the read methods are the local log's.
+ * The log as one process's service sees it when it is one of several (workers of a broker, or members of a
+ * cluster): its own partitions in the local log, every other subject at its owner. Publishes travel through the
+ * owner's forwarder (batched); tails through one shared upstream subscription per subject; reads of other owners'
+ * subjects never reach here (the service forwards those calls whole, see RequestRouter), so the read methods are the
+ * local log's.
  */
 export class WorkerRouting implements LogWriter, LogReader, RequestRouter {
   constructor(
-    private readonly topology: WorkerTopology,
+    private readonly owners: Owners,
     private readonly local: { readonly writer: LogWriter; readonly reader: LogReader },
-    /** Every worker's peer by index; this worker's own entry is never used. */
-    private readonly peers: ReadonlyArray<WorkerPeer | undefined>,
     private readonly remoteTails: RemoteTails,
   ) {}
 
   peerFor(subject: string): OwnerPeer | undefined {
-    const owner = this.topology.ownerOf(subject);
-    return owner === this.topology.index ? undefined : this.peer(owner);
+    return this.owners.peerOf(subject);
   }
 
   others(): readonly OwnerPeer[] {
-    return this.peers.filter((p, i): p is WorkerPeer => p !== undefined && i !== this.topology.index);
+    return this.owners.others();
   }
 
   append(input: AppendInput): Promise<number> {
-    const owner = this.topology.ownerOf(input.subject);
-    if (owner === this.topology.index) return this.local.writer.append(input);
-    return this.peer(owner)
-      .publishes.append(input)
-      .catch((err: unknown) => {
-        // A worker that does not own the partition names the one it believes does: ask that one, once.
-        const named = err instanceof BrokerError && err.reason === 'NOT_OWNER' ? this.workerNamed(err) : undefined;
-        if (named === undefined || named === owner || named === this.topology.index) throw err;
-        return this.peer(named).publishes.append(input);
-      });
-  }
-
-  /** The worker index in a NOT_OWNER error's `owner` (`<broker id>/w<n>`), if it names one of this broker's. */
-  private workerNamed(err: BrokerError): number | undefined {
-    const match = /\/w(\d+)$/.exec(err.metadata.owner ?? '');
-    const index = match?.[1] === undefined ? undefined : Number(match[1]);
-    return index !== undefined && index < this.topology.count ? index : undefined;
+    let peer: WorkerPeer | undefined;
+    try {
+      peer = this.owners.peerOf(input.subject);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (peer === undefined) return this.local.writer.append(input);
+    const tried = peer;
+    return tried.publishes.append(input).catch((err: unknown) => {
+      // An owner that does not own the partition (a stale view) names the one it believes does: ask that one, once.
+      const named = err instanceof BrokerError && err.reason === 'NOT_OWNER' ? err.metadata.owner : undefined;
+      const next = named === undefined ? undefined : this.owners.peerNamed(named, tried);
+      if (next === undefined) throw err;
+      return next.publishes.append(input);
+    });
   }
 
   appendMany(inputs: readonly AppendInput[]): Promise<number[]> {
@@ -68,13 +64,13 @@ export class WorkerRouting implements LogWriter, LogReader, RequestRouter {
   }
 
   /**
-   * Atomic per worker: the inputs of each owner go to it as one PublishBatch (atomic there per partition). A batch
-   * spanning workers can be partly written if one owner fails; the README says so.
+   * Atomic per owner: the inputs of each owner go to it as one PublishBatch (atomic there per partition). A batch
+   * spanning owners can be partly written if one owner fails; the README says so.
    */
   async appendBatch(inputs: readonly AppendInput[]): Promise<number[]> {
-    const byOwner = new Map<number, number[]>();
+    const byOwner = new Map<WorkerPeer | undefined, number[]>();
     inputs.forEach((input, i) => {
-      const owner = this.topology.ownerOf(input.subject);
+      const owner = this.owners.peerOf(input.subject);
       const positions = byOwner.get(owner) ?? [];
       positions.push(i);
       byOwner.set(owner, positions);
@@ -83,10 +79,7 @@ export class WorkerRouting implements LogWriter, LogReader, RequestRouter {
     await Promise.all(
       [...byOwner].map(async ([owner, positions]) => {
         const part = positions.map((i) => inputs[i] as AppendInput);
-        const got =
-          owner === this.topology.index
-            ? await this.local.writer.appendBatch(part)
-            : await this.peer(owner).publishBatch(part);
+        const got = owner === undefined ? await this.local.writer.appendBatch(part) : await owner.publishBatch(part);
         positions.forEach((i, k) => (ids[i] = got[k] ?? 0));
       }),
     );
@@ -101,9 +94,9 @@ export class WorkerRouting implements LogWriter, LogReader, RequestRouter {
     return this.local.reader.readRange(subject, fromOffset, limits);
   }
 
-  tail(subject: string, from: number | 'live'): Promise<TailCursor> {
-    const owner = this.topology.ownerOf(subject);
-    return owner === this.topology.index ? this.local.reader.tail(subject, from) : this.remoteTails.tail(subject, from);
+  async tail(subject: string, from: number | 'live'): Promise<TailCursor> {
+    const peer = this.owners.peerOf(subject);
+    return peer === undefined ? this.local.reader.tail(subject, from) : this.remoteTails.tail(subject, from);
   }
 
   subjectInfo(subject: string): Promise<SubjectInfo | undefined> {
@@ -112,11 +105,5 @@ export class WorkerRouting implements LogWriter, LogReader, RequestRouter {
 
   listSubjects(query: SubjectQuery): Promise<SubjectInfo[]> {
     return this.local.reader.listSubjects(query);
-  }
-
-  private peer(owner: number): WorkerPeer {
-    const peer = this.peers[owner];
-    if (peer === undefined) throw new Error(`no peer for worker ${owner} of ${this.topology.count}`);
-    return peer;
   }
 }

@@ -5,6 +5,7 @@ import { BrokerService, type BrokerServiceOptions } from '../grpc/broker-service
 import { RequestGuard } from '../grpc/validate.js';
 import { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { InternalEndpoint } from './internal-endpoint.js';
+import { WorkerOwners } from './owners.js';
 import { WorkerRouting } from './routing-log.js';
 import { UpstreamHub } from './upstream-hub.js';
 import { WorkerMetrics } from './worker-metrics.js';
@@ -42,7 +43,7 @@ export class WorkerParts {
           }),
     );
     this.hub = new UpstreamHub((subject) => this.peer(topology.ownerOf(subject)).client, { registry, logger });
-    const routing = new WorkerRouting(topology, local, this.peers, this.hub);
+    const routing = new WorkerRouting(new WorkerOwners(topology, this.peers), local, this.hub);
     const ownerName = topology.nameOf(topology.index);
     this.routed = { writer: routing, reader: routing, router: routing, ownerName };
     // The owner side: the same service over this worker's partitions only, with metrics of its own (not exported:
