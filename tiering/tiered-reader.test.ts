@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LogReader, LogRecord } from '../core/index.js';
+import { rm } from 'node:fs/promises';
+import { MemoryIdReservations } from '../cluster/index.js';
+import type { LogOptions } from '../log/index.js';
 import { tempLog } from '../log/test-support/temp-log.js';
 import { MemoryColdStore } from './test-support/memory-cold-store.js';
 import { createTieredReader } from './tiered-reader.js';
@@ -10,8 +13,9 @@ async function setUp(
   n: number,
   coldSegments: number,
   bodies: (offset: number) => Buffer = (o) => Buffer.from(`m${o}`),
+  options: Partial<LogOptions> = {},
 ) {
-  const ctx = await tempLog({ segmentMaxRecords: 10 });
+  const ctx = await tempLog({ segmentMaxRecords: 10, ...options });
   const cold = new MemoryColdStore();
   for (let o = 1; o <= n; o++) await ctx.log.append({ subject: 's', body: bodies(o), expirationSeconds: 0 });
   if (n % 10 === 0) await ctx.log.sealStaleSegments(Date.now() + 24 * 3_600_000);
@@ -38,6 +42,25 @@ async function drain(log: LogReader, from: number, count: number, maxRecords?: n
 }
 
 describe('createTieredReader', () => {
+  describe('when the local log reports an id lost (its disk was wiped, or its partition taken over)', () => {
+    it('should serve it from the cold store when the cold store has it, and keep it lost when not', async () => {
+      const reservations = new MemoryIdReservations();
+      const { ctx, cold } = await setUp(20, 1, undefined, { idReservations: reservations, idReservationChunk: 5 });
+      try {
+        await rm(ctx.dir, { recursive: true, force: true });
+        const log = await ctx.reopen();
+        const tiered = createTieredReader(log, cold);
+        assert.equal((await log.get('s', 7)).kind, 'lost');
+        const found = await tiered.get('s', 7);
+        assert.ok(found.kind === 'record' && Buffer.from(found.record.body).toString() === 'm7');
+        // Never replicated: gone with the disk, and said so.
+        assert.equal((await tiered.get('s', 15)).kind, 'lost');
+      } finally {
+        await ctx.dispose();
+      }
+    });
+  });
+
   describe('when an offset exists only in the cold store', () => {
     it('should return it from get(), and keep removed what the cold store lacks', async () => {
       const { ctx, cold, tiered } = await setUp(30, 2);

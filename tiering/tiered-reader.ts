@@ -28,7 +28,9 @@ class TieredReader implements LogReader {
 
   async get(subject: string, offset: number): Promise<LookupResult> {
     const found = await this.local.get(subject, offset);
-    if (found.kind !== 'removed') return found;
+    // 'lost': an id this disk no longer has (a wiped disk, a partition taken over from another member) may still be
+    // in the cold tier, which then serves it; only what neither has is DATA_LOSS.
+    if (found.kind !== 'removed' && found.kind !== 'lost') return found;
     const record = await this.cold.get(subject, offset);
     return record === undefined ? found : { kind: 'record', record };
   }
