@@ -1,4 +1,4 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type handleUnaryCall } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { ConnectionGate } from './connection-gate.js';
@@ -6,6 +6,9 @@ import type { BrokerService } from '../grpc/broker-service.js';
 import { enlargeHttp2Windows } from '../grpc/http2-windows.js';
 import { BrokerReflection } from '../grpc/reflection.js';
 import { brokerServiceDefinition } from '../grpc/service-definition.js';
+import { CallGate } from '../grpc/call-gate.js';
+import { dispatchForwarded } from '../grpc/forwarded-dispatch.js';
+import { ForwardingService, type AppendRequest, type AppendResponse } from '../../proto/gen/internal.js';
 
 export interface BrokerServerOptions {
   /** The largest body a publish may carry, in bytes (BROKER_MAX_BODY_BYTES); requests get 64 KiB on top. */
@@ -19,6 +22,18 @@ export interface BrokerServerOptions {
   /** How long a graceful shutdown waits for in-flight calls, in ms (BROKER_SHUTDOWN_TIMEOUT). */
   readonly shutdownTimeoutMs: number;
   readonly logger: Logger;
+  /** A cluster member's port also answers the calls other members forward to it. @defaultValue none */
+  readonly forwarded?: ForwardedCalls;
+}
+
+/**
+ * What a cluster member serves other members on its port: calls marked forwarded (FORWARDED_HEADER) answered by a
+ * service over its own partitions only, and broker.internal.Forwarding/Append for their batched publishes.
+ */
+export interface ForwardedCalls {
+  readonly service: BrokerService;
+  /** The Append handler, given how to count a call in and out for the graceful shutdown. */
+  append(track: <T>(work: () => Promise<T>) => Promise<T>): handleUnaryCall<AppendRequest, AppendResponse>;
 }
 
 export interface ConnectionLimits {
@@ -49,6 +64,8 @@ export class BrokerServer {
   private readonly gate: ConnectionGate;
   private readonly health = new HealthImplementation({ '': 'SERVING', 'broker.Broker': 'SERVING' });
   private closing = false;
+  /** Forwarded appends in flight (a cluster member's), for the drain. */
+  private readonly appends = new CallGate();
   /** The parts that have said they cannot serve (see setServing). */
   private readonly notServing = new Set<string>();
 
@@ -70,7 +87,16 @@ export class BrokerServer {
       ...whenSet('grpc.max_connection_age_ms', options.connections.maxConnectionAgeMs),
       ...whenSet('grpc.max_connection_age_grace_ms', options.connections.maxConnectionAgeGraceMs),
     });
-    this.server.addService(brokerServiceDefinition, service.handlers());
+    const forwarded = options.forwarded;
+    this.server.addService(
+      brokerServiceDefinition,
+      forwarded === undefined
+        ? service.handlers()
+        : dispatchForwarded(service.handlers(), forwarded.service.handlers()),
+    );
+    if (forwarded !== undefined) {
+      this.server.addService(ForwardingService, { append: forwarded.append((work) => this.trackAppend(work)) });
+    }
     this.health.addToServer(this.server);
     new BrokerReflection().addToServer(this.server);
     // The broker listens itself and injects sockets once they have sent the HTTP/2 preface (connection-gate.ts).
@@ -108,15 +134,33 @@ export class BrokerServer {
     this.health.setStatus(service, serving ? 'SERVING' : 'NOT_SERVING');
   }
 
+  private async trackAppend<T>(work: () => Promise<T>): Promise<T> {
+    this.appends.enter();
+    try {
+      return await work();
+    } finally {
+      this.appends.leave();
+    }
+  }
+
   /** The graceful shutdown; everything acknowledged is already in the log, so a forced end loses nothing. */
   async close(): Promise<void> {
     this.closing = true;
     this.health.setStatus('', 'NOT_SERVING');
     this.health.setStatus('broker.Broker', 'NOT_SERVING');
     this.service.beginShutdown();
+    this.options.forwarded?.service.beginShutdown();
+    this.appends.beginShutdown();
     // No new connections from here; those established drain with their calls below.
     const gateClosed = this.gate.close();
-    const drained = await this.service.drain(this.options.shutdownTimeoutMs);
+    const timeout = this.options.shutdownTimeoutMs;
+    const forwardedService = this.options.forwarded?.service;
+    const [drained, forwardedDrained, appendsDrained] = await Promise.all([
+      this.service.drain(timeout),
+      forwardedService === undefined ? true : forwardedService.drain(timeout),
+      this.appends.drain(timeout),
+    ]);
+    if (!forwardedDrained || !appendsDrained) this.options.logger.warn('forwarded calls did not finish in time');
     if (!drained) this.options.logger.warn('in-flight calls did not finish in time');
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {

@@ -12,13 +12,14 @@ import {
 import { WorkerParts } from '../workers/worker-parts.js';
 import type { WorkerTopology } from '../workers/worker-topology.js';
 import { reportLogHealth } from '../workers/worker-process.js';
-import { logOptionsFromConfig, openLog } from '../../log/index.js';
+import { ensurePartitionLayout, logOptionsFromConfig, openLog, type PartitionedLog } from '../../log/index.js';
 import { ColdTier, createTieredReader } from '../../tiering/index.js';
 import { BrokerService } from '../grpc/broker-service.js';
 import { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { startMetricsServer } from '../metrics/metrics-server.js';
 import { startBackgroundJobs } from './background-jobs.js';
-import { BrokerServer, type ConnectionLimits } from './broker-server.js';
+import { BrokerServer, type ConnectionLimits, type ForwardedCalls } from './broker-server.js';
+import { ClusterParts, checkClusterConfig, openClusterStores } from '../cluster/cluster-parts.js';
 import { ColdTierStatus } from './cold-tier-status.js';
 import { connectionBudget, readFdLimit } from './fd-budget.js';
 import type { CassandraColdStoreOptions } from '../../tiering/cassandra/index.js';
@@ -35,7 +36,11 @@ export type BackgroundStarter = (deps: {
   coldStore?: ColdStore;
   registry: Registry;
   logger: Logger;
-}) => Promise<{ close(): Promise<void> }>;
+}) => Promise<{
+  close(): Promise<void>;
+  /** Replicates every sealed segment owed to the cold tier now (a cluster member's hand-over). */
+  replicateOwedNow?(): Promise<number>;
+}>;
 
 /** What the composition takes from outside; tests inject these, production leaves them to the defaults. */
 export interface BrokerDeps {
@@ -73,27 +78,26 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   try {
     const logHealth = new LogWriteHealth(logger);
     const observer = logHealth.observe(withStorageLimitLog(withDataLossLog(metrics.logObserver(), logger), logger));
-    const log = await openLog({ ...logOptionsFromConfig(config, observer), ...ownedBy(topology) });
+    const member =
+      config.cluster === undefined ? undefined : await openMember(config, config.cluster, metrics, logger, opened);
+    const log = await openLog({
+      ...logOptionsFromConfig(config, observer),
+      ...(member?.logOptions() ?? ownedBy(topology)),
+    });
     opened.add('log', () => log.close());
 
-    const coldStore = deps.coldStore ?? (await openColdStore(config, metrics.registry, logger));
-    if (deps.coldStore === undefined && coldStore !== undefined) opened.add('cold store', () => coldStore.close());
-    // Scylla away does not stop the broker: the cold tier reports itself degraded and catches up when it is back.
-    const coldTierStatus = coldStore instanceof ColdTier ? new ColdTierStatus(coldStore, metrics.registry) : undefined;
-    const reader = coldStore === undefined ? log : createTieredReader(log, coldStore);
+    const { reader, jobs, coldTierStatus } = await openTiers(config, deps, { log, metrics, logger, topology, opened });
 
-    const background = deps.background ?? startBackgroundJobs;
-    const jobs = await background({
-      // Each worker runs the jobs of its own partitions, on queues of its own.
-      config: topology === undefined ? config : { ...config, brokerId: `${config.brokerId}-w${topology.index}` },
+    const local = { writer: log, reader };
+    const { service, forwarded } = await buildService(config, {
       log,
-      ...(coldStore === undefined ? {} : { coldStore }),
-      registry: metrics.registry,
+      local,
+      metrics,
       logger,
+      topology,
+      member,
+      opened,
     });
-    opened.add('background jobs', () => jobs.close());
-
-    const service = await buildService(config, { writer: log, reader }, metrics, logger, topology, opened);
     // Metrics before gRPC, so they close after it: the drain of a shutdown can still be watched.
     // A worker's metrics are served by the primary, merged with the other workers'.
     const metricsServer =
@@ -108,12 +112,15 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       maxStreamsPerConnection: config.maxStreamsPerConnection,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
       logger,
+      ...(forwarded === undefined ? {} : { forwarded }),
     });
     // Health follows the log from here on (NOT_SERVING while it refuses writes).
     logHealth.attach(topology === undefined ? server : toldToPrimaryToo(server));
     coldTierStatus?.attach(server);
     const grpcPort = await server.listen(config.grpcHost, config.grpcPort);
     opened.add('gRPC server', () => server.close());
+    // Partitions handed over on leaving are flushed to the cold tier first, so their next owner serves every id.
+    await member?.start(grpcPort, () => jobs.replicateOwedNow?.() ?? Promise.resolve());
 
     const metricsPort = metricsServer?.port ?? -1;
     logger.info(
@@ -128,18 +135,56 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   }
 }
 
+/** The cold tier (when configured) behind the log, the reader over both, and the background jobs on them. */
+async function openTiers(
+  config: BrokerConfig,
+  deps: BrokerDeps,
+  parts: {
+    log: PartitionedLog;
+    metrics: BrokerMetrics;
+    logger: Logger;
+    topology: WorkerTopology | undefined;
+    opened: OpenedParts;
+  },
+) {
+  const { log, metrics, logger, topology, opened } = parts;
+  const coldStore = deps.coldStore ?? (await openColdStore(config, metrics.registry, logger));
+  if (deps.coldStore === undefined && coldStore !== undefined) opened.add('cold store', () => coldStore.close());
+  // Scylla away does not stop the broker: the cold tier reports itself degraded and catches up when it is back.
+  const coldTierStatus = coldStore instanceof ColdTier ? new ColdTierStatus(coldStore, metrics.registry) : undefined;
+  const reader = coldStore === undefined ? log : createTieredReader(log, coldStore);
+
+  const background = deps.background ?? startBackgroundJobs;
+  const jobs = await background({
+    // Each worker runs the jobs of its own partitions, on queues of its own.
+    config: topology === undefined ? config : { ...config, brokerId: `${config.brokerId}-w${topology.index}` },
+    log,
+    ...(coldStore === undefined ? {} : { coldStore }),
+    registry: metrics.registry,
+    logger,
+  });
+  opened.add('background jobs', () => jobs.close());
+  return { reader, jobs, coldTierStatus };
+}
+
 /**
  * The broker.Broker service over the log. A worker's goes through its routing (other workers' subjects are
- * forwarded), and its own endpoint for the other workers serves before the public port does.
+ * forwarded), and its own endpoint for the other workers serves before the public port does; a cluster member's
+ * goes through the cluster's routing, and its port also answers what other members forward.
  */
 async function buildService(
   config: BrokerConfig,
-  local: { writer: LogWriter; reader: LogReader },
-  metrics: BrokerMetrics,
-  logger: Logger,
-  topology: WorkerTopology | undefined,
-  opened: OpenedParts,
-): Promise<BrokerService> {
+  parts: {
+    log: PartitionedLog;
+    local: { writer: LogWriter; reader: LogReader };
+    metrics: BrokerMetrics;
+    logger: Logger;
+    topology: WorkerTopology | undefined;
+    member: ClusterParts | undefined;
+    opened: OpenedParts;
+  },
+): Promise<{ service: BrokerService; forwarded?: ForwardedCalls }> {
+  const { local, metrics, logger, topology, member, opened } = parts;
   const serviceOptions = {
     retentionMs: config.retentionMs,
     maxBodyBytes: config.maxBodyBytes,
@@ -149,13 +194,34 @@ async function buildService(
     maxInflightPublishBytes: config.maxInflightPublishBytes,
     logger,
   };
-  if (topology === undefined) {
-    return new BrokerService({ ...serviceOptions, ...local, metrics, ownerName: config.brokerId });
+  if (member !== undefined) {
+    const { routed, forwarded } = member.services(parts.log, local, serviceOptions);
+    // Closed after the gRPC server (added before it): leaving hands the partitions over once calls have drained.
+    opened.add('cluster membership', () => member.stop());
+    return { service: new BrokerService({ ...serviceOptions, metrics, ...routed }), forwarded };
   }
-  const parts = new WorkerParts(topology, local, serviceOptions, metrics.registry, logger);
-  await parts.listen();
-  opened.add('worker endpoint', () => parts.close(config.shutdownTimeoutMs));
-  return new BrokerService({ ...serviceOptions, metrics, ...parts.routed });
+  if (topology === undefined) {
+    return { service: new BrokerService({ ...serviceOptions, ...local, metrics, ownerName: config.brokerId }) };
+  }
+  const workerParts = new WorkerParts(topology, local, serviceOptions, metrics.registry, logger);
+  await workerParts.listen();
+  opened.add('worker endpoint', () => workerParts.close(config.shutdownTimeoutMs));
+  return { service: new BrokerService({ ...serviceOptions, metrics, ...workerParts.routed }) };
+}
+
+/** A cluster member's parts (BROKER_CLUSTER): its stores on the CQL server, closed after the log. */
+async function openMember(
+  config: BrokerConfig,
+  cluster: string,
+  metrics: BrokerMetrics,
+  logger: Logger,
+  opened: OpenedParts,
+): Promise<ClusterParts> {
+  checkClusterConfig(config);
+  const { partitions } = await ensurePartitionLayout(config.dataDir, config.partitions);
+  const stores = await openClusterStores(config, cluster, partitions, logger);
+  opened.add('cluster stores', () => stores.close());
+  return new ClusterParts(config, stores, metrics.registry, logger);
 }
 
 /** A worker's log health goes to the primary too, so every worker says NOT_SERVING when any log refuses writes. */

@@ -1,3 +1,4 @@
+import { FORWARDED_HEADER } from '../grpc/forwarded-dispatch.js';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BrokerError } from '../../core/index.js';
@@ -82,9 +83,13 @@ export class OwnerCalls {
   }
 }
 
-/** Metadata that makes a call wait for the owner's socket (a restarting worker) instead of failing at once. */
+/**
+ * The metadata of every call forwarded to an owner: it waits for the owner's socket (a restarting worker) instead of
+ * failing at once, and is marked forwarded, so the owner answers from its own partitions and never forwards it on.
+ */
 export function waitForReady(): Metadata {
   const metadata = new Metadata();
+  metadata.set(FORWARDED_HEADER, '1');
   metadata.setOptions({ waitForReady: true });
   return metadata;
 }

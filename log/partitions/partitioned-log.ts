@@ -84,6 +84,15 @@ export class PartitionedLog implements Log {
     await log?.close();
   }
 
+  /**
+   * Seals every open segment of a partition (a hand-over: the cold tier then takes all of it, so the next owner
+   * serves every id from there); resolves with the segments sealed.
+   */
+  async sealPartition(partition: number): Promise<SegmentInfo[]> {
+    const log = this.logs.get(partition);
+    return log === undefined ? [] : log.sealStaleSegments(Number.MAX_SAFE_INTEGER);
+  }
+
   private checkPartition(partition: number): void {
     if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitions) {
       throw new RangeError(`partition ${partition} is not one of the ${this.partitions} of this data dir`);

@@ -1,0 +1,77 @@
+import { UnavailableError, type ClusterMember } from '../../core/index.js';
+import type { Owners } from '../workers/owners.js';
+import { WorkerPeer } from '../workers/worker-peer.js';
+
+/** What the routing needs of the lease keeper (cluster/LeaseKeeper). */
+export interface OwnershipView {
+  readonly memberId: string;
+  ownerOf(partition: number): { readonly member: string; readonly address?: string } | undefined;
+  members(): readonly ClusterMember[];
+}
+
+/** What the routing needs of the local log. */
+export interface LocalPartitions {
+  partitionOf(subject: string): number;
+  owns(subject: string): boolean;
+}
+
+/**
+ * The members of a cluster as owners of subjects: this broker for the partitions its log holds now, else the
+ * member the ownership rows name (as the lease keeper's last round saw them), reached at its advertise address. A
+ * partition between owners (its lease lapsing after a crash, or being handed over) has nobody to serve it for that
+ * moment: UNAVAILABLE, retriable.
+ */
+export class ClusterOwners implements Owners {
+  private readonly peers = new Map<string, WorkerPeer>();
+
+  constructor(
+    private readonly view: OwnershipView,
+    private readonly log: LocalPartitions,
+    private readonly onCall: (method: string, to: string) => void = () => undefined,
+  ) {}
+
+  peerOf(subject: string): WorkerPeer | undefined {
+    if (this.log.owns(subject)) return undefined;
+    const partition = this.log.partitionOf(subject);
+    const owner = this.view.ownerOf(partition);
+    if (owner === undefined || owner.address === undefined || owner.member === this.view.memberId) {
+      throw new UnavailableError(
+        `partition ${partition} of subject "${subject}" has no owner serving it right now (it is being taken over, within BROKER_LEASE); retry`,
+        { metadata: { partition: String(partition) } },
+      );
+    }
+    return this.peer(owner.member, owner.address);
+  }
+
+  peerNamed(owner: string, tried: WorkerPeer): WorkerPeer | undefined {
+    const member = this.view.members().find((m) => m.id === owner);
+    if (member === undefined || member.id === this.view.memberId) return undefined;
+    const peer = this.peer(member.id, member.address);
+    return peer === tried ? undefined : peer;
+  }
+
+  others(): readonly WorkerPeer[] {
+    return this.view
+      .members()
+      .filter((m) => m.id !== this.view.memberId)
+      .map((m) => this.peer(m.id, m.address));
+  }
+
+  close(): void {
+    for (const peer of this.peers.values()) peer.close();
+    this.peers.clear();
+  }
+
+  /** One channel per member address, kept while the broker runs (members are few; their channels reconnect). */
+  private peer(member: string, address: string): WorkerPeer {
+    const key = `${member}@${address}`;
+    let peer = this.peers.get(key);
+    if (peer === undefined) {
+      peer = new WorkerPeer(member, address, {
+        onCall: (method) => this.onCall(method, member),
+      });
+      this.peers.set(key, peer);
+    }
+    return peer;
+  }
+}

@@ -1,0 +1,206 @@
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { Counter, Registry } from 'prom-client';
+import {
+  ConfigError,
+  type BrokerConfig,
+  type IdReservations,
+  type LogReader,
+  type LogWriter,
+  type OwnershipStore,
+} from '../../core/index.js';
+import { LeaseKeeper } from '../../cluster/index.js';
+import type { PartitionedLog, PartitionedLogOptions } from '../../log/index.js';
+import { BrokerService, type BrokerServiceOptions } from '../grpc/broker-service.js';
+import { RequestGuard } from '../grpc/validate.js';
+import { BrokerMetrics } from '../metrics/broker-metrics.js';
+import { appendHandler } from '../workers/append-handler.js';
+import { WorkerRouting } from '../workers/routing-log.js';
+import { UpstreamHub } from '../workers/upstream-hub.js';
+import type { RoutedServiceOptions } from '../workers/worker-parts.js';
+import { ClusterOwners, type OwnershipView } from './cluster-owners.js';
+import type { ForwardedCalls } from '../server/broker-server.js';
+
+/** The cluster's tables on the CQL server: who owns which partition, and the ids reserved ahead of each subject. */
+export interface ClusterStores {
+  readonly ownership: OwnershipStore;
+  readonly reservations: IdReservations & { close(): Promise<void> };
+  close(): Promise<void>;
+}
+
+/** Opens the cluster's stores (BROKER_CLUSTER set), loading cassandra-driver only now. */
+export async function openClusterStores(
+  config: BrokerConfig,
+  cluster: string,
+  partitions: number,
+  logger: Logger,
+): Promise<ClusterStores> {
+  const { CassandraOwnershipStore, openCassandraIdReservations } = await import('../../cluster/cassandra/index.js');
+  const common = {
+    contactPoints: config.scyllaContactPoints,
+    localDataCenter: config.scyllaLocalDc,
+    keyspace: config.scyllaKeyspace,
+    replicationFactor: config.scyllaReplicationFactor,
+    cluster,
+    consistency: config.scyllaConsistency,
+    logger,
+  };
+  const ownership = await CassandraOwnershipStore.open({ ...common, partitions });
+  const reservations = await openCassandraIdReservations(common).catch(async (err: unknown) => {
+    await ownership.close();
+    throw err;
+  });
+  return {
+    ownership,
+    reservations,
+    close: async () => {
+      await reservations.close();
+      await ownership.close();
+    },
+  };
+}
+
+/** A cluster member with one process: BROKER_WORKERS > 1 inside a cluster is not built yet. */
+export function checkClusterConfig(config: BrokerConfig): void {
+  if (config.workers !== 1) {
+    throw new ConfigError(
+      'BROKER_WORKERS',
+      'a cluster member (BROKER_CLUSTER) runs one process for now: set BROKER_WORKERS=1 (several workers per member is not built yet)',
+    );
+  }
+}
+
+/**
+ * What makes this broker a member of a cluster (issue 13): its log opens no partition by itself; the lease keeper
+ * claims the partitions rendezvous placement gives this member (each with a fenced, time-bounded lease), the log
+ * acquires them as they come and releases them when handed over; calls for other members' partitions are forwarded
+ * to them whole (publishes batched), and subscribers of their subjects share one upstream subscription per subject.
+ */
+export class ClusterParts {
+  private keeper: LeaseKeeper | undefined;
+  private readonly owners: ClusterOwners;
+  private readonly hub: UpstreamHub;
+  private readonly moves: Counter<'event'>;
+
+  constructor(
+    private readonly config: BrokerConfig,
+    private readonly stores: ClusterStores,
+    registry: Registry,
+    private readonly logger: Logger,
+  ) {
+    const view: OwnershipView = {
+      memberId: config.brokerId,
+      ownerOf: (p) => this.keeper?.ownerOf(p),
+      members: () => this.keeper?.members() ?? [],
+    };
+    this.owners = new ClusterOwners(view, {
+      partitionOf: (s) => this.log().partitionOf(s),
+      owns: (s) => this.log().owns(s),
+    });
+    this.hub = new UpstreamHub((subject) => this.ownerClient(subject), { registry, logger });
+    this.moves = new Counter({
+      name: 'broker_partition_moves_total',
+      help: 'partitions this member acquired or lost (handed over, taken by another member, or dropped at stop)',
+      labelNames: ['event'],
+      registers: [registry],
+    });
+  }
+
+  private opened: PartitionedLog | undefined;
+
+  /** The log options of a member: no partition at open, id reservations, the lease as append gate. */
+  logOptions(): Pick<PartitionedLogOptions, 'owned' | 'idReservations' | 'appendGate' | 'ownerName'> {
+    return {
+      owned: [],
+      idReservations: this.stores.reservations,
+      appendGate: (p) => this.keeper?.canAppend(p) ?? false,
+      ownerName: (p) => this.keeper?.ownerOf(p)?.member ?? 'nobody yet',
+    };
+  }
+
+  /** The routed service options, and what the public server serves to other members' forwarded calls. */
+  services(
+    log: PartitionedLog,
+    local: { writer: LogWriter; reader: LogReader },
+    service: Omit<BrokerServiceOptions, keyof RoutedServiceOptions | 'metrics'>,
+  ): { routed: RoutedServiceOptions; forwarded: ForwardedCalls } {
+    this.opened = log;
+    const routing = new WorkerRouting(this.owners, local, this.hub);
+    const ownerName = this.config.brokerId;
+    const ownerService = new BrokerService({
+      ...service,
+      ...local,
+      ownerName,
+      metrics: new BrokerMetrics(new Registry()),
+    });
+    const guard = new RequestGuard(service.maxBodyBytes, service.maxResponseBytes);
+    return {
+      routed: { writer: routing, reader: routing, router: routing, ownerName },
+      forwarded: {
+        service: ownerService,
+        append: (track) => appendHandler({ writer: local.writer, guard, logger: this.logger, track }),
+      },
+    };
+  }
+
+  /**
+   * Joins the cluster at `grpcPort` (the advertise address's default port): one round at once (so the partitions
+   * placed here are claimed before the broker says it listens), then a round every third of the lease.
+   */
+  async start(grpcPort: number, flush: () => Promise<unknown>): Promise<void> {
+    const log = this.log();
+    const address = this.config.advertiseAddress ?? `${advertisedHost(this.config.grpcHost)}:${grpcPort}`;
+    const keeper = new LeaseKeeper({
+      store: this.stores.ownership,
+      member: { id: this.config.brokerId, address, startedAtMs: Date.now() },
+      partitions: log.partitions,
+      leaseMs: this.config.leaseMs,
+      maxClockDriftMs: this.config.maxClockDriftMs,
+      logger: this.logger,
+      // A hand-over seals the partition's open segments and replicates them, so the next owner serves every id.
+      handOver: async (p) => {
+        await log.sealPartition(p);
+        await flush();
+        await log.release(p);
+      },
+    });
+    keeper.on('acquired', (p, epoch) => {
+      this.moves.inc({ event: 'acquired' });
+      this.logger.info({ partition: p, epoch }, 'partition acquired');
+      log.acquire(p).catch((err: unknown) => this.logger.error({ err, partition: p }, 'partition failed to open'));
+    });
+    keeper.on('lost', (p, epoch, reason) => {
+      this.moves.inc({ event: reason });
+      this.logger.warn({ partition: p, epoch, reason }, 'partition lost');
+      void log.release(p);
+    });
+    keeper.on('storeError', (err) => this.logger.warn({ err }, 'ownership store call failed'));
+    this.keeper = keeper;
+    await keeper.tick();
+    keeper.start();
+    this.logger.info({ member: this.config.brokerId, address, held: keeper.held().length }, 'joined the cluster');
+  }
+
+  /** Leaves the cluster: hands every partition over (flushed to the cold tier), then closes the channels. */
+  async stop(): Promise<void> {
+    await this.keeper?.stop({ handOver: true });
+    this.hub.close();
+    this.owners.close();
+  }
+
+  private log(): PartitionedLog {
+    if (this.opened === undefined) throw new Error('the cluster parts have no log yet');
+    return this.opened;
+  }
+
+  private ownerClient(subject: string) {
+    const peer = this.owners.peerOf(subject);
+    if (peer === undefined) throw new Error(`subject "${subject}" is this member's: it has no upstream`);
+    return peer.client;
+  }
+}
+
+/** The host other members reach this one by: the bound host, or this machine's name when it binds every address. */
+function advertisedHost(grpcHost: string): string {
+  return grpcHost === '0.0.0.0' || grpcHost === '::' ? hostname() : grpcHost;
+}
