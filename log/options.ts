@@ -74,7 +74,9 @@ export interface PartitionedLogOptions extends LogOptions {
   /**
    * Whether appends to an owned partition may go on now: a cluster member's lease (cluster/LeaseKeeper.canAppend),
    * false from before the lease can expire, so a member that cannot renew stops appending in time. A refused append
-   * gets NotOwnerError. @defaultValue always
+   * gets NotOwnerError. Given, the partitions come and go while the log is open, so the budgets that are totals
+   * (BROKER_MAX_SUBJECTS, ...) are this process's whole, not the share of the partitions it owns at open.
+   * @defaultValue always
    */
   readonly appendGate?: (partition: number) => boolean;
 }

@@ -67,9 +67,7 @@ export class ClusterOwners implements Owners {
     const key = `${member}@${address}`;
     let peer = this.peers.get(key);
     if (peer === undefined) {
-      peer = new WorkerPeer(member, address, {
-        onCall: (method) => this.onCall(method, member),
-      });
+      peer = new WorkerPeer(member, address, { onCall: (method) => this.onCall(method, member), failFast: true });
       this.peers.set(key, peer);
     }
     return peer;

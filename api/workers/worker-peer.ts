@@ -1,4 +1,11 @@
-import { credentials, type ClientUnaryCall, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import {
+  InterceptingCall,
+  credentials,
+  type ClientUnaryCall,
+  type Interceptor,
+  type Metadata,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import {
   BrokerClient,
   type FetchRangeRequest,
@@ -31,6 +38,15 @@ const INTERNAL_CHANNEL = {
   'grpc.max_reconnect_backoff_ms': 1_000,
 } as const;
 
+/** Turns off waitForReady on every call of a channel (the forwarded-call metadata turns it on). */
+const failFast: Interceptor = (options, nextCall) =>
+  new InterceptingCall(nextCall(options), {
+    start(metadata, listener, next) {
+      metadata.setOptions({ ...metadata.getOptions(), waitForReady: false });
+      next(metadata, listener);
+    },
+  });
+
 /** How long a forwarded read waits for its owner (e.g. restarting) before it fails UNAVAILABLE. */
 const READ_DEADLINE_MS = 15_000;
 
@@ -51,10 +67,20 @@ export class WorkerPeer implements OwnerPeer {
     readonly name: string,
     /** `unix:/path/to/worker.sock` */
     address: string,
-    options: { forwarder?: PublishForwarderOptions; onCall?: (method: string) => void } = {},
+    options: {
+      forwarder?: PublishForwarderOptions;
+      onCall?: (method: string) => void;
+      /**
+       * Fail a call at once when the peer cannot be reached, instead of waiting for it: a cluster member that died
+       * is not coming back at that address soon, and its partitions move to another member (retry there).
+       * @defaultValue false: wait (a worker of the same broker is restarted within a second or two)
+       */
+      failFast?: boolean;
+    } = {},
   ) {
-    this.client = new BrokerClient(address, credentials.createInsecure(), INTERNAL_CHANNEL);
-    this.forwarding = new ForwardingClient(address, credentials.createInsecure(), INTERNAL_CHANNEL);
+    const channel = options.failFast === true ? { ...INTERNAL_CHANNEL, interceptors: [failFast] } : INTERNAL_CHANNEL;
+    this.client = new BrokerClient(address, credentials.createInsecure(), channel);
+    this.forwarding = new ForwardingClient(address, credentials.createInsecure(), channel);
     this.publishes = new PublishForwarder(this.forwarding, name, options.forwarder);
     this.onCall = options.onCall ?? (() => undefined);
   }

@@ -107,7 +107,12 @@ export class PartitionedLog implements Log {
   static async open(options: PartitionedLogOptions): Promise<PartitionedLog> {
     const layout = await ensurePartitionLayout(options.dataDir, options.partitions);
     const owned = ownedPartitions(options.owned, layout.partitions);
-    const settings = new PartitionSettings(options, layout, owned.length);
+    // A cluster member's partitions come and go: its totals are its whole (it may come to hold any share).
+    const settings = new PartitionSettings(
+      options,
+      layout,
+      options.appendGate === undefined ? owned.length : layout.partitions,
+    );
     const log = new PartitionedLog(
       layout,
       settings,

@@ -1,0 +1,144 @@
+import { credentials } from '@grpc/grpc-js';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { BrokerClient, type SubjectInfo } from '../../proto/gen/broker.js';
+import { randomName, testCqlContactPoints, testCqlLocalDc } from '../../test-support/services.js';
+import {
+  failure,
+  metricValue,
+  fetchMessage,
+  publish,
+  startBrokerProcess,
+  subscribe,
+  type BrokerProcess,
+} from '../test-support/broker-process.js';
+
+const KEYSPACE = 'broker_cluster_e2e';
+const LEASE_MS = 3_000;
+
+function getSubject(client: BrokerClient, subject: string): Promise<SubjectInfo> {
+  return new Promise((resolve, reject) =>
+    client.getSubject({ subject }, (err, res) => (err ? reject(err) : resolve(res))),
+  );
+}
+
+function clientOf(broker: BrokerProcess): BrokerClient {
+  return new BrokerClient(broker.address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+}
+
+/** Retries a call that a partition between owners answers UNAVAILABLE (for at most a few leases). */
+async function retrying<T>(call: () => Promise<T>, timeoutMs = 6 * LEASE_MS): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if (failure(err).code !== 14 || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/**
+ * Brokers of one cluster on loopback, sharing the test CQL server (the Scylla stand-in), once each holds partitions
+ * (the first to start claims all of them; placement then hands each newcomer its share, a round or two later).
+ */
+async function startCluster(cluster: string, ids: readonly string[]): Promise<BrokerProcess[]> {
+  const brokers = await Promise.all(ids.map((id) => startMember(cluster, id)));
+  const deadline = Date.now() + 10 * LEASE_MS;
+  for (;;) {
+    const acquired = await Promise.all(
+      brokers.map(async (b) => metricValue(await b.metrics(), 'broker_partition_moves_total{event="acquired"}') ?? 0),
+    );
+    if (acquired.every((n) => n > 0)) return brokers;
+    if (Date.now() > deadline)
+      throw new Error(`the cluster did not settle: partitions acquired ${acquired.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function startMember(cluster: string, id: string, dataDir?: string): Promise<BrokerProcess> {
+  return startBrokerProcess(
+    {
+      BROKER_WORKERS: '1',
+      BROKER_CLUSTER: cluster,
+      BROKER_ID: id,
+      BROKER_PARTITIONS: '8',
+      BROKER_LEASE: `${LEASE_MS / 1000}s`,
+      BROKER_MAX_CLOCK_DRIFT: '200ms',
+      SCYLLA_CONTACT_POINTS: testCqlContactPoints().join(','),
+      SCYLLA_LOCAL_DC: testCqlLocalDc(),
+      SCYLLA_KEYSPACE: KEYSPACE,
+    },
+    dataDir,
+  );
+}
+
+describe('a cluster of three brokers (BROKER_CLUSTER, ownership and id reservations on the CQL server)', () => {
+  const cluster = randomName('c');
+  let brokers: BrokerProcess[] = [];
+  const clients: BrokerClient[] = [];
+  const subjects = Array.from({ length: 12 }, (_, i) => `${cluster}.s${i}`);
+  before(async () => {
+    brokers = await startCluster(cluster, ['b1', 'b2', 'b3']);
+    for (const b of brokers) clients.push(clientOf(b));
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    for (const b of brokers) await b.dispose();
+  });
+  const client = (i: number): BrokerClient => clients[i % clients.length] as BrokerClient;
+
+  it('serves every call through any broker: publish on one, fetch, info and subscribe on the others', async () => {
+    const subs = await Promise.all(subjects.slice(0, 3).map((s, i) => retrying(() => subscribe(client(i + 2), s, 1))));
+    for (const [i, subject] of subjects.entries()) {
+      for (let n = 1; n <= 3; n++)
+        assert.equal(await retrying(() => publish(client(i), subject, `${subject}#${n}`)), n);
+    }
+    const owners = new Set<string>();
+    for (const [i, subject] of subjects.entries()) {
+      assert.equal((await fetchMessage(client(i + 1), subject, 2)).body.toString(), `${subject}#2`);
+      const info = await getSubject(client(i + 2), subject);
+      assert.equal(info.lastId, 3);
+      owners.add(info.owner);
+    }
+    assert.deepEqual([...owners].sort(), ['b1', 'b2', 'b3'], 'the partitions are spread over every member');
+    for (const sub of subs) {
+      assert.deepEqual(
+        (await sub.waitFor(3)).map((m) => m.id),
+        [1, 2, 3],
+      );
+      sub.stream.cancel();
+    }
+  });
+
+  it("moves a stopped member's partitions to the others: every acked record readable, ids continue", async () => {
+    const leaving = brokers[2] as BrokerProcess;
+    assert.equal(await leaving.stop(), 0);
+    for (const [i, subject] of subjects.entries()) {
+      const c = client(i % 2);
+      for (let n = 1; n <= 3; n++) {
+        assert.equal((await retrying(() => fetchMessage(c, subject, n))).body.toString(), `${subject}#${n}`);
+      }
+      const next = await retrying(() => publish(c, subject, 'after'));
+      assert.ok(next > 3, `${subject}: id ${next} reissued`);
+      assert.notEqual((await getSubject(c, subject)).owner, 'b3');
+    }
+  });
+
+  it('never reissues an id when a member is killed: its partitions move within the lease', async (t) => {
+    const victim = brokers[1] as BrokerProcess;
+    const before = new Map<string, number>();
+    for (const subject of subjects) before.set(subject, (await retrying(() => getSubject(client(0), subject))).lastId);
+    const killedAt = Date.now();
+    await victim.stop('SIGKILL');
+    let movedAfterMs = 0;
+    for (const subject of subjects) {
+      const id = await retrying(() => publish(client(0), subject, 'after the kill'));
+      movedAfterMs = Math.max(movedAfterMs, Date.now() - killedAt);
+      assert.ok(id > (before.get(subject) ?? 0), `${subject}: id ${id} is not above ${before.get(subject)}`);
+    }
+    assert.ok(movedAfterMs < 4 * LEASE_MS, `partitions took ${movedAfterMs} ms to move`);
+    t.diagnostic(`every partition of the killed member took new publishes ${movedAfterMs} ms after the kill`);
+  });
+});
