@@ -1,5 +1,12 @@
 import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
-import { OverloadedError, SlowConsumerError, isExpired, type LogReader, type TailCursor } from '../../core/index.js';
+import {
+  OverloadedError,
+  SlowConsumerError,
+  UnavailableError,
+  isExpired,
+  type LogReader,
+  type TailCursor,
+} from '../../core/index.js';
 import type { MessageResponse, SubscribeRequest } from '../../proto/gen/broker.js';
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { SHUTDOWN_ADVICE, shuttingDownError, type CallGate, type ShutdownListener } from './call-gate.js';
@@ -83,7 +90,9 @@ export class SubscribeSession implements ShutdownListener, BudgetedSubscriber {
       }
       this.startStreaming(cursor);
       await this.deliver(cursor);
-      this.close({ kind: 'end' });
+      // The cursor ended under a live stream: its partition was released (handed to another cluster member) or its
+      // log closed. Not an OK end: the client resubscribes from the next id, wherever the partition now is.
+      this.close({ kind: 'error', err: this.moved() });
     } catch (err) {
       this.close({ kind: 'error', err });
     }
@@ -188,6 +197,14 @@ export class SubscribeSession implements ShutdownListener, BudgetedSubscriber {
     this.call.off('close', this.onFinished);
     this.call.off('cancelled', this.onFinished);
     if (this.queued > 0) this.released(this.queued);
+  }
+
+  private moved(): UnavailableError {
+    const next = this.lastWrittenId + 1;
+    return new UnavailableError(
+      `the subject's partition moved to another broker or its log closed; resubscribe with from_id = ${next}`,
+      { metadata: { subject: this.subject, lastId: String(this.lastWrittenId), moved: 'true' } },
+    );
   }
 
   private slowConsumer(): SlowConsumerError {

@@ -112,7 +112,7 @@ function resumable(err: ServiceError, mapped: Error): boolean {
   // subscribers as it would end them on the owner: they resume with from_id, as README's failure table says. An
   // owner going away (its shutdown, or a dropped connection: a worker that died) is resumed here at the next id.
   if (mapped instanceof BrokerError && mapped.reason === 'UNAVAILABLE' && saidByOwner(err)) {
-    return mapped.metadata.shutdown === 'true';
+    return mapped.metadata.shutdown === 'true' || mapped.metadata.moved === 'true';
   }
   if (mapped instanceof BrokerError) return mapped.retriable;
   return err.code === status.RESOURCE_EXHAUSTED || err.code === status.INTERNAL || err.code === status.CANCELLED;
