@@ -57,6 +57,20 @@ export class ClusterOwners implements Owners {
       .map((m) => this.peer(m.id, m.address));
   }
 
+  /**
+   * The member serving the subject, as a peer to call: its owner, or this member itself when it owns the subject now.
+   * A shared upstream subscription opened while another member owned the subject keeps going when the partition
+   * moves here: it resubscribes at the next id through this member's own port (marked forwarded, so served from
+   * the local partition), with no gap, while new subscribers read the local log directly.
+   */
+  serving(subject: string): WorkerPeer {
+    const owner = this.peerOf(subject);
+    if (owner !== undefined) return owner;
+    const self = this.view.members().find((m) => m.id === this.view.memberId);
+    if (self === undefined) throw new UnavailableError(`this member is not registered yet; retry`);
+    return this.peer(self.id, self.address);
+  }
+
   close(): void {
     for (const peer of this.peers.values()) peer.close();
     this.peers.clear();

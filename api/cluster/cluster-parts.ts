@@ -194,9 +194,7 @@ export class ClusterParts {
   }
 
   private ownerClient(subject: string) {
-    const peer = this.owners.peerOf(subject);
-    if (peer === undefined) throw new Error(`subject "${subject}" is this member's: it has no upstream`);
-    return peer.client;
+    return this.owners.serving(subject).client;
   }
 }
 
