@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { UnavailableError, type IdReservation, type IdReservations } from '../core/index.js';
+import { UnavailableError, type IdReservation, type IdReservations, type SettledHead } from '../core/index.js';
 import { MemoryIdReservations } from '../cluster/index.js';
 import { reservationScenarios } from './test-support/reservation-scenarios.js';
 import { body, tempLog } from './test-support/temp-log.js';
@@ -19,6 +19,10 @@ class FailingReservations implements IdReservations {
   reserve(partition: number, entries: readonly IdReservation[]): Promise<void> {
     if (this.failing) return Promise.reject(new UnavailableError('the reservation store is down (test)'));
     return this.inner.reserve(partition, entries);
+  }
+  settle(partition: number, heads: readonly SettledHead[]): Promise<void> {
+    if (this.failing) return Promise.reject(new UnavailableError('the reservation store is down (test)'));
+    return this.inner.settle(partition, heads);
   }
 }
 

@@ -34,6 +34,26 @@ describe('CassandraIdReservations (needs the CQL server)', () => {
     }
   });
 
+  it('should let the next owner raise at once above a settled reservation (another instance, same cluster)', async () => {
+    const keyspace = randomKeyspace('reservations');
+    const a = await openCassandraIdReservations(reservationsOptions(keyspace));
+    const b = await openCassandraIdReservations(reservationsOptions(keyspace));
+    try {
+      await a.reserve(0, [{ subject: 's', upTo: 10_042 }]);
+      await a.settle(0, [{ subject: 's', lastId: 42 }]);
+      assert.equal((await b.reserved(0)).get('s'), 42);
+      await b.reserve(0, [{ subject: 's', upTo: 10_043 }]);
+      assert.equal((await a.reserved(0)).get('s'), 10_043, "the next owner's row is not under the tombstone");
+      await b.settle(0, [{ subject: 's', lastId: 50 }]);
+      await a.reserve(0, [{ subject: 's', upTo: 10_051 }]);
+      assert.equal((await b.reserved(0)).get('s'), 10_051);
+    } finally {
+      await a.close();
+      await b.close();
+      await dropKeyspace(keyspace);
+    }
+  });
+
   it('should refuse a keyspace it cannot put into CQL, before connecting', async () => {
     await assert.rejects(
       openCassandraIdReservations(reservationsOptions('Bad-Name')),

@@ -7,6 +7,7 @@ import {
   type IdReservation,
   type IdReservations,
   type ScyllaConsistency,
+  type SettledHead,
 } from '../../core/index.js';
 import { checkReservationsKeyspace, createIdReservationsSchema } from './id-reservations-schema.js';
 
@@ -23,12 +24,18 @@ export interface CassandraIdReservationsOptions {
   readonly cluster: string;
   /** Consistency of every write and read (a quorum on both sides makes a read see every acknowledged write). @defaultValue 'localQuorum' */
   readonly consistency: ScyllaConsistency;
+  /**
+   * BROKER_MAX_CLOCK_DRIFT: the most two members' clocks may differ, ms. settle() times its range tombstone by it, so
+   * that no row the next owner writes can fall under it (see settle()). @defaultValue 500
+   */
+  readonly maxClockDriftMs?: number;
   /** How long a statement may take before the driver gives up, ms. @defaultValue 12000 */
   readonly readTimeoutMs?: number;
   readonly logger?: Logger;
 }
 
 const DEFAULT_READ_TIMEOUT_MS = 12_000;
+const DEFAULT_MAX_CLOCK_DRIFT_MS = 500;
 /** Subjects per CQL batch: one batch stays far below Cassandra's batch size warning (5 KiB) for short names. */
 const BATCH_SUBJECTS = 32;
 /** Rows per page when a partition's reservations are read. */
@@ -56,12 +63,17 @@ function checkOptions(o: CassandraIdReservationsOptions): void {
  * below its own): no write can remove the highest row, since a tombstone only covers numbers below one written
  * with it. So no read before write and no lightweight transaction (a conditional `IF reserved_high < ?` needs a
  * Paxos round of four round trips, and a row inserted first: `IF NOT EXISTS`); retries are idempotent, and write
- * timestamps and clock skew do not matter.
+ * timestamps and clock skew do not matter to raising. Settling down (settle(), a clean hand-over) deletes higher
+ * rows, so there they do: see settle().
  */
 export class CassandraIdReservations implements IdReservations {
   private readonly ks: string;
   private readonly consistency: number;
   private closing: Promise<void> | undefined;
+  /** The last write timestamp given (µs since the epoch): each write's is above it, on this member's clock. */
+  private lastTimestampUs = 0;
+  /** Per partition, the timestamp of the last reservation this instance raised (µs): settle()'s tombstone's. */
+  private readonly raisedAtUs = new Map<number, number>();
 
   private constructor(
     private readonly client: cassandra.Client,
@@ -137,6 +149,9 @@ export class CassandraIdReservations implements IdReservations {
   /** One single-partition batch: per subject the new row, and a range tombstone over its lower rows. */
   private reserveBatch(partition: number, entries: readonly IdReservation[]): Promise<unknown> {
     const cluster = this.options.cluster;
+    // Recorded before the write: it may land even if the call fails.
+    const timestamp = this.nextTimestampUs();
+    this.raisedAtUs.set(partition, Math.max(this.raisedAtUs.get(partition) ?? 0, timestamp));
     const queries: Array<{ query: string; params: unknown[] }> = [];
     for (const { subject, upTo } of entries) {
       queries.push({
@@ -153,7 +168,65 @@ export class CassandraIdReservations implements IdReservations {
       logged: false,
       consistency: this.consistency,
       isIdempotent: true,
+      timestamp,
     });
+  }
+
+  /**
+   * Per subject, in one single-partition batch (per BATCH_SUBJECTS subjects): the row for lastId, and a range
+   * tombstone over the subject's rows above it. Cell timestamps decide what a tombstone covers, and they come from
+   * the members' clocks: the tombstone must cover this owner's rows above lastId (written at or before the last
+   * reservation this instance raised for the partition) but no row the next owner writes. So it is timestamped with
+   * that last raise, and the call first waits until this clock is maxClockDriftMs past it: the next owner writes only
+   * after this member released the lease (after this call), when its clock, at most maxClockDriftMs behind this one,
+   * is past the tombstone's. Without a raise by this instance (it restarted since), the tombstone is timestamped
+   * maxClockDriftMs ago: a row of the previous process newer than that stays, which only keeps a crash's gap.
+   * The row for lastId is timestamped now, above every tombstone this member wrote, so it stands.
+   */
+  async settle(partition: number, heads: readonly SettledHead[]): Promise<void> {
+    const driftMs = this.options.maxClockDriftMs ?? DEFAULT_MAX_CLOCK_DRIFT_MS;
+    const raised = this.raisedAtUs.get(partition);
+    const waitMs = raised === undefined ? 0 : raised / 1000 + driftMs - Date.now();
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.ceil(waitMs)));
+    const tombstoneUs = raised ?? (Date.now() - driftMs) * 1000;
+    const batches: Array<Promise<unknown>> = [];
+    for (let i = 0; i < heads.length; i += BATCH_SUBJECTS)
+      batches.push(this.settleBatch(partition, heads.slice(i, i + BATCH_SUBJECTS), tombstoneUs));
+    const failed = (await Promise.allSettled(batches)).find((s) => s.status === 'rejected');
+    if (failed === undefined) return;
+    const cause = failed.reason as Error;
+    throw new UnavailableError(
+      `id reservations: settling ${heads.length} reservations of partition ${partition} failed: ${cause.message}`,
+      { cause },
+    );
+  }
+
+  private settleBatch(partition: number, heads: readonly SettledHead[], tombstoneUs: number): Promise<unknown> {
+    const cluster = this.options.cluster;
+    const rowUs = this.nextTimestampUs();
+    const queries: Array<{ query: string; params: unknown[] }> = [];
+    for (const { subject, lastId } of heads) {
+      queries.push({
+        query: `INSERT INTO ${this.ks}.id_reservations (cluster, partition_id, subject, reserved_high) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
+        params: [cluster, partition, subject, lastId, rowUs],
+      });
+      queries.push({
+        query: `DELETE FROM ${this.ks}.id_reservations USING TIMESTAMP ? WHERE cluster = ? AND partition_id = ? AND subject = ? AND reserved_high > ?`,
+        params: [tombstoneUs, cluster, partition, subject, lastId],
+      });
+    }
+    return this.client.batch(queries, {
+      prepare: true,
+      logged: false,
+      consistency: this.consistency,
+      isIdempotent: true,
+    });
+  }
+
+  /** A write timestamp (µs since the epoch) from this member's clock, above every one given before. */
+  private nextTimestampUs(): number {
+    this.lastTimestampUs = Math.max(Date.now() * 1000, this.lastTimestampUs + 1);
+    return this.lastTimestampUs;
   }
 
   /** Shuts the client down, unless it was given (shared). */

@@ -1,4 +1,4 @@
-import type { IdReservation, IdReservations } from '../../core/index.js';
+import type { IdReservation, IdReservations, SettledHead } from '../../core/index.js';
 
 /**
  * Id reservations in memory, for tests and a single broker without a cluster store: the same contract as the
@@ -19,6 +19,16 @@ export class MemoryIdReservations implements IdReservations {
       this.partitions.set(partition, subjects);
     }
     for (const { subject, upTo } of entries) subjects.set(subject, Math.max(subjects.get(subject) ?? 0, upTo));
+    return Promise.resolve();
+  }
+
+  settle(partition: number, heads: readonly SettledHead[]): Promise<void> {
+    let subjects = this.partitions.get(partition);
+    if (subjects === undefined) {
+      subjects = new Map();
+      this.partitions.set(partition, subjects);
+    }
+    for (const { subject, lastId } of heads) subjects.set(subject, lastId);
     return Promise.resolve();
   }
 }

@@ -65,5 +65,51 @@ export function idReservationsContract(name: string, open: () => Promise<Reserva
       await r.reserve(6, []);
       assert.equal((await r.reserved(6)).size, 0);
     });
+
+    it('should settle a reservation down to the exact last id, leaving other subjects and partitions', async () => {
+      await r.reserve(8, [
+        { subject: 'orders', upTo: 10_007 },
+        { subject: 'other', upTo: 10_000 },
+      ]);
+      await r.reserve(9, [{ subject: 'orders', upTo: 10_007 }]);
+      await r.reserve(8, [{ subject: 'orders', upTo: 20_007 }]);
+      await r.settle(8, [{ subject: 'orders', lastId: 7 }]);
+      assert.deepEqual(
+        new Map([...(await r.reserved(8))].sort()),
+        new Map([
+          ['orders', 7],
+          ['other', 10_000],
+        ]),
+      );
+      assert.equal((await r.reserved(9)).get('orders'), 10_007);
+    });
+
+    it('should raise from a settled value again, as the next owner does, and settle a subject never reserved', async () => {
+      await r.reserve(10, [{ subject: 's', upTo: 10_005 }]);
+      await r.settle(10, [
+        { subject: 's', lastId: 5 },
+        { subject: 'new', lastId: 3 },
+      ]);
+      await r.reserve(10, [{ subject: 's', upTo: 6 }]);
+      assert.equal((await r.reserved(10)).get('s'), 6);
+      await r.reserve(10, [{ subject: 's', upTo: 10_006 }]);
+      await r.reserve(10, [{ subject: 's', upTo: 9 }]);
+      const read = await r.reserved(10);
+      assert.equal(read.get('s'), 10_006);
+      assert.equal(read.get('new'), 3);
+    });
+
+    it('should settle many subjects in one call, and accept an empty one', async () => {
+      const entries = Array.from({ length: 100 }, (_, i) => ({ subject: `m.${i}.é`, upTo: i + 10_000 }));
+      await r.reserve(11, entries);
+      await r.settle(11, []);
+      await r.settle(
+        11,
+        entries.map((e, i) => ({ subject: e.subject, lastId: i + 1 })),
+      );
+      const read = await r.reserved(11);
+      assert.equal(read.size, 100);
+      entries.forEach((e, i) => assert.equal(read.get(e.subject), i + 1));
+    });
   });
 }
