@@ -229,3 +229,45 @@ describe('a cluster scaled 3 → 4 → 2 while publishing and subscribing', () =
     }
   });
 });
+
+describe('a member paused past its lease (a forced split view: it still believes it owns its partitions)', () => {
+  it('appends nothing once it wakes: exactly one member appends to a partition, no id is acknowledged twice', async () => {
+    const cluster = randomName('p');
+    const brokers = await startCluster(cluster, ['b1', 'b2']);
+    const [c1, c2] = brokers.map(clientOf) as [BrokerClient, BrokerClient];
+    try {
+      // A subject the member to be paused (b2) owns.
+      let subject = '';
+      for (let i = 0; subject === ''; i++) {
+        const s = `${cluster}.s${i}`;
+        await retrying(() => publish(c1, s, 'first'));
+        if ((await getSubject(c1, s)).owner === 'b2') subject = s;
+      }
+      const paused = brokers[1] as BrokerProcess;
+      const pid = paused.child.pid as number;
+      process.kill(pid, 'SIGSTOP');
+      const ids = new Map<number, string>();
+      // b1 takes the partition after b2's lease + drift, and appends.
+      for (let n = 0; n < 5; n++) ids.set(await retrying(() => publish(c1, subject, `b1-${n}`)), `b1-${n}`);
+      process.kill(pid, 'SIGCONT');
+      // Woken, b2 may still hold the partition in memory for a moment, but its lease has ended by its own clock: it
+      // appends nothing (NOT_OWNER, or it forwards to b1 once it has seen the new owner).
+      for (let n = 0; n < 5; n++) {
+        const id = await retrying(() => publish(c2, subject, `b2-${n}`)).catch((err: unknown) => {
+          assert.equal(failure(err).reason, 'NOT_OWNER', `refused only as NOT_OWNER: ${failure(err).message}`);
+          return undefined;
+        });
+        if (id === undefined) continue;
+        assert.equal(ids.get(id), undefined, `id ${id} acknowledged twice`);
+        ids.set(id, `b2-${n}`);
+      }
+      const info = await getSubject(c1, subject);
+      assert.equal(info.owner, 'b1');
+      for (const [id, body] of ids) assert.equal((await fetchMessage(c1, subject, id)).body.toString(), body);
+    } finally {
+      c1.close();
+      c2.close();
+      for (const b of brokers) await b.dispose();
+    }
+  });
+});
