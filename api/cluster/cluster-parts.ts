@@ -46,7 +46,10 @@ export async function openClusterStores(
     logger,
   };
   const ownership = await CassandraOwnershipStore.open({ ...common, partitions });
-  const reservations = await openCassandraIdReservations(common).catch(async (err: unknown) => {
+  const reservations = await openCassandraIdReservations({
+    ...common,
+    maxClockDriftMs: config.maxClockDriftMs,
+  }).catch(async (err: unknown) => {
     await ownership.close();
     throw err;
   });
@@ -58,6 +61,16 @@ export async function openClusterStores(
       await ownership.close();
     },
   };
+}
+
+/**
+ * Whether this member still holds the partition it hands over with its lease safely ahead of its end (as
+ * canAppend() reckons it, which is false during a hand-over): what settling its id reservations needs.
+ */
+function holdsSafely(keeper: LeaseKeeper, partition: number, config: BrokerConfig): boolean {
+  const h = keeper.held().find((x) => x.partition === partition);
+  const safetyMs = Math.floor(config.leaseMs / 10);
+  return h !== undefined && Date.now() < h.leaseUntilMs - config.maxClockDriftMs - safetyMs;
 }
 
 /** A cluster member with one process: BROKER_WORKERS > 1 inside a cluster is not built yet. */
@@ -157,11 +170,16 @@ export class ClusterParts {
       leaseMs: this.config.leaseMs,
       maxClockDriftMs: this.config.maxClockDriftMs,
       logger: this.logger,
-      // A hand-over seals the partition's open segments and replicates them, so the next owner serves every id.
+      // A hand-over seals the partition's open segments and replicates them, so the next owner serves every id;
+      // the release settles the id reservations to the heads while the lease is held, so the ids continue densely.
       handOver: async (p) => {
         await log.sealPartition(p);
         await flush();
-        await log.release(p);
+        await log.release(p, {
+          settleWhile: () => holdsSafely(keeper, p, this.config),
+          onSettleError: (err) =>
+            this.logger.warn({ err, partition: p }, 'id reservations not settled: the next owner skips to them'),
+        });
       },
     });
     keeper.on('acquired', (p, epoch) => {

@@ -16,9 +16,11 @@ import {
   type SubjectQuery,
   type TailCursor,
 } from '../../core/index.js';
+import { reservationSettings } from '../id-reserver.js';
 import { LevelDbLog } from '../leveldb-log.js';
 import { notify } from '../notify.js';
 import type { PartitionedLogOptions } from '../options.js';
+import { settleReservations, type ReleaseOptions } from '../reservation-settle.js';
 import { ensurePartitionLayout, isDirectory, partitionDir, type PartitionLayout } from './layout.js';
 import { mergeSegmentPages, mergeSubjectNames } from './merge.js';
 import { PartitionSettings, ownedPartitions } from './partition-options.js';
@@ -75,13 +77,21 @@ export class PartitionedLog implements Log {
 
   /**
    * Gives a partition up: from now its subjects are NOT_OWNER here; appends already accepted are written, cursors
-   * end, and its log closes (its files stay, for whoever owns the partition next on this disk).
+   * end, and its log closes (its files stay, for whoever owns the partition next on this disk). A clean hand-over
+   * (options.settleWhile) then settles its id reservations to its heads (reservation-settle.ts), when configured.
    */
-  async release(partition: number): Promise<void> {
+  async release(partition: number, options: ReleaseOptions = {}): Promise<void> {
     this.ownedSet.delete(partition);
     const log = this.logs.get(partition) ?? (await this.opening.get(partition)?.catch(() => undefined));
     this.logs.delete(partition);
     await log?.close();
+    const partitionOptions = this.settings.forPartition(partition);
+    const reservations = reservationSettings(partitionOptions);
+    if (log === undefined || reservations === undefined || options.settleWhile === undefined) return;
+    const { dataDir, maxOpenFiles } = partitionOptions;
+    await settleReservations(dataDir, maxOpenFiles, reservations, options.settleWhile).catch((err: unknown) =>
+      options.onSettleError?.(err as Error),
+    );
   }
 
   /**
