@@ -112,7 +112,7 @@ describe('a cluster of three brokers (BROKER_CLUSTER, ownership and id reservati
     }
   });
 
-  it("moves a stopped member's partitions to the others: every acked record readable, ids continue", async () => {
+  it("moves a stopped member's partitions to the others: every acked record readable, ids continue densely", async () => {
     const leaving = brokers[2] as BrokerProcess;
     assert.equal(await leaving.stop(), 0);
     for (const [i, subject] of subjects.entries()) {
@@ -121,7 +121,8 @@ describe('a cluster of three brokers (BROKER_CLUSTER, ownership and id reservati
         assert.equal((await retrying(() => fetchMessage(c, subject, n))).body.toString(), `${subject}#${n}`);
       }
       const next = await retrying(() => publish(c, subject, 'after'));
-      assert.ok(next > 3, `${subject}: id ${next} reissued`);
+      // The hand-over settled the reservations: dense, no gap of never-issued ids (DATA_LOSS) on the new owner.
+      assert.equal(next, 4, `${subject}: id ${next} after 3 (reissued, or ids skipped)`);
       assert.notEqual((await getSubject(c, subject)).owner, 'b3');
     }
   });

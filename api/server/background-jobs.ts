@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { BrokerConfig, ColdStore, Log } from '../../core/index.js';
+import { NotOwnerError, type BrokerConfig, type ColdStore, type Log } from '../../core/index.js';
 import { JobMetrics, JobRunner, MemoryQueues, type JobQueues, type RetryPolicy } from '../../jobs/index.js';
 import { Compactor, SteadyClock, type CompactionResult } from '../../retention/index.js';
 import { Replicator } from '../../tiering/index.js';
@@ -73,7 +73,14 @@ export async function startBackgroundJobs(opts: BackgroundJobsOptions): Promise<
     runCompactionNow: async () => (await runner.runNow(COMPACTION)) as CompactionResult,
     async replicateOwedNow() {
       let copied = 0;
-      for await (const ref of replicator?.owed() ?? []) if ((await replicator?.replicate(ref)) !== 'skipped') copied++;
+      for await (const ref of replicator?.owed() ?? []) {
+        // A partition released meanwhile (a concurrent hand-over, which replicated it before releasing): not ours.
+        const done = await replicator?.replicate(ref).catch((err: unknown) => {
+          if (err instanceof NotOwnerError) return 'skipped' as const;
+          throw err;
+        });
+        if (done !== 'skipped') copied++;
+      }
       return copied;
     },
     async close() {
