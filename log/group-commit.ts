@@ -3,6 +3,7 @@ import { encodeHead, encodeSegment, segmentInfo, type SegmentState } from './cod
 import type { DueReservations, IdReserver } from './id-reserver.js';
 import { headKey, offsetKey } from './keys.js';
 import { notify } from './notify.js';
+import { writeReplica, type ReplicaSettings } from './replica-commit.js';
 import type { Db } from './storage.js';
 import type { SubjectState } from './subject-state.js';
 import type { TailCacheBudget } from './tail-cache-budget.js';
@@ -15,6 +16,8 @@ export type Batch = ReturnType<Db['batch']>;
 interface PendingAppend {
   state: SubjectState;
   record: LogRecord;
+  /** The base offset of the segment the record went into (a replicated commit's rows are keyed by it). */
+  segmentBase: number;
   /** performance.now() at the call, when there is an observer to tell the latency to. */
   startedAt: number;
   resolve: (offset: number) => void;
@@ -47,6 +50,11 @@ export interface GroupCommitOptions {
    * above them, in parallel with the batch and before its appends are acknowledged; a failed write fails the batch.
    */
   readonly reserver?: IdReserver | undefined;
+  /**
+   * BROKER_ACKS=replicated: the batch's records are written to the cold tier in parallel with the batch and before
+   * its appends are acknowledged; a failed write fails the batch (replica-commit.ts).
+   */
+  readonly replica?: ReplicaSettings | undefined;
 }
 
 /**
@@ -135,7 +143,7 @@ export class GroupCommit {
     this.batchBytes += record.body.length;
     const startedAt = this.options.observer === undefined ? 0 : performance.now();
     return new Promise<number>((resolve, reject) => {
-      this.appends.push({ state, record, startedAt, resolve, reject });
+      this.appends.push({ state, record, segmentBase: segment.baseOffset, startedAt, resolve, reject });
       this.schedule();
     });
   }
@@ -203,7 +211,7 @@ export class GroupCommit {
     const sync = this.options.sync;
     const started = performance.now();
     try {
-      await this.write(batch, sync, heads, reserving);
+      await this.write(batch, sync, heads, reserving, appends);
     } catch (err) {
       this.retractMarks(appends, sync);
       this.failClosed(err, appends, controls);
@@ -226,25 +234,33 @@ export class GroupCommit {
     }
   }
 
-  /** Writes the batch, and in parallel the heads to the side file and the reservations due to the shared store. */
+  /**
+   * Writes the batch, and in parallel the heads to the side file, the reservations due to the shared store and (acks
+   * replicated) the records to the cold tier.
+   */
   private async write(
     batch: Batch,
     sync: boolean,
     heads: ReadonlyArray<readonly [string, number]> | undefined,
     reserving: DueReservations | undefined,
+    appends: readonly PendingAppend[],
   ): Promise<void> {
     const reserver = this.options.reserver;
-    if (reserving === undefined || reserver === undefined) {
+    const replica = this.options.replica;
+    if ((reserving === undefined || reserver === undefined) && replica === undefined) {
       if (heads === undefined || heads.length === 0) await batch.write({ sync });
       else await Promise.all([batch.write({ sync }), this.options.marks?.(heads, sync)]);
       return;
     }
-    const marks = heads === undefined || heads.length === 0 ? undefined : this.options.marks?.(heads, sync);
-    // allSettled: a failure is raised only once all three are done, so no write is left running behind it.
-    const settled = await Promise.allSettled([batch.write({ sync }), marks, reserver.write(reserving)]);
+    const writes: Array<Promise<void> | undefined> = [batch.write({ sync })];
+    if (heads !== undefined && heads.length > 0) writes.push(this.options.marks?.(heads, sync));
+    if (reserving !== undefined) writes.push(reserver?.write(reserving));
+    writes.push(writeReplica(replica, appends));
+    // allSettled: a failure is raised only once all are done, so no write is left running behind it.
+    const settled = await Promise.allSettled(writes);
     const failed = settled.find((r) => r.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
-    reserver.written(reserving);
+    if (reserving !== undefined) reserver?.written(reserving);
   }
 
   /**

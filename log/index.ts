@@ -14,6 +14,7 @@ export {
   type PartitionLayout,
 } from './partitions/layout.js';
 export type { PartitionedLog } from './partitions/partitioned-log.js';
+export type { ReplicaSettings } from './replica-commit.js';
 
 /**
  * Opens (creating if needed) the segmented log in options.dataDir, split into partitions (log/partitions/): those

@@ -20,9 +20,10 @@ import { Deduper } from './dedupe.js';
 import { checkFormatVersion } from './format-version.js';
 import { GroupCommit } from './group-commit.js';
 import { HighWaterFile } from './high-water.js';
-import { createReserver, reservationSettings } from './id-reserver.js';
+import { reservationSettings } from './id-reserver.js';
 import type { LogOptions } from './options.js';
 import { Reader } from './reader.js';
+import { sharedWrites } from './replica-commit.js';
 import { recoverLostIds } from './recovery.js';
 import { recoverReservations } from './reservation-recovery.js';
 import { SegmentAdmin } from './segment-admin.js';
@@ -83,7 +84,7 @@ export class LevelDbLog implements Log {
       afterWrite: () => subjects.evict(),
       onFailure: (err) => this.recovery.failed(err),
       marks: (heads, sync) => highWater.write(heads, sync),
-      reserver: createReserver(options),
+      ...sharedWrites(options),
     });
     const roller = new SegmentRoller(commit, options);
     this.commit = commit;

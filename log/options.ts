@@ -1,4 +1,5 @@
 import type { BrokerConfig, FsyncMode, IdReservations, LogObserver } from '../core/index.js';
+import type { ReplicaSettings } from './replica-commit.js';
 import type { SharedBudgets } from './shared-budgets.js';
 import type { StorageLimitOptions } from './storage-limits.js';
 import type { WriteRetryDelays } from './write-recovery.js';
@@ -55,6 +56,12 @@ export interface LogOptions {
   readonly partition?: number;
   /** BROKER_ID_RESERVATION: ids reserved ahead of a subject's head at a time. @defaultValue 10000 */
   readonly idReservationChunk?: number;
+  /**
+   * BROKER_ACKS=replicated (log/README "Replicated acks"): every group commit's records are written to the cold tier
+   * before its appends are acknowledged; an append whose records cannot be written is refused (UnavailableError)
+   * and the log fails closed and recovers as after a failed disk write. @defaultValue none: acks are local
+   */
+  readonly replica?: ReplicaSettings;
 }
 
 /**

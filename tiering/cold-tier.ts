@@ -3,6 +3,7 @@ import {
   BrokerError,
   UnavailableError,
   type ColdStore,
+  type CommitSegment,
   type LogRecord,
   type ReadLimits,
   type SegmentInfo,
@@ -68,6 +69,10 @@ export class ColdTier implements ColdStore {
     retentionMs: number,
   ): Promise<{ rows: number; bytes: number }> {
     return this.call((store) => store.writeSegment(segment, records, retentionMs));
+  }
+
+  writeCommit(segments: readonly CommitSegment[], retentionMs: number): Promise<void> {
+    return this.call((store) => store.writeCommit(segments, retentionMs));
   }
 
   get(subject: string, offset: number): Promise<LogRecord | undefined> {

@@ -139,6 +139,7 @@ describe('replication to the cold tier (needs the CQL server)', () => {
       const interrupting: ColdStore = {
         writeSegment: (segment, records, retentionMs) =>
           writing.writeSegment(segment, stopAfterFirstBatch(records, stopOnce), retentionMs),
+        writeCommit: (segments, retentionMs) => writing.writeCommit(segments, retentionMs),
         get: (s, o) => writing.get(s, o),
         readRange: (s, f, b, l) => writing.readRange(s, f, b, l),
         close: async () => undefined,

@@ -12,7 +12,13 @@ import {
 import { WorkerParts } from '../workers/worker-parts.js';
 import type { WorkerTopology } from '../workers/worker-topology.js';
 import { reportLogHealth } from '../workers/worker-process.js';
-import { ensurePartitionLayout, logOptionsFromConfig, openLog, type PartitionedLog } from '../../log/index.js';
+import {
+  ensurePartitionLayout,
+  logOptionsFromConfig,
+  openLog,
+  type PartitionedLog,
+  type ReplicaSettings,
+} from '../../log/index.js';
 import { ColdTier, createTieredReader } from '../../tiering/index.js';
 import { BrokerService } from '../grpc/broker-service.js';
 import { BrokerMetrics } from '../metrics/broker-metrics.js';
@@ -80,13 +86,16 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     const observer = logHealth.observe(withStorageLimitLog(withDataLossLog(metrics.logObserver(), logger), logger));
     const member =
       config.cluster === undefined ? undefined : await openMember(config, config.cluster, metrics, logger, opened);
+    const tierDeps = await withReplicaStore(config, deps, metrics.registry, logger, opened);
     const log = await openLog({
       ...logOptionsFromConfig(config, observer),
       ...(member?.logOptions() ?? ownedBy(topology)),
+      ...replicaOptions(config, tierDeps.coldStore),
     });
     opened.add('log', () => log.close());
 
-    const { reader, jobs, coldTierStatus } = await openTiers(config, deps, { log, metrics, logger, topology, opened });
+    const tiers = await openTiers(config, tierDeps, { log, metrics, logger, topology, opened });
+    const { reader, jobs, coldTierStatus } = tiers;
 
     const local = { writer: log, reader };
     const { service, forwarded } = await buildService(config, {
@@ -133,6 +142,29 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     await opened.closeAll().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * BROKER_ACKS=replicated: the cold tier opens before the log, which writes every commit to it, and is the one the
+ * tiers then use (closed after the log).
+ */
+async function withReplicaStore(
+  config: BrokerConfig,
+  deps: BrokerDeps,
+  registry: Registry,
+  logger: Logger,
+  opened: OpenedParts,
+): Promise<BrokerDeps> {
+  if (config.acks !== 'replicated' || deps.coldStore !== undefined) return deps;
+  const coldStore = await openColdStore(config, registry, logger);
+  if (coldStore === undefined) return deps;
+  opened.add('cold store', () => coldStore.close());
+  return { ...deps, coldStore };
+}
+
+function replicaOptions(config: BrokerConfig, coldStore: ColdStore | undefined): { replica?: ReplicaSettings } {
+  if (config.acks !== 'replicated' || coldStore === undefined) return {};
+  return { replica: { store: coldStore, retentionMs: config.retentionMs } };
 }
 
 /** The cold tier (when configured) behind the log, the reader over both, and the background jobs on them. */

@@ -1,4 +1,4 @@
-import type { DiscardPolicy, FsyncMode, LogLevel, ScyllaConsistency } from './enums.js';
+import type { AckMode, DiscardPolicy, FsyncMode, LogLevel, ScyllaConsistency } from './enums.js';
 
 /**
  * Every setting of the broker, as the loader hands it to the composition root. Durations are in ms and sizes in
@@ -20,6 +20,8 @@ export interface BrokerConfig {
   readonly partitions: number | undefined;
   /** BROKER_FSYNC: whether a group commit is synced before its appends are acknowledged. */
   readonly fsync: FsyncMode;
+  /** BROKER_ACKS: whether a publish is acknowledged once local, or once ScyllaDB has it too (README "Ack modes"). */
+  readonly acks: AckMode;
   /** BROKER_RETENTION, ms: the subject retention for messages published with expirationSeconds = 0; 0 = for ever. */
   readonly retentionMs: number;
   /** BROKER_MAX_BODY_BYTES, bytes: the largest body a publish may carry. */

@@ -18,6 +18,7 @@ export const DEFAULTS: Readonly<Omit<BrokerConfig, 'brokerId'>> = {
   workers: 1,
   partitions: undefined,
   fsync: 'batch',
+  acks: 'local',
   retentionMs: 7 * 24 * HOUR,
   maxBodyBytes: 1 * MiB,
   maxConnections: 10_000,

@@ -7,6 +7,13 @@
 export const FSYNC_MODES = ['batch', 'never'] as const;
 export type FsyncMode = (typeof FSYNC_MODES)[number];
 
+/**
+ * BROKER_ACKS: 'local' acknowledges a publish once it is in the local log (sealed segments reach ScyllaDB in the
+ * background); 'replicated' also waits until ScyllaDB has its record at SCYLLA_CONSISTENCY.
+ */
+export const ACK_MODES = ['local', 'replicated'] as const;
+export type AckMode = (typeof ACK_MODES)[number];
+
 /** BROKER_LOG_LEVEL: pino's levels. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

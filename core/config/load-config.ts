@@ -34,6 +34,11 @@ const CROSS_CHECKS: readonly CrossCheck[] = [
           'a cluster keeps its membership in ScyllaDB, so it needs SCYLLA_CONTACT_POINTS',
         )
       : undefined,
+  // Replicated acks are written to ScyllaDB: without it there is nowhere to replicate to.
+  (c) =>
+    c.acks === 'replicated' && c.scyllaContactPoints.length === 0
+      ? new ConfigError('BROKER_ACKS', 'replicated acks are written to ScyllaDB, so they need SCYLLA_CONTACT_POINTS')
+      : undefined,
   // An owner stops appending a drift (and a safety margin) before its lease ends and renews every third of it: a
   // drift above a quarter of the lease would leave it too little time to append between renewals.
   (c) =>

@@ -1,6 +1,6 @@
 import type { BrokerConfig } from './broker-config.js';
 import { DEFAULTS } from './defaults.js';
-import { DISCARD_POLICIES, FSYNC_MODES, LOG_LEVELS, SCYLLA_CONSISTENCIES } from './enums.js';
+import { ACK_MODES, DISCARD_POLICIES, FSYNC_MODES, LOG_LEVELS, SCYLLA_CONSISTENCIES } from './enums.js';
 import { DEFAULT_PARTITIONS, MAX_PARTITIONS } from '../partitioning.js';
 import {
   duration,
@@ -51,6 +51,11 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
     env: 'BROKER_FSYNC',
     type: oneOf(FSYNC_MODES),
     help: 'batch: fsync every group commit before acking; never: leave it to the OS',
+  },
+  acks: {
+    env: 'BROKER_ACKS',
+    type: oneOf(ACK_MODES),
+    help: 'local: ack once in the local log; replicated: ack once ScyllaDB has the record too (needs SCYLLA_CONTACT_POINTS)',
   },
   retentionMs: {
     env: 'BROKER_RETENTION',

@@ -8,12 +8,14 @@ import {
   expiresAtMs,
   segmentExpiresAtMs,
   type ColdStore,
+  type CommitSegment,
   type LogRecord,
   type ReadLimits,
   type ScyllaConsistency,
   type SegmentInfo,
 } from '../../core/index.js';
 import { checkRecordInSegment } from '../record-in-segment.js';
+import { writeCommitRows } from './commit-writer.js';
 import { ColdStoreMetrics } from './cold-store-metrics.js';
 import { checkKeyspace, createSchema } from './cql-schema.js';
 import { CASSANDRA_4_EXPIRY_LIMIT_MS, ttlSeconds } from './ttl.js';
@@ -193,6 +195,17 @@ export class CassandraColdStore implements ColdStore {
     return { rows, bytes };
   }
 
+  writeCommit(segments: readonly CommitSegment[], retentionMs: number): Promise<void> {
+    return writeCommitRows(this.client, segments, {
+      keyspace: this.ks,
+      consistency: this.consistency,
+      retentionMs,
+      now: this.now(),
+      expiryLimitMs: this.expiryLimitMs,
+      concurrency: this.options.concurrency,
+    });
+  }
+
   /** One record row with its TTL (0: none), timed into the write metrics once acknowledged. */
   private async insertRow(segmentBase: number, r: LogRecord, ttl: number): Promise<void> {
     const started = process.hrtime.bigint();
@@ -321,6 +334,8 @@ export class CassandraColdStore implements ColdStore {
 }
 
 function toNumber(value: unknown): number {
+  // null: a count or bytes never written (a segment row only a replicated commit has written so far).
+  if (value === null || value === undefined) return 0;
   return typeof value === 'number' ? value : (value as cassandra.types.Long).toNumber();
 }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { InvariantError, type ColdStore, type LogRecord, type SegmentInfo } from '../../core/index.js';
+import { commitCases } from './cold-store-commit-contract.js';
 
 /** A store for the contract to run against, and how to release it (drop a keyspace, close a client). */
 export interface ColdStoreUnderTest {
@@ -89,6 +90,7 @@ export function coldStoreContract(implementation: string, open: () => Promise<Co
     incompleteWriteCases(store);
     readCases(store);
     expiryCases(store);
+    commitCases(store);
   });
 }
 

@@ -3,11 +3,12 @@ import {
   expiresAtMs,
   segmentExpiresAtMs,
   type ColdStore,
+  type CommitSegment,
   type LogRecord,
   type ReadLimits,
   type SegmentInfo,
 } from '../../core/index.js';
-import { checkRecordInSegment } from '../record-in-segment.js';
+import { checkRecordInSegment, commitSpan } from '../record-in-segment.js';
 
 /** A record row as written, with the time its TTL runs out. */
 export interface MemoryRow {
@@ -78,6 +79,34 @@ export class MemoryColdStore implements ColdStore {
       this.segmentsOf(segment.subject).set(baseOffset, { baseOffset, lastOffset, expiresAtMs: latestExpiry });
     }
     return { rows: written, bytes };
+  }
+
+  /** Commits written with writeCommit, in order (each the segments of one group commit). */
+  readonly commits: Array<readonly CommitSegment[]> = [];
+  /** writeCommit calls that fail outright before any row. */
+  failNextCommits = 0;
+
+  async writeCommit(segments: readonly CommitSegment[], retentionMs: number): Promise<void> {
+    if (this.failNextCommits > 0) {
+      this.failNextCommits -= 1;
+      throw new UnavailableError('cold store unavailable (injected) writing a commit');
+    }
+    for (const commit of segments) {
+      const span = commitSpan(commit);
+      if (span === undefined) continue;
+      const rows = this.rowsOf(commit.subject);
+      const now = this.now();
+      // As in Cassandra: the segment row lives at least a retention from now, so earlier commits stay reachable.
+      let latestExpiry = retentionMs > 0 ? now + retentionMs : Infinity;
+      for (const record of commit.records) {
+        const expiry = expiresAtMs(record.publishedAtMs, record.expirationSeconds, retentionMs);
+        if (expiry <= now) continue;
+        rows.set(record.offset, { record, expiresAtMs: expiry });
+        latestExpiry = Math.max(latestExpiry, expiry);
+      }
+      this.segmentsOf(commit.subject).set(span.baseOffset, { ...span, expiresAtMs: latestExpiry });
+    }
+    this.commits.push(segments);
   }
 
   async get(subject: string, offset: number): Promise<LogRecord | undefined> {
