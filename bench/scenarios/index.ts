@@ -54,6 +54,10 @@ export const SCENARIOS: Readonly<Record<string, ScenarioEntry>> = {
     script: 'bench:api',
     load: () => import('./api.js'),
   },
+  acks: {
+    summary: 'publish with BROKER_ACKS=local vs replicated (every commit in the CQL server before its ack)',
+    load: () => import('./acks.js'),
+  },
   replication: {
     summary: 'cold-tier writes into the CQL server; publish with and without the background jobs',
     script: 'bench:replication',

@@ -29,7 +29,7 @@ import { COMMON_OPTIONS } from './scenario.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-interface CqlServer {
+export interface CqlServer {
   readonly contactPoints: string[];
   readonly localDataCenter: string;
   /** Where they came from: the environment, or services.sh started them in a temp state dir. */
@@ -39,7 +39,7 @@ interface CqlServer {
 }
 
 /** The CQL server to measure against: TEST_CQL_CONTACT_POINTS, else one scripts/services.sh starts in a temp dir. */
-async function ensureCqlServer(): Promise<CqlServer> {
+export async function ensureCqlServer(): Promise<CqlServer> {
   const fromEnv = process.env.TEST_CQL_CONTACT_POINTS;
   if (fromEnv !== undefined && fromEnv !== '') {
     return {
@@ -270,7 +270,7 @@ async function publishRows(server: CqlServer, seconds: number): Promise<string[]
   }
 }
 
-async function dropKeyspace(server: CqlServer, keyspace: string): Promise<void> {
+export async function dropKeyspace(server: CqlServer, keyspace: string): Promise<void> {
   const admin = new cassandra.Client({ contactPoints: server.contactPoints, localDataCenter: server.localDataCenter });
   try {
     await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);

@@ -20,7 +20,7 @@ export interface CommitWriteOptions {
  * a batch of one partition's rows is one mutation, so small records go many to a statement and big ones alone.
  */
 const BATCH_BODY_BYTES = 32 * 1024;
-const BATCH_ROWS = 128;
+const BATCH_ROWS = 32;
 
 type Statement = { query: string; params: unknown[] };
 
