@@ -247,8 +247,10 @@ export class BrokerService {
     if (req.from > lastOffset + 1) {
       throw new InvalidIdError(req.subject, req.from, `from_id is beyond the next id ${lastOffset + 1}`);
     }
-    const from = Math.max(req.from, info?.firstOffset ?? 1);
-    const records = await this.options.reader.readRange(req.subject, from, {
+    const firstId = info?.firstOffset ?? 1;
+    // From req.from, not the local first id: the tiered reader serves ids below it from the cold tier (removed here,
+    // or lost with a disk or a killed owner and replicated); an empty page still moves the client on to firstId.
+    const records = await this.options.reader.readRange(req.subject, Math.max(req.from, 1), {
       maxRecords: req.maxRecords,
       maxBytes: req.maxBytes,
       signal,
@@ -257,8 +259,8 @@ export class BrokerService {
     const page = withinResponseBytes(records, this.guard.maxResponseBytes);
     const messages = page.filter((r) => !isExpired(r, this.options.retentionMs, now)).map(toMessage);
     const last = page.at(-1);
-    const nextId = last === undefined ? Math.max(from, req.from) : last.offset + 1;
-    return { messages, nextId, firstId: info?.firstOffset ?? 1, lastId: lastOffset };
+    const nextId = last === undefined ? Math.max(firstId, req.from) : last.offset + 1;
+    return { messages, nextId, firstId, lastId: lastOffset };
   }
 
   private async listSubjects(request: ListSubjectsRequest, signal: AbortSignal): Promise<ListSubjectsResponse> {

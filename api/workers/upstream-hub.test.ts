@@ -265,9 +265,10 @@ describe('UpstreamHub', () => {
       await withSegments();
       await publishMany(owner, 1, 25);
       await owner.log.deleteSegment({ subject: SUBJECT, baseOffset: 1 });
+      // The owner's first page (FetchRange from 1, which a cold tier could serve below 11) moves it on to 11.
       const cursor = await openHub().tail(SUBJECT, 1);
-      assert.equal(cursor.position, 11);
       assert.deepEqual((await take(cursor, 15)).ids, range(11, 25));
+      assert.equal(cursor.position, 26);
       cursor.close();
     });
 

@@ -35,7 +35,8 @@ export class UpstreamHub {
 
   /**
    * A cursor from `from` ('live': the owner's next id now, so a message acknowledged before this call is never
-   * delivered). A numeric start below the owner's first retained id starts there. Throws InvalidIdError when
+   * delivered). A numeric start below the owner's first retained id gets what the owner's cold tier holds below it,
+   * then goes on from that first id. Throws InvalidIdError when
    * from > the owner's last id + 1, and the owner's own error (UNAVAILABLE after callTimeoutMs) when it cannot ask.
    */
   async tail(subject: string, from: number | 'live'): Promise<TailCursor> {
@@ -43,12 +44,14 @@ export class UpstreamHub {
     if (from !== 'live' && !Number.isSafeInteger(from)) {
       throw new InvalidIdError(subject, from, `from_id ${from} is not an integer`);
     }
-    const { firstId, lastId } = await this.calls.bounds(subject);
+    const { lastId } = await this.calls.bounds(subject);
     this.refuseIfClosed();
     if (from !== 'live' && from > lastId + 1) {
       throw new InvalidIdError(subject, from, `from_id is beyond the next id ${lastId + 1}`);
     }
-    const position = from === 'live' ? lastId + 1 : Math.max(from, firstId, 1);
+    // Not raised to the owner's first id: its FetchRange serves ids below it that its cold tier holds (removed
+    // locally, or lost with a disk and replicated) and moves the cursor on to its first id past the rest.
+    const position = from === 'live' ? lastId + 1 : Math.max(from, 1);
     const upstream = this.upstreamOf(subject, lastId + 1);
     upstream.noteOwnerLast(lastId);
     return new RemoteTailCursor(upstream, position, this.calls);
