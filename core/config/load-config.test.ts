@@ -123,6 +123,11 @@ describe('loadConfig', () => {
         "BROKER_CLUSTER: \"a/b\" must be 1-63 letters, digits, '.', '_' or '-'",
       ],
       [{ BROKER_ADVERTISE_ADDRESS: 'host' }, 'BROKER_ADVERTISE_ADDRESS: "host" must be host:port'],
+      [
+        { BROKER_ACKS: 'replicated' },
+        'BROKER_ACKS: replicated acks are written to ScyllaDB, so they need SCYLLA_CONTACT_POINTS',
+      ],
+      [{ BROKER_ACKS: 'all' }, 'BROKER_ACKS: "all" is not one of local | replicated'],
       [{ BROKER_LEASE: '500ms' }, 'BROKER_LEASE: "500ms" is shorter than the minimum of 1000ms'],
       [
         { BROKER_MAX_CLOCK_DRIFT: '3s' },
