@@ -127,6 +127,10 @@ describe('loadConfig', () => {
         { BROKER_ACKS: 'replicated' },
         'BROKER_ACKS: replicated acks are written to ScyllaDB, so they need SCYLLA_CONTACT_POINTS',
       ],
+      [
+        { BROKER_ACKS: 'replicated', SCYLLA_CONTACT_POINTS: 'a' },
+        'BROKER_ACKS: replicated acks need BROKER_CLUSTER (a single broker is a cluster of one): the id reservations a cluster keeps in ScyllaDB are what stop a broker on a wiped disk from reissuing ids over its replicated records',
+      ],
       [{ BROKER_ACKS: 'all' }, 'BROKER_ACKS: "all" is not one of local | replicated'],
       [{ BROKER_LEASE: '500ms' }, 'BROKER_LEASE: "500ms" is shorter than the minimum of 1000ms'],
       [

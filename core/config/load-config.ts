@@ -39,6 +39,15 @@ const CROSS_CHECKS: readonly CrossCheck[] = [
     c.acks === 'replicated' && c.scyllaContactPoints.length === 0
       ? new ConfigError('BROKER_ACKS', 'replicated acks are written to ScyllaDB, so they need SCYLLA_CONTACT_POINTS')
       : undefined,
+  // A broker restarted on a wiped disk continues its ids above the reservations only a cluster keeps: without them it
+  // would start at 1 again and its replicated records would be overwritten. A single broker is a cluster of one.
+  (c) =>
+    c.acks === 'replicated' && c.scyllaContactPoints.length > 0 && c.cluster === undefined
+      ? new ConfigError(
+          'BROKER_ACKS',
+          'replicated acks need BROKER_CLUSTER (a single broker is a cluster of one): the id reservations a cluster keeps in ScyllaDB are what stop a broker on a wiped disk from reissuing ids over its replicated records',
+        )
+      : undefined,
   // An owner stops appending a drift (and a safety margin) before its lease ends and renews every third of it: a
   // drift above a quarter of the lease would leave it too little time to append between renewals.
   (c) =>

@@ -55,7 +55,7 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
   acks: {
     env: 'BROKER_ACKS',
     type: oneOf(ACK_MODES),
-    help: 'local: ack once in the local log; replicated: ack once ScyllaDB has the record too (needs SCYLLA_CONTACT_POINTS)',
+    help: 'local: ack once in the local log; replicated: ack once ScyllaDB has the record too (needs SCYLLA_CONTACT_POINTS and BROKER_CLUSTER)',
   },
   retentionMs: {
     env: 'BROKER_RETENTION',
