@@ -154,91 +154,102 @@ describe(`a broker of ${WORKERS} workers (BROKER_WORKERS, started as users start
 });
 
 describe('workers across faults and restarts', () => {
-  it('keeps every acked record and never reuses an id when a worker is SIGKILLed under load', async () => {
-    const broker = await startBrokerProcess({ BROKER_WORKERS: String(WORKERS), BROKER_PARTITIONS: String(PARTITIONS) });
-    const clients = Array.from({ length: 6 }, () => ownConnection(broker.address));
-    try {
-      const subjects = [0, 1, 2].flatMap((w) => SUBJECTS.filter((s) => ownerOf(s) === w).slice(0, 2));
-      const watched = subjects.find((s) => ownerOf(s) === 1) as string;
-      const subs = await Promise.all(clients.slice(0, 3).map((c) => subscribe(c, watched, 1)));
-      const acked = new Map<string, Map<number, string>>(subjects.map((s) => [s, new Map()]));
-      let stop = false;
-      const load = clients.slice(3).map(async (c, p) => {
-        for (let n = 0; !stop; n++) {
-          const subject = subjects[(n + p) % subjects.length] as string;
-          const body = `p${p}-${n}`;
-          const id = await publish(c, subject, body).catch(() => undefined);
-          if (id === undefined) continue;
-          const seen = acked.get(subject) as Map<number, string>;
-          assert.equal(seen.get(id), undefined, `id ${id} of ${subject} acknowledged twice`);
-          seen.set(id, body);
-        }
+  it(
+    'keeps every acked record and never reuses an id when a worker is SIGKILLed under load',
+    { timeout: 120_000 },
+    async () => {
+      const broker = await startBrokerProcess({
+        BROKER_WORKERS: String(WORKERS),
+        BROKER_PARTITIONS: String(PARTITIONS),
       });
-      await new Promise((r) => setTimeout(r, 1_000));
-      const victim = broker.workerPids().get(1) as number;
-      process.kill(victim, 'SIGKILL');
-      const deadline = Date.now() + 30_000;
-      while (broker.workerPids().get(1) === victim && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 100));
-      assert.notEqual(broker.workerPids().get(1), victim, 'worker 1 was not restarted');
-      await new Promise((r) => setTimeout(r, 1_000));
-      stop = true;
-      await Promise.all(load);
-
-      for (const [subject, seen] of acked) {
-        assert.ok(seen.size > 0, `nothing acked on ${subject}`);
-        for (const [id, body] of seen)
-          assert.equal((await fetchMessage(clients[0]!, subject, id)).body.toString(), body);
-        const next = await publish(clients[1]!, subject, 'after');
-        assert.ok(next > Math.max(...seen.keys()), `${subject}: next id ${next} not above every acked id`);
-      }
-      const last = Math.max(...(acked.get(watched) as Map<number, string>).keys());
-      let resumed = 0;
-      for (const sub of subs) {
-        // A subscriber on the killed worker lost its connection; one on another worker resumes with no gap.
-        if (sub.ended === undefined) {
-          await sub.waitFor(last);
-          resumed += 1;
-        }
-        const ids = sub.received.map((m) => m.id);
-        assert.deepEqual(
-          ids,
-          Array.from({ length: ids.length }, (_, i) => i + 1),
-          'a gap or a duplicate',
-        );
-        sub.stream.cancel();
-      }
-      assert.ok(resumed >= 1, 'no subscriber outlived the killed worker');
-    } finally {
-      for (const c of clients) c.close();
-      await broker.dispose();
-    }
-  });
-
-  it('keeps every record and id when the number of workers changes between restarts', async () => {
-    let broker = await startBrokerProcess({ BROKER_WORKERS: '3', BROKER_PARTITIONS: String(PARTITIONS) });
-    try {
-      for (const subject of SUBJECTS) await publish(broker.client(), subject, `${subject}#1`);
-      for (const [workers, id] of [
-        ['2', 2],
-        ['1', 3],
-        ['3', 4],
-      ] as const) {
-        const code = await broker.stop();
-        assert.equal(code, 0, 'the broker did not stop cleanly');
-        broker = await broker.restart({ BROKER_WORKERS: workers });
-        const client = ownConnection(broker.address);
-        try {
-          for (const subject of SUBJECTS) {
-            assert.equal((await fetchMessage(client, subject, 1)).body.toString(), `${subject}#1`);
-            assert.equal(await publish(client, subject, `${subject}#${id}`), id);
+      const clients = Array.from({ length: 6 }, () => ownConnection(broker.address));
+      try {
+        const subjects = [0, 1, 2].flatMap((w) => SUBJECTS.filter((s) => ownerOf(s) === w).slice(0, 2));
+        const watched = subjects.find((s) => ownerOf(s) === 1) as string;
+        const subs = await Promise.all(clients.slice(0, 3).map((c) => subscribe(c, watched, 1)));
+        const acked = new Map<string, Map<number, string>>(subjects.map((s) => [s, new Map()]));
+        let stop = false;
+        const load = clients.slice(3).map(async (c, p) => {
+          for (let n = 0; !stop; n++) {
+            const subject = subjects[(n + p) % subjects.length] as string;
+            const body = `p${p}-${n}`;
+            const id = await publish(c, subject, body).catch(() => undefined);
+            if (id === undefined) continue;
+            const seen = acked.get(subject) as Map<number, string>;
+            assert.equal(seen.get(id), undefined, `id ${id} of ${subject} acknowledged twice`);
+            seen.set(id, body);
           }
-        } finally {
-          client.close();
+        });
+        await new Promise((r) => setTimeout(r, 1_000));
+        const victim = broker.workerPids().get(1) as number;
+        process.kill(victim, 'SIGKILL');
+        const deadline = Date.now() + 30_000;
+        while (broker.workerPids().get(1) === victim && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 100));
+        assert.notEqual(broker.workerPids().get(1), victim, 'worker 1 was not restarted');
+        await new Promise((r) => setTimeout(r, 1_000));
+        stop = true;
+        await Promise.all(load);
+
+        for (const [subject, seen] of acked) {
+          assert.ok(seen.size > 0, `nothing acked on ${subject}`);
+          for (const [id, body] of seen)
+            assert.equal((await fetchMessage(clients[0]!, subject, id)).body.toString(), body);
+          const next = await publish(clients[1]!, subject, 'after');
+          assert.ok(next > Math.max(...seen.keys()), `${subject}: next id ${next} not above every acked id`);
         }
+        const last = Math.max(...(acked.get(watched) as Map<number, string>).keys());
+        let resumed = 0;
+        for (const sub of subs) {
+          // A subscriber on the killed worker lost its connection; one on another worker resumes with no gap.
+          if (sub.ended === undefined) {
+            await sub.waitFor(last);
+            resumed += 1;
+          }
+          const ids = sub.received.map((m) => m.id);
+          assert.deepEqual(
+            ids,
+            Array.from({ length: ids.length }, (_, i) => i + 1),
+            'a gap or a duplicate',
+          );
+          sub.stream.cancel();
+        }
+        assert.ok(resumed >= 1, 'no subscriber outlived the killed worker');
+      } finally {
+        for (const c of clients) c.close();
+        await broker.dispose();
       }
-    } finally {
-      await broker.dispose();
-    }
-  });
+    },
+  );
+
+  it(
+    'keeps every record and id when the number of workers changes between restarts',
+    { timeout: 120_000 },
+    async () => {
+      let broker = await startBrokerProcess({ BROKER_WORKERS: '3', BROKER_PARTITIONS: String(PARTITIONS) });
+      try {
+        for (const subject of SUBJECTS) await publish(broker.client(), subject, `${subject}#1`);
+        for (const [workers, id] of [
+          ['2', 2],
+          ['1', 3],
+          ['3', 4],
+        ] as const) {
+          const code = await broker.stop();
+          assert.equal(code, 0, 'the broker did not stop cleanly');
+          broker = await broker.restart({ BROKER_WORKERS: workers });
+          const client = ownConnection(broker.address);
+          try {
+            for (const subject of SUBJECTS) {
+              assert.equal((await fetchMessage(client, subject, 1)).body.toString(), `${subject}#1`);
+              assert.equal(await publish(client, subject, `${subject}#${id}`), id);
+            }
+          } finally {
+            client.close();
+          }
+        }
+      } finally {
+        await broker.dispose();
+      }
+    },
+  );
 });

@@ -176,9 +176,17 @@ export async function subscribe(client: BrokerClient, subject: string, fromId = 
   };
   stream.on('error', (err) => finish(failure(err)));
   stream.on('end', () => finish('end'));
+  // Bounded: a stream that never gets its headers fails the test that opened it, not the whole file by timeout.
   await new Promise<void>((resolve, reject) => {
-    stream.once('metadata', () => resolve());
-    stream.once('error', (err) => reject(err));
+    const timer = setTimeout(() => reject(new Error(`Subscribe ${subject} got no headers in 30 s`)), 30_000);
+    stream.once('metadata', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    stream.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
   });
   return {
     stream,

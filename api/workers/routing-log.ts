@@ -1,5 +1,6 @@
 import {
   BrokerError,
+  UnavailableError,
   type AppendInput,
   type LogReader,
   type LogRecord,
@@ -10,6 +11,16 @@ import {
   type SubjectQuery,
   type TailCursor,
 } from '../../core/index.js';
+import type {
+  FetchRangeRequest,
+  FetchRangeResponse,
+  FetchRequest,
+  GetSubjectRequest,
+  ListSubjectsRequest,
+  ListSubjectsResponse,
+  MessageResponse,
+  SubjectInfo as ProtoSubjectInfo,
+} from '../../proto/gen/broker.js';
 import type { OwnerPeer, RequestRouter } from '../grpc/request-router.js';
 import type { WorkerPeer } from './worker-peer.js';
 import type { Owners } from './owners.js';
@@ -34,7 +45,8 @@ export class WorkerRouting implements LogWriter, LogReader, RequestRouter {
   ) {}
 
   peerFor(subject: string): OwnerPeer | undefined {
-    return this.owners.peerOf(subject);
+    const peer = this.owners.peerOf(subject);
+    return peer === undefined ? undefined : new ReroutingPeer(peer, this.owners);
   }
 
   others(): readonly OwnerPeer[] {
@@ -54,8 +66,8 @@ export class WorkerRouting implements LogWriter, LogReader, RequestRouter {
       // An owner that does not own the partition (a stale view) names the one it believes does: ask that one, once.
       const named = err instanceof BrokerError && err.reason === 'NOT_OWNER' ? err.metadata.owner : undefined;
       const next = named === undefined ? undefined : this.owners.peerNamed(named, tried);
-      if (next === undefined) throw err;
-      return next.publishes.append(input);
+      if (next === undefined) throw retriable(err);
+      return next.publishes.append(input).catch((again: unknown) => Promise.reject(retriable(again)));
     });
   }
 
@@ -96,7 +108,9 @@ export class WorkerRouting implements LogWriter, LogReader, RequestRouter {
 
   async tail(subject: string, from: number | 'live'): Promise<TailCursor> {
     const peer = this.owners.peerOf(subject);
-    return peer === undefined ? this.local.reader.tail(subject, from) : this.remoteTails.tail(subject, from);
+    if (peer === undefined) return this.local.reader.tail(subject, from);
+    // Opening asks the owner for the subject's bounds: an owner that has just given the partition up says NOT_OWNER.
+    return this.remoteTails.tail(subject, from).catch((err: unknown) => Promise.reject(retriable(err)));
   }
 
   subjectInfo(subject: string): Promise<SubjectInfo | undefined> {
@@ -106,4 +120,55 @@ export class WorkerRouting implements LogWriter, LogReader, RequestRouter {
   listSubjects(query: SubjectQuery): Promise<SubjectInfo[]> {
     return this.local.reader.listSubjects(query);
   }
+}
+
+/**
+ * A forwarded read whose owner turns out not to own the partition (a view one round old, while partitions move)
+ * is asked once more of the owner it names; a NOT_OWNER that remains reaches the client as UNAVAILABLE, retriable:
+ * NOT_OWNER is for forwarders, clients never see it.
+ */
+class ReroutingPeer implements OwnerPeer {
+  constructor(
+    private readonly first: WorkerPeer,
+    private readonly owners: Owners,
+  ) {}
+
+  get name(): string {
+    return this.first.name;
+  }
+
+  fetch(request: FetchRequest): Promise<MessageResponse> {
+    return this.rerouted((peer) => peer.fetch(request));
+  }
+
+  fetchRange(request: FetchRangeRequest, signal: AbortSignal): Promise<FetchRangeResponse> {
+    return this.rerouted((peer) => peer.fetchRange(request, signal));
+  }
+
+  getSubject(request: GetSubjectRequest): Promise<ProtoSubjectInfo> {
+    return this.rerouted((peer) => peer.getSubject(request));
+  }
+
+  listSubjects(request: ListSubjectsRequest, signal: AbortSignal): Promise<ListSubjectsResponse> {
+    return this.first.listSubjects(request, signal);
+  }
+
+  private async rerouted<T>(call: (peer: WorkerPeer) => Promise<T>): Promise<T> {
+    try {
+      return await call(this.first);
+    } catch (err) {
+      const named = err instanceof BrokerError && err.reason === 'NOT_OWNER' ? err.metadata.owner : undefined;
+      const next = named === undefined ? undefined : this.owners.peerNamed(named, this.first);
+      if (next === undefined) throw retriable(err);
+      return call(next).catch((again: unknown) => Promise.reject(retriable(again)));
+    }
+  }
+}
+
+/** NOT_OWNER as the client should see it: the partition is between owners, retry. Anything else unchanged. */
+function retriable(err: unknown): unknown {
+  if (!(err instanceof BrokerError) || err.reason !== 'NOT_OWNER') return err;
+  return new UnavailableError(`the subject's partition is moving between owners (${err.message}); retry`, {
+    metadata: { ...err.metadata },
+  });
 }
