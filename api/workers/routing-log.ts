@@ -61,14 +61,7 @@ export class WorkerRouting implements LogWriter, LogReader, RequestRouter {
       return Promise.reject(err);
     }
     if (peer === undefined) return this.local.writer.append(input);
-    const tried = peer;
-    return tried.publishes.append(input).catch((err: unknown) => {
-      // An owner that does not own the partition (a stale view) names the one it believes does: ask that one, once.
-      const named = err instanceof BrokerError && err.reason === 'NOT_OWNER' ? err.metadata.owner : undefined;
-      const next = named === undefined ? undefined : this.owners.peerNamed(named, tried);
-      if (next === undefined) throw retriable(err);
-      return next.publishes.append(input).catch((again: unknown) => Promise.reject(retriable(again)));
-    });
+    return rerouted(this.owners, peer, (owner) => owner.publishes.append(input));
   }
 
   appendMany(inputs: readonly AppendInput[]): Promise<number[]> {
@@ -123,10 +116,22 @@ export class WorkerRouting implements LogWriter, LogReader, RequestRouter {
 }
 
 /**
- * A forwarded read whose owner turns out not to own the partition (a view one round old, while partitions move)
- * is asked once more of the owner it names; a NOT_OWNER that remains reaches the client as UNAVAILABLE, retriable:
+ * A forwarded call whose owner turns out not to own the partition (a view one round old, while partitions move) is
+ * made once more at the owner it names; a NOT_OWNER that remains reaches the client as UNAVAILABLE, retriable:
  * NOT_OWNER is for forwarders, clients never see it.
  */
+async function rerouted<T>(owners: Owners, first: WorkerPeer, call: (peer: WorkerPeer) => Promise<T>): Promise<T> {
+  try {
+    return await call(first);
+  } catch (err) {
+    const named = err instanceof BrokerError && err.reason === 'NOT_OWNER' ? err.metadata.owner : undefined;
+    const next = named === undefined ? undefined : owners.peerNamed(named, first);
+    if (next === undefined) throw retriable(err);
+    return call(next).catch((again: unknown) => Promise.reject(retriable(again)));
+  }
+}
+
+/** An owner's reads, each rerouted once when the owner refuses NOT_OWNER. */
 class ReroutingPeer implements OwnerPeer {
   constructor(
     private readonly first: WorkerPeer,
@@ -153,15 +158,8 @@ class ReroutingPeer implements OwnerPeer {
     return this.first.listSubjects(request, signal);
   }
 
-  private async rerouted<T>(call: (peer: WorkerPeer) => Promise<T>): Promise<T> {
-    try {
-      return await call(this.first);
-    } catch (err) {
-      const named = err instanceof BrokerError && err.reason === 'NOT_OWNER' ? err.metadata.owner : undefined;
-      const next = named === undefined ? undefined : this.owners.peerNamed(named, this.first);
-      if (next === undefined) throw retriable(err);
-      return call(next).catch((again: unknown) => Promise.reject(retriable(again)));
-    }
+  private rerouted<T>(call: (peer: WorkerPeer) => Promise<T>): Promise<T> {
+    return rerouted(this.owners, this.first, call);
   }
 }
 
