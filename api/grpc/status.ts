@@ -8,6 +8,7 @@ import { Status } from '../../proto/gen/google/rpc/status.js';
 
 export const ERROR_DOMAIN = 'broker';
 const ERROR_INFO_TYPE = 'type.googleapis.com/google.rpc.ErrorInfo';
+const STATUS_DETAILS = 'grpc-status-details-bin';
 
 /** A gRPC error for the wire: status code, readable message, and google.rpc.Status with ErrorInfo in the trailers. */
 export type WireError = Partial<ServiceError> & { code: status; details: string; metadata: Metadata };
@@ -22,12 +23,20 @@ export type ErrorLogger = Pick<Logger, 'error'>;
  * that are the operator's, not the client's. The detail is logged at error under the same id.
  */
 export function toWireError(err: unknown, logger: ErrorLogger): WireError {
+  return asWireError(toRpcStatus(err, logger));
+}
+
+/**
+ * The google.rpc.Status (code, message, ErrorInfo) a failure is answered with, by the rules of toWireError: also
+ * what an internal call carries per entry (broker.internal.Forwarding/Append), so the client gets it unchanged.
+ */
+export function toRpcStatus(err: unknown, logger: ErrorLogger): Status {
   if (err instanceof BrokerError && err.reason !== 'INTERNAL') {
-    return wireError(err.grpcCode as number as status, err.message, err.reason, err.metadata);
+    return rpcStatus(err.grpcCode as number as status, err.message, err.reason, err.metadata);
   }
   const errorId = randomUUID();
   logger.error({ err, errorId }, 'internal error answered to a client');
-  return wireError(status.INTERNAL, `internal error; see the broker log, id ${errorId}`, 'INTERNAL', { errorId });
+  return rpcStatus(status.INTERNAL, `internal error; see the broker log, id ${errorId}`, 'INTERNAL', { errorId });
 }
 
 export function wireError(
@@ -36,24 +45,35 @@ export function wireError(
   reason: string,
   metadata: Readonly<Record<string, string>>,
 ): WireError {
+  return asWireError(rpcStatus(code, message, reason, metadata));
+}
+
+function rpcStatus(code: status, message: string, reason: string, metadata: Readonly<Record<string, string>>): Status {
   const info = ErrorInfo.encode({ reason, domain: ERROR_DOMAIN, metadata: { ...metadata } }).finish();
-  const details = Status.encode({
-    code,
-    message,
-    details: [Any.fromPartial({ typeUrl: ERROR_INFO_TYPE, value: Buffer.from(info) })],
-  }).finish();
+  return { code, message, details: [Any.fromPartial({ typeUrl: ERROR_INFO_TYPE, value: Buffer.from(info) })] };
+}
+
+/** A status as grpc-js sends it: its code and message, and the whole google.rpc.Status in the trailers. */
+function asWireError(rpc: Status): WireError {
   const md = new Metadata();
-  md.set('grpc-status-details-bin', Buffer.from(details));
-  return { code, details: message, message, metadata: md, name: 'BrokerError' };
+  md.set(STATUS_DETAILS, Buffer.from(Status.encode(rpc).finish()));
+  return { code: rpc.code, details: rpc.message, message: rpc.message, metadata: md, name: 'BrokerError' };
+}
+
+/** The google.rpc.Status a broker put in a call's trailers, if it did (grpc-js's own failures carry none). */
+export function statusDetails(metadata: Metadata | undefined): Status | undefined {
+  const raw = metadata?.get(STATUS_DETAILS)[0];
+  return raw === undefined || typeof raw === 'string' ? undefined : Status.decode(raw);
+}
+
+/** The ErrorInfo of a google.rpc.Status, if it has one. */
+export function errorInfoOf(rpc: Status): ErrorInfo | undefined {
+  const any = rpc.details.find((d) => d.typeUrl === ERROR_INFO_TYPE);
+  return any === undefined ? undefined : ErrorInfo.decode(any.value);
 }
 
 /** Decodes the ErrorInfo reason a broker put in an error's trailers (for clients: CLI, tests, benchmarks). */
 export function errorReason(err: { metadata?: Metadata }): string | undefined {
-  const raw = err.metadata?.get('grpc-status-details-bin')[0];
-  if (raw === undefined || typeof raw === 'string') return undefined;
-  const decoded = Status.decode(raw);
-  for (const any of decoded.details) {
-    if (any.typeUrl === ERROR_INFO_TYPE) return ErrorInfo.decode(any.value).reason;
-  }
-  return undefined;
+  const rpc = statusDetails(err.metadata);
+  return rpc === undefined ? undefined : errorInfoOf(rpc)?.reason;
 }

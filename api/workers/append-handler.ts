@@ -1,9 +1,8 @@
 import type { handleUnaryCall } from '@grpc/grpc-js';
 import type { LogWriter } from '../../core/index.js';
 import type { PublishRequest } from '../../proto/gen/broker.js';
-import { Status } from '../../proto/gen/google/rpc/status.js';
 import type { AppendRequest, AppendResponse, AppendResult } from '../../proto/gen/internal.js';
-import { toWireError, type ErrorLogger } from '../grpc/status.js';
+import { toRpcStatus, toWireError, type ErrorLogger } from '../grpc/status.js';
 import type { RequestGuard } from '../grpc/validate.js';
 
 /**
@@ -40,8 +39,5 @@ function appendOne(deps: { writer: LogWriter; guard: RequestGuard }, message: Pu
 
 function toResult(settled: PromiseSettledResult<number>, logger: ErrorLogger): AppendResult {
   if (settled.status === 'fulfilled') return { id: settled.value, error: undefined };
-  const wire = toWireError(settled.reason, logger);
-  const raw = wire.metadata.get('grpc-status-details-bin')[0];
-  const error = raw !== undefined && typeof raw !== 'string' ? Status.decode(raw) : undefined;
-  return { id: 0, error: error ?? { code: wire.code, message: wire.details, details: [] } };
+  return { id: 0, error: toRpcStatus(settled.reason, logger) };
 }

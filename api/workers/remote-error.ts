@@ -1,9 +1,7 @@
 import { status, type Metadata } from '@grpc/grpc-js';
 import { BrokerError, isReason, type Reason } from '../../core/index.js';
-import { ErrorInfo } from '../../proto/gen/google/rpc/error_details.js';
-import { Status } from '../../proto/gen/google/rpc/status.js';
-
-const ERROR_INFO_TYPE = 'type.googleapis.com/google.rpc.ErrorInfo';
+import type { Status } from '../../proto/gen/google/rpc/status.js';
+import { errorInfoOf, statusDetails } from '../grpc/status.js';
 
 /**
  * An error another worker answered, carried back to the client unchanged: the same reason (hence status), message
@@ -18,18 +16,16 @@ export class RemoteBrokerError extends BrokerError {
 
 /** A failed call to another worker as the BrokerError the client should get. */
 export function fromServiceError(err: { code?: number; details?: string; metadata?: Metadata }, peer: string): Error {
-  const raw = err.metadata?.get('grpc-status-details-bin')[0];
-  if (raw !== undefined && typeof raw !== 'string') return fromStatus(Status.decode(raw), peer);
+  const said = statusDetails(err.metadata);
+  if (said !== undefined) return fromStatus(said, peer);
   return transportError(err.code ?? status.UNKNOWN, err.details ?? 'no detail', peer);
 }
 
 /** A google.rpc.Status (as a worker put it in its trailers or in an AppendResult) as a BrokerError. */
 export function fromStatus(decoded: Status, peer: string): Error {
-  for (const any of decoded.details) {
-    if (any.typeUrl !== ERROR_INFO_TYPE) continue;
-    const info = ErrorInfo.decode(any.value);
-    if (isReason(info.reason)) return new RemoteBrokerError(info.reason, decoded.message, info.metadata);
-  }
+  const info = errorInfoOf(decoded);
+  if (info !== undefined && isReason(info.reason))
+    return new RemoteBrokerError(info.reason, decoded.message, info.metadata);
   return transportError(decoded.code, decoded.message, peer);
 }
 

@@ -1,6 +1,7 @@
 import { status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { BrokerError, InvariantError, type LogRecord } from '../../core/index.js';
 import type { MessageResponse } from '../../proto/gen/broker.js';
+import { statusDetails } from '../grpc/status.js';
 import { peerName, waitForReady, type OwnerClientFor } from './owner-calls.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 import { fromServiceError } from './remote-error.js';
@@ -120,5 +121,5 @@ function resumable(err: ServiceError, mapped: Error): boolean {
 
 /** The status carries a google.rpc.Status with the owner's ErrorInfo, not just grpc-js's code and text. */
 function saidByOwner(err: ServiceError): boolean {
-  return err.metadata?.get('grpc-status-details-bin').length > 0;
+  return statusDetails(err.metadata) !== undefined;
 }
