@@ -37,6 +37,16 @@ export class CallGate {
     if (this.closing) throw shuttingDownError(SHUTDOWN_ADVICE.newCall);
   }
 
+  /** Runs `work` as admitted work (enter, then leave when it settles); refused (UNAVAILABLE) once shutting down. */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    this.enter();
+    try {
+      return await work();
+    } finally {
+      this.leave();
+    }
+  }
+
   /** Admits one unit of work the shutdown waits for; pair it with leave(). */
   enter(): void {
     this.admit();

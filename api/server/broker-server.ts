@@ -95,7 +95,7 @@ export class BrokerServer {
         : dispatchForwarded(service.handlers(), forwarded.service.handlers()),
     );
     if (forwarded !== undefined) {
-      this.server.addService(ForwardingService, { append: forwarded.append((work) => this.trackAppend(work)) });
+      this.server.addService(ForwardingService, { append: forwarded.append((work) => this.appends.run(work)) });
     }
     this.health.addToServer(this.server);
     new BrokerReflection().addToServer(this.server);
@@ -132,15 +132,6 @@ export class BrokerServer {
   setSubServiceServing(service: string, serving: boolean): void {
     if (this.closing) return;
     this.health.setStatus(service, serving ? 'SERVING' : 'NOT_SERVING');
-  }
-
-  private async trackAppend<T>(work: () => Promise<T>): Promise<T> {
-    this.appends.enter();
-    try {
-      return await work();
-    } finally {
-      this.appends.leave();
-    }
   }
 
   /** The graceful shutdown; everything acknowledged is already in the log, so a forced end loses nothing. */

@@ -41,7 +41,7 @@ export class InternalEndpoint {
         writer: deps.writer,
         guard: deps.guard,
         logger: deps.logger,
-        track: (work) => this.track(work),
+        track: (work) => this.appends.run(work),
       }),
     });
   }
@@ -76,14 +76,5 @@ export class InternalEndpoint {
         resolve();
       });
     });
-  }
-
-  private async track<T>(work: () => Promise<T>): Promise<T> {
-    this.appends.enter();
-    try {
-      return await work();
-    } finally {
-      this.appends.leave();
-    }
   }
 }
