@@ -11,15 +11,12 @@ import {
 } from '../../core/index.js';
 import { LeaseKeeper } from '../../cluster/index.js';
 import type { PartitionedLog, PartitionedLogOptions } from '../../log/index.js';
-import { BrokerService, type BrokerServiceOptions } from '../grpc/broker-service.js';
-import { RequestGuard } from '../grpc/validate.js';
-import { BrokerMetrics } from '../metrics/broker-metrics.js';
-import { appendHandler } from '../workers/append-handler.js';
+import type { BrokerServiceOptions } from '../grpc/broker-service.js';
+import { ownerSide, type ForwardedCalls } from '../workers/owner-side.js';
 import { WorkerRouting } from '../workers/routing-log.js';
 import { UpstreamHub } from '../workers/upstream-hub.js';
 import type { RoutedServiceOptions } from '../workers/worker-parts.js';
 import { ClusterOwners, type OwnershipView } from './cluster-owners.js';
-import type { ForwardedCalls } from '../server/broker-server.js';
 
 /** The cluster's tables on the CQL server: who owns which partition, and the ids reserved ahead of each subject. */
 export interface ClusterStores {
@@ -140,19 +137,9 @@ export class ClusterParts {
     this.opened = log;
     const routing = new WorkerRouting(this.owners, local, this.hub);
     const ownerName = this.config.brokerId;
-    const ownerService = new BrokerService({
-      ...service,
-      ...local,
-      ownerName,
-      metrics: new BrokerMetrics(new Registry()),
-    });
-    const guard = new RequestGuard(service.maxBodyBytes, service.maxResponseBytes);
     return {
       routed: { writer: routing, reader: routing, router: routing, ownerName },
-      forwarded: {
-        service: ownerService,
-        append: (track) => appendHandler({ writer: local.writer, guard, logger: this.logger, track }),
-      },
+      forwarded: ownerSide(local, service, ownerName, this.logger),
     };
   }
 

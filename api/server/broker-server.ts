@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, type handleUnaryCall } from '@grpc/grpc-js';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { ConnectionGate } from './connection-gate.js';
@@ -8,7 +8,8 @@ import { BrokerReflection } from '../grpc/reflection.js';
 import { brokerServiceDefinition } from '../grpc/service-definition.js';
 import { CallGate } from '../grpc/call-gate.js';
 import { dispatchForwarded } from '../grpc/forwarded-dispatch.js';
-import { ForwardingService, type AppendRequest, type AppendResponse } from '../../proto/gen/internal.js';
+import { ForwardingService } from '../../proto/gen/internal.js';
+import type { ForwardedCalls } from '../workers/owner-side.js';
 
 export interface BrokerServerOptions {
   /** The largest body a publish may carry, in bytes (BROKER_MAX_BODY_BYTES); requests get 64 KiB on top. */
@@ -24,16 +25,6 @@ export interface BrokerServerOptions {
   readonly logger: Logger;
   /** A cluster member's port also answers the calls other members forward to it. @defaultValue none */
   readonly forwarded?: ForwardedCalls;
-}
-
-/**
- * What a cluster member serves other members on its port: calls marked forwarded (FORWARDED_HEADER) answered by a
- * service over its own partitions only, and broker.internal.Forwarding/Append for their batched publishes.
- */
-export interface ForwardedCalls {
-  readonly service: BrokerService;
-  /** The Append handler, given how to count a call in and out for the graceful shutdown. */
-  append(track: <T>(work: () => Promise<T>) => Promise<T>): handleUnaryCall<AppendRequest, AppendResponse>;
 }
 
 export interface ConnectionLimits {

@@ -3,22 +3,10 @@ import { mkdir, rm } from 'node:fs/promises';
 import { createServer, type Server as NetServer } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import type { LogWriter } from '../../core/index.js';
 import { ForwardingService } from '../../proto/gen/internal.js';
-import type { BrokerService } from '../grpc/broker-service.js';
 import { CallGate } from '../grpc/call-gate.js';
 import { brokerServiceDefinition } from '../grpc/service-definition.js';
-import type { RequestGuard } from '../grpc/validate.js';
-import { appendHandler } from './append-handler.js';
-
-/** What the endpoint serves: the owner-only broker.Broker service and the log appends of forwarded publishes. */
-export interface InternalEndpointDeps {
-  /** A BrokerService over this worker's own partitions, with no router: it never forwards (the log refuses the rest). */
-  readonly service: BrokerService;
-  readonly writer: LogWriter;
-  readonly guard: RequestGuard;
-  readonly logger: Logger;
-}
+import type { ForwardedCalls } from './owner-side.js';
 
 /**
  * A worker's endpoint for the other workers of its broker: a unix socket (this host only; no TCP port to secure),
@@ -34,16 +22,13 @@ export class InternalEndpoint {
   private readonly appends = new CallGate();
   private listener: NetServer | undefined;
 
-  constructor(private readonly deps: InternalEndpointDeps) {
-    this.server.addService(brokerServiceDefinition, deps.service.handlers());
-    this.server.addService(ForwardingService, {
-      append: appendHandler({
-        writer: deps.writer,
-        guard: deps.guard,
-        logger: deps.logger,
-        track: (work) => this.appends.run(work),
-      }),
-    });
+  constructor(
+    /** The owner side (owner-side.ts): the service over this worker's own partitions, and Append. */
+    private readonly owner: ForwardedCalls,
+    private readonly logger: Logger,
+  ) {
+    this.server.addService(brokerServiceDefinition, owner.service.handlers());
+    this.server.addService(ForwardingService, { append: owner.append((work) => this.appends.run(work)) });
   }
 
   async listen(path: string): Promise<void> {
@@ -62,9 +47,9 @@ export class InternalEndpoint {
   /** New calls UNAVAILABLE, in-flight appends and reads finished (up to timeoutMs), then the socket closed. */
   async close(timeoutMs: number): Promise<void> {
     this.appends.beginShutdown();
-    this.deps.service.beginShutdown();
-    const [appended, served] = await Promise.all([this.appends.drain(timeoutMs), this.deps.service.drain(timeoutMs)]);
-    if (!appended || !served) this.deps.logger.warn('forwarded calls did not finish in time');
+    this.owner.service.beginShutdown();
+    const [appended, served] = await Promise.all([this.appends.drain(timeoutMs), this.owner.service.drain(timeoutMs)]);
+    if (!appended || !served) this.logger.warn('forwarded calls did not finish in time');
     this.listener?.close();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {

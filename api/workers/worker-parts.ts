@@ -1,10 +1,9 @@
 import type { Logger } from 'pino';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { LogReader, LogWriter } from '../../core/index.js';
-import { BrokerService, type BrokerServiceOptions } from '../grpc/broker-service.js';
-import { RequestGuard } from '../grpc/validate.js';
-import { BrokerMetrics } from '../metrics/broker-metrics.js';
+import type { BrokerServiceOptions } from '../grpc/broker-service.js';
 import { InternalEndpoint } from './internal-endpoint.js';
+import { ownerSide } from './owner-side.js';
 import { WorkerOwners } from './owners.js';
 import { WorkerRouting } from './routing-log.js';
 import { UpstreamHub } from './upstream-hub.js';
@@ -46,16 +45,7 @@ export class WorkerParts {
     const routing = new WorkerRouting(new WorkerOwners(topology, this.peers), local, this.hub);
     const ownerName = topology.nameOf(topology.index);
     this.routed = { writer: routing, reader: routing, router: routing, ownerName };
-    // The owner side: the same service over this worker's partitions only, with metrics of its own (not exported:
-    // a forwarded call is counted once, at the worker the client called).
-    const ownerService = new BrokerService({
-      ...service,
-      ...local,
-      ownerName,
-      metrics: new BrokerMetrics(new Registry()),
-    });
-    const guard = new RequestGuard(service.maxBodyBytes, service.maxResponseBytes);
-    this.endpoint = new InternalEndpoint({ service: ownerService, writer: local.writer, guard, logger });
+    this.endpoint = new InternalEndpoint(ownerSide(local, service, ownerName, logger), logger);
   }
 
   /** Serves this worker's socket; before the public port, so a call forwarded here never finds it missing. */
