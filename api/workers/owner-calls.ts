@@ -27,7 +27,7 @@ export class OwnerCalls {
   async bounds(subject: string): Promise<SubjectBounds> {
     const client = this.clientFor(subject);
     return new Promise<SubjectBounds>((resolve, reject) => {
-      client.getSubject({ subject }, waitForReady(), this.deadline(), (err, info) => {
+      client.getSubject({ subject }, forwardedCall(), this.deadline(), (err, info) => {
         if (err === null) resolve({ firstId: info.firstId, lastId: info.lastId });
         else if (err.code === status.NOT_FOUND) resolve({ firstId: 1, lastId: 0 });
         else reject(fromServiceError(err, peerName(client)));
@@ -68,7 +68,7 @@ export class OwnerCalls {
     const client = this.clientFor(subject);
     return new Promise<FetchRangeResponse>((resolve, reject) => {
       const request = { subject, fromId, maxMessages, maxBytes: 0 };
-      const call = client.fetchRange(request, waitForReady(), this.deadline(), (err: ServiceError | null, page) => {
+      const call = client.fetchRange(request, forwardedCall(), this.deadline(), (err: ServiceError | null, page) => {
         signal.removeEventListener('abort', cancel);
         if (err === null) resolve(page);
         else reject(fromServiceError(err, peerName(client)));
@@ -87,7 +87,7 @@ export class OwnerCalls {
  * The metadata of every call forwarded to an owner: it waits for the owner's socket (a restarting worker) instead of
  * failing at once, and is marked forwarded, so the owner answers from its own partitions and never forwards it on.
  */
-export function waitForReady(): Metadata {
+export function forwardedCall(): Metadata {
   const metadata = new Metadata();
   metadata.set(FORWARDED_HEADER, '1');
   metadata.setOptions({ waitForReady: true });

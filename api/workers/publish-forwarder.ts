@@ -2,7 +2,7 @@ import type { ServiceError } from '@grpc/grpc-js';
 import type { AppendInput } from '../../core/index.js';
 import type { PublishRequest } from '../../proto/gen/broker.js';
 import type { AppendResponse, ForwardingClient } from '../../proto/gen/internal.js';
-import { waitForReady } from './owner-calls.js';
+import { forwardedCall } from './owner-calls.js';
 import { fromServiceError, fromStatus } from './remote-error.js';
 
 export interface PublishForwarderOptions {
@@ -82,7 +82,7 @@ export class PublishForwarder {
     this.options.onBatch?.(batch.length);
     this.client.append(
       { messages: batch.map((p) => p.request) },
-      waitForReady(),
+      forwardedCall(),
       { deadline: Date.now() + this.deadlineMs },
       (err: ServiceError | null, response: AppendResponse | undefined) => {
         this.sending = false;

@@ -2,7 +2,7 @@ import { status, type ClientReadableStream, type ServiceError } from '@grpc/grpc
 import { BrokerError, InvariantError, type LogRecord } from '../../core/index.js';
 import type { MessageResponse } from '../../proto/gen/broker.js';
 import { statusDetails } from '../grpc/status.js';
-import { peerName, waitForReady, type OwnerClientFor } from './owner-calls.js';
+import { peerName, forwardedCall, type OwnerClientFor } from './owner-calls.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 import { fromServiceError } from './remote-error.js';
 import type { UpstreamLogger } from './upstream-options.js';
@@ -55,7 +55,7 @@ export class UpstreamSubscription {
     try {
       const client = this.deps.clientFor(subject);
       peer = peerName(client);
-      call = client.subscribe({ subject, fromId: this.deps.resumeFrom() }, waitForReady());
+      call = client.subscribe({ subject, fromId: this.deps.resumeFrom() }, forwardedCall());
     } catch (err) {
       this.deps.onFatal(
         err instanceof BrokerError ? err : new InvariantError(`no route to the owner of "${subject}"`, { cause: err }),

@@ -22,7 +22,7 @@ import {
 import type { AppendInput } from '../../core/index.js';
 import { ForwardingClient } from '../../proto/gen/internal.js';
 import type { OwnerPeer } from '../grpc/request-router.js';
-import { waitForReady } from './owner-calls.js';
+import { forwardedCall } from './owner-calls.js';
 import { PublishForwarder, toPublishRequest, type PublishForwarderOptions } from './publish-forwarder.js';
 import { fromServiceError } from './remote-error.js';
 
@@ -124,7 +124,7 @@ export class WorkerPeer implements OwnerPeer {
   private call<Req, Res>(name: string, method: Unary<Req, Res>, request: Req, signal?: AbortSignal): Promise<Res> {
     this.onCall(name);
     return new Promise<Res>((resolve, reject) => {
-      const call = method(request, waitForReady(), { deadline: Date.now() + READ_DEADLINE_MS }, (err, response) => {
+      const call = method(request, forwardedCall(), { deadline: Date.now() + READ_DEADLINE_MS }, (err, response) => {
         signal?.removeEventListener('abort', cancel);
         if (err !== null) reject(fromServiceError(err, this.name));
         else resolve(response);
