@@ -9,7 +9,8 @@ import {
   type ScyllaConsistency,
   type SettledHead,
 } from '../../core/index.js';
-import { checkReservationsKeyspace, createIdReservationsSchema } from './id-reservations-schema.js';
+import { checkKeyspace } from './cql-schema.js';
+import { createIdReservationsSchema } from './id-reservations-schema.js';
 
 export interface CassandraIdReservationsOptions {
   /** host:port of CQL nodes (ScyllaDB in production, Cassandra in tests). */
@@ -44,7 +45,7 @@ const PAGE_ROWS = 5000;
 function checkOptions(o: CassandraIdReservationsOptions): void {
   if (o.contactPoints.length === 0)
     throw new ConfigError('contactPoints', 'the id reservations need at least one CQL contact point, got none');
-  checkReservationsKeyspace(o.keyspace);
+  checkKeyspace(o.keyspace);
   if (o.cluster.trim() === '') throw new ConfigError('cluster', 'must not be empty');
   if (!Number.isInteger(o.replicationFactor) || o.replicationFactor < 1)
     throw new ConfigError('replicationFactor', `must be an integer >= 1, got ${o.replicationFactor}`);

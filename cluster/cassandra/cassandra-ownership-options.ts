@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ConfigError, SCYLLA_CONSISTENCIES, type ScyllaConsistency } from '../../core/index.js';
-import { checkKeyspace } from './ownership-schema.js';
+import { checkKeyspace } from './cql-schema.js';
 
 /** The consistency of the Paxos phase of every conditional update (cassandra-driver's names). */
 export const SERIAL_CONSISTENCIES = ['serial', 'localSerial'] as const;
