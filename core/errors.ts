@@ -13,6 +13,7 @@ export const GrpcCode = {
   INTERNAL: 13,
   UNAVAILABLE: 14,
   DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
 } as const;
 export type GrpcCode = (typeof GrpcCode)[keyof typeof GrpcCode];
 
@@ -128,6 +129,13 @@ export const REASONS = {
     retriable: true,
     description:
       "A forwarded call reached a worker (or broker) that does not own the partition of its subject; the metadata names the partition and the owner it believes. Forwarders retry at that owner; clients never see it unless they call a worker's internal socket directly.",
+    exitCode: 1,
+  },
+  UNAUTHENTICATED: {
+    grpcCode: GrpcCode.UNAUTHENTICATED,
+    retriable: false,
+    description:
+      'The call carries no credentials, or wrong ones: a call marked as forwarded by another broker (or for broker.internal.Forwarding) without the cluster token (BROKER_CLUSTER_TOKEN), or a plaintext call to a broker that requires TLS. The message says which.',
     exitCode: 1,
   },
   UNSUPPORTED_FORMAT: {
@@ -273,6 +281,14 @@ export class NotOwnerError extends BrokerError {
     this.name = 'NotOwnerError';
     this.partition = partition;
     this.owner = owner;
+  }
+}
+
+/** A call without the credentials the broker requires (what is missing is in the message and `metadata.missing`). */
+export class UnauthenticatedError extends BrokerError {
+  constructor(message: string, options: { cause?: unknown; metadata?: Record<string, string> } = {}) {
+    super('UNAUTHENTICATED', message, options);
+    this.name = 'UnauthenticatedError';
   }
 }
 
