@@ -8,6 +8,7 @@
 export const GrpcCode = {
   INVALID_ARGUMENT: 3,
   NOT_FOUND: 5,
+  PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   FAILED_PRECONDITION: 9,
   INTERNAL: 13,
@@ -144,6 +145,20 @@ export const REASONS = {
     description:
       'The data directory was written in a storage format version this broker does not know; it is refused at open, untouched.',
     exitCode: 3,
+  },
+  NOT_AUTHORIZED: {
+    grpcCode: GrpcCode.PERMISSION_DENIED,
+    retriable: false,
+    description:
+      "The caller's identity (BROKER_AUTH_FILE) may not do this operation (publish, subscribe or admin) on this subject: no allow rule matches it, or a deny rule does. The message and metadata name the identity, the operation and the subject.",
+    exitCode: 1,
+  },
+  QUOTA_EXCEEDED: {
+    grpcCode: GrpcCode.RESOURCE_EXHAUSTED,
+    retriable: true,
+    description:
+      "The caller's identity is above its publish quota (messages/s or bytes/s in BROKER_AUTH_FILE); nothing was appended. google.rpc.RetryInfo says how long to wait before the same request fits.",
+    exitCode: 1,
   },
 } as const satisfies Record<string, ReasonSpec>;
 
@@ -289,6 +304,36 @@ export class UnauthenticatedError extends BrokerError {
   constructor(message: string, options: { cause?: unknown; metadata?: Record<string, string> } = {}) {
     super('UNAUTHENTICATED', message, options);
     this.name = 'UnauthenticatedError';
+  }
+}
+
+/** The caller's identity may not do `operation` on `subject` (its rules in BROKER_AUTH_FILE). */
+export class NotAuthorizedError extends BrokerError {
+  readonly identity: string;
+  readonly operation: string;
+  readonly subject: string;
+  constructor(identity: string, operation: string, subject: string) {
+    super('NOT_AUTHORIZED', `identity "${identity}" may not ${operation} on subject "${subject}"`, {
+      metadata: { identity, operation, subject },
+    });
+    this.name = 'NotAuthorizedError';
+    this.identity = identity;
+    this.operation = operation;
+    this.subject = subject;
+  }
+}
+
+/** The caller's identity is above a rate quota; the same request fits after `retryAfterMs`. */
+export class QuotaExceededError extends BrokerError {
+  readonly identity: string;
+  readonly retryAfterMs: number;
+  constructor(identity: string, quota: string, retryAfterMs: number) {
+    super('QUOTA_EXCEEDED', `identity "${identity}" is above its ${quota} quota; retry in ${retryAfterMs} ms`, {
+      metadata: { identity, quota, retryAfterMs: String(retryAfterMs) },
+    });
+    this.name = 'QuotaExceededError';
+    this.identity = identity;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
