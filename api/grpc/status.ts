@@ -1,13 +1,14 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { BrokerError } from '../../core/index.js';
+import { BrokerError, QuotaExceededError } from '../../core/index.js';
 import { Any } from '../../proto/gen/google/protobuf/any.js';
-import { ErrorInfo } from '../../proto/gen/google/rpc/error_details.js';
+import { ErrorInfo, RetryInfo } from '../../proto/gen/google/rpc/error_details.js';
 import { Status } from '../../proto/gen/google/rpc/status.js';
 
 export const ERROR_DOMAIN = 'broker';
 const ERROR_INFO_TYPE = 'type.googleapis.com/google.rpc.ErrorInfo';
+const RETRY_INFO_TYPE = 'type.googleapis.com/google.rpc.RetryInfo';
 const STATUS_DETAILS = 'grpc-status-details-bin';
 
 /** A gRPC error for the wire: status code, readable message, and google.rpc.Status with ErrorInfo in the trailers. */
@@ -32,7 +33,9 @@ export function toWireError(err: unknown, logger: ErrorLogger): WireError {
  */
 export function toRpcStatus(err: unknown, logger: ErrorLogger): Status {
   if (err instanceof BrokerError && err.reason !== 'INTERNAL') {
-    return rpcStatus(err.grpcCode as number as status, err.message, err.reason, err.metadata);
+    const rpc = rpcStatus(err.grpcCode as number as status, err.message, err.reason, err.metadata);
+    if (err instanceof QuotaExceededError) rpc.details.push(retryInfo(err.retryAfterMs));
+    return rpc;
   }
   const errorId = randomUUID();
   logger.error({ err, errorId }, 'internal error answered to a client');
@@ -51,6 +54,20 @@ export function wireError(
 function rpcStatus(code: status, message: string, reason: string, metadata: Readonly<Record<string, string>>): Status {
   const info = ErrorInfo.encode({ reason, domain: ERROR_DOMAIN, metadata: { ...metadata } }).finish();
   return { code, message, details: [Any.fromPartial({ typeUrl: ERROR_INFO_TYPE, value: Buffer.from(info) })] };
+}
+
+/** google.rpc.RetryInfo: how long the client waits before the same request fits (QUOTA_EXCEEDED). */
+function retryInfo(delayMs: number): Any {
+  const seconds = Math.floor(delayMs / 1000);
+  const retryDelay = { seconds, nanos: Math.round((delayMs - seconds * 1000) * 1e6) };
+  return Any.fromPartial({ typeUrl: RETRY_INFO_TYPE, value: Buffer.from(RetryInfo.encode({ retryDelay }).finish()) });
+}
+
+/** The retry delay of a google.rpc.Status's RetryInfo in ms, if it has one. */
+export function retryDelayMsOf(rpc: Status): number | undefined {
+  const any = rpc.details.find((d) => d.typeUrl === RETRY_INFO_TYPE);
+  const delay = any === undefined ? undefined : RetryInfo.decode(any.value).retryDelay;
+  return delay === undefined ? undefined : delay.seconds * 1000 + delay.nanos / 1e6;
 }
 
 /** A status as grpc-js sends it: its code and message, and the whole google.rpc.Status in the trailers. */
