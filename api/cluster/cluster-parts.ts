@@ -1,8 +1,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { Counter, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import {
-  ConfigError,
   type BrokerConfig,
   type IdReservations,
   type LogReader,
@@ -16,7 +15,10 @@ import { ownerSide, type ForwardedCalls } from '../workers/owner-side.js';
 import { WorkerRouting } from '../workers/routing-log.js';
 import { UpstreamHub } from '../workers/upstream-hub.js';
 import type { RoutedServiceOptions } from '../workers/worker-parts.js';
+import type { WorkerTopology } from '../workers/worker-topology.js';
+import { ClusterMetrics, type OwnershipSnapshot } from './cluster-metrics.js';
 import { ClusterOwners, type OwnershipView } from './cluster-owners.js';
+import { WorkerPeerEndpoint } from './worker-member.js';
 
 /** The cluster's tables on the CQL server: who owns which partition, and the ids reserved ahead of each subject. */
 export interface ClusterStores {
@@ -70,36 +72,35 @@ function holdsSafely(keeper: LeaseKeeper, partition: number, config: BrokerConfi
   return h !== undefined && Date.now() < h.leaseUntilMs - config.maxClockDriftMs - safetyMs;
 }
 
-/** A cluster member with one process: BROKER_WORKERS > 1 inside a cluster is not built yet. */
-export function checkClusterConfig(config: BrokerConfig): void {
-  if (config.workers !== 1) {
-    throw new ConfigError(
-      'BROKER_WORKERS',
-      'a cluster member (BROKER_CLUSTER) runs one process for now: set BROKER_WORKERS=1 (several workers per member is not built yet)',
-    );
-  }
-}
-
 /**
  * What makes this broker a member of a cluster (issue 13): its log opens no partition by itself; the lease keeper
  * claims the partitions rendezvous placement gives this member (each with a fenced, time-bounded lease), the log
  * acquires them as they come and releases them when handed over; calls for other members' partitions are forwarded
  * to them whole (publishes batched), and subscribers of their subjects share one upstream subscription per subject.
+ * A broker of several workers (BROKER_WORKERS > 1) is several members, one per worker (`<BROKER_ID>/w<i>`), each
+ * with its own lease keeper and its own peer port (worker-member.ts; cluster/README.md, "Workers").
  */
 export class ClusterParts {
   private keeper: LeaseKeeper | undefined;
+  /** This member's id in the ownership rows and its name as an owner: BROKER_ID, or `<BROKER_ID>/w<i>`. */
+  readonly memberId: string;
+  /** A worker's own port for the calls other members forward to it (the workers share the public port). */
+  private peerEndpoint: WorkerPeerEndpoint | undefined;
   private readonly owners: ClusterOwners;
   private readonly hub: UpstreamHub;
-  private readonly moves: Counter<'event'>;
+  private readonly metrics: ClusterMetrics;
 
   constructor(
     private readonly config: BrokerConfig,
     private readonly stores: ClusterStores,
     registry: Registry,
     private readonly logger: Logger,
+    /** This process is one worker of several: a member of its own. */
+    private readonly worker?: WorkerTopology,
   ) {
+    this.memberId = worker === undefined ? config.brokerId : worker.nameOf(worker.index);
     const view: OwnershipView = {
-      memberId: config.brokerId,
+      memberId: this.memberId,
       ownerOf: (p) => this.keeper?.ownerOf(p),
       members: () => this.keeper?.members() ?? [],
     };
@@ -108,12 +109,7 @@ export class ClusterParts {
       owns: (s) => this.log().owns(s),
     });
     this.hub = new UpstreamHub((subject) => this.ownerClient(subject), { registry, logger });
-    this.moves = new Counter({
-      name: 'broker_partition_moves_total',
-      help: 'partitions this member acquired or lost (handed over, taken by another member, or dropped at stop)',
-      labelNames: ['event'],
-      registers: [registry],
-    });
+    this.metrics = new ClusterMetrics(registry, () => this.ownership());
   }
 
   private opened: PartitionedLog | undefined;
@@ -136,11 +132,10 @@ export class ClusterParts {
   ): { routed: RoutedServiceOptions; forwarded: ForwardedCalls } {
     this.opened = log;
     const routing = new WorkerRouting(this.owners, local, this.hub);
-    const ownerName = this.config.brokerId;
-    return {
-      routed: { writer: routing, reader: routing, router: routing, ownerName },
-      forwarded: ownerSide(local, service, ownerName, this.logger),
-    };
+    const ownerName = this.memberId;
+    const forwarded = ownerSide(local, service, ownerName, this.logger);
+    if (this.worker !== undefined) this.peerEndpoint = new WorkerPeerEndpoint(this.worker, forwarded, this.logger);
+    return { routed: { writer: routing, reader: routing, router: routing, ownerName }, forwarded };
   }
 
   /**
@@ -149,10 +144,12 @@ export class ClusterParts {
    */
   async start(grpcPort: number, flush: () => Promise<unknown>): Promise<void> {
     const log = this.log();
-    const address = this.config.advertiseAddress ?? `${advertisedHost(this.config.grpcHost)}:${grpcPort}`;
+    const advertised = this.config.advertiseAddress ?? `${advertisedHost(this.config.grpcHost)}:${grpcPort}`;
+    // A worker is reached at its own peer port, with the host the broker advertises.
+    const address = (await this.peerEndpoint?.listen(this.config, advertised)) ?? advertised;
     const keeper = new LeaseKeeper({
       store: this.stores.ownership,
-      member: { id: this.config.brokerId, address, startedAtMs: Date.now() },
+      member: { id: this.memberId, address, startedAtMs: Date.now() },
       partitions: log.partitions,
       leaseMs: this.config.leaseMs,
       maxClockDriftMs: this.config.maxClockDriftMs,
@@ -170,27 +167,42 @@ export class ClusterParts {
       },
     });
     keeper.on('acquired', (p, epoch) => {
-      this.moves.inc({ event: 'acquired' });
+      this.metrics.moves.inc({ event: 'acquired' });
       this.logger.info({ partition: p, epoch }, 'partition acquired');
       log.acquire(p).catch((err: unknown) => this.logger.error({ err, partition: p }, 'partition failed to open'));
     });
     keeper.on('lost', (p, epoch, reason) => {
-      this.moves.inc({ event: reason });
+      this.metrics.moves.inc({ event: reason });
       this.logger.warn({ partition: p, epoch, reason }, 'partition lost');
       void log.release(p);
     });
-    keeper.on('storeError', (err) => this.logger.warn({ err }, 'ownership store call failed'));
+    keeper.on('storeError', (err) => {
+      this.metrics.storeErrors.inc();
+      this.logger.warn({ err }, 'ownership store call failed');
+    });
     this.keeper = keeper;
     await keeper.tick();
     keeper.start();
-    this.logger.info({ member: this.config.brokerId, address, held: keeper.held().length }, 'joined the cluster');
+    this.logger.info({ member: this.memberId, address, held: keeper.held().length }, 'joined the cluster');
   }
 
-  /** Leaves the cluster: hands every partition over (flushed to the cold tier), then closes the channels. */
+  /**
+   * Leaves the cluster: hands every partition over (flushed to the cold tier), then closes the channels, and a
+   * worker's peer port last (calls other members forwarded before they saw the new owners still finish).
+   */
   async stop(): Promise<void> {
     await this.keeper?.stop({ handOver: true });
     this.hub.close();
     this.owners.close();
+    await this.peerEndpoint?.close(this.config.shutdownTimeoutMs);
+  }
+
+  private ownership(): OwnershipSnapshot | undefined {
+    const keeper = this.keeper;
+    if (keeper === undefined || this.opened === undefined) return undefined;
+    let unowned = 0;
+    for (let p = 0; p < this.opened.partitions; p++) if (keeper.ownerOf(p)?.address === undefined) unowned += 1;
+    return { held: keeper.held().length, unowned };
   }
 
   private log(): PartitionedLog {

@@ -168,7 +168,7 @@ export class BrokerService {
       },
       (err: unknown) => {
         if (entered) this.gate.leave();
-        end(false);
+        end(false, err);
         callback(toWireError(err, this.logger));
       },
     );

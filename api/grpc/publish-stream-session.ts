@@ -44,7 +44,7 @@ export class PublishStreamSession implements ShutdownListener {
   /** Reading stopped because the publish budget is over its limit (separate from the in-flight count's pause). */
   private budgetPaused = false;
   private readonly maxInFlight: number;
-  private readonly endCall: (success: boolean) => void;
+  private readonly endCall: (success: boolean, err?: unknown) => void;
   private readonly onData = (req: PublishRequest): void => this.receive(req);
   private readonly onEnd = (): void => this.drainThen({ kind: 'end' });
   private readonly onGone = (): void => this.close({ kind: 'gone' });
@@ -146,7 +146,7 @@ export class PublishStreamSession implements ShutdownListener {
     this.call.off('cancelled', this.onGone);
     this.deps.gate.untrack(this);
     this.drain.releaseNow();
-    this.endCall(ending.kind === 'end');
+    this.endCall(ending.kind === 'end', ending.kind === 'error' ? ending.err : undefined);
     if (this.call.cancelled || ending.kind === 'gone') return;
     if (ending.kind === 'end') this.call.end();
     else this.call.emit('error', toWireError(ending.err, this.deps.logger));

@@ -62,7 +62,7 @@ export class SubscribeSession implements ShutdownListener, BudgetedSubscriber {
   private leftBudget = false;
   private readonly onFinished = (): void => this.releaseAll();
   /** Wakes a delivery waiting for 'drain', so a close never leaves it hanging. */
-  private readonly endCall: (success: boolean) => void;
+  private readonly endCall: (success: boolean, err?: unknown) => void;
   private readonly onGone = (): void => this.close({ kind: 'gone' });
 
   private readonly drain: DrainWaiter;
@@ -234,12 +234,17 @@ export class SubscribeSession implements ShutdownListener, BudgetedSubscriber {
     }
     if (wasStreaming && this.deps.subscribers.delete(this)) this.deps.metrics.activeSubscribers.dec();
     const failed = ending.kind !== 'end' && ending.kind !== 'gone';
-    this.endCall(!failed);
+    const err = failed ? this.endingError(ending) : undefined;
+    this.endCall(!failed, err);
     if (this.call.cancelled || ending.kind === 'gone') return;
-    if (ending.kind === 'end') this.call.end();
-    else if (ending.kind === 'slow') this.call.emit('error', toWireError(this.slowConsumer(), this.deps.logger));
-    else if (ending.kind === 'shutdown')
-      this.call.emit('error', toWireError(shuttingDownError(SHUTDOWN_ADVICE.subscription), this.deps.logger));
-    else this.call.emit('error', toWireError(ending.err, this.deps.logger));
+    if (!failed) this.call.end();
+    else this.call.emit('error', toWireError(err, this.deps.logger));
+  }
+
+  /** The error a failed stream ends with (given to the client and counted by reason). */
+  private endingError(ending: Ending): unknown {
+    if (ending.kind === 'slow') return this.slowConsumer();
+    if (ending.kind === 'shutdown') return shuttingDownError(SHUTDOWN_ADVICE.subscription);
+    return ending.kind === 'error' ? ending.err : undefined;
   }
 }

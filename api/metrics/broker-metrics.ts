@@ -1,5 +1,6 @@
+import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { LogObserver } from '../../core/index.js';
+import { BrokerError, type LogObserver } from '../../core/index.js';
 
 const LOG_FAILED_HELP = '1 while the log refuses writes after a failed write (until it has recovered), else 0';
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -14,6 +15,8 @@ export class BrokerMetrics {
   readonly activeSubscribers: Gauge;
   readonly subscriberLag: Histogram;
   readonly messagesDelivered: Counter;
+  /** Failed calls by method and error reason (REASONS: a bounded set), what an operator pages on. */
+  readonly errors: Counter<'method' | 'reason'>;
   /** The log's own figures, fed by its observer. */
   readonly log: LogMetrics;
 
@@ -46,6 +49,13 @@ export class BrokerMetrics {
       help: 'messages written to Subscribe streams',
       registers: r,
     });
+    this.errors = new Counter({
+      name: 'broker_errors_total',
+      help: 'failed RPCs by method and error reason (the ErrorInfo reason clients get; INTERNAL for anything unexpected)',
+      labelNames: ['method', 'reason'],
+      registers: r,
+    });
+    eventLoopUtilization(r);
   }
 
   /** The log's measurements, fed into these metrics. */
@@ -53,14 +63,30 @@ export class BrokerMetrics {
     return this.log.observer();
   }
 
-  /** Times one RPC; call the returned function once with its outcome. */
-  startCall(method: string): (success: boolean) => void {
+  /** Times one RPC; call the returned function once with its outcome (and, when it failed, the error). */
+  startCall(method: string): (success: boolean, err?: unknown) => void {
     const end = this.methodDuration.startTimer({ method });
-    return (success) => {
+    return (success, err) => {
       end();
       this.methodCount.inc({ method, success: success ? 'true' : 'false' });
+      if (!success) this.errors.inc({ method, reason: err instanceof BrokerError ? err.reason : 'INTERNAL' });
     };
   }
+}
+
+/** Every broker process's event-loop utilisation: the saturation signal of a single-threaded server. */
+function eventLoopUtilization(registers: Registry[]): void {
+  let last = performance.eventLoopUtilization();
+  new Gauge({
+    name: 'broker_event_loop_utilization',
+    help: "share of the time this process's event loop was busy since the previous scrape (0-1)",
+    registers,
+    collect() {
+      const now = performance.eventLoopUtilization();
+      this.set(performance.eventLoopUtilization(now, last).utilization);
+      last = now;
+    },
+  });
 }
 
 /** The log's figures: group commits, appends, and failed writes (the gauge is 1 while the log refuses writes). */

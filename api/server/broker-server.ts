@@ -1,7 +1,7 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
-import { ConnectionGate } from './connection-gate.js';
+import { ConnectionGate, type ConnectionGateStats } from './connection-gate.js';
 import type { BrokerService } from '../grpc/broker-service.js';
 import { enlargeHttp2Windows } from '../grpc/http2-windows.js';
 import { BrokerReflection } from '../grpc/reflection.js';
@@ -97,6 +97,11 @@ export class BrokerServer {
       handshakeTimeoutMs: options.connections.handshakeTimeoutMs,
       logger: options.logger,
     });
+  }
+
+  /** The client connections open, refused and closed in their handshake (for the metrics). */
+  get connections(): ConnectionGateStats {
+    return this.gate.stats;
   }
 
   /** Binds host:port (0 = any free port) and resolves with the port bound. */

@@ -23,10 +23,11 @@ import { ColdTier, createTieredReader } from '../../tiering/index.js';
 import { BrokerService } from '../grpc/broker-service.js';
 import { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { startMetricsServer } from '../metrics/metrics-server.js';
+import { registerServerGauges } from '../metrics/server-gauges.js';
 import { startBackgroundJobs } from './background-jobs.js';
 import { BrokerServer, type ConnectionLimits } from './broker-server.js';
 import type { ForwardedCalls } from '../workers/owner-side.js';
-import { ClusterParts, checkClusterConfig, openClusterStores } from '../cluster/cluster-parts.js';
+import { ClusterParts, openClusterStores } from '../cluster/cluster-parts.js';
 import { ColdTierStatus } from './cold-tier-status.js';
 import { connectionBudget, readFdLimit } from './fd-budget.js';
 import type { CassandraColdStoreOptions } from '../../tiering/cassandra/index.js';
@@ -86,7 +87,9 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     const logHealth = new LogWriteHealth(logger);
     const observer = logHealth.observe(withStorageLimitLog(withDataLossLog(metrics.logObserver(), logger), logger));
     const member =
-      config.cluster === undefined ? undefined : await openMember(config, config.cluster, metrics, logger, opened);
+      config.cluster === undefined
+        ? undefined
+        : await openMember(config, config.cluster, { metrics, logger, topology, opened });
     const tierDeps = await withReplicaStore(config, deps, metrics.registry, logger, opened);
     const log = await openLog({
       ...logOptionsFromConfig(config, observer),
@@ -110,11 +113,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     });
     // Metrics before gRPC, so they close after it: the drain of a shutdown can still be watched.
     // A worker's metrics are served by the primary, merged with the other workers'.
-    const metricsServer =
-      config.metricsPort < 0 || topology !== undefined
-        ? undefined
-        : await startMetricsServer(metrics.registry, config.grpcHost, config.metricsPort);
-    if (metricsServer !== undefined) opened.add('metrics server', () => metricsServer.close());
+    const metricsPort = await serveMetrics(config, metrics, topology, opened);
     const server = new BrokerServer(service, {
       maxBodyBytes: config.maxBodyBytes,
       connections: connectionLimits(config, log.maxOpenFiles, logger),
@@ -124,6 +123,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       logger,
       ...(forwarded === undefined ? {} : { forwarded }),
     });
+    registerServerGauges(metrics.registry, () => server.connections, config.dataDir);
     // Health follows the log from here on (NOT_SERVING while it refuses writes).
     logHealth.attach(topology === undefined ? server : toldToPrimaryToo(server));
     coldTierStatus?.attach(server);
@@ -132,7 +132,6 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     // Partitions handed over on leaving are flushed to the cold tier first, so their next owner serves every id.
     await member?.start(grpcPort, () => jobs.replicateOwedNow?.() ?? Promise.resolve());
 
-    const metricsPort = metricsServer?.port ?? -1;
     logger.info(
       { grpcPort, metricsPort, dataDir: config.dataDir, fsync: config.fsync },
       topology === undefined ? 'listening' : 'worker listening',
@@ -143,6 +142,19 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     await opened.closeAll().catch(() => undefined);
     throw err;
   }
+}
+
+/** GET /metrics on BROKER_METRICS_PORT, unless off (-1) or this is a worker; resolves with the port (-1: none). */
+async function serveMetrics(
+  config: BrokerConfig,
+  metrics: BrokerMetrics,
+  topology: WorkerTopology | undefined,
+  opened: OpenedParts,
+): Promise<number> {
+  if (config.metricsPort < 0 || topology !== undefined) return -1;
+  const metricsServer = await startMetricsServer(metrics.registry, config.grpcHost, config.metricsPort);
+  opened.add('metrics server', () => metricsServer.close());
+  return metricsServer.port;
 }
 
 /**
@@ -242,19 +254,20 @@ async function buildService(
   return { service: new BrokerService({ ...serviceOptions, metrics, ...workerParts.routed }) };
 }
 
-/** A cluster member's parts (BROKER_CLUSTER): its stores on the CQL server, closed after the log. */
+/**
+ * A cluster member's parts (BROKER_CLUSTER): its stores on the CQL server, closed after the log. Each worker of a
+ * broker with several is a member of its own.
+ */
 async function openMember(
   config: BrokerConfig,
   cluster: string,
-  metrics: BrokerMetrics,
-  logger: Logger,
-  opened: OpenedParts,
+  parts: { metrics: BrokerMetrics; logger: Logger; topology: WorkerTopology | undefined; opened: OpenedParts },
 ): Promise<ClusterParts> {
-  checkClusterConfig(config);
+  const { metrics, logger, topology, opened } = parts;
   const { partitions } = await ensurePartitionLayout(config.dataDir, config.partitions);
   const stores = await openClusterStores(config, cluster, partitions, logger);
   opened.add('cluster stores', () => stores.close());
-  return new ClusterParts(config, stores, metrics.registry, logger);
+  return new ClusterParts(config, stores, metrics.registry, logger, topology);
 }
 
 /** A worker's log health goes to the primary too, so every worker says NOT_SERVING when any log refuses writes. */

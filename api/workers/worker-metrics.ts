@@ -1,5 +1,4 @@
-import { performance } from 'node:perf_hooks';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 
 /**
  * A worker's own figures. Every series of a worker carries its `worker` label (the registry's default label), so
@@ -22,17 +21,6 @@ export class WorkerMetrics {
       help: 'publishes this worker forwarded to the worker owning their subject, in batches, by owner',
       labelNames: ['to'],
       registers,
-    });
-    let last = performance.eventLoopUtilization();
-    new Gauge({
-      name: 'broker_event_loop_utilization',
-      help: "share of the time this process's event loop was busy since the previous scrape (0-1)",
-      registers,
-      collect() {
-        const now = performance.eventLoopUtilization();
-        this.set(performance.eventLoopUtilization(now, last).utilization);
-        last = now;
-      },
     });
   }
 }
