@@ -1,8 +1,9 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { mkdir, rm } from 'node:fs/promises';
-import { createServer, type Server as NetServer } from 'node:net';
+import { createServer, type ListenOptions, type Server as NetServer } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
+import { InvariantError } from '../../core/index.js';
 import { ForwardingService } from '../../proto/gen/internal.js';
 import { CallGate } from '../grpc/call-gate.js';
 import { brokerServiceDefinition } from '../grpc/service-definition.js';
@@ -35,13 +36,30 @@ export class InternalEndpoint {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     // A socket file left by a worker that was killed: nobody listens on it any more (this worker owns the name).
     await rm(path, { force: true });
+    await this.listenOn({ path, exclusive: true });
+  }
+
+  /**
+   * Serves on a TCP port of this worker alone (a cluster member's worker, reached by the other members): exclusive,
+   * so node:cluster neither shares it with the other workers nor hands port 0 the same port in each of them.
+   */
+  async listenTcp(host: string, port: number): Promise<number> {
+    const listener = await this.listenOn({ host, port, exclusive: true });
+    const address = listener.address();
+    if (address === null || typeof address === 'string')
+      throw new InvariantError(`a TCP listener on ${host}:${port} has no port`);
+    return address.port;
+  }
+
+  private async listenOn(options: ListenOptions): Promise<NetServer> {
     const injector = this.server.createConnectionInjector(ServerCredentials.createInsecure());
     const listener = createServer((socket) => injector.injectConnection(socket));
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
-      listener.listen({ path, exclusive: true }, () => resolve());
+      listener.listen(options, () => resolve());
     });
     this.listener = listener;
+    return listener;
   }
 
   /** New calls UNAVAILABLE, in-flight appends and reads finished (up to timeoutMs), then the socket closed. */

@@ -106,6 +106,11 @@ export interface BrokerConfig {
   readonly cluster: string | undefined;
   /** BROKER_ADVERTISE_ADDRESS: host:port the other brokers reach this one at; undefined = its gRPC host:port. */
   readonly advertiseAddress: string | undefined;
+  /**
+   * BROKER_PEER_PORT: a cluster member with several workers: worker i takes the other members' forwarded calls on
+   * this port + i, advertised with BROKER_ADVERTISE_ADDRESS's host; 0 = any free port.
+   */
+  readonly peerPort: number;
   /** BROKER_LEASE, ms: how long a claim or renewal of a partition holds it (cluster/README.md). */
   readonly leaseMs: number;
   /** BROKER_MAX_CLOCK_DRIFT, ms: the most any two brokers' clocks may differ, an assumption the leases rely on. */

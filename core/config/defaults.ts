@@ -60,6 +60,7 @@ export const DEFAULTS: Readonly<Omit<BrokerConfig, 'brokerId'>> = {
   idReservation: 10_000,
   cluster: undefined,
   advertiseAddress: undefined,
+  peerPort: 0,
   leaseMs: 10 * SECOND,
   maxClockDriftMs: 500,
 };

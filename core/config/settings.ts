@@ -258,6 +258,11 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
     type: optionalText({ pattern: /^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, says: 'must be host:port' }),
     help: 'host:port the other brokers of the cluster reach this one at',
   },
+  peerPort: {
+    env: 'BROKER_PEER_PORT',
+    type: integer(0, 65535),
+    help: "a cluster member with several workers: worker i takes other members' forwarded calls on this port + i, advertised with BROKER_ADVERTISE_ADDRESS's host (0 = any free port)",
+  },
   // At least 1 s: the heartbeat that keeps a member live lasts a lease, and CQL TTLs are whole seconds.
   leaseMs: {
     env: 'BROKER_LEASE',
