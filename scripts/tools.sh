@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Go tools the tests and benchmarks use into .tools/bin (gitignored), from the Go module proxy, once:
 #   bash scripts/tools.sh grpcurl ghz k6 loadgen
+# and installs Debian's packages of the servers tests start themselves (prometheus: promtool and the server), once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 declare -A MODULES=(
@@ -12,8 +13,20 @@ declare -A MODULES=(
 declare -A LOCAL=(
   [loadgen]=bench/loadgen
 )
+# Debian packages: the command that shows one is installed.
+declare -A APT=(
+  [prometheus]=promtool
+)
 mkdir -p .tools/bin
 for tool in "$@"; do
+  if [ -n "${APT[$tool]:-}" ]; then
+    command -v "${APT[$tool]}" >/dev/null && continue
+    echo "installing $tool from Debian" >&2
+    # No recommends, and no service started: tests start the server themselves, on a free loopback port.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$tool" >/dev/null ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$tool" >/dev/null; }
+    continue
+  fi
   if [ -n "${LOCAL[$tool]:-}" ]; then
     src=${LOCAL[$tool]}
     # Rebuilt when a source is newer than the binary.
