@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # A cluster on loopback, for trying it and for tests by hand (issue 13):
-#   npm run cluster -- up [--brokers N]   starts the CQL server and Redis (scripts/services.sh) and N brokers of one
-#                                         cluster (BROKER_CLUSTER=local), each on a free port, and prints their addresses
+#   npm run cluster -- up [--brokers N] [--workers W]
+#                                         starts the CQL server and Redis (scripts/services.sh) and N brokers of one
+#                                         cluster (BROKER_CLUSTER=local), each on a free port, and prints their addresses;
+#                                         W worker processes per broker (BROKER_WORKERS: a number or auto; default 1),
+#                                         each a member of its own (<id>/w<i>) on a free peer port
 #   npm run cluster -- status             the brokers' addresses and whether they run
 #   npm run cluster -- down               stops the brokers (SIGTERM: they hand their partitions over) and the servers
 # State, data dirs and logs under CLUSTER_DIR (default .cluster). Brokers run the built dist/ (npm run build).
@@ -11,10 +14,12 @@ DIR=${CLUSTER_DIR:-$PWD/.cluster}
 cmd=${1:-up}
 [ $# -gt 0 ] && shift
 brokers=3
+workers=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --brokers) brokers=$2; shift 2 ;;
-    *) echo "cluster: unknown option $1 (usage: up [--brokers N] | status | down)" >&2; exit 2 ;;
+    --workers) workers=$2; shift 2 ;;
+    *) echo "cluster: unknown option $1 (usage: up [--brokers N] [--workers W] | status | down)" >&2; exit 2 ;;
   esac
 done
 
@@ -39,7 +44,7 @@ up() {
   for i in $(seq 1 "$brokers"); do
     local id="b$i"
     if [ -e "$DIR/$id.pid" ] && kill -0 "$(cat "$DIR/$id.pid")" 2>/dev/null; then continue; fi
-    BROKER_CLUSTER=local BROKER_ID="$id" BROKER_DATA_DIR="$DIR/$id" BROKER_GRPC_HOST=127.0.0.1 BROKER_GRPC_PORT=0 \
+    BROKER_CLUSTER=local BROKER_ID="$id" BROKER_WORKERS="$workers" BROKER_DATA_DIR="$DIR/$id" BROKER_GRPC_HOST=127.0.0.1 BROKER_GRPC_PORT=0 \
       BROKER_METRICS_PORT=0 SCYLLA_CONTACT_POINTS="$TEST_CQL_CONTACT_POINTS" SCYLLA_LOCAL_DC="$TEST_CQL_LOCAL_DC" \
       nohup node dist/api/cli.js serve >"$DIR/$id.log" 2>&1 &
     echo $! >"$DIR/$id.pid"
@@ -72,5 +77,5 @@ case "$cmd" in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) echo "cluster: unknown command $cmd (up [--brokers N] | status | down)" >&2; exit 2 ;;
+  *) echo "cluster: unknown command $cmd (up [--brokers N] [--workers W] | status | down)" >&2; exit 2 ;;
 esac
