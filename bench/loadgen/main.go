@@ -13,7 +13,7 @@
 //	           this process: publisher ack latency, publish-to-delivery latency, and the share of the expected
 //	           deliveries (messages sent in the window x streams) that arrived.
 //	nats       NATS JetStream acked async publish (js.PublishAsync, PublishAsyncMaxPending = -inflight) into a
-//	           file-storage stream this tool creates.
+//	           file-storage stream this tool creates, with -nats-replicas replicas.
 //	redis      Redis Streams XADD through rueidis: one TCP connection per -connections, -inflight goroutines on
 //	           each, whose commands rueidis pipelines on that connection.
 //
@@ -54,6 +54,7 @@ var (
 	warmup         = flag.Float64("warmup", 2, "seconds first run and not counted (rates or latencies)")
 	drain          = flag.Float64("drain", 5, "seconds after the end to wait for outstanding acks and deliveries")
 	natsStreamName = flag.String("nats-stream", "BENCH", "nats: the JetStream stream to create")
+	natsReplicas   = flag.Int("nats-replicas", 1, "nats: the stream's replicas (R3 needs a JetStream cluster of at least 3 servers)")
 )
 
 // report is the JSON on stdout. The top-level figures are the mode's main operation: acks (stream, nats, redis) or
@@ -250,7 +251,7 @@ func peerPublishers(t0 int64, acks *sink) (publishOutcome, error) {
 		if *rate > 0 {
 			phase = float64(c) * 1e6 / *rate
 		}
-		p := newPacer(*inflight, *rate / float64(*connections), t0, phase, nil)
+		p := newPacer(*inflight, *rate/float64(*connections), t0, phase, nil)
 		subjectOf := func(i int64) string { return publisherSubject(c, i) }
 		wg.Add(1)
 		go func() {

@@ -15,7 +15,7 @@ import (
 // the open model at -rate), the same body with the timestamp in its first 8 bytes, latency to the acknowledgement.
 
 // natsStream creates (or updates) the JetStream stream the benchmark publishes into: file storage, -subject and
-// everything under it.
+// everything under it, -nats-replicas copies (acked once a majority of them has it).
 func natsStream() error {
 	nc, err := nats.Connect("nats://" + *addr)
 	if err != nil {
@@ -28,7 +28,7 @@ func natsStream() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: *natsStreamName, Subjects: []string{*subject, *subject + ".>"}, Storage: jetstream.FileStorage})
+	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: *natsStreamName, Subjects: []string{*subject, *subject + ".>"}, Storage: jetstream.FileStorage, Replicas: *natsReplicas})
 	return err
 }
 

@@ -58,6 +58,11 @@ export const SCENARIOS: Readonly<Record<string, ScenarioEntry>> = {
     summary: 'publish with BROKER_ACKS=local vs replicated (every commit in the CQL server before its ack)',
     load: () => import('./acks.js'),
   },
+  'cluster-acks': {
+    summary:
+      "issue 13: acks=local vs replicated (a cluster of one on the CQL server) beside NATS JetStream R1 vs R3, and a partition's unavailability during a hand-over (SIGTERM, kill -9)",
+    load: () => import('./cluster-acks.js'),
+  },
   replication: {
     summary: 'cold-tier writes into the CQL server; publish with and without the background jobs',
     script: 'bench:replication',

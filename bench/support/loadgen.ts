@@ -58,6 +58,8 @@ export interface LoadgenOptions {
   warmup: number;
   payload: number;
   drain?: number;
+  /** nats: the stream's replicas (1 by default; 3 needs a JetStream cluster, startNatsCluster). */
+  natsReplicas?: number;
 }
 
 /** Builds loadgen when its sources changed, runs it, and returns its report; its progress goes to stderr. */
@@ -88,6 +90,7 @@ export async function loadgen(o: LoadgenOptions): Promise<LoadgenReport> {
     '-payload',
     String(o.payload),
     ...(o.drain === undefined ? [] : ['-drain', String(o.drain)]),
+    ...(o.natsReplicas === undefined ? [] : ['-nats-replicas', String(o.natsReplicas)]),
   ];
   return JSON.parse(await exec(LOADGEN, args)) as LoadgenReport;
 }

@@ -150,6 +150,52 @@ export async function startNats(): Promise<Running> {
   return { port, pid: child.pid!, stop: stopper(child, () => rm(dir, { recursive: true, force: true })) };
 }
 
+/** Several servers of one cluster: `port` is the first one's client port, `pids` every server's. */
+export interface RunningCluster extends Running {
+  readonly pids: readonly number[];
+}
+
+/**
+ * `size` nats-server processes on loopback forming one JetStream cluster (each its own store dir and name, routes to
+ * all), so that a stream can have replicas (R3). Ready once every server is and one has been elected the
+ * JetStream meta leader (before that, creating a stream fails).
+ */
+export async function startNatsCluster(size: number): Promise<RunningCluster> {
+  need('nats-server', 'nats-server');
+  const dir = await mkdtemp(join(tmpdir(), 'bench-nats-cluster-'));
+  const ports = await Promise.all(Array.from({ length: size }, () => freePort()));
+  const routePorts = await Promise.all(Array.from({ length: size }, () => freePort()));
+  const routes = routePorts.map((p) => `nats://127.0.0.1:${p}`).join(',');
+  const children = ports.map((port, i) =>
+    spawn(
+      'nats-server',
+      ['-js', '-sd', join(dir, `n${i}`), '-a', '127.0.0.1', '-p', String(port), '-n', `n${i}`].concat([
+        '--cluster_name',
+        'bench',
+        '--cluster',
+        `nats://127.0.0.1:${routePorts[i]}`,
+        '--routes',
+        routes,
+      ]),
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
+  );
+  const stops = children.map((c) => stopper(c, async () => undefined));
+  const stop = async (): Promise<void> => {
+    await Promise.all(stops.map((s) => s()));
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const leader = Promise.race(children.map((c) => waitForLine(c, /JetStream cluster new metadata leader/, 'leader')));
+    await Promise.all(children.map((c) => waitForLine(c, /Server is ready/, 'nats-server')));
+    await leader;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { port: ports[0] ?? 0, pid: children[0]?.pid ?? 0, pids: children.map((c) => c.pid ?? 0), stop };
+}
+
 /** Redis with the append-only file synced every second (Redis Streams' usual durable setting). */
 export async function startRedis(): Promise<Running> {
   need('redis-server', 'redis-server');

@@ -55,6 +55,14 @@ function procTicks(pid: number | 'self', withChildren: boolean): number {
   }
 }
 
+/**
+ * CPU time (user + system, every thread) the processes have used since they started, in µs. The kernel counts in
+ * clock ticks (USER_HZ, 100 a second on Linux): difference two readings over seconds, not milliseconds.
+ */
+export function cpuMicros(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + procTicks(pid, false), 0) * 10_000;
+}
+
 export interface CpuMark {
   busy: number;
   total: number;
