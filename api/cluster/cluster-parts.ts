@@ -40,6 +40,7 @@ export async function openClusterStores(
     localDataCenter: config.scyllaLocalDc,
     keyspace: config.scyllaKeyspace,
     replicationFactor: config.scyllaReplicationFactor,
+    replication: config.scyllaReplication,
     cluster,
     consistency: config.scyllaConsistency,
     logger,

@@ -347,6 +347,7 @@ function cassandraOptions(
     localDataCenter: config.scyllaLocalDc,
     keyspace: config.scyllaKeyspace,
     replicationFactor: config.scyllaReplicationFactor,
+    replication: config.scyllaReplication,
     consistency: config.scyllaConsistency,
     concurrency: config.replicationConcurrency,
     ...(registry === undefined ? {} : { registry }),

@@ -4,6 +4,7 @@ import {
   ConfigError,
   SCYLLA_CONSISTENCIES,
   UnavailableError,
+  checkCqlReplication,
   type IdReservation,
   type IdReservations,
   type ScyllaConsistency,
@@ -21,6 +22,8 @@ export interface CassandraIdReservationsOptions {
   readonly keyspace: string;
   /** Replication factor of the keyspace, used only when the store creates it (SimpleStrategy). @defaultValue 1 */
   readonly replicationFactor: number;
+  /** SCYLLA_REPLICATION: the keyspace's CQL replication map when the store creates it, instead of the factor. */
+  readonly replication?: string | undefined;
   /** BROKER_CLUSTER: the cluster's name; every row is keyed by it, so clusters may share a keyspace. */
   readonly cluster: string;
   /** Consistency of every write and read (a quorum on both sides makes a read see every acknowledged write). @defaultValue 'localQuorum' */
@@ -49,6 +52,7 @@ function checkOptions(o: CassandraIdReservationsOptions): void {
   if (o.cluster.trim() === '') throw new ConfigError('cluster', 'must not be empty');
   if (!Number.isInteger(o.replicationFactor) || o.replicationFactor < 1)
     throw new ConfigError('replicationFactor', `must be an integer >= 1, got ${o.replicationFactor}`);
+  if (o.replication !== undefined) checkCqlReplication(o.replication);
   if (!SCYLLA_CONSISTENCIES.includes(o.consistency))
     throw new ConfigError(
       'consistency',
@@ -98,7 +102,7 @@ export class CassandraIdReservations implements IdReservations {
     const cql = client ?? createClient(options);
     try {
       await cql.connect();
-      await createIdReservationsSchema(cql, options.keyspace, options.replicationFactor);
+      await createIdReservationsSchema(cql, options.keyspace, options.replicationFactor, options.replication);
     } catch (err) {
       if (client === undefined) await cql.shutdown().catch(() => undefined);
       if (err instanceof UnavailableError || err instanceof ConfigError) throw err;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ConfigError, SCYLLA_CONSISTENCIES, type ScyllaConsistency } from '../../core/index.js';
+import { ConfigError, SCYLLA_CONSISTENCIES, checkCqlReplication, type ScyllaConsistency } from '../../core/index.js';
 import { checkKeyspace } from './cql-schema.js';
 
 /** The consistency of the Paxos phase of every conditional update (cassandra-driver's names). */
@@ -15,6 +15,8 @@ export interface CassandraOwnershipStoreOptions {
   readonly keyspace: string;
   /** Replication factor of the keyspace, used only when the store creates it (SimpleStrategy). @defaultValue 1 */
   readonly replicationFactor: number;
+  /** SCYLLA_REPLICATION: the keyspace's CQL replication map when the store creates it, instead of the factor. */
+  readonly replication?: string | undefined;
   /** BROKER_CLUSTER: the cluster's name; every row is keyed by it, so clusters may share a keyspace. */
   readonly cluster: string;
   /** The cluster's partition count (ownerships() reads the rows of partitions 0 .. partitions - 1). */
@@ -49,6 +51,7 @@ export function checkOwnershipStoreOptions(o: CassandraOwnershipStoreOptions): v
     throw new ConfigError('partitions', `must be an integer >= 1, got ${o.partitions}`);
   if (!Number.isInteger(o.replicationFactor) || o.replicationFactor < 1)
     throw new ConfigError('replicationFactor', `must be an integer >= 1, got ${o.replicationFactor}`);
+  if (o.replication !== undefined) checkCqlReplication(o.replication);
   if (!SCYLLA_CONSISTENCIES.includes(o.consistency))
     throw new ConfigError(
       'consistency',

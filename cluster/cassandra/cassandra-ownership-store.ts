@@ -61,7 +61,7 @@ export class CassandraOwnershipStore implements OwnershipStore {
     const where = options.contactPoints.join(',');
     try {
       await cql.connect();
-      await createOwnershipSchema(cql, options.keyspace, options.replicationFactor);
+      await createOwnershipSchema(cql, options.keyspace, options.replicationFactor, options.replication);
     } catch (err) {
       if (client === undefined) await cql.shutdown().catch(() => undefined);
       if (err instanceof UnavailableError) throw err;

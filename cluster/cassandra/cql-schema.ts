@@ -1,5 +1,5 @@
 import type cassandra from 'cassandra-driver';
-import { ConfigError, UnavailableError } from '../../core/index.js';
+import { ConfigError, UnavailableError, cqlReplication } from '../../core/index.js';
 
 // What the cluster's tables share when they are created: the keyspace's name rule, its CREATE statement, and the
 // wait for schema agreement. (tiering/cassandra/cql-schema.ts holds the cold tier's twin: the layering keeps
@@ -16,9 +16,12 @@ export function checkKeyspace(keyspace: string): void {
     );
 }
 
-/** CREATE KEYSPACE IF NOT EXISTS, for a keyspace name already checked. */
-export function keyspaceStatement(keyspace: string, replicationFactor: number): string {
-  return `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': ${replicationFactor}}`;
+/**
+ * CREATE KEYSPACE IF NOT EXISTS, for a keyspace name already checked. `replication` is the CQL map (checked:
+ * cqlReplication), SimpleStrategy at `replicationFactor` when undefined. An existing keyspace keeps its own.
+ */
+export function keyspaceStatement(keyspace: string, replicationFactor: number, replication?: string): string {
+  return `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${cqlReplication(replicationFactor, replication)}`;
 }
 
 interface SchemaAgreement {

@@ -9,10 +9,14 @@ import { applySchema, checkKeyspace, keyspaceStatement } from './cql-schema.js';
  * The range tombstones that prune lower rows may be dropped early (gc_grace 1 h): a pruned row that comes back is
  * lower than the row kept, so it changes nothing.
  */
-export function idReservationsSchemaStatements(keyspace: string, replicationFactor: number): string[] {
+export function idReservationsSchemaStatements(
+  keyspace: string,
+  replicationFactor: number,
+  replication?: string,
+): string[] {
   checkKeyspace(keyspace);
   return [
-    keyspaceStatement(keyspace, replicationFactor),
+    keyspaceStatement(keyspace, replicationFactor, replication),
     `CREATE TABLE IF NOT EXISTS ${keyspace}.id_reservations (
        cluster text, partition_id int, subject text, reserved_high bigint,
        PRIMARY KEY ((cluster, partition_id), subject, reserved_high)
@@ -25,7 +29,13 @@ export function createIdReservationsSchema(
   client: cassandra.Client,
   keyspace: string,
   replicationFactor: number,
+  replication?: string,
   timeoutMs?: number,
 ): Promise<void> {
-  return applySchema(client, keyspace, idReservationsSchemaStatements(keyspace, replicationFactor), timeoutMs);
+  return applySchema(
+    client,
+    keyspace,
+    idReservationsSchemaStatements(keyspace, replicationFactor, replication),
+    timeoutMs,
+  );
 }

@@ -7,10 +7,10 @@ import { applySchema, checkKeyspace, keyspaceStatement } from './cql-schema.js';
  * DELETE). Each partition's ownership is its own CQL partition, so the LWTs on different partitions never contend
  * for one Paxos round.
  */
-export function ownershipSchemaStatements(keyspace: string, replicationFactor: number): string[] {
+export function ownershipSchemaStatements(keyspace: string, replicationFactor: number, replication?: string): string[] {
   checkKeyspace(keyspace);
   return [
-    keyspaceStatement(keyspace, replicationFactor),
+    keyspaceStatement(keyspace, replicationFactor, replication),
     `CREATE TABLE IF NOT EXISTS ${keyspace}.cluster_members (
        cluster text, member text, address text, started_at_ms bigint, heartbeat_at_ms bigint,
        PRIMARY KEY (cluster, member)
@@ -27,7 +27,8 @@ export function createOwnershipSchema(
   client: cassandra.Client,
   keyspace: string,
   replicationFactor: number,
+  replication?: string,
   timeoutMs?: number,
 ): Promise<void> {
-  return applySchema(client, keyspace, ownershipSchemaStatements(keyspace, replicationFactor), timeoutMs);
+  return applySchema(client, keyspace, ownershipSchemaStatements(keyspace, replicationFactor, replication), timeoutMs);
 }

@@ -90,6 +90,8 @@ export interface BrokerConfig {
   readonly scyllaLocalDc: string;
   /** SCYLLA_REPLICATION_FACTOR: used only when the broker creates the keyspace. */
   readonly scyllaReplicationFactor: number;
+  /** SCYLLA_REPLICATION: the keyspace's CQL replication map, overriding the factor; used only when creating it. */
+  readonly scyllaReplication: string | undefined;
   /** SCYLLA_CONSISTENCY: consistency of replication writes and cold reads. */
   readonly scyllaConsistency: ScyllaConsistency;
   /** BROKER_REPLICATION_CONCURRENCY: CQL writes in flight per replication job. */

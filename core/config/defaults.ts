@@ -52,6 +52,7 @@ export const DEFAULTS: Readonly<Omit<BrokerConfig, 'brokerId'>> = {
   scyllaKeyspace: 'broker',
   scyllaLocalDc: 'datacenter1',
   scyllaReplicationFactor: 1,
+  scyllaReplication: undefined,
   scyllaConsistency: 'localQuorum',
   replicationConcurrency: 64,
   replicationJobs: 2,

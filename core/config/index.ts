@@ -5,3 +5,4 @@ export * from './defaults.js';
 export { formatDuration, parseDuration, type ValueType } from './value-types.js';
 export * from './settings.js';
 export * from './load-config.js';
+export { CQL_REPLICATION_PATTERN, checkCqlReplication, cqlReplication } from './cql-replication.js';

@@ -2,6 +2,7 @@ import type { BrokerConfig } from './broker-config.js';
 import { DEFAULTS } from './defaults.js';
 import { ACK_MODES, DISCARD_POLICIES, FSYNC_MODES, LOG_LEVELS, SCYLLA_CONSISTENCIES } from './enums.js';
 import { DEFAULT_PARTITIONS, MAX_PARTITIONS } from '../partitioning.js';
+import { CQL_REPLICATION_PATTERN, CQL_REPLICATION_SAYS } from './cql-replication.js';
 import {
   duration,
   hostList,
@@ -217,6 +218,11 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
     env: 'SCYLLA_REPLICATION_FACTOR',
     type: integer(1, 10),
     help: 'replication factor when creating the keyspace',
+  },
+  scyllaReplication: {
+    env: 'SCYLLA_REPLICATION',
+    type: optionalText({ pattern: CQL_REPLICATION_PATTERN, says: CQL_REPLICATION_SAYS }),
+    help: "CQL replication map when creating the keyspace, e.g. {'class': 'NetworkTopologyStrategy', 'datacenter1': 3} (unset = SimpleStrategy at SCYLLA_REPLICATION_FACTOR)",
   },
   scyllaConsistency: {
     env: 'SCYLLA_CONSISTENCY',

@@ -5,6 +5,7 @@ import {
   ConfigError,
   SCYLLA_CONSISTENCIES,
   UnavailableError,
+  checkCqlReplication,
   expiresAtMs,
   segmentExpiresAtMs,
   type ColdStore,
@@ -32,6 +33,8 @@ export interface CassandraColdStoreOptions {
   readonly keyspace: string;
   /** Replication factor of the keyspace, used only when the store creates it (SimpleStrategy). @defaultValue 1 */
   readonly replicationFactor: number;
+  /** SCYLLA_REPLICATION: the keyspace's CQL replication map when the store creates it, instead of the factor. */
+  readonly replication?: string | undefined;
   /** Consistency of every write and read. @defaultValue 'localQuorum' */
   readonly consistency: CqlConsistency;
   /** Row writes in flight per segment copy. @defaultValue 64 */
@@ -71,6 +74,7 @@ function checkOptions(o: CassandraColdStoreOptions): void {
   checkKeyspace(o.keyspace);
   if (!Number.isInteger(o.replicationFactor) || o.replicationFactor < 1)
     throw new ConfigError('replicationFactor', `must be an integer >= 1, got ${o.replicationFactor}`);
+  if (o.replication !== undefined) checkCqlReplication(o.replication);
   if (!Number.isInteger(o.concurrency) || o.concurrency < 1)
     throw new ConfigError('concurrency', `must be an integer >= 1, got ${o.concurrency}`);
   if (!SCYLLA_CONSISTENCIES.includes(o.consistency))
@@ -124,7 +128,7 @@ export class CassandraColdStore implements ColdStore {
     const where = options.contactPoints.join(',');
     try {
       await cql.connect();
-      await createSchema(cql, options.keyspace, options.replicationFactor);
+      await createSchema(cql, options.keyspace, options.replicationFactor, options.replication);
     } catch (err) {
       await cql.shutdown().catch(() => undefined);
       if (err instanceof UnavailableError) throw err;

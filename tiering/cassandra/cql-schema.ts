@@ -1,5 +1,5 @@
 import type cassandra from 'cassandra-driver';
-import { ConfigError, UnavailableError } from '../../core/index.js';
+import { ConfigError, UnavailableError, cqlReplication } from '../../core/index.js';
 
 /** A keyspace name the store puts into CQL text: lower case, at most 48 characters (Cassandra's limit). */
 export const KEYSPACE_PATTERN = /^[a-z][a-z0-9_]{0,47}$/;
@@ -17,10 +17,10 @@ export function checkKeyspace(keyspace: string): void {
  * The cold tier's tables. Only TTLs delete rows (no DELETE statements), so a short gc_grace is safe: every replica
  * holds the same TTL and expires the row by itself.
  */
-export function schemaStatements(keyspace: string, replicationFactor: number): string[] {
+export function schemaStatements(keyspace: string, replicationFactor: number, replication?: string): string[] {
   checkKeyspace(keyspace);
   return [
-    `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': ${replicationFactor}}`,
+    `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${cqlReplication(replicationFactor, replication)}`,
     `CREATE TABLE IF NOT EXISTS ${keyspace}.records (
        subject text, segment_base bigint, offset bigint,
        published_at_ms bigint, expiration_seconds int, body blob,
@@ -42,9 +42,10 @@ export async function createSchema(
   client: cassandra.Client,
   keyspace: string,
   replicationFactor: number,
+  replication?: string,
   timeoutMs = 30_000,
 ): Promise<void> {
-  for (const statement of schemaStatements(keyspace, replicationFactor)) {
+  for (const statement of schemaStatements(keyspace, replicationFactor, replication)) {
     await client.execute(statement, [], { prepare: false });
   }
   // Typed by hand: the driver's metadata has the method but its .d.ts omits it.
