@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 cleanup() { bash scripts/services.sh stop || true; }
 trap cleanup EXIT
 bash scripts/services.sh start
-# grpcurl: the reflection test drives the broker with it, as a user would.
-bash scripts/tools.sh grpcurl
+# grpcurl: the reflection test drives the broker with it, as a user would; prometheus (Debian's): the monitoring test.
+bash scripts/tools.sh grpcurl prometheus
 # shellcheck disable=SC1091
 source .services/env
 

@@ -142,6 +142,30 @@ describe('a cluster of two members with two workers each (every worker a member:
     );
   });
 
+  it('a member stopped (SIGTERM) hands its workers’ partitions over: ids continue densely; it rejoins on an empty disk', async () => {
+    const survivors = clients[0] as BrokerClient[];
+    assert.equal(await (members[1] as BrokerProcess).stop(), 0);
+    for (const [i, subject] of subjects.entries()) {
+      const via = survivors[i % survivors.length] as BrokerClient;
+      const last = (await retrying(() => getSubject(via, subject))).lastId;
+      // The hand-over settled the id reservations: the next id is the next one, no gap, none reissued.
+      assert.equal(await retrying(() => publish(via, subject, 'after the stop')), last + 1, `${subject}: dense`);
+      assert.match((await retrying(() => getSubject(via, subject))).owner, /^m1\/w[01]$/);
+    }
+    // The member comes back on an empty data dir (a new pod): placement gives its workers their share again, and
+    // they serve what was acked on the others (the cold tier) and continue the ids.
+    for (const c of clients[1] ?? []) c.close();
+    members[1] = await startMember(cluster, 'm2');
+    await settled(members);
+    clients[1] = Array.from({ length: CLIENTS_PER_MEMBER }, (_, n) => clientOf(members[1] as BrokerProcess, n));
+    for (const [i, subject] of subjects.entries()) {
+      const via = (clients[1] as BrokerClient[])[i % CLIENTS_PER_MEMBER] as BrokerClient;
+      const { lastId } = await retrying(() => getSubject(via, subject));
+      assert.equal((await retrying(() => fetchMessage(via, subject, lastId))).body.toString(), 'after the stop');
+      assert.ok((await retrying(() => publish(via, subject, 'rejoined'))) > lastId, `${subject}: id reissued`);
+    }
+  });
+
   it('kill -9 of a member: its workers’ partitions move within the lease, every acked record stays readable, no id reused', async (t) => {
     const acked = new Map<string, Map<number, string>>(subjects.map((s) => [s, new Map()]));
     const everyClient = all();
