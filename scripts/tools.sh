@@ -8,10 +8,12 @@ declare -A MODULES=(
   [grpcurl]=github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3
   [ghz]=github.com/bojand/ghz/cmd/ghz@v0.121.0
   [k6]=go.k6.io/k6@v1.4.2
+  [kustomize]=sigs.k8s.io/kustomize/kustomize/v5@v5.7.1
 )
 # Tools of this repository, built from their sources here (dependencies pinned in their go.sum, from the proxy).
 declare -A LOCAL=(
   [loadgen]=bench/loadgen
+  [manifest-check]=manifests/check
 )
 # Debian packages: the command that shows one is installed.
 declare -A APT=(

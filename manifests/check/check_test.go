@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+)
+
+// testdata/good.yaml passes; each case below breaks it in one place, and the checker must report that place.
+func TestGoodManifestsPass(t *testing.T) {
+	report := check(t, readGood(t))
+	if len(report.Problems) != 0 {
+		t.Fatalf("problems in good.yaml: %v", report.Problems)
+	}
+	if report.Objects != 5 || report.EnvoyConfigs != 1 {
+		t.Fatalf("good.yaml: %d objects, %d Envoy configurations", report.Objects, report.EnvoyConfigs)
+	}
+}
+
+func TestBrokenManifestsFail(t *testing.T) {
+	cases := []struct{ name, old, new, want string }{
+		{"unknown field", "  replicas: 1\n", "  replica: 1\n", `unknown field "spec.replica"`},
+		{"duplicate field", "  replicas: 1\n", "  replicas: 1\n  replicas: 2\n", `key "replicas" already set`},
+		{"unknown kind", "kind: PodDisruptionBudget", "kind: PodDisruptionBudgett", "PodDisruptionBudgett"},
+		{"wrong type", "replicas: 1", "replicas: one", "Deployment/envoy"},
+		{"missing ConfigMap", "name: envoy-config\n            items", "name: envoy-conf\n            items", `ConfigMap "envoy-conf" is not in the manifests`},
+		{"missing ConfigMap key", "- { key: envoy.yaml", "- { key: envoy.yml", `has no key "envoy.yml"`},
+		{"unmounted volume", "- { name: config, mountPath", "- { name: conf, mountPath", `mounts volume "conf"`},
+		{"Service selects nothing", "selector: { app: envoy }\n  ports", "selector: { app: envoi }\n  ports", "Service/envoy: its selector selects no pod"},
+		{"Service names a missing port", "targetPort: grpc }", "targetPort: http }", `targetPort "http"`},
+		{"PDB selects nothing", "maxUnavailable: 1\n  selector:\n    matchLabels: { app: envoy }", "maxUnavailable: 1\n  selector:\n    matchLabels: { app: x }", "PodDisruptionBudget/envoy"},
+		{"ServiceMonitor names a missing port", "- port: grpc", "- port: metrics", `no port named "metrics"`},
+		{"Envoy cluster without a name", "- name: backend\n", "- name: ''\n", "Name: value length must be at least 1"},
+		{"Envoy cluster with an unknown policy", "lb_policy: ROUND_ROBIN", "lb_policy: ROUND_ROBBIN", "ROUND_ROBBIN"},
+		{"Envoy unknown field", "connect_timeout: 1s", "connect_timeout: 1s\n          connect_timeot: 1s", "connect_timeot"},
+		{"Envoy typed config of an unknown type", "http.router.v3.Router", "http.router.v3.Routr", "Routr"},
+		// Inside two Anys (the connection manager's filter's config): ValidateAll alone would not open it.
+		{"Envoy rule inside a typed config", "max_tokens: 100", "max_tokens: 0", "MaxTokens: value must be greater than 0"},
+		{"Envoy listener without a port", "port_value: 50051 }\n          filter_chains", "port_value: 70000 }\n          filter_chains", "PortValue: value must be less than or equal to 65535"},
+	}
+	good := readGood(t)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if bytes.Count(good, []byte(c.old)) != 1 {
+				t.Fatalf("%q is not in good.yaml exactly once", c.old)
+			}
+			report := check(t, bytes.Replace(good, []byte(c.old), []byte(c.new), 1))
+			joined := strings.Join(report.Problems, "\n")
+			if !strings.Contains(joined, c.want) {
+				t.Fatalf("want a problem containing %q, got:\n%s", c.want, joined)
+			}
+		})
+	}
+}
+
+func readGood(t *testing.T) []byte {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func check(t *testing.T, doc []byte) *Report {
+	t.Helper()
+	report, err := CheckStream(bytes.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return report
+}
