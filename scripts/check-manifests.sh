@@ -4,6 +4,7 @@
 #   - every overlay renders with kustomize, and every object of the render decodes strictly into the Kubernetes
 #     API types (or the Prometheus operator's), its references resolve, and Envoy's bootstrap validates against
 #     Envoy's API (go-control-plane's types and validation rules);
+#   - the brokers' ConfigMap sets only variables the broker reads (a misspelt one would silently not apply);
 #   - every RPC that Envoy routes by name is one the broker serves (proto/broker.proto);
 #   - the in-namespace Prometheus's configuration passes `promtool check config`.
 # kustomize and the checker are built from the Go module proxy into .tools/bin once (scripts/tools.sh), promtool
@@ -16,10 +17,13 @@ bash scripts/tools.sh kustomize manifest-check prometheus
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+# The variables the broker reads (core/config's SETTING_SPECS), and the OpenTelemetry SDK's own.
+grep -o "env: '[A-Z0-9_]*'" core/config/settings.ts | cut -d"'" -f2 >"$out/settings.txt"
+echo 'OTEL_*' >>"$out/settings.txt"
 for overlay in manifests/overlays/*/; do
   name=$(basename "$overlay")
   .tools/bin/kustomize build "$overlay" >"$out/$name.yaml"
-  .tools/bin/manifest-check "$out/$name.yaml"
+  .tools/bin/manifest-check -settings "$out/settings.txt" "$out/$name.yaml"
 done
 
 envoy=manifests/base/envoy/envoy.yaml

@@ -54,6 +54,42 @@ func TestBrokenManifestsFail(t *testing.T) {
 	}
 }
 
+// The broker's ConfigMap may set only what the broker reads: a misspelt variable would silently not apply.
+func TestUnknownSettingFails(t *testing.T) {
+	doc := []byte(`apiVersion: v1
+kind: ConfigMap
+metadata: { name: broker-config, namespace: demo }
+data: { BROKER_ACKS: replicated, BROKER_ACK: replicated, OTEL_SERVICE_NAME: broker }
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: { name: broker, namespace: demo }
+spec:
+  serviceName: broker
+  selector: { matchLabels: { app: broker } }
+  template:
+    metadata: { labels: { app: broker } }
+    spec:
+      containers:
+        - name: broker
+          image: broker
+          envFrom: [{ configMapRef: { name: broker-config } }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: broker, namespace: demo }
+spec: { clusterIP: None, selector: { app: broker } }
+`)
+	report, err := CheckStream(bytes.NewReader(doc), Settings{"BROKER_ACKS", "OTEL_*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := strings.Join(report.Problems, "\n")
+	if len(report.Problems) != 1 || !strings.Contains(joined, "sets BROKER_ACK, which is not a broker setting") {
+		t.Fatalf("want one problem naming BROKER_ACK, got:\n%s", joined)
+	}
+}
+
 func readGood(t *testing.T) []byte {
 	t.Helper()
 	raw, err := os.ReadFile("testdata/good.yaml")
@@ -65,7 +101,7 @@ func readGood(t *testing.T) []byte {
 
 func check(t *testing.T, doc []byte) *Report {
 	t.Helper()
-	report, err := CheckStream(bytes.NewReader(doc))
+	report, err := CheckStream(bytes.NewReader(doc), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,8 +41,22 @@ func newScheme() (*runtime.Scheme, error) {
 	return scheme, nil
 }
 
-// CheckStream decodes every YAML document of r strictly, then checks what the objects refer to.
-func CheckStream(r io.Reader) (*Report, error) {
+// Settings are the environment variables the broker reads: names, or prefixes ending in "*".
+type Settings []string
+
+// Allows says whether name is one of the settings.
+func (s Settings) Allows(name string) bool {
+	for _, setting := range s {
+		if setting == name || (strings.HasSuffix(setting, "*") && strings.HasPrefix(name, strings.TrimSuffix(setting, "*"))) {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckStream decodes every YAML document of r strictly, then checks what the objects refer to, and, when settings
+// is not nil, that the broker's ConfigMaps set only those.
+func CheckStream(r io.Reader, settings Settings) (*Report, error) {
 	scheme, err := newScheme()
 	if err != nil {
 		return nil, err
@@ -75,7 +89,7 @@ func CheckStream(r io.Reader) (*Report, error) {
 		}
 		objects = append(objects, obj)
 	}
-	checkReferences(objects, report)
+	checkReferences(objects, settings, report)
 	checkEnvoyConfigs(objects, report)
 	return report, nil
 }

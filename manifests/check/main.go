@@ -1,52 +1,81 @@
 // manifest-check validates rendered Kubernetes manifests (the output of `kustomize build`) without a cluster:
 // every document must decode strictly (unknown or duplicate fields are errors) into a type the Kubernetes API or
-// the Prometheus operator defines, the references between objects must resolve, and every Envoy bootstrap found
-// in a ConfigMap (a key ending in envoy.yaml) must validate against Envoy's API.
+// the Prometheus operator defines, the references between objects must resolve, every Envoy bootstrap found in a
+// ConfigMap (a key ending in envoy.yaml) must validate against Envoy's API, and with -settings the broker's
+// ConfigMaps may set only the variables listed in that file (one a line; a trailing * makes a prefix).
 //
-//	kustomize build manifests/overlays/dev | manifest-check
+//	kustomize build manifests/overlays/dev | manifest-check -settings names.txt
 //	manifest-check rendered.yaml other.yaml
 package main
 
 import (
+	"bufio"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdin, os.Stdout); err != nil {
+	settingsFile := flag.String("settings", "", "file of the environment variables the broker reads (one a line; NAME* = a prefix)")
+	flag.Parse()
+	if err := run(flag.Args(), *settingsFile, os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "manifest-check:", err)
 		os.Exit(1)
 	}
 }
 
-func run(paths []string, stdin io.Reader, stdout io.Writer) error {
-	inputs := map[string]io.Reader{}
-	names := []string{}
-	if len(paths) == 0 {
-		inputs["<stdin>"] = stdin
-		names = append(names, "<stdin>")
+func readSettings(path string) (Settings, error) {
+	if path == "" {
+		return nil, nil
 	}
-	for _, path := range paths {
-		f, err := os.Open(path)
-		if err != nil {
-			return err
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	settings := Settings{}
+	scanner := bufio.NewScanner(f)
+	for scanner.Scan() {
+		if line := strings.TrimSpace(scanner.Text()); line != "" {
+			settings = append(settings, line)
 		}
-		defer f.Close()
-		inputs[path] = f
-		names = append(names, path)
+	}
+	if len(settings) == 0 {
+		return nil, fmt.Errorf("%s lists no settings", path)
+	}
+	return settings, scanner.Err()
+}
+
+func run(paths []string, settingsFile string, stdin io.Reader, stdout io.Writer) error {
+	settings, err := readSettings(settingsFile)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		paths = []string{"-"}
 	}
 	failed := 0
-	for _, name := range names {
-		report, err := CheckStream(inputs[name])
+	for _, path := range paths {
+		var in io.Reader = stdin
+		if path != "-" {
+			f, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			in = f
+		}
+		report, err := CheckStream(in, settings)
 		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+			return fmt.Errorf("%s: %w", path, err)
 		}
 		for _, problem := range report.Problems {
-			fmt.Fprintf(stdout, "%s: %s\n", name, problem)
+			fmt.Fprintf(stdout, "%s: %s\n", path, problem)
 		}
 		failed += len(report.Problems)
-		fmt.Fprintf(stdout, "%s: %d objects, %d Envoy configurations, %d problems\n", name, report.Objects, report.EnvoyConfigs, len(report.Problems))
+		fmt.Fprintf(stdout, "%s: %d objects, %d Envoy configurations, %d problems\n", path, report.Objects, report.EnvoyConfigs, len(report.Problems))
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d problems", failed)

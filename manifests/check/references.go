@@ -25,7 +25,6 @@ type podTemplate struct {
 // index holds the rendered objects by kind and namespace/name, for the reference checks.
 type index struct {
 	configMaps      map[string]*corev1.ConfigMap
-	secrets         map[string]bool
 	services        map[string]*corev1.Service
 	serviceAccounts map[string]bool
 	roles           map[string]bool
@@ -36,14 +35,12 @@ type index struct {
 func key(namespace, name string) string { return namespace + "/" + name }
 
 func buildIndex(objects []runtime.Object) *index {
-	ix := &index{configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]bool{}, services: map[string]*corev1.Service{},
+	ix := &index{configMaps: map[string]*corev1.ConfigMap{}, services: map[string]*corev1.Service{},
 		serviceAccounts: map[string]bool{}, roles: map[string]bool{}, workloads: map[string]bool{}}
 	for _, obj := range objects {
 		switch o := obj.(type) {
 		case *corev1.ConfigMap:
 			ix.configMaps[key(o.Namespace, o.Name)] = o
-		case *corev1.Secret:
-			ix.secrets[key(o.Namespace, o.Name)] = true
 		case *corev1.Service:
 			ix.services[key(o.Namespace, o.Name)] = o
 		case *corev1.ServiceAccount:
@@ -69,11 +66,14 @@ func buildIndex(objects []runtime.Object) *index {
 
 // checkReferences finds what `kubectl apply` accepts but the cluster could never run: a pod mounting a ConfigMap
 // that is not there, a Service or PDB selecting no pod, a named port that no container has, an HPA scaling nothing.
-// Secrets may be referenced only as optional: the manifests ship none (the operator creates them).
-func checkReferences(objects []runtime.Object, report *Report) {
+// Secrets are not looked for: they are made outside the manifests (kubectl, cert-manager, a secrets operator).
+func checkReferences(objects []runtime.Object, settings Settings, report *Report) {
 	ix := buildIndex(objects)
 	for _, pod := range ix.pods {
 		ix.checkPod(pod, report)
+		if settings != nil {
+			ix.checkSettings(pod, settings, report)
+		}
 	}
 	for _, obj := range objects {
 		switch o := obj.(type) {
@@ -100,6 +100,30 @@ func checkReferences(objects []runtime.Object, report *Report) {
 	}
 }
 
+// checkSettings reports a key of a ConfigMap that a container named "broker" takes its environment from and that
+// is not a broker setting: the broker ignores unknown variables, so a misspelt one would silently not apply.
+func (ix *index) checkSettings(pod podTemplate, settings Settings, report *Report) {
+	for _, c := range pod.spec.Containers {
+		if c.Name != "broker" {
+			continue
+		}
+		for _, from := range c.EnvFrom {
+			if from.ConfigMapRef == nil {
+				continue
+			}
+			cm, ok := ix.configMaps[key(pod.namespace, from.ConfigMapRef.Name)]
+			if !ok {
+				continue
+			}
+			for name := range cm.Data {
+				if !settings.Allows(name) {
+					report.problem("%s: ConfigMap %q sets %s, which is not a broker setting", pod.owner, cm.Name, name)
+				}
+			}
+		}
+	}
+}
+
 func (ix *index) checkPod(pod podTemplate, report *Report) {
 	volumes := map[string]bool{}
 	for name := range pod.claims {
@@ -109,9 +133,6 @@ func (ix *index) checkPod(pod podTemplate, report *Report) {
 		volumes[v.Name] = true
 		if v.ConfigMap != nil {
 			ix.checkConfigMapKeys(pod, v.ConfigMap.Name, v.ConfigMap.Items, v.ConfigMap.Optional, report)
-		}
-		if v.Secret != nil && !isTrue(v.Secret.Optional) && !ix.secrets[key(pod.namespace, v.Secret.SecretName)] {
-			report.problem("%s: volume %s mounts Secret %q, which is not in the manifests (make it optional)", pod.owner, v.Name, v.Secret.SecretName)
 		}
 	}
 	if sa := pod.spec.ServiceAccountName; sa != "" && sa != "default" && !ix.serviceAccounts[key(pod.namespace, sa)] {
@@ -126,9 +147,6 @@ func (ix *index) checkPod(pod podTemplate, report *Report) {
 		for _, from := range c.EnvFrom {
 			if from.ConfigMapRef != nil {
 				ix.checkConfigMapKeys(pod, from.ConfigMapRef.Name, nil, from.ConfigMapRef.Optional, report)
-			}
-			if from.SecretRef != nil && !isTrue(from.SecretRef.Optional) && !ix.secrets[key(pod.namespace, from.SecretRef.Name)] {
-				report.problem("%s: container %s takes env from Secret %q, which is not in the manifests (make it optional)", pod.owner, c.Name, from.SecretRef.Name)
 			}
 		}
 		for _, env := range c.Env {
