@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import {
+  cqlSecurity,
   type BrokerConfig,
   type IdReservations,
   type LogReader,
@@ -38,6 +39,7 @@ export async function openClusterStores(
   const common = {
     contactPoints: config.scyllaContactPoints,
     localDataCenter: config.scyllaLocalDc,
+    security: cqlSecurity(config),
     keyspace: config.scyllaKeyspace,
     replicationFactor: config.scyllaReplicationFactor,
     replication: config.scyllaReplication,

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { NotOwnerError, type BrokerConfig, type ColdStore, type Log } from '../../core/index.js';
+import { NotOwnerError, redisSecurity, type BrokerConfig, type ColdStore, type Log } from '../../core/index.js';
 import { JobMetrics, JobRunner, MemoryQueues, type JobQueues, type RetryPolicy } from '../../jobs/index.js';
 import { Compactor, SteadyClock, type CompactionResult } from '../../retention/index.js';
 import { Replicator } from '../../tiering/index.js';
@@ -93,7 +93,13 @@ export async function startBackgroundJobs(opts: BackgroundJobsOptions): Promise<
 async function openQueues(config: BrokerConfig, logger: Logger): Promise<JobQueues> {
   if (config.redisUrl === undefined) return new MemoryQueues();
   const { BullMqQueues } = await import('../../jobs/bullmq/index.js');
-  return new BullMqQueues({ redisUrl: config.redisUrl, prefix: config.queuePrefix, brokerId: config.brokerId, logger });
+  return new BullMqQueues({
+    redisUrl: config.redisUrl,
+    security: redisSecurity(config),
+    prefix: config.queuePrefix,
+    brokerId: config.brokerId,
+    logger,
+  });
 }
 
 /** Compaction's clock: a wall clock stepped forward must not make it delete records that have not expired. */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import {
+  cqlSecurity,
   partitionsOfWorker,
   workerOf,
   type BrokerConfig,
@@ -345,6 +346,7 @@ function cassandraOptions(
   return {
     contactPoints: config.scyllaContactPoints,
     localDataCenter: config.scyllaLocalDc,
+    security: cqlSecurity(config),
     keyspace: config.scyllaKeyspace,
     replicationFactor: config.scyllaReplicationFactor,
     replication: config.scyllaReplication,

@@ -5,6 +5,7 @@ import {
   SCYLLA_CONSISTENCIES,
   UnavailableError,
   checkCqlReplication,
+  type CqlSecurity,
   type IdReservation,
   type IdReservations,
   type ScyllaConsistency,
@@ -18,6 +19,8 @@ export interface CassandraIdReservationsOptions {
   readonly contactPoints: readonly string[];
   /** The driver's local data center. @defaultValue 'datacenter1' (from the broker config) */
   readonly localDataCenter: string;
+  /** CQL credentials and TLS (SCYLLA_USERNAME, SCYLLA_PASSWORD, SCYLLA_TLS_CA through cqlSecurity). @defaultValue none */
+  readonly security?: CqlSecurity;
   /** Created at start if missing, shared with the broker's other tables; lower case, at most 48 characters. */
   readonly keyspace: string;
   /** Replication factor of the keyspace, used only when the store creates it (SimpleStrategy). @defaultValue 1 */
@@ -245,6 +248,7 @@ function createClient(options: CassandraIdReservationsOptions): cassandra.Client
   return new cassandra.Client({
     contactPoints: [...options.contactPoints],
     localDataCenter: options.localDataCenter,
+    ...options.security,
     socketOptions: { connectTimeout: 5000, readTimeout: options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS },
     queryOptions: { prepare: true, consistency: cassandra.types.consistencies[options.consistency] },
     // Back within seconds of a CQL outage (the driver's default backs off to 10 minutes).

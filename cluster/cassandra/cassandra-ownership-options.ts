@@ -1,5 +1,11 @@
 import type { Logger } from 'pino';
-import { ConfigError, SCYLLA_CONSISTENCIES, checkCqlReplication, type ScyllaConsistency } from '../../core/index.js';
+import {
+  ConfigError,
+  SCYLLA_CONSISTENCIES,
+  checkCqlReplication,
+  type CqlSecurity,
+  type ScyllaConsistency,
+} from '../../core/index.js';
 import { checkKeyspace } from './cql-schema.js';
 
 /** The consistency of the Paxos phase of every conditional update (cassandra-driver's names). */
@@ -11,6 +17,8 @@ export interface CassandraOwnershipStoreOptions {
   readonly contactPoints: readonly string[];
   /** The driver's local data center. @defaultValue 'datacenter1' (from the broker config) */
   readonly localDataCenter: string;
+  /** CQL credentials and TLS (SCYLLA_USERNAME, SCYLLA_PASSWORD, SCYLLA_TLS_CA through cqlSecurity). @defaultValue none */
+  readonly security?: CqlSecurity;
   /** Created at start if missing, shared with the other tables of the broker; lower case, at most 48 characters. */
   readonly keyspace: string;
   /** Replication factor of the keyspace, used only when the store creates it (SimpleStrategy). @defaultValue 1 */

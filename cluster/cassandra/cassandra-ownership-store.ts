@@ -244,6 +244,7 @@ function newClient(options: CassandraOwnershipStoreOptions): cassandra.Client {
   return new cassandra.Client({
     contactPoints: [...options.contactPoints],
     localDataCenter: options.localDataCenter,
+    ...options.security,
     pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 1 } },
     socketOptions: { connectTimeout: 5000, readTimeout: options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS },
     // Back within seconds of a CQL outage (the driver's default backs off to 10 minutes): a lease is seconds long.

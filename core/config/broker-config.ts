@@ -80,6 +80,12 @@ export interface BrokerConfig {
   readonly brokerId: string;
   /** REDIS_URL: the job queues on Redis (BullMQ); undefined = the queues in memory. */
   readonly redisUrl: string | undefined;
+  /** REDIS_USERNAME: the Redis ACL user of the queues; undefined = the URL's, else the default user. */
+  readonly redisUsername: string | undefined;
+  /** REDIS_PASSWORD: that user's password (or requirepass); undefined = the URL's, else none. */
+  readonly redisPassword: string | undefined;
+  /** REDIS_TLS_CA: PEM CA file the Redis server's certificate is checked with (rediss:// URLs); undefined = system CAs. */
+  readonly redisTlsCa: string | undefined;
   /** BROKER_QUEUE_PREFIX: BullMQ key prefix, so several clusters can share one Redis. */
   readonly queuePrefix: string;
   /** SCYLLA_CONTACT_POINTS: host or host:port of each node; empty = no replication. */
@@ -94,6 +100,12 @@ export interface BrokerConfig {
   readonly scyllaReplication: string | undefined;
   /** SCYLLA_CONSISTENCY: consistency of replication writes and cold reads. */
   readonly scyllaConsistency: ScyllaConsistency;
+  /** SCYLLA_USERNAME: the CQL role the broker logs in as (PasswordAuthenticator); undefined = no authentication. */
+  readonly scyllaUsername: string | undefined;
+  /** SCYLLA_PASSWORD: that role's password. */
+  readonly scyllaPassword: string | undefined;
+  /** SCYLLA_TLS_CA: PEM CA file; set = CQL over TLS, the server's certificate checked with it; undefined = plaintext. */
+  readonly scyllaTlsCa: string | undefined;
   /** BROKER_REPLICATION_CONCURRENCY: CQL writes in flight per replication job. */
   readonly replicationConcurrency: number;
   /** BROKER_REPLICATION_JOBS: replication jobs (one sealed segment each) in flight per broker. */

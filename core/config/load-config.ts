@@ -2,6 +2,8 @@ import { hostname } from 'node:os';
 import { ConfigError } from '../errors.js';
 import type { BrokerConfig } from './broker-config.js';
 import { DEFAULTS } from './defaults.js';
+import { DEPENDENCY_CHECKS } from './dependency-security.js';
+import { withSecretFiles } from './secret-files.js';
 import { SETTING_KEYS, SETTING_SPECS, type SettingSpec } from './settings.js';
 
 /** An environment: process.env, or process.env with the CLI's flags merged in under their variable names. */
@@ -57,6 +59,7 @@ const CROSS_CHECKS: readonly CrossCheck[] = [
           `${c.maxClockDriftMs} ms is more than a quarter of BROKER_LEASE (${c.leaseMs} ms): raise the lease or lower the drift`,
         )
       : undefined,
+  ...DEPENDENCY_CHECKS,
 ];
 
 /**
@@ -66,7 +69,12 @@ const CROSS_CHECKS: readonly CrossCheck[] = [
 export function loadConfig(env: ConfigEnv): BrokerConfig {
   const host = hostname();
   // The host name is the one default that is not a constant, so it goes through BROKER_ID's rule like a set value.
-  const source: ConfigEnv = { ...env, BROKER_ID: nonEmpty(env.BROKER_ID) ?? host };
+  // <NAME>_FILE variables (Kubernetes Secret mounts) are read first, so each value then goes through its own rule.
+  const given = withSecretFiles(
+    env,
+    SETTING_KEYS.map((key) => SETTING_SPECS[key].env),
+  );
+  const source: ConfigEnv = { ...given, BROKER_ID: nonEmpty(given.BROKER_ID) ?? host };
   const defaults: BrokerConfig = { ...DEFAULTS, brokerId: host };
   const config: Partial<Record<keyof BrokerConfig, unknown>> = {};
   for (const key of SETTING_KEYS) config[key] = read(key, source, defaults);

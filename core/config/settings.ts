@@ -25,6 +25,9 @@ export interface SettingSpec<V> {
 
 const MiB = 1024 * 1024;
 
+// Credentials and file paths: anything not empty, and never echoed back in an error (a password must not be logged).
+const SECRET = { pattern: /./s, says: 'must not be empty' } as const;
+
 /**
  * Every setting, keyed by its config field. The mapped type makes a field without a setting (or a setting of the
  * wrong type) a compile error; the order is the order of `broker serve --help` and the README table.
@@ -196,7 +199,18 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
   redisUrl: {
     env: 'REDIS_URL',
     type: optionalUrl({ pattern: /^rediss?:\/\//, says: 'must start with redis:// or rediss://' }),
-    help: 'Redis for the BullMQ job queues (unset = jobs queued in memory)',
+    help: 'Redis for the BullMQ job queues (unset = jobs queued in memory); rediss:// = TLS, credentials may be in it',
+  },
+  redisUsername: { env: 'REDIS_USERNAME', type: optionalText(SECRET), help: 'Redis ACL user (needs REDIS_PASSWORD)' },
+  redisPassword: {
+    env: 'REDIS_PASSWORD',
+    type: optionalText(SECRET),
+    help: "password of REDIS_USERNAME, or of Redis's requirepass (prefer REDIS_PASSWORD_FILE)",
+  },
+  redisTlsCa: {
+    env: 'REDIS_TLS_CA',
+    type: optionalText(SECRET),
+    help: "PEM CA file Redis's certificate is checked with (needs a rediss:// REDIS_URL; unset = the system's CAs)",
   },
   queuePrefix: { env: 'BROKER_QUEUE_PREFIX', type: text(), help: 'BullMQ key prefix' },
   scyllaContactPoints: {
@@ -228,6 +242,21 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
     env: 'SCYLLA_CONSISTENCY',
     type: oneOf(SCYLLA_CONSISTENCIES),
     help: SCYLLA_CONSISTENCIES.join(' | '),
+  },
+  scyllaUsername: {
+    env: 'SCYLLA_USERNAME',
+    type: optionalText(SECRET),
+    help: 'CQL role the broker logs in as (PasswordAuthenticator; needs SCYLLA_PASSWORD)',
+  },
+  scyllaPassword: {
+    env: 'SCYLLA_PASSWORD',
+    type: optionalText(SECRET),
+    help: 'password of SCYLLA_USERNAME (prefer SCYLLA_PASSWORD_FILE)',
+  },
+  scyllaTlsCa: {
+    env: 'SCYLLA_TLS_CA',
+    type: optionalText(SECRET),
+    help: "PEM CA file: CQL over TLS, the server's certificate checked with it and the contact point's name (unset = plaintext)",
   },
   replicationConcurrency: {
     env: 'BROKER_REPLICATION_CONCURRENCY',

@@ -1,10 +1,13 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { RedisSecurity } from '../../core/index.js';
 import type { JobQueue, JobQueues } from '../job-queue.js';
 import { BullMqQueue } from './bullmq-queue.js';
 
 export interface BullMqQueuesOptions {
   readonly redisUrl: string;
+  /** The ACL user, password and CA (REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS_CA through redisSecurity). */
+  readonly security?: RedisSecurity;
   /** BullMQ key prefix shared by a cluster (BROKER_QUEUE_PREFIX). */
   readonly prefix: string;
   /** This broker's name (BROKER_ID): its log is local to it, so its queues are its own. */
@@ -31,7 +34,7 @@ export class BullMqQueues implements JobQueues {
   constructor(private readonly options: BullMqQueuesOptions) {
     // maxRetriesPerRequest: null lets commands wait through a Redis outage instead of failing (BullMQ requires it);
     // the runner bounds those waits and falls back while unreachableSince() says Redis is away.
-    this.connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+    this.connection = new Redis(options.redisUrl, { ...options.security, maxRetriesPerRequest: null });
     this.connection.on('error', (err: Error) => {
       options.logger.warn({ err }, 'redis connection error');
       if (this.connection.status !== 'ready') this.downSince ??= Date.now();

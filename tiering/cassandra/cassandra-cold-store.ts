@@ -10,6 +10,7 @@ import {
   segmentExpiresAtMs,
   type ColdStore,
   type CommitSegment,
+  type CqlSecurity,
   type LogRecord,
   type ReadLimits,
   type ScyllaConsistency,
@@ -29,6 +30,8 @@ export interface CassandraColdStoreOptions {
   readonly contactPoints: readonly string[];
   /** The driver's local data center. @defaultValue 'datacenter1' (from the broker config) */
   readonly localDataCenter: string;
+  /** CQL credentials and TLS (SCYLLA_USERNAME, SCYLLA_PASSWORD, SCYLLA_TLS_CA through cqlSecurity). @defaultValue none */
+  readonly security?: CqlSecurity;
   /** Created at start if missing; lower case, at most 48 characters. */
   readonly keyspace: string;
   /** Replication factor of the keyspace, used only when the store creates it (SimpleStrategy). @defaultValue 1 */
@@ -117,6 +120,7 @@ export class CassandraColdStore implements ColdStore {
       new cassandra.Client({
         contactPoints: [...options.contactPoints],
         localDataCenter: options.localDataCenter,
+        ...options.security,
         pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 2 } },
         socketOptions: { connectTimeout: 5000, readTimeout: options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS },
         queryOptions: { prepare: true, consistency: cassandra.types.consistencies[options.consistency] },
