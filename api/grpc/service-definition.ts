@@ -9,6 +9,15 @@ import {
   type BrokerServer,
 } from '../../proto/gen/broker.js';
 import { safeDecoder } from './safe-decoder.js';
+import {
+  decodeFetchRequest,
+  decodePublishBatchRequest,
+  decodePublishRequest,
+  decodeSubscribeRequest,
+  encodeMessageResponse,
+  encodePublishBatchResponse,
+  encodePublishResponse,
+} from './wire-codecs.js';
 
 /**
  * The generated broker.Broker definition, except:
@@ -17,12 +26,34 @@ import { safeDecoder } from './safe-decoder.js';
  *   profile.
  * - The requests that carry an id decode through safeDecoder, so an id beyond 2^53 is INVALID_ARGUMENT naming the
  *   field, not INTERNAL from grpc-js.
+ * - The messages of Publish, PublishStream, PublishBatch, Fetch and Subscribe go through the hand-made codecs of
+ *   wire-codecs.ts (the same bytes and objects as ts-proto's, for a fraction of the CPU).
  */
 export const brokerServiceDefinition = {
   ...Generated,
+  publish: {
+    ...Generated.publish,
+    requestDeserialize: decodePublishRequest,
+    responseSerialize: encodePublishResponse,
+  },
+  publishStream: {
+    ...Generated.publishStream,
+    requestDeserialize: decodePublishRequest,
+    responseSerialize: encodePublishResponse,
+  },
+  publishBatch: {
+    ...Generated.publishBatch,
+    requestDeserialize: decodePublishBatchRequest,
+    responseSerialize: encodePublishBatchResponse,
+  },
   fetch: {
     ...Generated.fetch,
-    requestDeserialize: safeDecoder(FetchRequest, 'broker.FetchRequest', { 2: 'id' }),
+    requestDeserialize: safeDecoder(
+      { decode: decodeFetchRequest, create: FetchRequest.create },
+      'broker.FetchRequest',
+      { 2: 'id' },
+    ),
+    responseSerialize: encodeMessageResponse,
   },
   fetchRange: {
     ...Generated.fetchRange,
@@ -30,9 +61,13 @@ export const brokerServiceDefinition = {
   },
   subscribe: {
     ...Generated.subscribe,
-    requestDeserialize: safeDecoder(SubscribeRequest, 'broker.SubscribeRequest', { 2: 'from_id' }),
+    requestDeserialize: safeDecoder(
+      { decode: decodeSubscribeRequest, create: SubscribeRequest.create },
+      'broker.SubscribeRequest',
+      { 2: 'from_id' },
+    ),
     responseSerialize: (value: MessageResponse | Buffer): Buffer =>
-      Buffer.isBuffer(value) ? value : asBuffer(MessageResponse.encode(value).finish()),
+      Buffer.isBuffer(value) ? value : encodeMessageResponse(value),
   },
 } as const;
 
@@ -64,7 +99,7 @@ export class EncodedMessages {
 
 /** One record as MessageResponse bytes, as Subscribe writes them. */
 export function encodeMessage(record: LogRecord): Buffer {
-  return asBuffer(MessageResponse.encode(toMessage(record)).finish());
+  return encodeMessageResponse(toMessage(record));
 }
 
 export function toMessage(record: LogRecord): MessageResponse {
