@@ -29,25 +29,46 @@ export interface PublishStreamSessionDeps {
 /** `end`: the client finished and every ack is out; `gone`: the client cancelled; `error`: the stream fails. */
 type Ending = { kind: 'end' } | { kind: 'gone' } | { kind: 'error'; err: unknown };
 
+/** One request appended and not yet acknowledged: `id` once its append succeeded, `err` once it failed. */
+interface Owed {
+  readonly bytes: number;
+  settled: boolean;
+  id: number;
+  err: unknown;
+}
+
 /**
- * One PublishStream: streaming (append each request as it arrives; acks go out in request order through a promise
- * chain) → draining (no more reading: the client ended, a request was rejected or the broker is shutting down;
- * the acks owed still go out) → closed. close() is the one way out: it removes the listeners, releases a write
- * waiting for 'drain', records the metric and writes the final status exactly once.
+ * One PublishStream: streaming (append each request as it arrives; acks go out in request order) → draining (no
+ * more reading: the client ended, a request was rejected or the broker is shutting down; the acks owed still go
+ * out) → closed. close() is the one way out: it removes the listeners, releases a write waiting for 'drain', records
+ * the metric and writes the final status exactly once.
+ *
+ * Acks wait in a queue in request order. An append's settling marks its entry and flushes the queue's settled head,
+ * so a group commit's acks are written in one pass: one callback per request, where a promise chain (a link, an
+ * async function and two finally handlers per request) cost a tenth of the CPU per message.
  */
 export class PublishStreamSession implements ShutdownListener {
   private state: 'streaming' | 'draining' | 'closed' = 'streaming';
-  /** Acks in request order: each link waits for its append, then writes its ack. */
-  private chain: Promise<void> = Promise.resolve();
-  private pending = 0;
+  private readonly owed: Owed[] = [];
+  /** Index of the first entry of `owed` not yet acknowledged (the queue is compacted now and then). */
+  private head = 0;
+  /** Why the stream ends once every ack owed is out (set when draining starts). */
+  private ending: Ending | undefined;
+  /** A write returned false: nothing more is written until the client reads. */
+  private waitingForDrain = false;
   private paused = false;
   /** Reading stopped because the publish budget is over its limit (separate from the in-flight count's pause). */
   private budgetPaused = false;
   private readonly maxInFlight: number;
-  private readonly endCall: (success: boolean, err?: unknown) => void;
+  private readonly endCall: (success: boolean) => void;
   private readonly onData = (req: PublishRequest): void => this.receive(req);
   private readonly onEnd = (): void => this.drainThen({ kind: 'end' });
   private readonly onGone = (): void => this.close({ kind: 'gone' });
+  private readonly flushNow = (): void => this.flush();
+  private readonly afterDrain = (): void => {
+    this.waitingForDrain = false;
+    this.flush();
+  };
 
   private readonly drain: DrainWaiter;
 
@@ -78,6 +99,10 @@ export class PublishStreamSession implements ShutdownListener {
     this.drainThen({ kind: 'error', err: shuttingDownError(SHUTDOWN_ADVICE.publishStream) });
   }
 
+  private get pending(): number {
+    return this.owed.length - this.head;
+  }
+
   private receive(req: PublishRequest): void {
     if (this.state !== 'streaming') return;
     let appended: Promise<number>;
@@ -90,14 +115,14 @@ export class PublishStreamSession implements ShutdownListener {
       this.drainThen({ kind: 'error', err });
       return;
     }
-    this.pending += 1;
+    const entry: Owed = { bytes: req.body.length, settled: false, id: 0, err: undefined };
+    this.owed.push(entry);
     if (this.pending >= this.maxInFlight && !this.paused) {
       this.paused = true;
       this.call.pause();
     }
-    const bytes = req.body.length;
     // The request has arrived, so it is taken; past the budget the stream reads nothing more until there is room.
-    if (this.deps.budget.force(bytes) && !this.budgetPaused) {
+    if (this.deps.budget.force(entry.bytes) && !this.budgetPaused) {
       this.budgetPaused = true;
       this.call.pause();
       this.deps.budget.whenRoom(() => {
@@ -105,26 +130,56 @@ export class PublishStreamSession implements ShutdownListener {
         if (!this.paused && this.state === 'streaming') this.call.resume();
       });
     }
-    appended.catch(() => undefined);
-    appended.finally(() => this.deps.budget.release(bytes)).catch(() => undefined);
-    this.chain = this.chain.then(() => this.acknowledge(appended));
+    appended.then(
+      (id) => this.settle(entry, id, undefined),
+      (err: unknown) => this.settle(entry, 0, err ?? new Error('append failed')),
+    );
   }
 
-  private async acknowledge(appended: Promise<number>): Promise<void> {
-    try {
-      const id = await appended;
-      // A client that does not read its acks stops this chain, so pending reaches the bound and reading pauses.
-      if (this.state !== 'closed' && !this.call.write({ id })) await this.drain.wait();
-    } catch (err) {
-      // Every earlier ack is out (the chain is sequential), so the failure can end the stream now.
-      this.close({ kind: 'error', err });
-    } finally {
-      this.pending -= 1;
-      this.deps.gate.leave();
-      if (this.paused && this.pending < this.maxInFlight / 2 && this.state === 'streaming') {
-        this.paused = false;
-        if (!this.budgetPaused) this.call.resume();
+  private settle(entry: Owed, id: number, err: unknown): void {
+    entry.settled = true;
+    entry.id = id;
+    entry.err = err;
+    this.deps.budget.release(entry.bytes);
+    this.flush();
+  }
+
+  /**
+   * Acknowledges the settled head of the queue in request order. A failed append ends the stream (every earlier ack
+   * is out); entries behind it still leave the gate as they settle. A client that does not read its acks stops the
+   * flush, so pending reaches the bound and reading pauses.
+   */
+  private flush(): void {
+    while (this.head < this.owed.length && !this.waitingForDrain) {
+      const entry = this.owed[this.head];
+      if (entry === undefined || !entry.settled) break;
+      this.head += 1;
+      if (this.state === 'closed') {
+        // Nothing to write any more; the gate still hears that the work is done.
+      } else if (entry.err !== undefined) {
+        this.close({ kind: 'error', err: entry.err });
+      } else if (!this.call.write({ id: entry.id })) {
+        this.waitingForDrain = true;
+        void this.drain.wait().then(this.afterDrain);
       }
+      this.deps.gate.leave();
+    }
+    this.compact();
+    if (this.paused && this.pending < this.maxInFlight / 2 && this.state === 'streaming') {
+      this.paused = false;
+      if (!this.budgetPaused) this.call.resume();
+    }
+    if (this.pending === 0 && this.ending !== undefined) this.close(this.ending);
+  }
+
+  /** Drops acknowledged entries once they are most of the queue (cheap amortized, no shift() per ack). */
+  private compact(): void {
+    if (this.head === this.owed.length) {
+      this.owed.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.owed.length) {
+      this.owed.splice(0, this.head);
+      this.head = 0;
     }
   }
 
@@ -132,9 +187,10 @@ export class PublishStreamSession implements ShutdownListener {
   private drainThen(ending: Ending): void {
     if (this.state !== 'streaming') return;
     this.state = 'draining';
+    this.ending = ending;
     this.deps.gate.untrack(this);
     if (ending.kind !== 'end') this.call.pause();
-    this.chain = this.chain.then(() => this.close(ending));
+    queueMicrotask(this.flushNow);
   }
 
   /** The one close path. */
@@ -145,8 +201,9 @@ export class PublishStreamSession implements ShutdownListener {
     this.call.off('end', this.onEnd);
     this.call.off('cancelled', this.onGone);
     this.deps.gate.untrack(this);
+    this.waitingForDrain = false;
     this.drain.releaseNow();
-    this.endCall(ending.kind === 'end', ending.kind === 'error' ? ending.err : undefined);
+    this.endCall(ending.kind === 'end');
     if (this.call.cancelled || ending.kind === 'gone') return;
     if (ending.kind === 'end') this.call.end();
     else this.call.emit('error', toWireError(ending.err, this.deps.logger));
