@@ -18,3 +18,4 @@ export * from './ownership-store.js';
 export * from './config/index.js';
 export * from './cursor-batches.js';
 export * from './id-reservations.js';
+export * from './tracing.js';

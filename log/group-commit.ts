@@ -1,5 +1,7 @@
 import { UnavailableError, type LogObserver, type LogRecord, type SegmentInfo } from '../core/index.js';
+import type { TraceLink, Tracing } from '../core/index.js';
 import { encodeHead, encodeSegment, segmentInfo, type SegmentState } from './codec.js';
+import { endCommitSpan, startCommitSpan } from './commit-span.js';
 import type { DueReservations, IdReserver } from './id-reserver.js';
 import { headKey, offsetKey } from './keys.js';
 import { notify } from './notify.js';
@@ -20,6 +22,8 @@ interface PendingAppend {
   segmentBase: number;
   /** performance.now() at the call, when there is an observer to tell the latency to. */
   startedAt: number;
+  /** The traced call's context, which the batch's span links (tracing on and the call sampled). */
+  link: TraceLink | undefined;
   resolve: (offset: number) => void;
   reject: (err: unknown) => void;
 }
@@ -55,6 +59,8 @@ export interface GroupCommitOptions {
    * its appends are acknowledged; a failed write fails the batch (replica-commit.ts).
    */
   readonly replica?: ReplicaSettings | undefined;
+  /** Spans of the batches that carry traced appends; undefined = tracing off. @defaultValue off */
+  readonly tracing?: Tracing | undefined;
 }
 
 /**
@@ -142,8 +148,9 @@ export class GroupCommit {
     this.batchRecords += 1;
     this.batchBytes += record.body.length;
     const startedAt = this.options.observer === undefined ? 0 : performance.now();
+    const link = this.options.tracing?.capture();
     return new Promise<number>((resolve, reject) => {
-      this.appends.push({ state, record, segmentBase: segment.baseOffset, startedAt, resolve, reject });
+      this.appends.push({ state, record, segmentBase: segment.baseOffset, startedAt, link, resolve, reject });
       this.schedule();
     });
   }
@@ -210,14 +217,17 @@ export class GroupCommit {
     const batch = this.takeBatch();
     const sync = this.options.sync;
     const started = performance.now();
+    const span = startCommitSpan(this.options.tracing, appends, records, bytes);
     try {
       await this.write(batch, sync, heads, reserving, appends);
     } catch (err) {
+      endCommitSpan(span, (performance.now() - started) / 1000, sync, err);
       this.retractMarks(appends, sync);
       this.failClosed(err, appends, controls);
       return;
     }
     const done = performance.now();
+    endCommitSpan(span, (done - started) / 1000, sync);
     notify(() => this.options.observer?.batchWritten(records, bytes, (done - started) / 1000, sync));
     this.acknowledge(appends, done);
     for (const c of controls) {

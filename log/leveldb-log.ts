@@ -60,15 +60,14 @@ export class LevelDbLog implements Log {
   ) {
     // The tail caches' bytes, the subject count and the stored bytes: this log's own, or shared with other partitions.
     const shared = options.shared ?? createSharedBudgets(options, options.dataDir);
-    const limits = new StorageLimits(
+    const limits = (this.limits = new StorageLimits(
       options.limits ?? NO_LIMITS,
       options.dataDir,
       (state: SubjectState): Promise<number> => this.dropOldest(state),
       options.observer,
       undefined,
       shared.storage,
-    );
-    this.limits = limits;
+    ));
     const subjects: SubjectCache = new SubjectCache(
       db,
       options.subjectCacheSize,
@@ -80,6 +79,7 @@ export class LevelDbLog implements Log {
     const commit: GroupCommit = new GroupCommit(db, {
       sync: options.fsync === 'batch',
       observer: options.observer,
+      tracing: options.tracing,
       tailCache: shared.tailCache,
       afterWrite: () => subjects.evict(),
       onFailure: (err) => this.recovery.failed(err),

@@ -1,4 +1,4 @@
-import type { BrokerConfig, FsyncMode, IdReservations, LogObserver } from '../core/index.js';
+import type { BrokerConfig, FsyncMode, IdReservations, LogObserver, Tracing } from '../core/index.js';
 import type { ReplicaSettings } from './replica-commit.js';
 import type { SharedBudgets } from './shared-budgets.js';
 import type { StorageLimitOptions } from './storage-limits.js';
@@ -30,6 +30,8 @@ export interface LogOptions {
    */
   readonly dedupeWindowMs?: number;
   readonly observer?: LogObserver;
+  /** Spans of group commits carrying traced appends (core/tracing.ts); undefined = tracing off. @defaultValue off */
+  readonly tracing?: Tracing;
   /** The clock, in ms since the epoch (tests inject one). @defaultValue Date.now */
   readonly now?: () => number;
   /** Backoff of the recovery attempts after a failed write (tests shorten it). @defaultValue 1 s doubling to 30 s */
@@ -88,7 +90,11 @@ export interface PartitionedLogOptions extends LogOptions {
   readonly appendGate?: (partition: number) => boolean;
 }
 
-export function logOptionsFromConfig(config: BrokerConfig, observer?: LogObserver): PartitionedLogOptions {
+export function logOptionsFromConfig(
+  config: BrokerConfig,
+  observer?: LogObserver,
+  tracing?: Tracing,
+): PartitionedLogOptions {
   return {
     dataDir: config.dataDir,
     ...(config.partitions === undefined ? {} : { partitions: config.partitions }),
@@ -109,5 +115,6 @@ export function logOptionsFromConfig(config: BrokerConfig, observer?: LogObserve
       minFreeBytes: config.minFreeBytes,
     },
     ...(observer === undefined ? {} : { observer }),
+    ...(tracing === undefined ? {} : { tracing }),
   };
 }

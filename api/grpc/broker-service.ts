@@ -32,7 +32,9 @@ import type {
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { CallGate } from './call-gate.js';
 import { PublishStreamSession } from './publish-stream-session.js';
-import { EncodedMessages, toMessage, type BrokerHandlers } from './service-definition.js';
+import { brokerServiceDefinition, EncodedMessages, toMessage, type BrokerHandlers } from './service-definition.js';
+import { traceHandlers } from '../tracing/grpc-tracing.js';
+import { processTracing } from '../tracing/process-tracing.js';
 import { toWireError, type ErrorLogger } from './status.js';
 import { PublishBudget } from './publish-budget.js';
 import { SubscribeSession } from './subscribe-session.js';
@@ -95,8 +97,9 @@ export class BrokerService {
   }
 
   /** The handlers, for server.addService(brokerServiceDefinition, ...). */
+  /** The handlers grpc-js calls; with tracing on, each call is a server span (api/tracing/). */
   handlers(): BrokerHandlers {
-    return {
+    return traceHandlers(processTracing(), brokerServiceDefinition, {
       publish: (call, callback) => this.unary('Publish', callback, () => this.publish(call.request)),
       publishBatch: (call, callback) => this.unary('PublishBatch', callback, () => this.publishBatch(call.request)),
       fetch: (call, callback) => this.unary('Fetch', callback, () => this.fetch(call.request)),
@@ -107,7 +110,7 @@ export class BrokerService {
       getSubject: (call, callback) => this.unary('GetSubject', callback, () => this.getSubject(call.request)),
       subscribe: (call) => void this.subscribe(call),
       publishStream: (call) => this.publishStream(call),
-    };
+    } satisfies BrokerHandlers);
   }
 
   /** Stops taking calls: new ones get UNAVAILABLE, open streams end with UNAVAILABLE (PublishStreams after their acks). */

@@ -36,6 +36,7 @@ import { withDataLossLog } from './data-loss-log.js';
 import { withStorageLimitLog } from './storage-limit-log.js';
 import { LogWriteHealth, type ServingStatus } from './log-write-health.js';
 import { createLogger } from './logger.js';
+import { processTracing } from '../tracing/process-tracing.js';
 
 /** Starts the background work on the broker's log (compaction, replication); resolves with how to stop it. */
 export type BackgroundStarter = (deps: {
@@ -93,7 +94,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
         : await openMember(config, config.cluster, { metrics, logger, topology, opened });
     const tierDeps = await withReplicaStore(config, deps, metrics.registry, logger, opened);
     const log = await openLog({
-      ...logOptionsFromConfig(config, observer),
+      ...logOptionsFromConfig(config, observer, processTracing()),
       ...(member?.logOptions() ?? ownedBy(topology)),
       ...replicaOptions(config, tierDeps.coldStore),
     });

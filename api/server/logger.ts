@@ -1,5 +1,6 @@
 import { pino, type Logger } from 'pino';
 import type { LogLevel } from '../../core/index.js';
+import { processTracing } from '../tracing/process-tracing.js';
 
 /**
  * Structured JSON logs on stdout (pino); the level comes from BROKER_LOG_LEVEL.
@@ -8,5 +9,8 @@ import type { LogLevel } from '../../core/index.js';
  * would turn a SIGTERM into a hang. A closed stdout (EPIPE) just stops the logging.
  */
 export function createLogger(level: LogLevel, name = 'broker'): Logger {
-  return pino({ name, level, base: { pid: process.pid } }, pino.destination({ dest: 1, sync: true }));
+  return pino(
+    { name, level, base: { pid: process.pid }, mixin: () => processTracing()?.activeIds() ?? {} },
+    pino.destination({ dest: 1, sync: true }),
+  );
 }

@@ -8,6 +8,7 @@ import { startBackgroundJobs } from './background-jobs.js';
 import { FORCE_SHUTDOWN_AFTER_MS } from './broker-server.js';
 import { openColdStore, startBroker, type BrokerDeps } from './compose.js';
 import { createLogger } from './logger.js';
+import { startProcessTracing } from '../tracing/process-tracing.js';
 
 /**
  * What a shutdown gets past BROKER_SHUTDOWN_TIMEOUT before the process gives up, in ms: the gRPC server's last
@@ -26,6 +27,8 @@ export async function runServer(config: BrokerConfig, deps: Omit<BrokerDeps, 'lo
   const workers = workerCount(config);
   if (workers > 1 && cluster.isPrimary) return runPrimary(config, workers);
   const worker = topologyFromEnv(config);
+  // Before the logger and the broker: log lines and every server, channel and log built read it (process-tracing.ts).
+  const tracing = startProcessTracing(config, worker?.index);
   const root = createLogger(config.logLevel);
   const logger = worker === undefined ? root : root.child({ worker: worker.index });
   // A stray rejection is a bug to log, not a reason to drop every connection and subscription.
@@ -48,8 +51,9 @@ export async function runServer(config: BrokerConfig, deps: Omit<BrokerDeps, 'lo
       process.exit(1);
     }, deadlineMs);
     deadline.unref();
+    // The spans still buffered are sent before the exit (the last ones are those of the shutdown's calls).
     broker.close().then(
-      () => process.exit(0),
+      () => tracing?.shutdown().finally(() => process.exit(0)) ?? process.exit(0),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
         process.exit(1);

@@ -6,6 +6,9 @@ import { BrokerService, type BrokerServiceOptions } from '../grpc/broker-service
 import type { ErrorLogger } from '../grpc/status.js';
 import { RequestGuard } from '../grpc/validate.js';
 import { BrokerMetrics } from '../metrics/broker-metrics.js';
+import { ForwardingService } from '../../proto/gen/internal.js';
+import { traceHandlers } from '../tracing/grpc-tracing.js';
+import { processTracing } from '../tracing/process-tracing.js';
 import { appendHandler } from './append-handler.js';
 
 /**
@@ -32,6 +35,10 @@ export function ownerSide(
   const guard = new RequestGuard(service.maxBodyBytes, service.maxResponseBytes);
   return {
     service: new BrokerService({ ...service, ...local, ownerName, metrics: new BrokerMetrics(new Registry()) }),
-    append: (track) => appendHandler({ writer: local.writer, guard, logger, track }),
+    // With tracing on, an Append is a server span continuing the forwarding worker's or member's trace.
+    append: (track) =>
+      traceHandlers(processTracing(), ForwardingService, {
+        append: appendHandler({ writer: local.writer, guard, logger, track }),
+      }).append,
   };
 }

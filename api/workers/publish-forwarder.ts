@@ -1,5 +1,5 @@
 import type { ServiceError } from '@grpc/grpc-js';
-import type { AppendInput } from '../../core/index.js';
+import type { AppendInput, TraceLink, Tracing } from '../../core/index.js';
 import type { PublishRequest } from '../../proto/gen/broker.js';
 import type { AppendResponse, ForwardingClient } from '../../proto/gen/internal.js';
 import { forwardedCall } from './owner-calls.js';
@@ -14,6 +14,8 @@ export interface PublishForwarderOptions {
   readonly deadlineMs?: number;
   /** Counts each batch sent and the publishes it carried. */
   readonly onBatch?: (records: number) => void;
+  /** With tracing on, a batch is sent in the context of its first traced publish (its span's child). */
+  readonly tracing?: Tracing | undefined;
 }
 
 /** An append as the PublishRequest the owner validates and appends again (the body's bytes are not copied). */
@@ -29,6 +31,7 @@ export function toPublishRequest(input: AppendInput): PublishRequest {
 interface Pending {
   readonly request: PublishRequest;
   readonly bytes: number;
+  readonly link: TraceLink | undefined;
   resolve(id: number): void;
   reject(err: unknown): void;
 }
@@ -60,7 +63,8 @@ export class PublishForwarder {
 
   append(input: AppendInput): Promise<number> {
     return new Promise<number>((resolve, reject) => {
-      this.queue.push({ request: toPublishRequest(input), bytes: input.body.byteLength, resolve, reject });
+      const link = this.options.tracing?.capture();
+      this.queue.push({ request: toPublishRequest(input), bytes: input.body.byteLength, link, resolve, reject });
       this.schedule();
     });
   }
@@ -80,6 +84,12 @@ export class PublishForwarder {
     const batch = this.takeBatch();
     this.sending = true;
     this.options.onBatch?.(batch.length);
+    const tracing = this.options.tracing;
+    if (tracing === undefined) this.send(batch);
+    else tracing.resume(batch.find((p) => p.link !== undefined)?.link, () => this.send(batch));
+  }
+
+  private send(batch: Pending[]): void {
     this.client.append(
       { messages: batch.map((p) => p.request) },
       forwardedCall(),

@@ -25,6 +25,8 @@ import type { OwnerPeer } from '../grpc/request-router.js';
 import { forwardedCall } from './owner-calls.js';
 import { PublishForwarder, toPublishRequest, type PublishForwarderOptions } from './publish-forwarder.js';
 import { fromServiceError } from './remote-error.js';
+import { tracingInterceptor } from '../tracing/grpc-tracing.js';
+import { processTracing } from '../tracing/process-tracing.js';
 
 /** Channel options between workers: no message size cap of their own (each side's public limits already applied). */
 const INTERNAL_CHANNEL = {
@@ -78,10 +80,16 @@ export class WorkerPeer implements OwnerPeer {
       failFast?: boolean;
     } = {},
   ) {
-    const channel = options.failFast === true ? { ...INTERNAL_CHANNEL, interceptors: [failFast] } : INTERNAL_CHANNEL;
+    // With tracing on, every forwarded call is a client span whose traceparent the owner continues.
+    const tracing = processTracing();
+    const interceptors = [
+      ...(options.failFast === true ? [failFast] : []),
+      ...(tracing === undefined ? [] : [tracingInterceptor(tracing)]),
+    ];
+    const channel = interceptors.length > 0 ? { ...INTERNAL_CHANNEL, interceptors } : INTERNAL_CHANNEL;
     this.client = new BrokerClient(address, credentials.createInsecure(), channel);
     this.forwarding = new ForwardingClient(address, credentials.createInsecure(), channel);
-    this.publishes = new PublishForwarder(this.forwarding, name, options.forwarder);
+    this.publishes = new PublishForwarder(this.forwarding, name, { ...options.forwarder, tracing });
     this.onCall = options.onCall ?? (() => undefined);
   }
 

@@ -129,4 +129,6 @@ export interface BrokerConfig {
   readonly leaseMs: number;
   /** BROKER_MAX_CLOCK_DRIFT, ms: the most any two brokers' clocks may differ, an assumption the leases rely on. */
   readonly maxClockDriftMs: number;
+  /** BROKER_TRACE_SAMPLE_RATIO: share of new traces recorded, 0 to 1; 0 = no tracing at all (no spans, no context). */
+  readonly traceSampleRatio: number;
 }

@@ -70,4 +70,5 @@ export const DEFAULTS: Readonly<Omit<BrokerConfig, 'brokerId'>> = {
   peerPort: 0,
   leaseMs: 10 * SECOND,
   maxClockDriftMs: 500,
+  traceSampleRatio: 0,
 };

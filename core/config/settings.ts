@@ -12,6 +12,7 @@ import {
   optionalText,
   optionalUrl,
   processCount,
+  ratio,
   text,
   type ValueType,
 } from './value-types.js';
@@ -308,6 +309,11 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
     env: 'BROKER_MAX_CLOCK_DRIFT',
     type: duration(),
     help: "the most any two brokers' clocks may differ (keep NTP running); owners stop appending this long before their lease ends (at most BROKER_LEASE / 4)",
+  },
+  traceSampleRatio: {
+    env: 'BROKER_TRACE_SAMPLE_RATIO',
+    type: ratio(),
+    help: 'share of new traces recorded and sent over OTLP (0 = tracing off; 0.01 or 1% = one in a hundred; a call that arrives with a sampled traceparent is always traced)',
   },
 };
 

@@ -159,3 +159,20 @@ export function processCount(max: number): ValueType<number | 'auto'> {
     render: (value) => String(value),
   };
 }
+
+/** A fraction from 0 to 1 (a sampling ratio): a decimal number such as 0.01, or a percentage such as 1%. */
+export function ratio(): ValueType<number> {
+  return {
+    parse(raw, variable) {
+      const text = raw.trim();
+      const percent = text.endsWith('%');
+      const number = percent ? text.slice(0, -1).trim() : text;
+      const value = Number(number) / (percent ? 100 : 1);
+      if (!/^(\d+(\.\d*)?|\.\d+)$/.test(number) || !Number.isFinite(value) || value > 1) {
+        throw new ConfigError(variable, `"${raw}" is not a ratio from 0 to 1 (examples: 0.01, 1%, 1)`);
+      }
+      return value;
+    },
+    render: (value) => String(value),
+  };
+}
