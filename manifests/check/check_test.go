@@ -28,11 +28,13 @@ func TestBrokenManifestsFail(t *testing.T) {
 		{"missing ConfigMap key", "- { key: envoy.yaml", "- { key: envoy.yml", `has no key "envoy.yml"`},
 		{"unmounted volume", "- { name: config, mountPath", "- { name: conf, mountPath", `mounts volume "conf"`},
 		{"Service selects nothing", "selector: { app: envoy }\n  ports", "selector: { app: envoi }\n  ports", "Service/envoy: its selector selects no pod"},
+		{"probe names a missing port", "tcpSocket: { port: grpc }", "tcpSocket: { port: admin }", `probes port "admin"`},
 		{"Service names a missing port", "targetPort: grpc }", "targetPort: http }", `targetPort "http"`},
 		{"PDB selects nothing", "maxUnavailable: 1\n  selector:\n    matchLabels: { app: envoy }", "maxUnavailable: 1\n  selector:\n    matchLabels: { app: x }", "PodDisruptionBudget/envoy"},
 		{"ServiceMonitor names a missing port", "- port: grpc", "- port: metrics", `no port named "metrics"`},
 		{"Envoy cluster without a name", "- name: backend\n", "- name: ''\n", "Name: value length must be at least 1"},
 		{"Envoy cluster with an unknown policy", "lb_policy: ROUND_ROBIN", "lb_policy: ROUND_ROBBIN", "ROUND_ROBBIN"},
+		{"Envoy route to a missing cluster", "route: { cluster: backend }", "route: { cluster: backends }", `routes to cluster "backends", which is not defined`},
 		{"Envoy unknown field", "connect_timeout: 1s", "connect_timeout: 1s\n          connect_timeot: 1s", "connect_timeot"},
 		{"Envoy typed config of an unknown type", "http.router.v3.Router", "http.router.v3.Routr", "Routr"},
 		// Inside two Anys (the connection manager's filter's config): ValidateAll alone would not open it.

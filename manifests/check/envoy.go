@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -18,7 +19,6 @@ import (
 	// protojson resolves each typed_config and its content is validated too (an unknown type is an error).
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/local_ratelimit/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/retry/host/previous_hosts/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 )
@@ -65,7 +65,10 @@ func ValidateEnvoyBootstrap(doc []byte) error {
 	if len(bootstrap.GetStaticResources().GetListeners()) == 0 || len(bootstrap.GetStaticResources().GetClusters()) == 0 {
 		return fmt.Errorf("no static listeners or clusters")
 	}
-	return validateAnys(bootstrap.ProtoReflect(), "bootstrap")
+	if err := validateAnys(bootstrap.ProtoReflect(), "bootstrap"); err != nil {
+		return err
+	}
+	return checkRouteClusters(bootstrap)
 }
 
 type validator interface{ ValidateAll() error }
@@ -113,4 +116,32 @@ func validateMessage(m protoreflect.Message, path string) error {
 		}
 	}
 	return validateAnys(proto.Message(inner).ProtoReflect(), path+"("+a.GetTypeUrl()+")")
+}
+
+// checkRouteClusters finds what Envoy rejects at load but the validation rules cannot see: a route naming a cluster
+// that the bootstrap does not define.
+func checkRouteClusters(bootstrap *bootstrapv3.Bootstrap) error {
+	clusters := map[string]bool{}
+	for _, c := range bootstrap.GetStaticResources().GetClusters() {
+		clusters[c.GetName()] = true
+	}
+	for _, listener := range bootstrap.GetStaticResources().GetListeners() {
+		for _, chain := range listener.GetFilterChains() {
+			for _, filter := range chain.GetFilters() {
+				manager := &hcmv3.HttpConnectionManager{}
+				if filter.GetTypedConfig() == nil || filter.GetTypedConfig().UnmarshalTo(manager) != nil {
+					continue
+				}
+				for _, host := range manager.GetRouteConfig().GetVirtualHosts() {
+					for _, route := range host.GetRoutes() {
+						name := route.GetRoute().GetCluster()
+						if name != "" && !clusters[name] {
+							return fmt.Errorf("listener %s: virtual host %s routes to cluster %q, which is not defined", listener.GetName(), host.GetName(), name)
+						}
+					}
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -139,6 +139,11 @@ func (ix *index) checkPod(pod podTemplate, report *Report) {
 		report.problem("%s: serviceAccountName %q is not in the manifests", pod.owner, sa)
 	}
 	for _, c := range append(append([]corev1.Container{}, pod.spec.InitContainers...), pod.spec.Containers...) {
+		for _, probe := range []*corev1.Probe{c.StartupProbe, c.ReadinessProbe, c.LivenessProbe} {
+			if port, ok := probePort(probe); ok && !hasNamedPort(c, port) {
+				report.problem("%s: container %s probes port %q, which it does not have", pod.owner, c.Name, port)
+			}
+		}
 		for _, m := range c.VolumeMounts {
 			if !volumes[m.Name] {
 				report.problem("%s: container %s mounts volume %q, which the pod does not have", pod.owner, c.Name, m.Name)
@@ -235,6 +240,28 @@ func (ix *index) checkServiceMonitor(sm *monitoringv1.ServiceMonitor, report *Re
 	if matched == 0 {
 		report.problem("ServiceMonitor/%s: its selector selects no Service of the manifests", sm.Name)
 	}
+}
+
+// probePort is the port name an HTTP or TCP probe refers to, if it names one.
+func probePort(probe *corev1.Probe) (string, bool) {
+	switch {
+	case probe == nil:
+		return "", false
+	case probe.HTTPGet != nil && probe.HTTPGet.Port.Type == intstr.String:
+		return probe.HTTPGet.Port.StrVal, true
+	case probe.TCPSocket != nil && probe.TCPSocket.Port.Type == intstr.String:
+		return probe.TCPSocket.Port.StrVal, true
+	}
+	return "", false
+}
+
+func hasNamedPort(c corev1.Container, name string) bool {
+	for _, p := range c.Ports {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func hasContainerPort(spec corev1.PodSpec, name string) bool {
