@@ -8,6 +8,12 @@
 # `status` exits 1 unless both run.
 # Settings: SERVICES_DIR (state dir, default .services), CASSANDRA_VERSION (5.0.x), CASSANDRA_HOME_CACHE (jar cache),
 # CQL_START_TIMEOUT (seconds, default 180).
+# SERVICES_SECURED=1 (remembered by the state dir) starts both with security on, for the tests of the broker's
+# dependency credentials (issue 15): Redis on a TLS port only, its default user off and an ACL user `broker`; the CQL
+# server with PasswordAuthenticator, CassandraAuthorizer and client encryption required, and a role `broker` made
+# through the default superuser. Certificates are made at start with openssl (a CA, and a server certificate for
+# 127.0.0.1 and localhost), passwords are random; the env file then also has TEST_TLS_CA, TEST_REDIS_USERNAME,
+# TEST_REDIS_PASSWORD, TEST_CQL_USERNAME and TEST_CQL_PASSWORD (and TEST_REDIS_URL is rediss://).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${SERVICES_DIR:-$PWD/.services}
@@ -22,6 +28,32 @@ exec 9>"$DIR/.lock"
 flock -w 600 9 || { echo "services: another services.sh holds $DIR/.lock" >&2; exit 1; }
 
 log() { echo "services: $*" >&2; }
+
+if [ -n "${SERVICES_SECURED:-}" ]; then touch "$DIR/secured"; fi
+secured() { [ -f "$DIR/secured" ]; }
+
+secret() { # name -> a random password kept in the state dir (the same across restarts)
+  local f="$DIR/$1.secret"
+  [ -s "$f" ] || (umask 077; openssl rand -hex 16 > "$f")
+  cat "$f"
+}
+
+# A CA and a server certificate for 127.0.0.1/localhost (also as PKCS12 for Cassandra), made once per state dir.
+make_certificates() {
+  local t="$DIR/tls"
+  [ -s "$t/server.p12" ] && return 0
+  command -v openssl >/dev/null || { log "installing openssl"; apt_install openssl; }
+  mkdir -p "$t"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=broker test services CA" \
+    -keyout "$t/ca.key" -out "$t/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$t/server.key" -out "$t/server.csr" 2>/dev/null
+  printf "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n" > "$t/server.ext"
+  openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial -days 30 \
+    -extfile "$t/server.ext" -out "$t/server.pem" 2>/dev/null
+  openssl pkcs12 -export -in "$t/server.pem" -inkey "$t/server.key" -name server \
+    -passout "pass:$(secret keystore)" -out "$t/server.p12.part"
+  mv "$t/server.p12.part" "$t/server.p12"
+}
 
 apt_install() {
   if [ -z "${APT_UPDATED:-}" ]; then apt-get update -qq >/dev/null; APT_UPDATED=1; fi
@@ -66,16 +98,59 @@ wait_tcp() { # port seconds name [pidname]: until the port accepts, the deadline
   done
 }
 
-# The native port opens last in Cassandra's start-up; a real query proves the node serves CQL.
+cql_security_yaml() {
+  if ! secured; then printf "authenticator: AllowAllAuthenticator\nauthorizer: AllowAllAuthorizer\n"; return; fi
+  make_certificates
+  cat <<YAML
+authenticator: PasswordAuthenticator
+authorizer: CassandraAuthorizer
+role_manager: CassandraRoleManager
+roles_validity: 0ms
+permissions_validity: 0ms
+client_encryption_options:
+  enabled: true
+  optional: false
+  keystore: $DIR/tls/server.p12
+  keystore_password: $(secret keystore)
+  store_type: PKCS12
+YAML
+}
+
+# The native port opens last in Cassandra's start-up; a real query proves the node serves CQL. Secured, the query
+# goes over TLS as the default superuser (made a moment after the port opens, so it is retried), which then makes
+# the role `broker` with the right to create keyspaces (a keyspace's creator gets every right on it).
 cql_ready() { # port seconds
   [ -d node_modules/cassandra-driver ] || return 0
+  local creds=""; secured && creds="$(secret cql) $DIR/tls/ca.pem"
   timeout "$2" node -e '
     const { Client } = require("cassandra-driver");
-    const c = new Client({ contactPoints: ["127.0.0.1:" + process.argv[1]], localDataCenter: "datacenter1" });
-    c.execute("SELECT release_version FROM system.local")
-      .then((r) => { console.error("services: CQL server release " + r.first().release_version); return c.shutdown(); })
-      .catch((e) => { console.error("services: CQL query failed: " + e.message); process.exit(1); });
-  ' "$1"
+    const { readFileSync } = require("node:fs");
+    const [port, password, ca] = process.argv.slice(1);
+    const secured = password === undefined ? {} : {
+      credentials: { username: "cassandra", password: "cassandra" },
+      sslOptions: { ca: readFileSync(ca, "utf8"), rejectUnauthorized: true },
+    };
+    const options = { contactPoints: ["127.0.0.1:" + port], localDataCenter: "datacenter1", ...secured };
+    const ready = async () => {
+      for (let i = 0; ; i++) {
+        const c = new Client(options);
+        try {
+          const r = await c.execute("SELECT release_version FROM system.local");
+          console.error("services: CQL server release " + r.first().release_version);
+          if (password !== undefined) {
+            await c.execute("CREATE ROLE IF NOT EXISTS broker WITH PASSWORD = \x27" + password + "\x27 AND LOGIN = true");
+            await c.execute("GRANT CREATE ON ALL KEYSPACES TO broker");
+          }
+          return c.shutdown();
+        } catch (e) {
+          await c.shutdown().catch(() => undefined);
+          if (password === undefined || i >= 60) throw e;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    };
+    ready().catch((e) => { console.error("services: CQL query failed: " + e.message); process.exit(1); });
+  ' "$1" $creds
 }
 
 start_redis() {
@@ -85,7 +160,17 @@ start_redis() {
   need_free "$port" redis
   mkdir -p "$DIR/redis"
   rm -f "$DIR/redis.pid"
-  redis-server --port "$port" --bind 127.0.0.1 --dir "$DIR/redis" --appendonly yes --appendfsync everysec \
+  local security=()
+  if secured; then
+    make_certificates
+    # TLS only (port 0 closes the plaintext port); clients are not asked for certificates, only for a password.
+    security=(--port 0 --tls-port "$port" --tls-cert-file "$DIR/tls/server.pem" --tls-key-file "$DIR/tls/server.key"
+      --tls-ca-cert-file "$DIR/tls/ca.pem" --tls-auth-clients no
+      --user default off --user broker on ">$(secret redis)" "~*" "&*" "+@all")
+  else
+    security=(--port "$port")
+  fi
+  redis-server "${security[@]}" --bind 127.0.0.1 --dir "$DIR/redis" --appendonly yes --appendfsync everysec \
     --save '' --daemonize yes --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log" >/dev/null 9>&-
   if ! wait_tcp "$port" 20 redis redis; then tail -20 "$DIR/redis.log" >&2 || true; return 1; fi
   log "redis on 127.0.0.1:$port"
@@ -158,8 +243,7 @@ storage_port: $storage
 native_transport_port: $port
 start_native_transport: true
 endpoint_snitch: SimpleSnitch
-authenticator: AllowAllAuthenticator
-authorizer: AllowAllAuthorizer
+$(cql_security_yaml)
 auto_snapshot: false
 snapshot_before_compaction: false
 concurrent_compactors: 1
@@ -211,12 +295,22 @@ XML
 }
 
 write_env() {
+  local scheme=redis; secured && scheme=rediss
   cat > "$DIR/env" <<ENV
-export TEST_REDIS_URL=redis://127.0.0.1:$(port_of redis)
+export TEST_REDIS_URL=$scheme://127.0.0.1:$(port_of redis)
 export TEST_CQL_CONTACT_POINTS=127.0.0.1:$(port_of cql)
 export TEST_CQL_LOCAL_DC=datacenter1
 export SERVICES_DIR=$DIR
 ENV
+  if secured; then
+    cat >> "$DIR/env" <<ENV
+export TEST_TLS_CA=$DIR/tls/ca.pem
+export TEST_REDIS_USERNAME=broker
+export TEST_REDIS_PASSWORD=$(secret redis)
+export TEST_CQL_USERNAME=broker
+export TEST_CQL_PASSWORD=$(secret cql)
+ENV
+  fi
 }
 
 case "${1:-}" in
