@@ -1,0 +1,29 @@
+import type { RateLimit } from './token-bucket.js';
+
+/** The part of a server stream pacing needs (grpc-js's ServerWritableStream has it). */
+interface WritableCall {
+  write(chunk: Buffer, callback?: () => void): boolean;
+  emit(event: 'drain'): boolean;
+  readonly cancelled: boolean;
+}
+
+/**
+ * Slows a Subscribe stream to its identity's delivery quota without touching the session: a write over the quota
+ * still goes out (the quota goes into debt by it) but answers false, as a full stream does, and 'drain' follows once
+ * the quota has room again. The session already waits for 'drain' before its next write (its backpressure path),
+ * so delivery runs at the quota; the subscriber stays in the subscriber budget like any slow reader.
+ */
+export function paceWrites(call: WritableCall, limit: RateLimit): void {
+  const write = call.write.bind(call);
+  call.write = (chunk, callback) => {
+    const wait = limit.tryTake(1, chunk.length);
+    if (wait === 0) return write(chunk, callback);
+    // The quota is a debt from here: take it now so the next write waits for this one's share too.
+    limit.takeAnyway(1, chunk.length);
+    const full = !write(chunk, callback);
+    setTimeout(() => {
+      if (!call.cancelled && !full) call.emit('drain');
+    }, wait);
+    return false;
+  };
+}
