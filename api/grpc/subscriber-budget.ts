@@ -45,6 +45,11 @@ export class SubscriberBudget {
     if (subscriber.queuedBytes > 0) this.holding.add(subscriber);
   }
 
+  /** Whether `bytes` fit as they are: admit() would answer 'write' without evicting or resetting anything. */
+  fits(bytes: number): boolean {
+    return this.total === 0 || this.total + bytes <= this.limit;
+  }
+
   /**
    * Makes room for `bytes` written by `writer`: 'write' when it fits (always for the first bytes queued, so one
    * message larger than the budget still goes out), 'evicted' when the writer itself is the slowest and must end,
@@ -52,7 +57,7 @@ export class SubscriberBudget {
    * ask again).
    */
   admit(writer: BudgetedSubscriber, bytes: number): 'write' | 'evicted' | 'wait' {
-    if (this.total === 0 || this.total + bytes <= this.limit) return 'write';
+    if (this.fits(bytes)) return 'write';
     if (this.total - this.releasing + bytes > this.limit) {
       const slowest = this.slowest(writer);
       if (slowest === writer) return 'evicted';
