@@ -5,6 +5,7 @@ import {
   SCYLLA_CONSISTENCIES,
   UnavailableError,
   checkCqlReplication,
+  cqlRefusal,
   type CqlSecurity,
   type IdReservation,
   type IdReservations,
@@ -109,9 +110,12 @@ export class CassandraIdReservations implements IdReservations {
     } catch (err) {
       if (client === undefined) await cql.shutdown().catch(() => undefined);
       if (err instanceof UnavailableError || err instanceof ConfigError) throw err;
-      throw new UnavailableError(
-        `id reservations: cannot open keyspace ${options.keyspace} on the CQL server at ${options.contactPoints.join(',')}: ${(err as Error).message}`,
-        { cause: err },
+      throw (
+        cqlRefusal(err, 'id reservations') ??
+        new UnavailableError(
+          `id reservations: cannot open keyspace ${options.keyspace} on the CQL server at ${options.contactPoints.join(',')}: ${(err as Error).message}`,
+          { cause: err },
+        )
       );
     }
     options.logger?.info({ keyspace: options.keyspace, cluster: options.cluster }, 'id reservations open');

@@ -2,6 +2,7 @@ import cassandra from 'cassandra-driver';
 import {
   UNCLAIMED,
   UnavailableError,
+  cqlRefusal,
   type ClusterMember,
   type OwnershipChange,
   type OwnershipStore,
@@ -65,9 +66,12 @@ export class CassandraOwnershipStore implements OwnershipStore {
     } catch (err) {
       if (client === undefined) await cql.shutdown().catch(() => undefined);
       if (err instanceof UnavailableError) throw err;
-      throw new UnavailableError(
-        `ownership store: cannot open keyspace ${options.keyspace} on the CQL server at ${where}: ${(err as Error).message}`,
-        { cause: err },
+      throw (
+        cqlRefusal(err, 'ownership store') ??
+        new UnavailableError(
+          `ownership store: cannot open keyspace ${options.keyspace} on the CQL server at ${where}: ${(err as Error).message}`,
+          { cause: err },
+        )
       );
     }
     options.logger?.info(

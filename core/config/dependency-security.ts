@@ -89,3 +89,36 @@ function urlHasCredentials(url: string | undefined): boolean {
     return false;
   }
 }
+
+/**
+ * The error to throw when a CQL client could not connect because the server refused its credentials or the TLS
+ * handshake failed: a ConfigError naming the setting (a retry would not fix it, so the broker stops at start with
+ * INVALID_CONFIG instead of retrying for ever); undefined for anything else (an outage: the caller's own error).
+ * cassandra-driver reports a failed connect as NoHostAvailableError with each host's error in innerErrors.
+ */
+export function cqlRefusal(err: unknown, what: string): ConfigError | undefined {
+  const inner = (err as { innerErrors?: Record<string, unknown> } | undefined)?.innerErrors;
+  for (const cause of [err, ...Object.values(inner ?? {})]) {
+    if (!(cause instanceof Error)) continue;
+    if (cause.name === 'AuthenticationError') {
+      return new ConfigError(
+        'SCYLLA_PASSWORD',
+        `${what}: the CQL server refused SCYLLA_USERNAME/SCYLLA_PASSWORD (${cause.message})`,
+        { cause: err },
+      );
+    }
+    const code = (cause as NodeJS.ErrnoException).code ?? '';
+    if (TLS_CERTIFICATE_CODES.test(code)) {
+      return new ConfigError(
+        'SCYLLA_TLS_CA',
+        `${what}: the CQL server's certificate does not check out against SCYLLA_TLS_CA and the contact point's name (${code}: ${cause.message})`,
+        { cause: err },
+      );
+    }
+  }
+  return undefined;
+}
+
+// Node's codes for a certificate that does not verify (a wrong CA, a name not in it, an expired one).
+const TLS_CERTIFICATE_CODES =
+  /^(ERR_TLS_CERT_ALTNAME_INVALID|UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED|CERT_)/;

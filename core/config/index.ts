@@ -6,4 +6,4 @@ export { formatDuration, parseDuration, type ValueType } from './value-types.js'
 export * from './settings.js';
 export * from './load-config.js';
 export { CQL_REPLICATION_PATTERN, checkCqlReplication, cqlReplication } from './cql-replication.js';
-export { cqlSecurity, redisSecurity, type CqlSecurity, type RedisSecurity } from './dependency-security.js';
+export { cqlRefusal, cqlSecurity, redisSecurity, type CqlSecurity, type RedisSecurity } from './dependency-security.js';

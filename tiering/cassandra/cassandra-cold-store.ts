@@ -6,6 +6,7 @@ import {
   SCYLLA_CONSISTENCIES,
   UnavailableError,
   checkCqlReplication,
+  cqlRefusal,
   expiresAtMs,
   segmentExpiresAtMs,
   type ColdStore,
@@ -136,9 +137,12 @@ export class CassandraColdStore implements ColdStore {
     } catch (err) {
       await cql.shutdown().catch(() => undefined);
       if (err instanceof UnavailableError) throw err;
-      throw new UnavailableError(
-        `cold store: cannot open keyspace ${options.keyspace} on the CQL server at ${where}: ${(err as Error).message}`,
-        { cause: err },
+      throw (
+        cqlRefusal(err, 'cold store') ??
+        new UnavailableError(
+          `cold store: cannot open keyspace ${options.keyspace} on the CQL server at ${where}: ${(err as Error).message}`,
+          { cause: err },
+        )
       );
     }
     options.logger?.info(
