@@ -7,13 +7,15 @@ import type {
   PublishResponse,
   SubjectInfo,
 } from '../../proto/gen/broker.js';
-import { connect, publishBatched, publishPipelined, unary } from '../client/broker-client.js';
+import { connect, publishBatched, publishPipelined, unary, type ClientSecurity } from '../client/broker-client.js';
 import { integerArgument } from './integer-argument.js';
 import type { Printer } from './print.js';
 
 /** What every client command needs: the broker's address (from --server) and the printer. */
 export interface ClientContext {
   server(): string;
+  /** TLS and token flags (--tls-ca, --cert, --key, --token). */
+  security(): ClientSecurity;
   readonly print: Printer;
 }
 
@@ -29,7 +31,7 @@ async function publish(
   body: string | undefined,
   opts: PublishOptions,
 ): Promise<void> {
-  const client = connect(ctx.server());
+  const client = connect(ctx.server(), ctx.security());
   const request = (text: string): PublishRequest => ({
     subject,
     body: Buffer.from(text, 'utf8'),
@@ -78,7 +80,7 @@ function addPublish(program: Command, ctx: ClientContext): void {
 }
 
 async function subscribe(ctx: ClientContext, subject: string, opts: { from: number; count: number }): Promise<void> {
-  const client = connect(ctx.server());
+  const client = connect(ctx.server(), ctx.security());
   let seen = 0;
   const stream = client.subscribe({ subject, fromId: opts.from });
   const stop = (): void => stream.cancel();
@@ -110,7 +112,7 @@ function addReadCommands(program: Command, ctx: ClientContext): void {
     .argument('<subject>')
     .argument('<id>', 'the id (offset) of the message', integerArgument('id', 0))
     .action(async (subject: string, id: number) => {
-      const client = connect(ctx.server());
+      const client = connect(ctx.server(), ctx.security());
       try {
         ctx.print.message(await unary<MessageResponse>((done) => client.fetch({ subject, id }, done)));
       } finally {
@@ -132,7 +134,7 @@ function addReadCommands(program: Command, ctx: ClientContext): void {
 }
 
 async function listSubjects(ctx: ClientContext, prefix: string): Promise<void> {
-  const client = connect(ctx.server());
+  const client = connect(ctx.server(), ctx.security());
   try {
     let token = '';
     do {
@@ -158,7 +160,7 @@ function addSubjectCommands(program: Command, ctx: ClientContext): void {
     .command('info <subject>')
     .description("show a subject's first and last id, count, bytes, segments and owner (broker id, /w<n>: worker n)")
     .action(async (subject: string) => {
-      const client = connect(ctx.server());
+      const client = connect(ctx.server(), ctx.security());
       try {
         ctx.print.subject(await unary<SubjectInfo>((done) => client.getSubject({ subject }, done)));
       } finally {

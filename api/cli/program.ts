@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { REASONS } from '../../core/index.js';
+import type { ClientSecurity } from '../client/broker-client.js';
 import { addClientCommands } from './client-commands.js';
 import { Printer } from './print.js';
 import { addServeCommands } from './serve-commands.js';
@@ -24,6 +25,12 @@ Examples:
   broker info orders
 `;
 
+/** An environment variable as a flag's default; unset or empty = no default. */
+function env(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
 /** The `broker` command line: `serve` and `worker` run the broker; the other commands talk to one over gRPC. */
 export function buildProgram(): Command {
   const program = new Command();
@@ -36,6 +43,14 @@ export function buildProgram(): Command {
       process.env.BROKER_ADDRESS ?? 'localhost:50051',
     )
     .option('--json', 'print JSON lines instead of readable text', false)
+    .option(
+      '--tls-ca <file>',
+      'connect with TLS, checking the broker with this PEM CA [BROKER_TLS_CA]',
+      env('BROKER_TLS_CA'),
+    )
+    .option('--cert <file>', 'PEM client certificate, for mTLS [BROKER_CLIENT_CERT]', env('BROKER_CLIENT_CERT'))
+    .option('--key <file>', 'PEM key of --cert [BROKER_CLIENT_KEY]', env('BROKER_CLIENT_KEY'))
+    .option('--token <token>', 'bearer token or JWT sent on every call [BROKER_TOKEN]', env('BROKER_TOKEN'))
     // Commander's own complaints (unknown option, missing or invalid argument) are bad arguments too, so they
     // print in the CLI's one error format; commands inherit this configuration.
     .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'error: INVALID_ARGUMENT: ')) })
@@ -47,6 +62,10 @@ Errors are printed as "error: <REASON>: <message>" (reasons: docs/errors.md); th
     );
   const globals = (): { server: string; json: boolean } => program.opts<{ server: string; json: boolean }>();
   addServeCommands(program);
-  addClientCommands(program, { server: () => globals().server, print: new Printer(() => globals().json) });
+  addClientCommands(program, {
+    server: () => globals().server,
+    security: () => program.opts<ClientSecurity>(),
+    print: new Printer(() => globals().json),
+  });
   return program;
 }

@@ -1,4 +1,12 @@
-import { credentials, status, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import {
+  InterceptingCall,
+  credentials,
+  status,
+  type Interceptor,
+  type Metadata,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
 import {
   BrokerClient,
   type PublishBatchResponse,
@@ -7,10 +15,40 @@ import {
 } from '../../proto/gen/broker.js';
 import { errorReason } from '../grpc/status.js';
 
-/** A broker.Broker client for the CLI (insecure channel, as the broker serves plaintext). */
-export function connect(address: string): BrokerClient {
-  return new BrokerClient(address, credentials.createInsecure(), {
+/** How the CLI reaches a secured broker (the global flags --tls-ca, --cert, --key, --token). */
+export interface ClientSecurity {
+  /** PEM CA file the broker's certificate is checked with; set = TLS. */
+  readonly tlsCa?: string | undefined;
+  /** PEM client certificate and key files, for a broker that requires them (mTLS). */
+  readonly cert?: string | undefined;
+  readonly key?: string | undefined;
+  /** A bearer token (or JWT) sent as `authorization: Bearer <token>` on every call. */
+  readonly token?: string | undefined;
+}
+
+/** A broker.Broker client for the CLI: plaintext, or TLS with the CA given (and a client certificate). */
+export function connect(address: string, security: ClientSecurity = {}): BrokerClient {
+  const channel =
+    security.tlsCa === undefined
+      ? credentials.createInsecure()
+      : credentials.createSsl(
+          readFileSync(security.tlsCa),
+          security.key === undefined ? null : readFileSync(security.key),
+          security.cert === undefined ? null : readFileSync(security.cert),
+        );
+  const token = security.token;
+  // An interceptor, not call credentials: grpc-js sends call credentials over TLS only, and a token may be used
+  // with a plaintext broker on a trusted network.
+  const withToken: Interceptor = (options, nextCall) =>
+    new InterceptingCall(nextCall(options), {
+      start: (metadata, listener, next) => {
+        if (token !== undefined) metadata.set('authorization', `Bearer ${token}`);
+        next(metadata, listener);
+      },
+    });
+  return new BrokerClient(address, channel, {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    ...(token === undefined ? {} : { interceptors: [withToken] }),
   });
 }
 

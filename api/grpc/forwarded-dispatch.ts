@@ -1,5 +1,7 @@
 import type { Metadata } from '@grpc/grpc-js';
-import type { BrokerHandlers } from './service-definition.js';
+import type { ClusterToken } from '../security/cluster-token.js';
+import { refuseAll } from '../security/refusal.js';
+import { brokerServiceDefinition, type BrokerHandlers } from './service-definition.js';
 
 /**
  * The metadata a broker (or worker) puts on every call it forwards to the owner of a subject. The owner answers such
@@ -12,16 +14,27 @@ export function isForwarded(metadata: Metadata): boolean {
   return metadata.get(FORWARDED_HEADER).length > 0;
 }
 
-/** The handlers of one port that serves clients and other members: forwarded calls go to `owner`, the rest to `client`. */
-export function dispatchForwarded(client: BrokerHandlers, owner: BrokerHandlers): BrokerHandlers {
+/**
+ * The handlers of one port that serves clients and other members: forwarded calls go to `owner`, the rest to
+ * `client`. With a cluster token, a call marked forwarded without it is refused UNAUTHENTICATED: the mark is a
+ * header any client could send.
+ */
+export function dispatchForwarded(client: BrokerHandlers, owner: BrokerHandlers, token?: ClusterToken): BrokerHandlers {
+  const route = (metadata: Metadata): BrokerHandlers => {
+    if (!isForwarded(metadata)) return client;
+    const refused = token?.check(metadata);
+    if (refused === undefined) return owner;
+    // Refusals are rare (a misconfigured member, or a client posing as one): built per call, with its own reason.
+    return refuseAll(brokerServiceDefinition, () => refused) as unknown as BrokerHandlers;
+  };
   return {
-    publish: (call, callback) => (isForwarded(call.metadata) ? owner : client).publish(call, callback),
-    publishBatch: (call, callback) => (isForwarded(call.metadata) ? owner : client).publishBatch(call, callback),
-    fetch: (call, callback) => (isForwarded(call.metadata) ? owner : client).fetch(call, callback),
-    fetchRange: (call, callback) => (isForwarded(call.metadata) ? owner : client).fetchRange(call, callback),
-    listSubjects: (call, callback) => (isForwarded(call.metadata) ? owner : client).listSubjects(call, callback),
-    getSubject: (call, callback) => (isForwarded(call.metadata) ? owner : client).getSubject(call, callback),
-    subscribe: (call) => (isForwarded(call.metadata) ? owner : client).subscribe(call),
-    publishStream: (call) => (isForwarded(call.metadata) ? owner : client).publishStream(call),
+    publish: (call, callback) => route(call.metadata).publish(call, callback),
+    publishBatch: (call, callback) => route(call.metadata).publishBatch(call, callback),
+    fetch: (call, callback) => route(call.metadata).fetch(call, callback),
+    fetchRange: (call, callback) => route(call.metadata).fetchRange(call, callback),
+    listSubjects: (call, callback) => route(call.metadata).listSubjects(call, callback),
+    getSubject: (call, callback) => route(call.metadata).getSubject(call, callback),
+    subscribe: (call) => route(call.metadata).subscribe(call),
+    publishStream: (call) => route(call.metadata).publishStream(call),
   };
 }

@@ -1,7 +1,8 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
-import { ConnectionGate, type ConnectionGateStats } from './connection-gate.js';
+import type { Socket } from 'node:net';
+import { ConnectionGate, type ConnectionGateStats, type Protocol } from './connection-gate.js';
 import type { BrokerService } from '../grpc/broker-service.js';
 import { enlargeHttp2Windows } from '../grpc/http2-windows.js';
 import { BrokerReflection } from '../grpc/reflection.js';
@@ -10,6 +11,9 @@ import { CallGate } from '../grpc/call-gate.js';
 import { dispatchForwarded } from '../grpc/forwarded-dispatch.js';
 import { ForwardingService } from '../../proto/gen/internal.js';
 import type { ForwardedCalls } from '../workers/owner-side.js';
+import type { ClusterToken } from '../security/cluster-token.js';
+import { PlaintextRefusal, serverCredentials } from '../security/grpc-tls.js';
+import type { TlsFiles } from '../security/tls-files.js';
 
 export interface BrokerServerOptions {
   /** The largest body a publish may carry, in bytes (BROKER_MAX_BODY_BYTES); requests get 64 KiB on top. */
@@ -25,6 +29,10 @@ export interface BrokerServerOptions {
   readonly logger: Logger;
   /** A cluster member's port also answers the calls other members forward to it. @defaultValue none */
   readonly forwarded?: ForwardedCalls;
+  /** TLS only, from these files (BROKER_TLS_*); plaintext calls are answered UNAUTHENTICATED. @defaultValue plaintext */
+  readonly tls?: TlsFiles;
+  /** Forwarded calls (and Forwarding/Append) must carry it (BROKER_CLUSTER_TOKEN). @defaultValue not checked */
+  readonly clusterToken?: ClusterToken;
 }
 
 export interface ConnectionLimits {
@@ -59,6 +67,8 @@ export class BrokerServer {
   private readonly appends = new CallGate();
   /** The parts that have said they cannot serve (see setServing). */
   private readonly notServing = new Set<string>();
+  /** With TLS: what answers plaintext connections. */
+  private readonly plaintext: PlaintextRefusal | undefined;
 
   constructor(
     private readonly service: BrokerService,
@@ -83,16 +93,26 @@ export class BrokerServer {
       brokerServiceDefinition,
       forwarded === undefined
         ? service.handlers()
-        : dispatchForwarded(service.handlers(), forwarded.service.handlers()),
+        : dispatchForwarded(service.handlers(), forwarded.service.handlers(), options.clusterToken),
     );
     if (forwarded !== undefined) {
-      this.server.addService(ForwardingService, { append: forwarded.append((work) => this.appends.run(work)) });
+      const append = forwarded.append((work) => this.appends.run(work));
+      const token = options.clusterToken;
+      this.server.addService(ForwardingService, { append: token === undefined ? append : token.guardUnary(append) });
     }
     this.health.addToServer(this.server);
     new BrokerReflection().addToServer(this.server);
     // The broker listens itself and injects sockets once they have sent the HTTP/2 preface (connection-gate.ts).
-    const injector = this.server.createConnectionInjector(ServerCredentials.createInsecure());
-    this.gate = new ConnectionGate((socket) => injector.injectConnection(socket), {
+    const injector = this.server.createConnectionInjector(serverCredentials(options.tls));
+    const tls = options.tls !== undefined;
+    this.plaintext = tls ? new PlaintextRefusal() : undefined;
+    const inject = (socket: Socket, protocol: Protocol): void => {
+      if (protocol === 'tls' ? tls : !tls) injector.injectConnection(socket);
+      else if (this.plaintext !== undefined) this.plaintext.inject(socket);
+      // A TLS client of a plaintext broker: no TLS to answer it in; its handshake fails on the closed socket.
+      else socket.destroy();
+    };
+    this.gate = new ConnectionGate(inject, {
       maxConnections: options.connections.maxConnections,
       handshakeTimeoutMs: options.connections.handshakeTimeoutMs,
       logger: options.logger,
@@ -160,5 +180,6 @@ export class BrokerServer {
       });
     });
     await gateClosed;
+    this.plaintext?.close();
   }
 }

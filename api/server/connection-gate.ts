@@ -4,6 +4,11 @@ import { UnavailableError } from '../../core/index.js';
 
 /** The client connection preface every HTTP/2 connection opens with (RFC 9113 §3.4). */
 const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+/** The content type of a TLS handshake record (RFC 8446 §5.1), the first byte a TLS client sends. */
+const TLS_HANDSHAKE_RECORD = 22;
+
+/** How a connection opened: plaintext HTTP/2 (h2c) or TLS. */
+export type Protocol = 'h2c' | 'tls';
 
 export interface ConnectionGateOptions {
   /** Open connections allowed (BROKER_MAX_CONNECTIONS); one beyond it is closed at once. */
@@ -41,7 +46,8 @@ export class ConnectionGate {
   private closedInHandshake = 0;
 
   constructor(
-    private readonly inject: (socket: net.Socket) => void,
+    /** Takes a socket that opened with the HTTP/2 preface ('h2c') or with a TLS record ('tls'). */
+    private readonly inject: (socket: net.Socket, protocol: Protocol) => void,
     private readonly options: ConnectionGateOptions,
   ) {
     this.server = net.createServer({ noDelay: true }, (socket) => this.accepted(socket));
@@ -95,7 +101,8 @@ export class ConnectionGate {
       // A partial preface waits for the rest (or the timeout); only a whole one is checked and handed on.
       if (socket.readableLength < HTTP2_PREFACE.length) return;
       done();
-      if (this.sentPreface(socket)) this.inject(socket);
+      const protocol = this.protocolOf(socket);
+      if (protocol !== undefined) this.inject(socket, protocol);
       else this.reject(socket, 'not HTTP/2');
     };
     socket.on('readable', onReadable);
@@ -110,14 +117,18 @@ export class ConnectionGate {
     return true;
   }
 
-  /** Whether the socket's first bytes are the HTTP/2 preface; they stay in its buffer for the session to read. */
-  private sentPreface(socket: net.Socket): boolean {
+  /**
+   * What the socket's first bytes open: the HTTP/2 preface, or a TLS handshake record (content type 22, version 3.x:
+   * a ClientHello, always longer than the preface); they stay in its buffer for the session to read.
+   */
+  private protocolOf(socket: net.Socket): Protocol | undefined {
     // Peek without consuming: read() takes the buffered bytes, unshift() puts them back at the front. The readable
     // listener is already gone, so the unshift does not call it again.
     const head = socket.read() as Buffer | null;
-    if (head === null) return false;
+    if (head === null) return undefined;
     socket.unshift(head);
-    return head.subarray(0, HTTP2_PREFACE.length).equals(HTTP2_PREFACE);
+    if (head.subarray(0, HTTP2_PREFACE.length).equals(HTTP2_PREFACE)) return 'h2c';
+    return head[0] === TLS_HANDSHAKE_RECORD && head[1] === 3 ? 'tls' : undefined;
   }
 
   private reject(socket: net.Socket, why: 'timeout' | 'not HTTP/2' | 'displaced'): void {

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import type { BrokerConfig } from '../../core/index.js';
 import { startMetricsServer } from '../metrics/metrics-server.js';
+import { serverTlsPaths, TlsFiles } from '../security/tls-files.js';
 import { WORKER_ENV, isWorkerMessage, type PrimaryMessage } from './cluster-messages.js';
 import { socketDirFor } from './worker-topology.js';
 
@@ -32,6 +33,8 @@ export class Supervisor {
   private stopping = false;
   private readonly socketDir: string;
   private metrics: { port: number; close(): Promise<void> } | undefined;
+  /** The metrics endpoint's certificate (the workers read their own for gRPC). */
+  private tls: TlsFiles | undefined;
   private started!: { resolve: (port: number) => void; reject: (err: Error) => void };
   private failedCode: number | undefined;
 
@@ -53,7 +56,14 @@ export class Supervisor {
       // One endpoint for all: prom-client asks each worker for its registry over IPC and merges them.
       const aggregator = new AggregatorRegistry();
       const registry = { metrics: () => aggregator.clusterMetrics(), contentType: aggregator.contentType };
-      this.metrics = await startMetricsServer(registry, config.grpcHost, config.metricsPort);
+      const paths = serverTlsPaths(config);
+      if (paths !== undefined) this.tls = await TlsFiles.open(paths, config.tlsReloadIntervalMs, this.options.logger);
+      this.metrics = await startMetricsServer(
+        registry,
+        config.metricsHost ?? config.grpcHost,
+        config.metricsPort,
+        this.tls,
+      );
     }
     const grpcPort = await new Promise<number>((resolve, reject) => {
       this.started = { resolve, reject };
@@ -78,6 +88,7 @@ export class Supervisor {
       ),
     );
     await this.metrics?.close();
+    this.tls?.close();
     return codes.every((c) => c === 0) && this.failedCode === undefined ? 0 : (this.failedCode ?? 1);
   }
 

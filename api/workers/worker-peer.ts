@@ -78,11 +78,14 @@ export class WorkerPeer implements OwnerPeer {
        * @defaultValue false: wait (a worker of the same broker is restarted within a second or two)
        */
       failFast?: boolean;
+      /** Interceptors of every call (the cluster token's). @defaultValue none */
+      interceptors?: Interceptor[];
     } = {},
   ) {
     // With tracing on, every forwarded call is a client span whose traceparent the owner continues.
     const tracing = processTracing();
     const interceptors = [
+      ...(options.interceptors ?? []),
       ...(options.failFast === true ? [failFast] : []),
       ...(tracing === undefined ? [] : [tracingInterceptor(tracing)]),
     ];

@@ -12,6 +12,8 @@ export interface BrokerConfig {
   readonly grpcPort: number;
   /** BROKER_METRICS_PORT: 0 = pick a free port, -1 = no metrics endpoint. */
   readonly metricsPort: number;
+  /** BROKER_METRICS_HOST: the address the metrics endpoint binds; undefined = BROKER_GRPC_HOST's. */
+  readonly metricsHost: string | undefined;
   /** BROKER_DATA_DIR: the LevelDB directory. */
   readonly dataDir: string;
   /** BROKER_WORKERS: worker processes sharing the gRPC port and splitting the partitions; 'auto' = usable cores. */
@@ -131,4 +133,16 @@ export interface BrokerConfig {
   readonly maxClockDriftMs: number;
   /** BROKER_TRACE_SAMPLE_RATIO: share of new traces recorded, 0 to 1; 0 = no tracing at all (no spans, no context). */
   readonly traceSampleRatio: number;
+  /** BROKER_AUTH_FILE: identities, their permissions and quotas (YAML or JSON); undefined = every call allowed. */
+  readonly authFile: string | undefined;
+  /** BROKER_TLS_CERT: PEM certificate chain of the gRPC and metrics endpoints; undefined = plaintext. */
+  readonly tlsCert: string | undefined;
+  /** BROKER_TLS_KEY: PEM private key of BROKER_TLS_CERT. */
+  readonly tlsKey: string | undefined;
+  /** BROKER_TLS_CLIENT_CA: PEM CA bundle; set = every client must present a certificate it signed (mTLS). */
+  readonly tlsClientCa: string | undefined;
+  /** BROKER_TLS_RELOAD_INTERVAL, ms: how often the TLS files are read again, for a rotation. */
+  readonly tlsReloadIntervalMs: number;
+  /** BROKER_CLUSTER_TOKEN: the secret every call forwarded between brokers and workers carries; undefined = none. */
+  readonly clusterToken: string | undefined;
 }

@@ -14,6 +14,7 @@ export const DEFAULTS: Readonly<Omit<BrokerConfig, 'brokerId'>> = {
   grpcHost: '0.0.0.0',
   grpcPort: 50051,
   metricsPort: 9464,
+  metricsHost: undefined,
   dataDir: './data',
   workers: 1,
   partitions: undefined,
@@ -71,4 +72,10 @@ export const DEFAULTS: Readonly<Omit<BrokerConfig, 'brokerId'>> = {
   leaseMs: 10 * SECOND,
   maxClockDriftMs: 500,
   traceSampleRatio: 0,
+  authFile: undefined,
+  tlsCert: undefined,
+  tlsKey: undefined,
+  tlsClientCa: undefined,
+  tlsReloadIntervalMs: 10 * SECOND,
+  clusterToken: undefined,
 };

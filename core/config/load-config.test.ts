@@ -137,6 +137,16 @@ describe('loadConfig', () => {
         { BROKER_MAX_CLOCK_DRIFT: '3s' },
         'BROKER_MAX_CLOCK_DRIFT: 3000 ms is more than a quarter of BROKER_LEASE (10000 ms): raise the lease or lower the drift',
       ],
+      [{ BROKER_TLS_CERT: 'c.pem' }, 'BROKER_TLS_CERT: TLS needs both BROKER_TLS_CERT and BROKER_TLS_KEY'],
+      [{ BROKER_TLS_KEY: 'k.pem' }, 'BROKER_TLS_KEY: TLS needs both BROKER_TLS_CERT and BROKER_TLS_KEY'],
+      [
+        { BROKER_TLS_CERT: 'c.pem', BROKER_TLS_KEY: 'k.pem', BROKER_CLUSTER: 'c1', SCYLLA_CONTACT_POINTS: 'a' },
+        'BROKER_TLS_CERT: TLS between the members of a cluster is not built yet (their forwarded calls would be refused as plaintext): run a cluster without BROKER_TLS_CERT on a private network, with BROKER_CLUSTER_TOKEN',
+      ],
+      [
+        { BROKER_TLS_CLIENT_CA: 'ca.pem' },
+        'BROKER_TLS_CLIENT_CA: client certificates are checked only over TLS, so this needs BROKER_TLS_CERT and BROKER_TLS_KEY',
+      ],
     ];
     for (const [env, message] of cases) {
       it(`should reject ${JSON.stringify(env)} naming the variable and the rule`, () => {
@@ -193,6 +203,7 @@ describe('SETTINGS', () => {
     assert.deepEqual(
       SETTINGS.filter((s) => s.default.startsWith('(')).map((s) => [s.env, s.default]),
       [
+        ['BROKER_METRICS_HOST', '(BROKER_GRPC_HOST)'],
         ['BROKER_PARTITIONS', '(unset)'],
         ['BROKER_ID', '(host name)'],
         ['REDIS_URL', '(unset)'],
@@ -206,6 +217,11 @@ describe('SETTINGS', () => {
         ['SCYLLA_TLS_CA', '(unset)'],
         ['BROKER_CLUSTER', '(unset)'],
         ['BROKER_ADVERTISE_ADDRESS', '(gRPC host:port)'],
+        ['BROKER_AUTH_FILE', '(unset)'],
+        ['BROKER_TLS_CERT', '(unset)'],
+        ['BROKER_TLS_KEY', '(unset)'],
+        ['BROKER_TLS_CLIENT_CA', '(unset)'],
+        ['BROKER_CLUSTER_TOKEN', '(unset)'],
       ],
     );
   });

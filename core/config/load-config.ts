@@ -13,6 +13,29 @@ export type ConfigEnv = Readonly<Record<string, string | undefined>>;
 type CrossCheck = (config: BrokerConfig) => ConfigError | undefined;
 
 const CROSS_CHECKS: readonly CrossCheck[] = [
+  // A certificate is served with its key; half a TLS setting would otherwise start a plaintext broker.
+  (c) =>
+    (c.tlsCert === undefined) !== (c.tlsKey === undefined)
+      ? new ConfigError(
+          c.tlsCert === undefined ? 'BROKER_TLS_KEY' : 'BROKER_TLS_CERT',
+          'TLS needs both BROKER_TLS_CERT and BROKER_TLS_KEY',
+        )
+      : undefined,
+  (c) =>
+    c.tlsClientCa !== undefined && c.tlsCert === undefined
+      ? new ConfigError(
+          'BROKER_TLS_CLIENT_CA',
+          'client certificates are checked only over TLS, so this needs BROKER_TLS_CERT and BROKER_TLS_KEY',
+        )
+      : undefined,
+  // The members' channels to each other are plaintext still: with TLS on, each would refuse the others' calls.
+  (c) =>
+    c.tlsCert !== undefined && c.cluster !== undefined
+      ? new ConfigError(
+          'BROKER_TLS_CERT',
+          'TLS between the members of a cluster is not built yet (their forwarded calls would be refused as plaintext): run a cluster without BROKER_TLS_CERT on a private network, with BROKER_CLUSTER_TOKEN',
+        )
+      : undefined,
   // Local retention drops replicated segments only; without a cold tier nothing is ever replicated, so the limit
   // would silently never apply.
   (c) => {

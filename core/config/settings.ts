@@ -29,6 +29,9 @@ const MiB = 1024 * 1024;
 // Credentials and file paths: anything not empty, and never echoed back in an error (a password must not be logged).
 const SECRET = { pattern: /./s, says: 'must not be empty' } as const;
 
+/** A file path or secret: anything but empty (empty means unset). */
+const ANY_TEXT = { pattern: /^\S(.*\S)?$/s, says: 'must not start or end with white space' } as const;
+
 /**
  * Every setting, keyed by its config field. The mapped type makes a field without a setting (or a setting of the
  * wrong type) a compile error; the order is the order of `broker serve --help` and the README table.
@@ -40,6 +43,11 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
     env: 'BROKER_METRICS_PORT',
     type: integer(-1, 65535),
     help: 'Prometheus /metrics port (0 = any free port, -1 = off)',
+  },
+  metricsHost: {
+    env: 'BROKER_METRICS_HOST',
+    type: optionalText(ANY_TEXT),
+    help: 'address the metrics endpoint binds (e.g. 127.0.0.1 to keep /metrics off the network; unset = BROKER_GRPC_HOST)',
   },
   dataDir: { env: 'BROKER_DATA_DIR', type: text(), help: 'LevelDB directory' },
   workers: {
@@ -315,6 +323,32 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
     type: ratio(),
     help: 'share of new traces recorded and sent over OTLP (0 = tracing off; 0.01 or 1% = one in a hundred; a call that arrives with a sampled traceparent is always traced)',
   },
+  authFile: {
+    env: 'BROKER_AUTH_FILE',
+    type: optionalText(ANY_TEXT),
+    help: 'YAML or JSON file of identities (bearer token hashes, JWT issuer, client certificate names), their publish/subscribe/admin rules and quotas; checked at start, re-read on SIGHUP (unset = no authentication)',
+  },
+  tlsCert: {
+    env: 'BROKER_TLS_CERT',
+    type: optionalText(ANY_TEXT),
+    help: 'PEM certificate (chain) file: gRPC and /metrics serve TLS only, plaintext is refused (needs BROKER_TLS_KEY; re-read when it changes)',
+  },
+  tlsKey: { env: 'BROKER_TLS_KEY', type: optionalText(ANY_TEXT), help: 'PEM private key file of BROKER_TLS_CERT' },
+  tlsClientCa: {
+    env: 'BROKER_TLS_CLIENT_CA',
+    type: optionalText(ANY_TEXT),
+    help: 'PEM CA file: every client (and Prometheus) must present a certificate it signed (mTLS; needs BROKER_TLS_CERT)',
+  },
+  tlsReloadIntervalMs: {
+    env: 'BROKER_TLS_RELOAD_INTERVAL',
+    type: duration(100),
+    help: 'how often the TLS files are read again; a changed certificate is served to new connections without a restart',
+  },
+  clusterToken: {
+    env: 'BROKER_CLUSTER_TOKEN',
+    type: optionalText(SECRET),
+    help: 'secret every call forwarded between brokers and workers carries; a call marked forwarded without it is refused UNAUTHENTICATED',
+  },
 };
 
 /** The config fields in table order. */
@@ -330,7 +364,12 @@ export interface Setting {
 }
 
 // The broker id's default is the host name of whichever machine runs the broker, so the docs name it, not show one.
-const SHOWN_DEFAULTS: BrokerConfig = { ...DEFAULTS, brokerId: '(host name)', advertiseAddress: '(gRPC host:port)' };
+const SHOWN_DEFAULTS: BrokerConfig = {
+  ...DEFAULTS,
+  brokerId: '(host name)',
+  advertiseAddress: '(gRPC host:port)',
+  metricsHost: '(BROKER_GRPC_HOST)',
+};
 
 function describe<K extends keyof BrokerConfig>(key: K): Setting {
   const spec: SettingSpec<BrokerConfig[K]> = SETTING_SPECS[key];

@@ -1,0 +1,42 @@
+import type { Logger } from 'pino';
+import type { BrokerConfig } from '../../core/index.js';
+import { ClusterToken } from './cluster-token.js';
+import { serverTlsPaths, TlsFiles } from './tls-files.js';
+
+export type { TlsFiles };
+
+/** The transport security of one broker process, from its settings: what its servers and peer channels use. */
+export interface SecurityParts {
+  /** What the gRPC server takes (BrokerServerOptions' fields of the same names). */
+  readonly serving: {
+    /** The gRPC and metrics endpoints' certificate (and client CA); absent = plaintext. */
+    readonly tls?: TlsFiles;
+    /** What forwarded calls must carry (BROKER_CLUSTER_TOKEN[_FILE]); absent = not checked. */
+    readonly clusterToken?: ClusterToken;
+  };
+  readonly tls: TlsFiles | undefined;
+}
+
+/**
+ * Reads the TLS files and the cluster token once (a ConfigError naming the variable when one cannot be used) and
+ * watches the certificate files for rotations. A cluster without a token is allowed, as an embedded default is, but
+ * warned about: any client able to reach a member could then send it calls marked forwarded.
+ */
+export async function openSecurity(
+  config: BrokerConfig,
+  logger: Logger,
+  /** Where the broker registers what it closes at shutdown (the composition's opened parts). */
+  opened: { add(name: string, close: () => Promise<void>): void },
+): Promise<SecurityParts> {
+  const paths = serverTlsPaths(config);
+  const clusterToken = ClusterToken.fromConfig(config);
+  if (config.cluster !== undefined && clusterToken === undefined) {
+    logger.warn('BROKER_CLUSTER without BROKER_CLUSTER_TOKEN: calls marked forwarded are taken from anyone');
+  }
+  const tls = paths === undefined ? undefined : await TlsFiles.open(paths, config.tlsReloadIntervalMs, logger);
+  if (tls !== undefined) opened.add('TLS files', () => Promise.resolve(tls.close()));
+  return {
+    serving: { ...(tls === undefined ? {} : { tls }), ...(clusterToken === undefined ? {} : { clusterToken }) },
+    tls,
+  };
+}
