@@ -40,6 +40,8 @@ import { PublishBudget } from './publish-budget.js';
 import { SubscribeSession } from './subscribe-session.js';
 import { SubscriberBudget } from './subscriber-budget.js';
 import { RequestGuard, pageToken } from './validate.js';
+import type { AccessControl } from '../auth/access-control.js';
+import { CallGuards, type AuthenticatedCall } from '../auth/call-guards.js';
 import type { RequestRouter } from './request-router.js';
 import { mergeSubjectPages } from './subject-pages.js';
 
@@ -71,6 +73,8 @@ export interface BrokerServiceOptions {
    * @defaultValue a pino logger on stdout at level error
    */
   readonly logger?: ErrorLogger;
+  /** BROKER_AUTH_FILE: who each call is and what it may do (api/auth/). @defaultValue none: every call is allowed */
+  readonly access?: AccessControl;
 }
 
 /**
@@ -80,6 +84,7 @@ export interface BrokerServiceOptions {
  */
 export class BrokerService {
   private readonly guard: RequestGuard;
+  private readonly guards: CallGuards;
   private readonly gate = new CallGate();
   private readonly subscribers = new Set<SubscribeSession>();
   private readonly now: () => number;
@@ -94,20 +99,36 @@ export class BrokerService {
     this.publishBudget = new PublishBudget(options.maxInflightPublishBytes ?? DEFAULTS.maxInflightPublishBytes);
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? pino({ level: 'error' });
+    this.guards = new CallGuards(this.guard, options.maxBodyBytes, options.access);
   }
 
   /** The handlers, for server.addService(brokerServiceDefinition, ...). */
   /** The handlers grpc-js calls; with tracing on, each call is a server span (api/tracing/). */
   handlers(): BrokerHandlers {
     return traceHandlers(processTracing(), brokerServiceDefinition, {
-      publish: (call, callback) => this.unary('Publish', callback, () => this.publish(call.request)),
-      publishBatch: (call, callback) => this.unary('PublishBatch', callback, () => this.publishBatch(call.request)),
-      fetch: (call, callback) => this.unary('Fetch', callback, () => this.fetch(call.request)),
+      publish: (call, callback) =>
+        this.unary('Publish', callback, async () => this.publish(call.request, await this.guards.of(call, 'Publish'))),
+      publishBatch: (call, callback) =>
+        this.unary('PublishBatch', callback, async () =>
+          this.publishBatch(call.request, await this.guards.of(call, 'PublishBatch')),
+        ),
+      fetch: (call, callback) =>
+        this.unary('Fetch', callback, async () => this.fetch(call.request, await this.guards.of(call, 'Fetch'))),
       fetchRange: (call, callback) =>
-        this.unary('FetchRange', callback, () => this.fetchRange(call.request, abandoned(call))),
+        this.unary('FetchRange', callback, async () =>
+          this.fetchRange(call.request, abandoned(call), await this.guards.of(call, 'FetchRange')),
+        ),
       listSubjects: (call, callback) =>
-        this.unary('ListSubjects', callback, () => this.listSubjects(call.request, abandoned(call))),
-      getSubject: (call, callback) => this.unary('GetSubject', callback, () => this.getSubject(call.request)),
+        this.unary('ListSubjects', callback, async () =>
+          CallGuards.visible(
+            await this.guards.of(call, 'ListSubjects'),
+            this.listSubjects(call.request, abandoned(call)),
+          ),
+        ),
+      getSubject: (call, callback) =>
+        this.unary('GetSubject', callback, async () =>
+          this.getSubject(call.request, await this.guards.of(call, 'GetSubject')),
+        ),
       subscribe: (call) => void this.subscribe(call),
       publishStream: (call) => this.publishStream(call),
     } satisfies BrokerHandlers);
@@ -127,10 +148,24 @@ export class BrokerService {
     return this.subscribers.size;
   }
 
-  private subscribe(call: Parameters<BrokerHandlers['subscribe']>[0]): Promise<void> {
+  /** A stream opens once its caller is known; one refused ends with its status before any request is read. */
+  private withGuard(call: AuthenticatedCall & StreamCall, method: string, open: (guard: RequestGuard) => void): void {
+    const guard = this.guards.of(call, method);
+    if (guard instanceof RequestGuard) return open(guard);
+    guard.then(open, (err: unknown) => {
+      this.options.metrics.startCall(method)(false);
+      call.emit('error', toWireError(err, this.logger));
+    });
+  }
+
+  private subscribe(call: Parameters<BrokerHandlers['subscribe']>[0]): void {
+    this.withGuard(call, 'Subscribe', (guard) => void this.subscribeWith(CallGuards.paced(guard, call), guard));
+  }
+
+  private subscribeWith(call: Parameters<BrokerHandlers['subscribe']>[0], guard: RequestGuard): Promise<void> {
     return new SubscribeSession(call, {
       reader: this.options.reader,
-      guard: this.guard,
+      guard,
       gate: this.gate,
       metrics: this.options.metrics,
       encoded: this.encoded,
@@ -144,9 +179,13 @@ export class BrokerService {
   }
 
   private publishStream(call: Parameters<BrokerHandlers['publishStream']>[0]): void {
+    this.withGuard(call, 'PublishStream', (guard) => this.publishStreamWith(call, guard));
+  }
+
+  private publishStreamWith(call: Parameters<BrokerHandlers['publishStream']>[0], guard: RequestGuard): void {
     new PublishStreamSession(call, {
       writer: this.options.writer,
-      guard: this.guard,
+      guard,
       gate: this.gate,
       metrics: this.options.metrics,
       logger: this.logger,
@@ -177,8 +216,8 @@ export class BrokerService {
     );
   }
 
-  private async publish(req: PublishRequest): Promise<PublishResponse> {
-    const input = this.guard.publish(req);
+  private async publish(req: PublishRequest, guard: RequestGuard): Promise<PublishResponse> {
+    const input = guard.publish(req);
     return this.withinBudget(input.body.length, async () => ({ id: await this.options.writer.append(input) }));
   }
 
@@ -197,8 +236,8 @@ export class BrokerService {
     }
   }
 
-  private async publishBatch(req: PublishBatchRequest): Promise<PublishBatchResponse> {
-    const inputs = this.guard.publishBatch(req);
+  private async publishBatch(req: PublishBatchRequest, guard: RequestGuard): Promise<PublishBatchResponse> {
+    const inputs = guard.publishBatch(req);
     const bytes = inputs.reduce((sum, input) => sum + input.body.length, 0);
     return this.withinBudget(bytes, () => this.appendBatch(inputs));
   }
@@ -208,8 +247,8 @@ export class BrokerService {
     return { ids: await this.options.writer.appendBatch(inputs) };
   }
 
-  private async fetch(request: FetchRequest): Promise<MessageResponse> {
-    const { subject, id } = this.guard.fetch(request);
+  private async fetch(request: FetchRequest, guard: RequestGuard): Promise<MessageResponse> {
+    const { subject, id } = guard.fetch(request);
     const peer = this.options.router?.peerFor(subject);
     if (peer !== undefined) return peer.fetch(request);
     const found = await this.options.reader.get(subject, id);
@@ -241,8 +280,12 @@ export class BrokerService {
     }
   }
 
-  private async fetchRange(request: FetchRangeRequest, signal: AbortSignal): Promise<FetchRangeResponse> {
-    const req = this.guard.fetchRange(request);
+  private async fetchRange(
+    request: FetchRangeRequest,
+    signal: AbortSignal,
+    guard: RequestGuard,
+  ): Promise<FetchRangeResponse> {
+    const req = guard.fetchRange(request);
     const peer = this.options.router?.peerFor(req.subject);
     if (peer !== undefined) return peer.fetchRange(request, signal);
     const info = await this.options.reader.subjectInfo(req.subject);
@@ -291,8 +334,8 @@ export class BrokerService {
     );
   }
 
-  private async getSubject(request: GetSubjectRequest): Promise<SubjectInfo> {
-    const { subject } = this.guard.getSubject(request);
+  private async getSubject(request: GetSubjectRequest, guard: RequestGuard): Promise<SubjectInfo> {
+    const { subject } = guard.getSubject(request);
     const peer = this.options.router?.peerFor(subject);
     if (peer !== undefined) return peer.getSubject(request);
     const info = await this.options.reader.subjectInfo(subject);
@@ -315,6 +358,9 @@ export class BrokerService {
     };
   }
 }
+
+/** A server stream, as far as ending it with a status goes. */
+type StreamCall = { emit(event: 'error', err: unknown): boolean };
 
 /**
  * Aborted when the client gives up on the call (it cancels, or its deadline passes: grpc-js cancels the call on the
