@@ -148,6 +148,37 @@ describe('broker with secured dependencies (Redis TLS + ACL user, CQL authentica
     });
   });
 
+  it('should stop at start with INVALID_CONFIG naming SCYLLA_TLS_CA when the CQL certificate is not of that CA', async () => {
+    const otherCa = join(secrets, 'other-ca.pem');
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=another CA',
+      '-keyout',
+      join(secrets, 'other-ca.key'),
+      '-out',
+      otherCa,
+    ]);
+    const started = startBrokerProcess({
+      ...(await cqlEnv(s.cqlPassword)),
+      SCYLLA_TLS_CA: otherCa,
+      BROKER_CLUSTER: randomName('sec'),
+      BROKER_ID: 'secured-4',
+      BROKER_WORKERS: '1',
+    });
+    await assert.rejects(started, (err: Error) => {
+      assert.match(err.message, /exited with 2 before listening/);
+      assert.match(err.message, /error: INVALID_CONFIG: SCYLLA_TLS_CA: .*does not check out against SCYLLA_TLS_CA/);
+      return true;
+    });
+  });
+
   it('should say once that Redis refused its credentials and still compact in process', async () => {
     const broker = await startBrokerProcess({
       ...(await redisEnv('not-the-password', randomQueueName('secured'))),
