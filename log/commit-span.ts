@@ -29,3 +29,12 @@ export function endCommitSpan(span: TraceSpan | undefined, writeSeconds: number,
   if (err !== undefined) span.fail(err);
   span.end();
 }
+
+/**
+ * Runs a commit's writes inside its span, so the writes that trace themselves (the cold tier's, acks replicated) are
+ * its children; without a span, inside no span at all rather than whatever context scheduled the flush.
+ */
+export function withinCommit<T>(tracing: Tracing | undefined, span: TraceSpan | undefined, write: () => T): T {
+  if (tracing === undefined) return write();
+  return span === undefined ? tracing.resume(undefined, write) : tracing.within(span, write);
+}

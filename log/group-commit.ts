@@ -1,7 +1,7 @@
 import { UnavailableError, type LogObserver, type LogRecord, type SegmentInfo } from '../core/index.js';
 import type { TraceLink, Tracing } from '../core/index.js';
 import { encodeHead, encodeSegment, segmentInfo, type SegmentState } from './codec.js';
-import { endCommitSpan, startCommitSpan } from './commit-span.js';
+import { endCommitSpan, startCommitSpan, withinCommit } from './commit-span.js';
 import type { DueReservations, IdReserver } from './id-reserver.js';
 import { headKey, offsetKey } from './keys.js';
 import { notify } from './notify.js';
@@ -219,7 +219,7 @@ export class GroupCommit {
     const started = performance.now();
     const span = startCommitSpan(this.options.tracing, appends, records, bytes);
     try {
-      await this.write(batch, sync, heads, reserving, appends);
+      await withinCommit(this.options.tracing, span, () => this.write(batch, sync, heads, reserving, appends));
     } catch (err) {
       endCommitSpan(span, (performance.now() - started) / 1000, sync, err);
       this.retractMarks(appends, sync);

@@ -37,6 +37,7 @@ import { withStorageLimitLog } from './storage-limit-log.js';
 import { LogWriteHealth, type ServingStatus } from './log-write-health.js';
 import { createLogger } from './logger.js';
 import { processTracing } from '../tracing/process-tracing.js';
+import { tracedColdStore } from '../tracing/traced-cold-store.js';
 
 /** Starts the background work on the broker's log (compaction, replication); resolves with how to stop it. */
 export type BackgroundStarter = (deps: {
@@ -331,7 +332,9 @@ export async function openColdStore(
   if (config.scyllaContactPoints.length === 0) return undefined;
   // Loaded only now: cassandra-driver adds resident code a broker on embedded defaults never uses.
   const { openCassandraColdStore } = await import('../../tiering/cassandra/index.js');
-  const tier = new ColdTier({ open: () => openCassandraColdStore(cassandraOptions(config, registry, logger)), logger });
+  const open = async (): Promise<ColdStore> =>
+    tracedColdStore(await openCassandraColdStore(cassandraOptions(config, registry, logger)), processTracing());
+  const tier = new ColdTier({ open, logger });
   await tier.firstAttempt.catch(async (err: unknown) => {
     await tier.close();
     throw err;

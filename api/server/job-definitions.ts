@@ -3,6 +3,8 @@ import { NotOwnerError, type SegmentRef } from '../../core/index.js';
 import type { JobMetrics, KeyedJob, PeriodicJob } from '../../jobs/index.js';
 import type { Compactor } from '../../retention/index.js';
 import type { Replicator } from '../../tiering/index.js';
+import { inSpan } from '../tracing/in-span.js';
+import { processTracing } from '../tracing/process-tracing.js';
 
 /** The job names: label values of broker_jobs_total{job} and the last part of the BullMQ queue names. */
 export const COMPACTION = 'compaction';
@@ -41,10 +43,18 @@ export function replicationJob(replicator: Replicator, metrics: JobMetrics, conc
     // Only the key crosses the queue: a job that waited in Redis reads the segment as it is now. A job queued for
     // this worker before BROKER_WORKERS changed may name another worker's partition: that worker's own sweep owes
     // it, so here it is done with, not failed into the dead letters.
+    // With tracing on, each job is a trace of its own (sampled at the ratio), its CQL writes its children.
     run: (ref) =>
-      replicator.replicate({ subject: ref.subject, baseOffset: ref.baseOffset }).catch((err: unknown) => {
-        if (!(err instanceof NotOwnerError)) throw err;
-      }),
+      inSpan(
+        processTracing(),
+        'job replication',
+        { subject: ref.subject, base_offset: ref.baseOffset },
+        () =>
+          replicator.replicate({ subject: ref.subject, baseOffset: ref.baseOffset }).catch((err: unknown) => {
+            if (!(err instanceof NotOwnerError)) throw err;
+          }),
+        true,
+      ),
     owed: () => replicator.owed(),
     onSwept: (owed) => metrics.setLag(owed),
   };
