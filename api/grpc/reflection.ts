@@ -1,5 +1,11 @@
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
-import { FieldDescriptorProto_Type, FileDescriptorProtoSchema, type DescriptorProto } from '@bufbuild/protobuf/wkt';
+import {
+  FieldDescriptorProto_Type,
+  FileDescriptorProtoSchema,
+  type DescriptorProto,
+  type FieldDescriptorProto,
+  type FileDescriptorProto,
+} from '@bufbuild/protobuf/wkt';
 import type { Server } from '@grpc/grpc-js';
 import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
@@ -33,7 +39,7 @@ export class BrokerReflection {
       defaults: true,
       includeDirs: [...protos.includeDirs],
     });
-    this.service = new ReflectionService(withMapEntryNames(pkg));
+    this.service = new ReflectionService(withDescriptorFixes(pkg));
   }
 
   addToServer(server: Pick<Server, 'addService'>): void {
@@ -57,6 +63,112 @@ function reflectedProtoFiles(): { files: string[]; includeDirs: string[] } {
   return { files, includeDirs };
 }
 
+/** The descriptors as protoc would write them: map entries named `<Field>Entry`, every file's imports listed. */
+export function withDescriptorFixes(pkg: PackageDefinition): PackageDefinition {
+  return withDependencies(withMapEntryNames(pkg));
+}
+
+/**
+ * proto-loader combines each package into one file (`google_rpc.proto`) and lists no imports, so a field of another
+ * package's type (RetryInfo's google.protobuf.Duration) does not resolve in a client's descriptor pool and grpcurl
+ * then refuses every symbol of the file. Add as imports the files that define the types a file's fields name.
+ */
+export function withDependencies(pkg: PackageDefinition): PackageDefinition {
+  const files = new Map<string, FileDescriptorProto>();
+  for (const definition of Object.values(pkg)) {
+    for (const bin of fileDescriptorProtosOf(definition) ?? []) {
+      const file = fromBinary(FileDescriptorProtoSchema, bin);
+      files.set(file.name, file);
+    }
+  }
+  const definedIn = new Map<string, string>();
+  for (const file of files.values()) {
+    for (const name of typeNames(file)) definedIn.set(name, file.name);
+  }
+  const fixed = new Map<Buffer, Buffer>();
+  const fix = (bin: Buffer): Buffer => {
+    let out = fixed.get(bin);
+    if (out === undefined) {
+      const file = fromBinary(FileDescriptorProtoSchema, bin);
+      const needed = new Set(file.dependency);
+      const root = file.package === '' ? '' : `.${file.package}`;
+      for (const field of fieldsIn(root, file.messageType)) {
+        const absolute = resolveType(field.scope, field.proto.typeName, definedIn);
+        if (absolute === undefined) continue;
+        field.proto.typeName = absolute;
+        const home = definedIn.get(absolute);
+        if (home !== undefined && home !== file.name) needed.add(home);
+      }
+      file.dependency = [...needed];
+      out = Buffer.from(toBinary(FileDescriptorProtoSchema, file));
+      fixed.set(bin, out);
+    }
+    return out;
+  };
+  return mapDescriptors(pkg, fix);
+}
+
+function fileDescriptorProtosOf(definition: unknown): Buffer[] | undefined {
+  const protos: unknown = (definition as { fileDescriptorProtos?: unknown }).fileDescriptorProtos;
+  return Array.isArray(protos) ? (protos as Buffer[]) : undefined;
+}
+
+function mapDescriptors(pkg: PackageDefinition, fix: (bin: Buffer) => Buffer): PackageDefinition {
+  const result: PackageDefinition = {};
+  for (const [name, definition] of Object.entries(pkg)) {
+    const protos = fileDescriptorProtosOf(definition);
+    result[name] =
+      protos === undefined
+        ? definition
+        : ({ ...definition, fileDescriptorProtos: protos.map(fix) } as typeof definition);
+  }
+  return result;
+}
+
+/** Fully qualified names (`.pkg.Msg`, `.pkg.Msg.Nested`) of the messages and enums a file defines. */
+function typeNames(file: FileDescriptorProto): string[] {
+  const names: string[] = [];
+  const visit = (prefix: string, messages: readonly DescriptorProto[]): void => {
+    for (const message of messages) {
+      const name = `${prefix}.${message.name}`;
+      names.push(name);
+      for (const e of message.enumType) names.push(`${name}.${e.name}`);
+      visit(name, message.nestedType);
+    }
+  };
+  const root = file.package === '' ? '' : `.${file.package}`;
+  for (const e of file.enumType) names.push(`${root}.${e.name}`);
+  visit(root, file.messageType);
+  return names;
+}
+
+/** Every field naming a message or enum type, with the scope (`.pkg.Msg`) its relative type name is read in. */
+function fieldsIn(
+  scope: string,
+  messages: readonly DescriptorProto[],
+): { scope: string; proto: FieldDescriptorProto }[] {
+  return messages.flatMap((m) => {
+    const inner = `${scope}.${m.name}`;
+    return [
+      ...m.field.filter((f) => f.typeName !== '').map((proto) => ({ scope: inner, proto })),
+      ...fieldsIn(inner, m.nestedType),
+    ];
+  });
+}
+
+/**
+ * protobufjs writes a type name as the .proto spelt it (`protobuf.Duration` inside package google.rpc); protoc writes
+ * it absolute. Resolve it as protoc does: innermost scope first, then each enclosing one.
+ */
+function resolveType(scope: string, typeName: string, known: ReadonlyMap<string, string>): string | undefined {
+  if (typeName.startsWith('.')) return typeName;
+  for (let at = scope; ; at = at.slice(0, Math.max(0, at.lastIndexOf('.')))) {
+    const candidate = `${at}.${typeName}`;
+    if (known.has(candidate)) return candidate;
+    if (at === '') return undefined;
+  }
+}
+
 /**
  * protobufjs 7 (under proto-loader) names a map field's entry message `Field` instead of `FieldEntry`. Clients
  * built on Go's protodesc (grpcurl) reject such a descriptor ("incorrect implicit map entry name") and then
@@ -74,14 +186,7 @@ export function withMapEntryNames(pkg: PackageDefinition): PackageDefinition {
     }
     return out;
   };
-  const result: PackageDefinition = {};
-  for (const [name, definition] of Object.entries(pkg)) {
-    const protos: unknown = (definition as { fileDescriptorProtos?: unknown }).fileDescriptorProtos;
-    result[name] = Array.isArray(protos)
-      ? ({ ...definition, fileDescriptorProtos: (protos as Buffer[]).map(fix) } as typeof definition)
-      : definition;
-  }
-  return result;
+  return mapDescriptors(pkg, fix);
 }
 
 function renameMapEntries(message: DescriptorProto): void {
