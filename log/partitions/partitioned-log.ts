@@ -21,6 +21,7 @@ import { LevelDbLog } from '../leveldb-log.js';
 import { notify } from '../notify.js';
 import type { PartitionedLogOptions } from '../options.js';
 import { settleReservations, type ReleaseOptions } from '../reservation-settle.js';
+import { heldOpenError, reopenWhileHeld } from './held-open.js';
 import { ensurePartitionLayout, isDirectory, partitionDir, type PartitionLayout } from './layout.js';
 import { mergeSegmentPages, mergeSubjectNames } from './merge.js';
 import { PartitionSettings, ownedPartitions } from './partition-options.js';
@@ -45,6 +46,8 @@ export class PartitionedLog implements Log {
   private readonly ownedSet: Set<number>;
   private readonly logs = new Map<number, LevelDbLog>();
   private readonly opening = new Map<number, Promise<LevelDbLog>>();
+  /** Partitions acquired and not open yet: never read as empty meanwhile (held-open.ts). */
+  private readonly acquiring = new Set<number>();
   private readonly sealListeners = new Set<(segment: SegmentInfo) => void>();
   private closing: Promise<void> | undefined;
 
@@ -70,9 +73,11 @@ export class PartitionedLog implements Log {
    * when configured, so its ids continue above anything the previous owner may have acknowledged).
    */
   async acquire(partition: number): Promise<void> {
-    this.checkPartition(partition);
+    ownedPartitions([partition], this.partitions); // throws for one that is not the data dir's
     this.ownedSet.add(partition);
-    await this.openPartition(partition);
+    this.acquiring.add(partition);
+    const wanted = (): boolean => this.acquiring.has(partition) && this.closing === undefined;
+    await this.openPartition(partition).catch(reopenWhileHeld(() => this.openPartition(partition), wanted));
   }
 
   /**
@@ -82,6 +87,7 @@ export class PartitionedLog implements Log {
    */
   async release(partition: number, options: ReleaseOptions = {}): Promise<void> {
     this.ownedSet.delete(partition);
+    this.acquiring.delete(partition);
     const log = this.logs.get(partition) ?? (await this.opening.get(partition)?.catch(() => undefined));
     this.logs.delete(partition);
     await log?.close();
@@ -101,12 +107,6 @@ export class PartitionedLog implements Log {
   async sealPartition(partition: number): Promise<SegmentInfo[]> {
     const log = this.logs.get(partition);
     return log === undefined ? [] : log.sealStaleSegments(Number.MAX_SAFE_INTEGER);
-  }
-
-  private checkPartition(partition: number): void {
-    if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitions) {
-      throw new RangeError(`partition ${partition} is not one of the ${this.partitions} of this data dir`);
-    }
   }
 
   /**
@@ -181,7 +181,7 @@ export class PartitionedLog implements Log {
   /** The subject's partition's log for a read: undefined while it has no dir (an empty log). */
   private async reading(subject: string): Promise<LevelDbLog | undefined> {
     const p = this.route(subject);
-    return this.logs.get(p) ?? this.opening.get(p);
+    return this.logs.get(p) ?? this.opening.get(p) ?? (this.acquiring.has(p) ? this.openPartition(p) : undefined);
   }
 
   /** The subject's partition's log for a write, created if it has no dir yet. */
@@ -205,6 +205,7 @@ export class PartitionedLog implements Log {
       (log) => {
         this.logs.set(p, log);
         this.opening.delete(p);
+        this.acquiring.delete(p);
       },
       () => this.opening.delete(p),
     );
@@ -215,7 +216,7 @@ export class PartitionedLog implements Log {
     if (this.closing !== undefined) throw new UnavailableError('the log is closed');
     const dir = partitionDir(this.layout, p);
     await mkdir(dir, { recursive: true });
-    const log = await LevelDbLog.open(this.settings.forPartition(p));
+    const log = await LevelDbLog.open(this.settings.forPartition(p)).catch(heldOpenError(p, this.acquiring.has(p)));
     if (this.closing !== undefined) {
       await log.close();
       throw new UnavailableError('the log is closed');
