@@ -68,6 +68,8 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   private timer: NodeJS.Timeout | undefined;
   private started = false;
   private stopped = false;
+  /** When the last round (or view refresh) began, by this member's clock: refresh() runs at most so often. */
+  private lastRoundAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: LeaseKeeperOptions) {
     super();
@@ -101,6 +103,30 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   tick(): Promise<void> {
     this.round ??= this.runRound().finally(() => (this.round = undefined));
     return this.round;
+  }
+
+  /**
+   * A round now, for a partition that is moving (a call found no owner, or a refusal before its append): the
+   * new owner claims as soon as the row is free rather than at its next timed round, and routing sees the new row.
+   * At most one per `minIntervalMs`; joined when one is running. After stop() it only re-reads the members and rows
+   * (no heartbeat: the member has left), so a leaving broker still routes its last calls to the new owners.
+   */
+  refresh(minIntervalMs = 100): Promise<void> {
+    if (this.round !== undefined) return this.round;
+    if (!this.started || this.o.now() - this.lastRoundAt < minIntervalMs) return Promise.resolve();
+    if (!this.stopped) return this.tick();
+    this.lastRoundAt = this.o.now();
+    this.round = this.readView()
+      .then((view) => {
+        if (view !== undefined) this.view = view;
+      })
+      .finally(() => (this.round = undefined));
+    return this.round;
+  }
+
+  /** The member placement gives the partition to, as the last round saw the live members. */
+  placedOn(partition: number): string | undefined {
+    return this.view?.desired[partition];
   }
 
   /** True while this member holds the partition, is not handing it over, and its lease is safely ahead. */
@@ -171,6 +197,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
 
   private async runRound(): Promise<void> {
     if (this.stopped) return;
+    this.lastRoundAt = this.o.now();
     const view = await this.observe();
     if (view !== undefined) this.view = view;
     await Promise.all([
@@ -182,11 +209,15 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   /** Heartbeat, then the live members and rows; undefined when the store cannot be read. */
   private async observe(): Promise<View | undefined> {
     await this.call(() => this.store.heartbeat(this.o.member, this.o.memberTtlMs));
+    return this.readView(true);
+  }
+
+  /** The live members (this one included when `self`, even before its heartbeat is visible) and every row. */
+  private async readView(self = false): Promise<View | undefined> {
     const read = await this.call(() => Promise.all([this.store.liveMembers(), this.store.ownerships()]));
     if (read === undefined) return undefined;
     const [live, rows] = read;
-    // This member counts itself live even when its own heartbeat is not visible yet.
-    const members = live.some((m) => m.id === this.o.member.id) ? live : [...live, this.o.member];
+    const members = !self || live.some((m) => m.id === this.o.member.id) ? live : [...live, this.o.member];
     const ids = members.map((m) => m.id);
     return { members, rows: new Map(rows.map((r) => [r.partition, r])), desired: placement(this.o.partitions, ids) };
   }

@@ -1,5 +1,6 @@
 import { UnavailableError, type ClusterMember } from '../../core/index.js';
-import type { Owners } from '../workers/owners.js';
+import type { OwnerMoves, Owners } from '../workers/owners.js';
+import type { Interceptor } from '@grpc/grpc-js';
 import { WorkerPeer } from '../workers/worker-peer.js';
 
 /** What the routing needs of the lease keeper (cluster/LeaseKeeper). */
@@ -7,6 +8,12 @@ export interface OwnershipView {
   readonly memberId: string;
   ownerOf(partition: number): { readonly member: string; readonly address?: string } | undefined;
   members(): readonly ClusterMember[];
+  /** The member placement gives the partition to, as the last round saw the live members. */
+  placedOn(partition: number): string | undefined;
+  /** Reads the ownership rows again now (rate-limited by the lease keeper). */
+  refresh(): Promise<void>;
+  /** How long a call may be held for a moving partition's next owner, ms. */
+  readonly handoverWaitMs: number;
 }
 
 /** What the routing needs of the local log. */
@@ -23,12 +30,22 @@ export interface LocalPartitions {
  */
 export class ClusterOwners implements Owners {
   private readonly peers = new Map<string, WorkerPeer>();
+  readonly moves: OwnerMoves;
 
   constructor(
     private readonly view: OwnershipView,
     private readonly log: LocalPartitions,
     private readonly onCall: (method: string, to: string) => void = () => undefined,
-  ) {}
+    /** Added to every call to another member (the cluster token's interceptor). */
+    private readonly interceptors: Interceptor[] = [],
+  ) {
+    this.moves = {
+      waitMs: view.handoverWaitMs,
+      refresh: () => view.refresh(),
+      target: (subject) => this.target(subject),
+      self: () => this.self(),
+    };
+  }
 
   peerOf(subject: string): WorkerPeer | undefined {
     if (this.log.owns(subject)) return undefined;
@@ -66,9 +83,30 @@ export class ClusterOwners implements Owners {
   serving(subject: string): WorkerPeer {
     const owner = this.peerOf(subject);
     if (owner !== undefined) return owner;
-    const self = this.view.members().find((m) => m.id === this.view.memberId);
+    const self = this.self();
     if (self === undefined) throw new UnavailableError(`this member is not registered yet; retry`);
-    return this.peer(self.id, self.address);
+    return self;
+  }
+
+  private self(): WorkerPeer | undefined {
+    const self = this.view.members().find((m) => m.id === this.view.memberId);
+    return self === undefined ? undefined : this.peer(self.id, self.address);
+  }
+
+  /**
+   * During a move: this member, the live owner, or (no live owner: released, or its owner gone) the live member
+   * placed to take it, whose NOT_OWNER answer comes with a claim round of its own (cluster-parts.ts).
+   */
+  private target(subject: string): WorkerPeer | 'local' | undefined {
+    if (this.log.owns(subject)) return 'local';
+    const partition = this.log.partitionOf(subject);
+    const owner = this.view.ownerOf(partition);
+    if (owner?.member === this.view.memberId) return undefined;
+    if (owner?.address !== undefined) return this.peer(owner.member, owner.address);
+    const placed = this.view.placedOn(partition);
+    const member = this.view.members().find((m) => m.id === placed);
+    if (member === undefined || member.id === this.view.memberId) return undefined;
+    return this.peer(member.id, member.address);
   }
 
   close(): void {
@@ -81,7 +119,8 @@ export class ClusterOwners implements Owners {
     const key = `${member}@${address}`;
     let peer = this.peers.get(key);
     if (peer === undefined) {
-      peer = new WorkerPeer(member, address, { onCall: (method) => this.onCall(method, member), failFast: true });
+      const onCall = (method: string): void => this.onCall(method, member);
+      peer = new WorkerPeer(member, address, { onCall, failFast: true, interceptors: this.interceptors });
       this.peers.set(key, peer);
     }
     return peer;

@@ -20,6 +20,7 @@ import type { WorkerTopology } from '../workers/worker-topology.js';
 import { ClusterMetrics, type OwnershipSnapshot } from './cluster-metrics.js';
 import { ClusterOwners, type OwnershipView } from './cluster-owners.js';
 import { WorkerPeerEndpoint } from './worker-member.js';
+import { ClusterToken } from '../security/cluster-token.js';
 
 /** The cluster's tables on the CQL server: who owns which partition, and the ids reserved ahead of each subject. */
 export interface ClusterStores {
@@ -106,11 +107,16 @@ export class ClusterParts {
       memberId: this.memberId,
       ownerOf: (p) => this.keeper?.ownerOf(p),
       members: () => this.keeper?.members() ?? [],
+      placedOn: (p) => this.keeper?.placedOn(p),
+      refresh: () => this.keeper?.refresh() ?? Promise.resolve(),
+      // A graceful hand-over takes a fraction of this; a crashed owner's partitions move after lease + drift +
+      // a round, so a call held for a lease may still find nobody, and the client retries as before.
+      handoverWaitMs: config.leaseMs,
     };
-    this.owners = new ClusterOwners(view, {
-      partitionOf: (s) => this.log().partitionOf(s),
-      owns: (s) => this.log().owns(s),
-    });
+    // Members send the cluster token the others require of calls marked forwarded (api/security/cluster-token.ts).
+    const token = ClusterToken.fromConfig(config);
+    const log = { partitionOf: (s: string) => this.log().partitionOf(s), owns: (s: string) => this.log().owns(s) };
+    this.owners = new ClusterOwners(view, log, undefined, token === undefined ? [] : [token.interceptor()]);
     this.hub = new UpstreamHub((subject) => this.ownerClient(subject), { registry, logger });
     this.metrics = new ClusterMetrics(registry, () => this.ownership());
   }
@@ -123,7 +129,12 @@ export class ClusterParts {
       owned: [],
       idReservations: this.stores.reservations,
       appendGate: (p) => this.keeper?.canAppend(p) ?? false,
-      ownerName: (p) => this.keeper?.ownerOf(p)?.member ?? 'nobody yet',
+      ownerName: (p) => {
+        // Asked to append or read a partition it does not serve: a call forwarded here because placement gives
+        // it this member (the owner left or released it), so a round now claims it instead of at the next timed one.
+        if (this.keeper?.canAppend(p) !== true) void this.keeper?.refresh();
+        return this.keeper?.ownerOf(p)?.member ?? 'nobody yet';
+      },
     };
   }
 
@@ -160,13 +171,23 @@ export class ClusterParts {
       // A hand-over seals the partition's open segments and replicates them, so the next owner serves every id;
       // the release settles the id reservations to the heads while the lease is held, so the ids continue densely.
       handOver: async (p) => {
+        const began = performance.now();
         await log.sealPartition(p);
+        const sealed = performance.now();
         await flush();
+        const flushed = performance.now();
         await log.release(p, {
           settleWhile: () => holdsSafely(keeper, p, this.config),
           onSettleError: (err) =>
             this.logger.warn({ err, partition: p }, 'id reservations not settled: the next owner skips to them'),
         });
+        const ms = (from: number, to: number) => Math.round(to - from);
+        const took = {
+          sealMs: ms(began, sealed),
+          flushMs: ms(sealed, flushed),
+          closeMs: ms(flushed, performance.now()),
+        };
+        this.logger.info({ partition: p, ...took }, 'partition handed over; releasing it');
       },
     });
     keeper.on('acquired', (p, epoch) => {
@@ -189,12 +210,24 @@ export class ClusterParts {
     this.logger.info({ member: this.memberId, address, held: keeper.held().length }, 'joined the cluster');
   }
 
+  private leaving: Promise<void> | undefined;
+
+  /**
+   * The first step of a shutdown, while the gRPC server still serves (compose.ts closes this before it): leaves
+   * the membership and hands every partition over, so the next owners claim while calls forwarded here are still
+   * answered NOT_OWNER (their forwarders hold them for the next owner) instead of finding the port closed.
+   */
+  handOver(): Promise<void> {
+    this.leaving ??= this.keeper?.stop({ handOver: true }) ?? Promise.resolve();
+    return this.leaving;
+  }
+
   /**
    * Leaves the cluster: hands every partition over (flushed to the cold tier), then closes the channels, and a
    * worker's peer port last (calls other members forwarded before they saw the new owners still finish).
    */
   async stop(): Promise<void> {
-    await this.keeper?.stop({ handOver: true });
+    await this.handOver();
     this.hub.close();
     this.owners.close();
     await this.peerEndpoint?.close(this.config.shutdownTimeoutMs);

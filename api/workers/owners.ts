@@ -12,6 +12,26 @@ export interface Owners {
   peerNamed(owner: string, tried: WorkerPeer): WorkerPeer | undefined;
   /** Every other owner: ListSubjects asks them all. */
   others(): readonly WorkerPeer[];
+  /** How a call waits for a partition moving between owners; absent: it does not (workers of one broker). */
+  readonly moves?: OwnerMoves;
+}
+
+/**
+ * Partitions moving between the members of a cluster (a hand-over): a call refused before its append, or finding
+ * no owner, is held and tried again at the next owner within `waitMs` (routing-log.ts, `held`).
+ */
+export interface OwnerMoves {
+  /** How long one call may be held for the next owner, ms. */
+  readonly waitMs: number;
+  /** Reads the owners again (at most every 100 ms), which also lets a claim due on this member happen now. */
+  refresh(): Promise<void>;
+  /**
+   * Where to try the subject now: 'local' when this member's log holds it, its live owner, else the live member
+   * placement gives it to (asked, it claims at once once the row is free); undefined when there is none yet.
+   */
+  target(subject: string): WorkerPeer | 'local' | undefined;
+  /** This member reached through its own port, for reads held until the partition came here. */
+  self(): WorkerPeer | undefined;
 }
 
 /** The workers of one broker: worker p mod N owns partition p. */

@@ -30,6 +30,17 @@ export function fromStatus(decoded: Status, peer: string): Error {
 }
 
 /**
+ * grpc-js's words when a fail-fast call found no connection to the peer (refused, or none yet): the call never
+ * left this process, so the peer did nothing for it.
+ */
+const NEVER_SENT = /No connection established|ECONNREFUSED/;
+
+/** Whether a failed forwarded call is one that never reached its peer (transportError's message keeps the cause). */
+export function neverSent(err: BrokerError): boolean {
+  return err instanceof RemoteBrokerError && err.metadata.peer !== undefined && NEVER_SENT.test(err.message);
+}
+
+/**
  * A status with no broker reason: grpc-js's own (the worker is restarting, the socket closed, a deadline passed).
  * Unavailability is retriable for the client; anything else is a broken invariant between workers (INTERNAL).
  */

@@ -24,6 +24,7 @@ import type {
 import type { OwnerPeer, RequestRouter } from '../grpc/request-router.js';
 import type { WorkerPeer } from './worker-peer.js';
 import type { Owners } from './owners.js';
+import { neverSent } from './remote-error.js';
 
 /** Opens tail cursors on subjects other workers own (the upstream hub). */
 export interface RemoteTails {
@@ -45,8 +46,15 @@ export class WorkerRouting implements LogWriter, LogReader, RequestRouter {
   ) {}
 
   peerFor(subject: string): OwnerPeer | undefined {
-    const peer = this.owners.peerOf(subject);
-    return peer === undefined ? undefined : new ReroutingPeer(peer, this.owners);
+    let peer: WorkerPeer | undefined;
+    try {
+      peer = this.owners.peerOf(subject);
+    } catch (err) {
+      // Nobody owns it this moment: a cluster's read waits for the next owner (a ReroutingPeer with no first try).
+      if (this.owners.moves === undefined) throw err;
+      return new ReroutingPeer(undefined, this.owners, subject, err);
+    }
+    return peer === undefined ? undefined : new ReroutingPeer(peer, this.owners, subject);
   }
 
   others(): readonly OwnerPeer[] {
@@ -58,10 +66,15 @@ export class WorkerRouting implements LogWriter, LogReader, RequestRouter {
     try {
       peer = this.owners.peerOf(input.subject);
     } catch (err) {
-      return Promise.reject(err);
+      if (this.owners.moves === undefined) return Promise.reject(err);
+      return held(this.owners, input.subject, undefined, (to) => this.appendAt(to, input), refusedBeforeAppend, err);
     }
     if (peer === undefined) return this.local.writer.append(input);
-    return rerouted(this.owners, peer, (owner) => owner.publishes.append(input));
+    return held(this.owners, input.subject, peer, (to) => this.appendAt(to, input), refusedBeforeAppend);
+  }
+
+  private appendAt(to: WorkerPeer | 'local', input: AppendInput): Promise<number> {
+    return to === 'local' ? this.local.writer.append(input) : to.publishes.append(input);
   }
 
   appendMany(inputs: readonly AppendInput[]): Promise<number[]> {
@@ -115,51 +128,115 @@ export class WorkerRouting implements LogWriter, LogReader, RequestRouter {
   }
 }
 
+const RETRY_EVERY_MS = 50;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /**
  * A forwarded call whose owner turns out not to own the partition (a view one round old, while partitions move) is
- * made once more at the owner it names; a NOT_OWNER that remains reaches the client as UNAVAILABLE, retriable:
- * NOT_OWNER is for forwarders, clients never see it.
+ * made once more at the owner it names. In a cluster (owners.moves) a call that was refused before anything was
+ * appended (`safe`), or found no owner, is then held: every 50 ms the owners are read again and the call is tried
+ * at the owner they name now (or the member placed to take it), until `moves.waitMs` has passed. What remains
+ * reaches the client as UNAVAILABLE, retriable: NOT_OWNER is for forwarders, clients never see it.
  */
-async function rerouted<T>(owners: Owners, first: WorkerPeer, call: (peer: WorkerPeer) => Promise<T>): Promise<T> {
-  try {
-    return await call(first);
-  } catch (err) {
-    const named = err instanceof BrokerError && err.reason === 'NOT_OWNER' ? err.metadata.owner : undefined;
-    const next = named === undefined ? undefined : owners.peerNamed(named, first);
-    if (next === undefined) throw retriable(err);
-    return call(next).catch((again: unknown) => Promise.reject(retriable(again)));
+async function held<T>(
+  owners: Owners,
+  subject: string,
+  first: WorkerPeer | undefined,
+  attempt: (to: WorkerPeer | 'local') => Promise<T>,
+  safe: (err: unknown) => boolean,
+  noOwner?: unknown,
+): Promise<T> {
+  const moves = owners.moves;
+  const until = Date.now() + (moves?.waitMs ?? 0);
+  let to = first as WorkerPeer | 'local' | undefined;
+  let last = noOwner;
+  let jumped = false;
+  for (;;) {
+    if (to !== undefined) {
+      try {
+        return await attempt(to);
+      } catch (err) {
+        if (!safe(err)) throw retriable(err);
+        last = err;
+        const named: WorkerPeer | undefined = jumped || to === 'local' ? undefined : namedPeer(owners, err, to);
+        jumped = true;
+        if (named !== undefined) {
+          to = named;
+          continue;
+        }
+      }
+    }
+    if (moves === undefined || Date.now() + RETRY_EVERY_MS > until)
+      throw retriable(last ?? new UnavailableError(`the partition of subject "${subject}" has no owner yet; retry`));
+    await sleep(RETRY_EVERY_MS);
+    await moves.refresh();
+    to = moves.target(subject);
   }
 }
 
-/** An owner's reads, each rerouted once when the owner refuses NOT_OWNER. */
+/** The peer a NOT_OWNER answer names, when it is another one than the one that answered. */
+function namedPeer(owners: Owners, err: unknown, tried: WorkerPeer): WorkerPeer | undefined {
+  const named = err instanceof BrokerError && err.reason === 'NOT_OWNER' ? err.metadata.owner : undefined;
+  return named === undefined ? undefined : owners.peerNamed(named, tried);
+}
+
+/**
+ * Whether a failed publish is known not to have been appended, so trying it at the next owner cannot append it
+ * twice: the owner refused it (NOT_OWNER: its append gate said no), or refused the call because it was shutting
+ * down (before any work), or the call never left this member (no connection to the owner). Any other failure
+ * (a timeout, a connection lost mid-call) has an unknown outcome and is not retried here, with or without an
+ * idempotency key: the keys a partition has seen are not carried to its next owner.
+ */
+function refusedBeforeAppend(err: unknown): boolean {
+  if (!(err instanceof BrokerError)) return false;
+  if (err.reason === 'NOT_OWNER') return true;
+  return err.reason === 'UNAVAILABLE' && (err.metadata.shutdown === 'true' || neverSent(err));
+}
+
+/** A read has no side effect: any refusal or unreachable owner may be tried at the next one. */
+function readRetriable(err: unknown): boolean {
+  return err instanceof BrokerError && (err.reason === 'NOT_OWNER' || err.reason === 'UNAVAILABLE');
+}
+
+/** An owner's reads, each rerouted once when the owner refuses NOT_OWNER, and in a cluster held while it moves. */
 class ReroutingPeer implements OwnerPeer {
   constructor(
-    private readonly first: WorkerPeer,
+    private readonly first: WorkerPeer | undefined,
     private readonly owners: Owners,
+    private readonly subject: string,
+    private readonly noOwner?: unknown,
   ) {}
 
   get name(): string {
-    return this.first.name;
+    return this.first?.name ?? 'the next owner';
   }
 
   fetch(request: FetchRequest): Promise<MessageResponse> {
-    return this.rerouted((peer) => peer.fetch(request));
+    return this.held((peer) => peer.fetch(request));
   }
 
   fetchRange(request: FetchRangeRequest, signal: AbortSignal): Promise<FetchRangeResponse> {
-    return this.rerouted((peer) => peer.fetchRange(request, signal));
+    return this.held((peer) => peer.fetchRange(request, signal));
   }
 
   getSubject(request: GetSubjectRequest): Promise<ProtoSubjectInfo> {
-    return this.rerouted((peer) => peer.getSubject(request));
+    return this.held((peer) => peer.getSubject(request));
   }
 
   listSubjects(request: ListSubjectsRequest, signal: AbortSignal): Promise<ListSubjectsResponse> {
+    if (this.first === undefined) return Promise.reject(retriable(this.noOwner));
     return this.first.listSubjects(request, signal);
   }
 
-  private rerouted<T>(call: (peer: WorkerPeer) => Promise<T>): Promise<T> {
-    return rerouted(this.owners, this.first, call);
+  /** A partition that came to this member meanwhile is read through its own port (served from the local log). */
+  private held<T>(call: (peer: WorkerPeer) => Promise<T>): Promise<T> {
+    const at = (to: WorkerPeer | 'local'): Promise<T> => {
+      const peer = to === 'local' ? this.owners.moves?.self() : to;
+      if (peer !== undefined) return call(peer);
+      return Promise.reject(new UnavailableError('this member is not registered in the cluster yet; retry'));
+    };
+    return held(this.owners, this.subject, this.first, at, readRetriable, this.noOwner);
   }
 }
 
