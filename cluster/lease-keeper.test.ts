@@ -237,6 +237,33 @@ describe('LeaseKeeper', () => {
       assert.deepEqual(partitionsOf(b), all);
     });
 
+    it('should let the next owner claim on refresh(), not at its next round, and still route after leaving', async () => {
+      const { keeper, store, clock } = cluster();
+      const a = keeper('a');
+      const b = keeper('b');
+      a.start();
+      await a.tick();
+      b.start();
+      await b.tick();
+      assert.deepEqual(partitionsOf(a), all);
+      await a.stop();
+      await b.refresh();
+      assert.deepEqual(partitionsOf(b), [], 'at most one round per 100 ms: the last one was just now');
+      clock.now += 100;
+      await b.refresh();
+      assert.deepEqual(partitionsOf(b), all, 'claimed in a round of its own');
+      clock.now += 100;
+      await a.refresh();
+      assert.deepEqual(a.ownerOf(3), { member: 'b', address: 'b:50051', epoch: 2 }, 'the leaver sees the new owner');
+      assert.equal(a.placedOn(3), 'b');
+      assert.deepEqual(
+        (await store.liveMembers()).map((m) => m.id),
+        ['b'],
+        'a refresh after stop() does not rejoin',
+      );
+      await b.stop({ handOver: false });
+    });
+
     it('should just forget its partitions without the hand-over, as a crash would', async () => {
       const { keeper, store, events } = cluster();
       const a = keeper('a');
