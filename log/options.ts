@@ -20,6 +20,10 @@ export interface LogOptions {
   readonly tailCacheRecords: number;
   /** Bytes of all tail caches together. @defaultValue 64 MiB */
   readonly tailCacheBytes: number;
+  /** LevelDB's block cache of this database, bytes (a partitioned log: of all partitions). @defaultValue level's 8 MiB */
+  readonly levelDbCacheBytes?: number;
+  /** LevelDB's write buffer of this database, bytes (a partitioned log: of all partitions). @defaultValue level's 4 MiB */
+  readonly levelDbWriteBufferBytes?: number;
   /** Subject states kept in memory; idle ones beyond this are evicted (least recently used first). @defaultValue 100000 */
   readonly subjectCacheSize: number;
   /** Subjects the log may hold; an append that would create one more is refused (SubjectLimitError). @defaultValue no limit */

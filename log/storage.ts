@@ -37,11 +37,19 @@ export const LEVELDB_MAX_OPEN_FILES = 256;
 /** LevelDB keeps at least this many files open whatever it is asked (it clips max_open_files to 64 + 10). */
 export const LEVELDB_MIN_OPEN_FILES = 74;
 
-export function createDb(dataDir: string, maxOpenFiles = LEVELDB_MAX_OPEN_FILES): Db {
+/** LevelDB's memory: its block cache and its write buffer (of which two may be resident during a flush), bytes. */
+export interface LevelDbMemory {
+  readonly cacheBytes?: number;
+  readonly writeBufferBytes?: number;
+}
+
+export function createDb(dataDir: string, maxOpenFiles = LEVELDB_MAX_OPEN_FILES, memory: LevelDbMemory = {}): Db {
   return new Level<Buffer, Buffer>(dataDir, {
     keyEncoding: 'buffer',
     valueEncoding: 'buffer',
     maxOpenFiles,
+    ...(memory.cacheBytes === undefined ? {} : { cacheSize: memory.cacheBytes }),
+    ...(memory.writeBufferBytes === undefined ? {} : { writeBufferSize: memory.writeBufferBytes }),
   });
 }
 

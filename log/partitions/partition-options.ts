@@ -18,6 +18,23 @@ export function evenSplit(total: number, partitions: number): number {
   return Math.max(1, Math.ceil(total / partitions));
 }
 
+/** LevelDB keeps at least this much write buffer (it clips smaller ones); the block cache gets the same floor. */
+const LEVELDB_MIN_MEMORY = 64 * 1024;
+
+/**
+ * Each partition's LevelDB block cache and write buffer: the totals split evenly over the data dir's partitions
+ * (ceil, at least 64 KiB), whichever of them this process opens, so all partitions of all workers together stay
+ * within the totals (at least 64 KiB each, which passes them only with more than 512 partitions at the defaults).
+ */
+function levelDbMemory(options: LogOptions, partitions: number): Partial<LogOptions> {
+  const split = (total: number): number => Math.max(LEVELDB_MIN_MEMORY, Math.ceil(total / partitions));
+  const { levelDbCacheBytes: cache, levelDbWriteBufferBytes: buffer } = options;
+  return {
+    ...(cache === undefined ? {} : { levelDbCacheBytes: split(cache) }),
+    ...(buffer === undefined ? {} : { levelDbWriteBufferBytes: split(buffer) }),
+  };
+}
+
 /**
  * Files each partition's LevelDB may hold open: LEVELDB_MAX_OPEN_FILES split over the partitions, but never below
  * what LevelDB keeps whatever it is asked (LEVELDB_MIN_OPEN_FILES).
@@ -65,6 +82,7 @@ export class PartitionSettings {
       ...limits,
       tailCacheBytes: share(options.tailCacheBytes),
       subjectCacheSize: evenSplit(options.subjectCacheSize, partitions),
+      ...levelDbMemory(options, partitions),
       ...(options.maxSubjects === undefined ? {} : { maxSubjects: share(options.maxSubjects) }),
       maxOpenFiles: options.maxOpenFiles ?? openFilesPerPartition(partitions),
     };
