@@ -5,7 +5,9 @@ import {
   type LogRecord,
   type LogWriter,
 } from '../core/index.js';
+import type { Tracing } from '../core/index.js';
 import { RECORD_HEADER_BYTES, encodeRecordValue } from './codec.js';
+import { inCallerContext } from './commit-span.js';
 import type { GroupCommit } from './group-commit.js';
 import { offsetKey } from './keys.js';
 import type { SegmentRoller } from './segment-roller.js';
@@ -25,6 +27,8 @@ export class Appender implements Pick<LogWriter, 'append' | 'appendMany'> {
     private readonly roller: SegmentRoller,
     private readonly now: () => number,
     private readonly limits: StorageLimits,
+    /** Appends waiting for their subject keep their call's trace context (commit-span.ts). @defaultValue off */
+    private readonly tracing?: Tracing,
   ) {}
 
   append(input: AppendInput): Promise<number> {
@@ -79,10 +83,11 @@ export class Appender implements Pick<LogWriter, 'append' | 'appendMany'> {
    */
   private queueForLoad(subject: string, assign: (state: SubjectState) => void, reject: (err: unknown) => void): void {
     this.commit.admit();
+    const assignLater = inCallerContext(this.tracing, assign);
     this.subjects.whenLoaded(subject, {
       loaded: (state) => {
         this.commit.settleAdmitted(true);
-        assign(state);
+        assignLater(state);
       },
       failed: (err) => {
         reject(err);

@@ -38,3 +38,13 @@ export function withinCommit<T>(tracing: Tracing | undefined, span: TraceSpan | 
   if (tracing === undefined) return write();
   return span === undefined ? tracing.resume(undefined, write) : tracing.within(span, write);
 }
+
+/**
+ * `later` to be called in the context active now: an append that waits for its subject's state to load is assigned
+ * from the loader's callback, which runs in the first waiter's context, and would link that call instead of its own.
+ */
+export function inCallerContext<A>(tracing: Tracing | undefined, later: (a: A) => void): (a: A) => void {
+  if (tracing === undefined) return later;
+  const link = tracing.capture();
+  return (a) => tracing.resume(link, () => later(a));
+}

@@ -88,7 +88,7 @@ export class LevelDbLog implements Log {
     });
     const roller = new SegmentRoller(commit, options);
     this.commit = commit;
-    const appender = new Appender(subjects, commit, roller, options.now ?? Date.now, limits);
+    const appender = new Appender(subjects, commit, roller, options.now ?? Date.now, limits, options.tracing);
     this.dedupe = new Deduper(db, commit, options.dedupeWindowMs ?? 0, options.now ?? Date.now);
     this.writer = new BatchAppender(subjects, commit, appender, this.dedupe, options.now ?? Date.now);
     const reader = new Reader(db, subjects, commit, shared.tailCache, options.observer);
