@@ -11,6 +11,7 @@ import {
   type LogWriter,
 } from '../../core/index.js';
 import { WorkerParts } from '../workers/worker-parts.js';
+import { workerShareOf } from '../workers/worker-budgets.js';
 import type { WorkerTopology } from '../workers/worker-topology.js';
 import { reportLogHealth } from '../workers/worker-process.js';
 import {
@@ -36,8 +37,11 @@ import { withDataLossLog } from './data-loss-log.js';
 import { withStorageLimitLog } from './storage-limit-log.js';
 import { LogWriteHealth, type ServingStatus } from './log-write-health.js';
 import { createLogger } from './logger.js';
+import { OpenedParts } from './opened-parts.js';
+import { openAccess } from '../auth/open-access.js';
 import { processTracing } from '../tracing/process-tracing.js';
 import { tracedColdStore } from '../tracing/traced-cold-store.js';
+import { openSecurity, type MemberSecurity, type TlsFiles } from '../security/security-parts.js';
 
 /** Starts the background work on the broker's log (compaction, replication); resolves with how to stop it. */
 export type BackgroundStarter = (deps: {
@@ -73,6 +77,8 @@ export interface RunningBroker {
   readonly metrics: BrokerMetrics;
   /** A part of the broker says whether it can serve (gRPC health is SERVING only while every part can). */
   setServing(serving: boolean, part: string): void;
+  /** Re-reads BROKER_AUTH_FILE (SIGHUP); false when it is unset or does not validate (the rules stay). */
+  reloadAuth(): Promise<boolean>;
   /** Graceful shutdown: new calls UNAVAILABLE, streams ended, in-flight publishes finish, then the rest in reverse. */
   close(): Promise<void>;
 }
@@ -81,18 +87,21 @@ export interface RunningBroker {
  * The composition root: every part of a serving broker is built here, in dependency order, and closed in the
  * reverse order. The write path is always the local log; the read path is decided here, not by a background hook.
  */
-export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): Promise<RunningBroker> {
+export async function startBroker(brokerConfig: BrokerConfig, deps: BrokerDeps = {}): Promise<RunningBroker> {
+  // A worker of several enforces its share of the budgets that are totals for the broker (worker-budgets.ts).
+  const config = workerShareOf(brokerConfig, deps.worker);
   const logger = deps.logger ?? createLogger(config.logLevel);
   const topology = deps.worker;
   const metrics = new BrokerMetrics(workerRegistry(topology));
   const opened = new OpenedParts(logger);
   try {
+    const security = await openSecurity(config, logger, opened);
     const logHealth = new LogWriteHealth(logger);
     const observer = logHealth.observe(withStorageLimitLog(withDataLossLog(metrics.logObserver(), logger), logger));
     const member =
       config.cluster === undefined
         ? undefined
-        : await openMember(config, config.cluster, { metrics, logger, topology, opened });
+        : await openMember(config, config.cluster, { metrics, logger, topology, opened, security: security.members });
     const tierDeps = await withReplicaStore(config, deps, metrics.registry, logger, opened);
     const log = await openLog({
       ...logOptionsFromConfig(config, observer, processTracing()),
@@ -101,22 +110,13 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     });
     opened.add('log', () => log.close());
 
-    const tiers = await openTiers(config, tierDeps, { log, metrics, logger, topology, opened });
-    const { reader, jobs, coldTierStatus } = tiers;
-
+    const parts = { log, metrics, logger, topology, opened };
+    const { reader, jobs, coldTierStatus } = await openTiers(config, tierDeps, parts);
     const local = { writer: log, reader };
-    const { service, forwarded } = await buildService(config, {
-      log,
-      local,
-      metrics,
-      logger,
-      topology,
-      member,
-      opened,
-    });
+    const { service, forwarded, reloadAuth } = await buildService(config, { ...parts, local, member });
     // Metrics before gRPC, so they close after it: the drain of a shutdown can still be watched.
     // A worker's metrics are served by the primary, merged with the other workers'.
-    const metricsPort = await serveMetrics(config, metrics, topology, opened);
+    const metricsPort = await serveMetrics(config, metrics, topology, opened, security.tls);
     const server = new BrokerServer(service, {
       maxBodyBytes: config.maxBodyBytes,
       connections: connectionLimits(config, log.maxOpenFiles, logger),
@@ -125,6 +125,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       shutdownTimeoutMs: config.shutdownTimeoutMs,
       logger,
       ...(forwarded === undefined ? {} : { forwarded }),
+      ...security.serving,
     });
     registerServerGauges(metrics.registry, () => server.connections, config.dataDir);
     // Health follows the log from here on (NOT_SERVING while it refuses writes).
@@ -132,6 +133,8 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     coldTierStatus?.attach(server);
     const grpcPort = await server.listen(config.grpcHost, config.grpcPort);
     opened.add('gRPC server', () => server.close());
+    // Closed before the gRPC server: a leaving member hands its partitions over while it still answers calls.
+    if (member !== undefined) opened.add('cluster hand-over', () => member.handOver());
     // Partitions handed over on leaving are flushed to the cold tier first, so their next owner serves every id.
     await member?.start(grpcPort, () => jobs.replicateOwedNow?.() ?? Promise.resolve());
 
@@ -140,7 +143,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       topology === undefined ? 'listening' : 'worker listening',
     );
     const setServing = (serving: boolean, part: string): void => server.setServing(serving, part);
-    return { grpcPort, metricsPort, log, metrics, setServing, close: () => opened.closeAll() };
+    return { grpcPort, metricsPort, log, metrics, setServing, reloadAuth, close: () => opened.closeAll() };
   } catch (err) {
     await opened.closeAll().catch(() => undefined);
     throw err;
@@ -153,9 +156,11 @@ async function serveMetrics(
   metrics: BrokerMetrics,
   topology: WorkerTopology | undefined,
   opened: OpenedParts,
+  tls: TlsFiles | undefined,
 ): Promise<number> {
   if (config.metricsPort < 0 || topology !== undefined) return -1;
-  const metricsServer = await startMetricsServer(metrics.registry, config.grpcHost, config.metricsPort);
+  const host = config.metricsHost ?? config.grpcHost;
+  const metricsServer = await startMetricsServer(metrics.registry, host, config.metricsPort, tls);
   opened.add('metrics server', () => metricsServer.close());
   return metricsServer.port;
 }
@@ -231,8 +236,12 @@ async function buildService(
     member: ClusterParts | undefined;
     opened: OpenedParts;
   },
-): Promise<{ service: BrokerService; forwarded?: ForwardedCalls }> {
+): Promise<{ service: BrokerService; forwarded?: ForwardedCalls; reloadAuth: () => Promise<boolean> }> {
   const { local, metrics, logger, topology, member, opened } = parts;
+  // Only the public service checks callers: a forwarded call was checked by the broker the client called.
+  const control = await openAccess(config, metrics.registry, logger);
+  const access = control === undefined ? {} : { access: control };
+  const reloadAuth = (): Promise<boolean> => control?.reload() ?? Promise.resolve(false);
   const serviceOptions = {
     retentionMs: config.retentionMs,
     maxBodyBytes: config.maxBodyBytes,
@@ -246,15 +255,18 @@ async function buildService(
     const { routed, forwarded } = member.services(parts.log, local, serviceOptions);
     // Closed after the gRPC server (added before it): leaving hands the partitions over once calls have drained.
     opened.add('cluster membership', () => member.stop());
-    return { service: new BrokerService({ ...serviceOptions, metrics, ...routed }), forwarded };
+    return { service: new BrokerService({ ...serviceOptions, ...access, metrics, ...routed }), forwarded, reloadAuth };
   }
   if (topology === undefined) {
-    return { service: new BrokerService({ ...serviceOptions, ...local, metrics, ownerName: config.brokerId }) };
+    return {
+      service: new BrokerService({ ...serviceOptions, ...access, ...local, metrics, ownerName: config.brokerId }),
+      reloadAuth,
+    };
   }
   const workerParts = new WorkerParts(topology, local, serviceOptions, metrics.registry, logger);
   await workerParts.listen();
   opened.add('worker endpoint', () => workerParts.close(config.shutdownTimeoutMs));
-  return { service: new BrokerService({ ...serviceOptions, metrics, ...workerParts.routed }) };
+  return { service: new BrokerService({ ...serviceOptions, ...access, metrics, ...workerParts.routed }), reloadAuth };
 }
 
 /**
@@ -264,13 +276,19 @@ async function buildService(
 async function openMember(
   config: BrokerConfig,
   cluster: string,
-  parts: { metrics: BrokerMetrics; logger: Logger; topology: WorkerTopology | undefined; opened: OpenedParts },
+  parts: {
+    metrics: BrokerMetrics;
+    logger: Logger;
+    topology: WorkerTopology | undefined;
+    opened: OpenedParts;
+    security: MemberSecurity;
+  },
 ): Promise<ClusterParts> {
-  const { metrics, logger, topology, opened } = parts;
+  const { metrics, logger, topology, opened, security } = parts;
   const { partitions } = await ensurePartitionLayout(config.dataDir, config.partitions);
   const stores = await openClusterStores(config, cluster, partitions, logger);
   opened.add('cluster stores', () => stores.close());
-  return new ClusterParts(config, stores, metrics.registry, logger, topology);
+  return new ClusterParts(config, stores, metrics.registry, logger, topology, security);
 }
 
 /** A worker's log health goes to the primary too, so every worker says NOT_SERVING when any log refuses writes. */
@@ -359,39 +377,4 @@ function cassandraOptions(
     ...(registry === undefined ? {} : { registry }),
     logger,
   };
-}
-
-/**
- * What startBroker has opened, closed in reverse order exactly once. A part that fails to close is logged and the
- * rest still close (the log last: it must be flushed whatever else failed); the first failure is then rethrown.
- */
-class OpenedParts {
-  private readonly parts: Array<{ name: string; close: () => Promise<void> }> = [];
-  private closing: Promise<void> | undefined;
-
-  constructor(private readonly logger: Logger) {}
-
-  add(name: string, close: () => Promise<void>): void {
-    this.parts.push({ name, close });
-  }
-
-  closeAll(): Promise<void> {
-    this.closing ??= this.closeInReverse();
-    return this.closing;
-  }
-
-  private async closeInReverse(): Promise<void> {
-    this.logger.info('shutting down');
-    let failure: { err: unknown } | undefined;
-    for (const part of [...this.parts].reverse()) {
-      try {
-        await part.close();
-      } catch (err) {
-        this.logger.error({ err, part: part.name }, 'closing failed');
-        failure ??= { err };
-      }
-    }
-    this.logger.info('stopped');
-    if (failure !== undefined) throw failure.err;
-  }
 }

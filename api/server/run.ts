@@ -8,6 +8,7 @@ import { startBackgroundJobs } from './background-jobs.js';
 import { FORCE_SHUTDOWN_AFTER_MS } from './broker-server.js';
 import { openColdStore, startBroker, type BrokerDeps } from './compose.js';
 import { createLogger } from './logger.js';
+import { reloadOnSighup } from '../auth/open-access.js';
 import { startProcessTracing } from '../tracing/process-tracing.js';
 
 /**
@@ -62,6 +63,7 @@ export async function runServer(config: BrokerConfig, deps: Omit<BrokerDeps, 'lo
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  reloadOnSighup(() => broker.reloadAuth());
   if (worker !== undefined) {
     // The primary is gone (killed): nobody restarts or supervises this worker any more, so it stops too.
     process.on('disconnect', () => stop('disconnect'));
@@ -97,6 +99,10 @@ async function runPrimary(config: BrokerConfig, workers: number): Promise<void> 
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Each worker re-reads the auth file itself.
+  reloadOnSighup(async () => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
+  });
   const { grpcPort, metricsPort } = await supervisor.start();
   logger.info(
     { grpcPort, metricsPort, workers, partitions, dataDir: config.dataDir, fsync: config.fsync },
