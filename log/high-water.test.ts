@@ -3,7 +3,16 @@ import { appendFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { HIGH_WATER_FILE, HighWaterFile, decodeFrames, encodeFrame, readHighWater } from './high-water.js';
+import {
+  FrameKind,
+  HIGH_WATER_FILE,
+  HighWaterFile,
+  RESERVATION_STEP,
+  currentBootId,
+  decodeFrames,
+  encodeFrame,
+  readHighWater,
+} from './high-water.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -79,9 +88,52 @@ describe('HighWaterFile', () => {
       const before = (await stat(path)).size;
       const file = await HighWaterFile.open(dir);
       await file.close();
-      assert.equal((await stat(path)).size, encodeFrame([['orders', 100]]).length);
+      const boot = encodeFrame([[await currentBootId(), 0]], FrameKind.boot);
+      const clean = encodeFrame([], FrameKind.clean);
+      assert.equal((await stat(path)).size, encodeFrame([['orders', 100]]).length + boot.length + clean.length);
       assert.ok(before > (await stat(path)).size);
       assert.deepEqual(await readdir(dir), [HIGH_WATER_FILE]);
+    });
+  });
+
+  describe('when heads are written with fsync batch', () => {
+    it('should reserve a subject RESERVATION_STEP ahead in a synced frame only when its head passes the reservation', async () => {
+      const dir = await tempDir();
+      const path = join(dir, HIGH_WATER_FILE);
+      const file = await HighWaterFile.open(dir);
+      const opened = (await stat(path)).size;
+      await file.write([['a', 1]], true);
+      const reserving = encodeFrame([['a', 1]]).length + encodeFrame([['a', 1 + RESERVATION_STEP]], 1).length;
+      assert.equal((await stat(path)).size, opened + reserving);
+      await file.write([['a', RESERVATION_STEP]], true);
+      assert.equal((await stat(path)).size, opened + reserving + encodeFrame([['a', RESERVATION_STEP]]).length);
+      await file.write([['b', 5]], false);
+      assert.equal((await readHighWater(dir)).marks.get('a'), RESERVATION_STEP, 'same boot: the exact mark');
+      await file.write([['a', RESERVATION_STEP + 2]], true);
+      const data = await readFile(path);
+      assert.equal(decodeFrames(data, 'another boot').marks.get('a'), 2 * RESERVATION_STEP + 2);
+      assert.equal(decodeFrames(data, 'another boot').marks.get('b'), 5, 'fsync never: no reservation');
+      await file.close();
+    });
+  });
+
+  describe('when the file is read on another boot', () => {
+    const frames = [
+      encodeFrame([['a', 5]]),
+      encodeFrame([['this boot', 0]], FrameKind.boot),
+      encodeFrame([['a', 9]]),
+      encodeFrame([['a', 10_009]], FrameKind.reserved),
+      encodeFrame([['a', 12]]),
+    ];
+    it('should trust the exact marks on the boot that wrote them (a process crash keeps the page cache)', () => {
+      assert.equal(decodeFrames(Buffer.concat(frames), 'this boot').marks.get('a'), 12);
+    });
+    it('should take the reservations over unsynced marks after a reboot (a power cut may have lost them)', () => {
+      assert.equal(decodeFrames(Buffer.concat(frames), 'the next boot').marks.get('a'), 10_009);
+    });
+    it('should trust the exact marks after a clean close, whatever the boot', () => {
+      const closed = Buffer.concat([...frames, encodeFrame([], FrameKind.clean)]);
+      assert.equal(decodeFrames(closed, 'the next boot').marks.get('a'), 12);
     });
   });
 });
