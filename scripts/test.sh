@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 cleanup() { bash scripts/services.sh stop || true; }
 trap cleanup EXIT
 bash scripts/services.sh start
-# grpcurl: the reflection test drives the broker with it, as a user would; prometheus (Debian's): the monitoring test.
-bash scripts/tools.sh grpcurl prometheus
+# grpcurl: the reflection test drives the broker with it, as a user would; prometheus (Debian's): the monitoring test;
+# jaeger (built once from the Go module proxy, slow the first time): the tracing test sends its spans there.
+bash scripts/tools.sh grpcurl prometheus jaeger
 # shellcheck disable=SC1091
 source .services/env
 

@@ -14,6 +14,11 @@ declare -A MODULES=(
 declare -A LOCAL=(
   [loadgen]=bench/loadgen
   [manifest-check]=manifests/check
+  [jaeger]=scripts/jaeger
+)
+# The package a local tool builds when it is not the module's root (a module that only pins a program's version).
+declare -A PACKAGE=(
+  [jaeger]=github.com/jaegertracing/jaeger/cmd/jaeger
 )
 # Debian packages: the command that shows one is installed.
 declare -A APT=(
@@ -38,7 +43,7 @@ for tool in "$@"; do
     # -mod=readonly: the committed go.mod/go.sum decide the versions (fetched from GOPROXY, proxy.golang.org by
     # default); a build never rewrites them.
     out="$PWD/.tools/bin/$tool"
-    (cd "$src" && GOFLAGS="-mod=readonly -buildvcs=false" go build -o "$out" .)
+    (cd "$src" && GOFLAGS="-mod=readonly -buildvcs=false" go build -o "$out" "${PACKAGE[$tool]:-.}")
     continue
   fi
   module=${MODULES[$tool]:?unknown tool $tool}

@@ -58,6 +58,10 @@ export const SCENARIOS: Readonly<Record<string, ScenarioEntry>> = {
     summary: 'publish with BROKER_ACKS=local vs replicated (every commit in the CQL server before its ack)',
     load: () => import('./acks.js'),
   },
+  tracing: {
+    summary: 'unary Publish with tracing off, at 1% and at 100% sampling (OTLP to a real Jaeger): rate, p99, CPU-µs',
+    load: () => import('./tracing.js'),
+  },
   'cluster-acks': {
     summary:
       "issue 13: acks=local vs replicated (a cluster of one on the CQL server) beside NATS JetStream R1 vs R3, and a partition's unavailability during a hand-over (SIGTERM, kill -9)",
