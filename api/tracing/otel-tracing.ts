@@ -96,7 +96,11 @@ export class OtelTracing implements Tracing {
   /** A server call's span: a child of the caller's `traceparent` when the metadata has one, else a new trace. */
   serverSpan(method: string, metadata: Metadata): { span: Span; context: Context } {
     const parent = propagation.extract(ROOT_CONTEXT, metadata, metadataGetter);
-    const span = this.tracer.startSpan(method.slice(1), { kind: SpanKind.SERVER, attributes: rpcAttributes(method) }, parent);
+    const span = this.tracer.startSpan(
+      method.slice(1),
+      { kind: SpanKind.SERVER, attributes: rpcAttributes(method) },
+      parent,
+    );
     return { span, context: trace.setSpan(parent, span) };
   }
 
