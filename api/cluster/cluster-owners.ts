@@ -1,6 +1,6 @@
 import { UnavailableError, type ClusterMember } from '../../core/index.js';
 import type { OwnerMoves, Owners } from '../workers/owners.js';
-import type { Interceptor } from '@grpc/grpc-js';
+import type { ChannelCredentials, Interceptor } from '@grpc/grpc-js';
 import { WorkerPeer } from '../workers/worker-peer.js';
 
 /** What the routing needs of the lease keeper (cluster/LeaseKeeper). */
@@ -36,8 +36,8 @@ export class ClusterOwners implements Owners {
     private readonly view: OwnershipView,
     private readonly log: LocalPartitions,
     private readonly onCall: (method: string, to: string) => void = () => undefined,
-    /** Added to every call to another member (the cluster token's interceptor). */
-    private readonly interceptors: Interceptor[] = [],
+    /** The channels to other members: TLS credentials, and interceptors (the cluster token's). */
+    private readonly channels: { credentials?: ChannelCredentials; interceptors?: Interceptor[] } = {},
   ) {
     this.moves = {
       waitMs: view.handoverWaitMs,
@@ -120,7 +120,7 @@ export class ClusterOwners implements Owners {
     let peer = this.peers.get(key);
     if (peer === undefined) {
       const onCall = (method: string): void => this.onCall(method, member);
-      peer = new WorkerPeer(member, address, { onCall, failFast: true, interceptors: this.interceptors });
+      peer = new WorkerPeer(member, address, { ...this.channels, onCall, failFast: true });
       this.peers.set(key, peer);
     }
     return peer;

@@ -1,3 +1,4 @@
+import { credentials } from '@grpc/grpc-js';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -21,6 +22,7 @@ import { ClusterMetrics, type OwnershipSnapshot } from './cluster-metrics.js';
 import { ClusterOwners, type OwnershipView } from './cluster-owners.js';
 import { WorkerPeerEndpoint } from './worker-member.js';
 import { ClusterToken } from '../security/cluster-token.js';
+import type { MemberSecurity } from '../security/security-parts.js';
 
 /** The cluster's tables on the CQL server: who owns which partition, and the ids reserved ahead of each subject. */
 export interface ClusterStores {
@@ -101,6 +103,8 @@ export class ClusterParts {
     private readonly logger: Logger,
     /** This process is one worker of several: a member of its own. */
     private readonly worker?: WorkerTopology,
+    /** TLS and the cluster token towards the other members. @defaultValue the token alone, plaintext */
+    private readonly security: MemberSecurity = plaintextMember(config),
   ) {
     this.memberId = worker === undefined ? config.brokerId : worker.nameOf(worker.index);
     const view: OwnershipView = {
@@ -113,10 +117,11 @@ export class ClusterParts {
       // a round, so a call held for a lease may still find nobody, and the client retries as before.
       handoverWaitMs: config.leaseMs,
     };
-    // Members send the cluster token the others require of calls marked forwarded (api/security/cluster-token.ts).
-    const token = ClusterToken.fromConfig(config);
+    // Members send the cluster token the others require of calls marked forwarded (api/security/cluster-token.ts),
+    // over TLS when the broker serves TLS.
     const log = { partitionOf: (s: string) => this.log().partitionOf(s), owns: (s: string) => this.log().owns(s) };
-    this.owners = new ClusterOwners(view, log, undefined, token === undefined ? [] : [token.interceptor()]);
+    const { channel, interceptors } = security;
+    this.owners = new ClusterOwners(view, log, undefined, { credentials: channel, interceptors });
     this.hub = new UpstreamHub((subject) => this.ownerClient(subject), { registry, logger });
     this.metrics = new ClusterMetrics(registry, () => this.ownership());
   }
@@ -148,7 +153,9 @@ export class ClusterParts {
     const routing = new WorkerRouting(this.owners, local, this.hub);
     const ownerName = this.memberId;
     const forwarded = ownerSide(local, service, ownerName, this.logger);
-    if (this.worker !== undefined) this.peerEndpoint = new WorkerPeerEndpoint(this.worker, forwarded, this.logger);
+    if (this.worker !== undefined) {
+      this.peerEndpoint = new WorkerPeerEndpoint(this.worker, forwarded, this.logger, this.security.port);
+    }
     return { routed: { writer: routing, reader: routing, router: routing, ownerName }, forwarded };
   }
 
@@ -249,6 +256,16 @@ export class ClusterParts {
   private ownerClient(subject: string) {
     return this.owners.serving(subject).client;
   }
+}
+
+/** A member of a broker without TLS: plaintext channels, with the cluster token when one is set. */
+function plaintextMember(config: BrokerConfig): MemberSecurity {
+  const clusterToken = ClusterToken.fromConfig(config);
+  return {
+    channel: credentials.createInsecure(),
+    interceptors: clusterToken === undefined ? [] : [clusterToken.interceptor()],
+    port: clusterToken === undefined ? {} : { clusterToken },
+  };
 }
 
 /** The host other members reach this one by: the bound host, or this machine's name when it binds every address. */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ConfigError, type BrokerConfig } from '../../core/index.js';
-import { InternalEndpoint } from '../workers/internal-endpoint.js';
+import { InternalEndpoint, type PeerPortSecurity } from '../workers/internal-endpoint.js';
 import type { ForwardedCalls } from '../workers/owner-side.js';
 import type { WorkerTopology } from '../workers/worker-topology.js';
 
@@ -8,7 +8,8 @@ import type { WorkerTopology } from '../workers/worker-topology.js';
  * The port of one worker of a cluster member with several (BROKER_WORKERS > 1), on which the other members reach
  * this worker alone with the calls they forward to it: node:cluster hands the public port's connections to any
  * worker, and a forwarded call must reach the partition's owner. It serves the owner side (this worker's own
- * partitions, and batched Appends), like a single-process member's public port does for marked calls.
+ * partitions, and batched Appends), like a single-process member's public port does for marked calls. Only members
+ * call it: with TLS it requires their certificates (of BROKER_TLS_PEER_CA), with a cluster token the token.
  */
 export class WorkerPeerEndpoint {
   private readonly endpoint: InternalEndpoint;
@@ -17,8 +18,10 @@ export class WorkerPeerEndpoint {
     private readonly worker: WorkerTopology,
     owner: ForwardedCalls,
     logger: Logger,
+    /** With TLS, a certificate of the peer CA required of every caller; with a cluster token, the token. */
+    security: PeerPortSecurity = {},
   ) {
-    this.endpoint = new InternalEndpoint(owner, logger);
+    this.endpoint = new InternalEndpoint(owner, logger, security);
   }
 
   /**

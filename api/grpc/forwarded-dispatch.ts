@@ -20,13 +20,26 @@ export function isForwarded(metadata: Metadata): boolean {
  * header any client could send.
  */
 export function dispatchForwarded(client: BrokerHandlers, owner: BrokerHandlers, token?: ClusterToken): BrokerHandlers {
-  const route = (metadata: Metadata): BrokerHandlers => {
-    if (!isForwarded(metadata)) return client;
-    const refused = token?.check(metadata);
-    if (refused === undefined) return owner;
-    // Refusals are rare (a misconfigured member, or a client posing as one): built per call, with its own reason.
-    return refuseAll(brokerServiceDefinition, () => refused) as unknown as BrokerHandlers;
-  };
+  return routedBy((metadata) => (isForwarded(metadata) ? withToken(owner, metadata, token) : client));
+}
+
+/**
+ * The handlers of a port only members call (a worker's peer port, BROKER_PEER_PORT): with a cluster token, every
+ * call must carry it, marked forwarded or not.
+ */
+export function requireClusterToken(owner: BrokerHandlers, token: ClusterToken): BrokerHandlers {
+  return routedBy((metadata) => withToken(owner, metadata, token));
+}
+
+function withToken(owner: BrokerHandlers, metadata: Metadata, token: ClusterToken | undefined): BrokerHandlers {
+  const refused = token?.check(metadata);
+  if (refused === undefined) return owner;
+  // Refusals are rare (a misconfigured member, or a client posing as one): built per call, with its own reason.
+  return refuseAll(brokerServiceDefinition, () => refused) as unknown as BrokerHandlers;
+}
+
+/** Handlers that pass each call to the handlers `route` picks by the call's metadata. */
+function routedBy(route: (metadata: Metadata) => BrokerHandlers): BrokerHandlers {
   return {
     publish: (call, callback) => route(call.metadata).publish(call, callback),
     publishBatch: (call, callback) => route(call.metadata).publishBatch(call, callback),

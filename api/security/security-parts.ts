@@ -1,7 +1,9 @@
+import type { ChannelCredentials, Interceptor } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../../core/index.js';
 import { ClusterToken } from './cluster-token.js';
-import { serverTlsPaths, TlsFiles } from './tls-files.js';
+import { peerChannelCredentials } from './grpc-tls.js';
+import { peerTlsPaths, serverTlsPaths, TlsFiles } from './tls-files.js';
 
 export type { TlsFiles };
 
@@ -15,6 +17,18 @@ export interface SecurityParts {
     readonly clusterToken?: ClusterToken;
   };
   readonly tls: TlsFiles | undefined;
+  /** A cluster member's side towards the other members. */
+  readonly members: MemberSecurity;
+}
+
+/** How a cluster member calls the others, and what its own peer port (a worker's, BROKER_PEER_PORT) requires. */
+export interface MemberSecurity {
+  /** TLS checked against the peer CA, presenting this member's certificate; plaintext without TLS. */
+  readonly channel: ChannelCredentials;
+  /** Added to every call to another member (the cluster token's). */
+  readonly interceptors: Interceptor[];
+  /** The peer port: TLS requiring a certificate of the peer CA (absent = plaintext), and the token (absent = none). */
+  readonly port: { readonly tls?: TlsFiles; readonly clusterToken?: ClusterToken };
 }
 
 /**
@@ -35,8 +49,27 @@ export async function openSecurity(
   }
   const tls = paths === undefined ? undefined : await TlsFiles.open(paths, config.tlsReloadIntervalMs, logger);
   if (tls !== undefined) opened.add('TLS files', () => Promise.resolve(tls.close()));
+  const members = await memberSecurity(config, clusterToken, logger, opened);
   return {
     serving: { ...(tls === undefined ? {} : { tls }), ...(clusterToken === undefined ? {} : { clusterToken }) },
     tls,
+    members,
+  };
+}
+
+/** The member side: with TLS, its own certificate and the peer CA, re-read like the server's files. */
+async function memberSecurity(
+  config: BrokerConfig,
+  clusterToken: ClusterToken | undefined,
+  logger: Logger,
+  opened: { add(name: string, close: () => Promise<void>): void },
+): Promise<MemberSecurity> {
+  const paths = config.cluster === undefined ? undefined : peerTlsPaths(config);
+  const peer = paths === undefined ? undefined : await TlsFiles.open(paths, config.tlsReloadIntervalMs, logger);
+  if (peer !== undefined) opened.add('peer TLS files', () => Promise.resolve(peer.close()));
+  return {
+    channel: peerChannelCredentials(peer, peer),
+    interceptors: clusterToken === undefined ? [] : [clusterToken.interceptor()],
+    port: { ...(peer === undefined ? {} : { tls: peer }), ...(clusterToken === undefined ? {} : { clusterToken }) },
   };
 }

@@ -14,6 +14,8 @@ export interface TlsFilePaths {
   readonly cert: string;
   readonly key: string;
   readonly ca?: string | undefined;
+  /** The setting that names `ca`, for errors. @defaultValue 'BROKER_TLS_CLIENT_CA' */
+  readonly caVariable?: string;
 }
 
 /** What was read from the files: the identity and the CA, as one consistent set. */
@@ -120,7 +122,7 @@ async function readMaterial(paths: TlsFilePaths): Promise<{ material: TlsMateria
   const [cert, key, ca] = await Promise.all([
     readPem(paths.cert, 'BROKER_TLS_CERT'),
     readPem(paths.key, 'BROKER_TLS_KEY'),
-    paths.ca === undefined ? undefined : readPem(paths.ca, 'BROKER_TLS_CLIENT_CA'),
+    paths.ca === undefined ? undefined : readPem(paths.ca, paths.caVariable ?? 'BROKER_TLS_CLIENT_CA'),
   ]);
   try {
     // Throws on a key that is not the certificate's, or PEM that does not parse: the set is checked before it is used.
@@ -147,4 +149,15 @@ async function readPem(path: string, variable: string): Promise<Buffer> {
 export function serverTlsPaths(config: BrokerConfig): TlsFilePaths | undefined {
   if (config.tlsCert === undefined || config.tlsKey === undefined) return undefined;
   return { cert: config.tlsCert, key: config.tlsKey, ca: config.tlsClientCa };
+}
+
+/**
+ * A TLS cluster member's files towards the other members: its own certificate (served on its peer port, presented
+ * as client certificate on its calls) and the CA their certificates are checked with; undefined without TLS.
+ */
+export function peerTlsPaths(config: BrokerConfig): TlsFilePaths | undefined {
+  const ca = config.tlsPeerCa ?? config.tlsClientCa;
+  if (config.tlsCert === undefined || config.tlsKey === undefined || ca === undefined) return undefined;
+  const caVariable = config.tlsPeerCa === undefined ? 'BROKER_TLS_CLIENT_CA' : 'BROKER_TLS_PEER_CA';
+  return { cert: config.tlsCert, key: config.tlsKey, ca, caVariable };
 }

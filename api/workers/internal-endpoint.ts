@@ -6,8 +6,20 @@ import type { Logger } from 'pino';
 import { InvariantError } from '../../core/index.js';
 import { ForwardingService } from '../../proto/gen/internal.js';
 import { CallGate } from '../grpc/call-gate.js';
+import { requireClusterToken } from '../grpc/forwarded-dispatch.js';
 import { brokerServiceDefinition } from '../grpc/service-definition.js';
+import type { ClusterToken } from '../security/cluster-token.js';
+import { serverCredentials } from '../security/grpc-tls.js';
+import type { TlsFiles } from '../security/tls-files.js';
 import type { ForwardedCalls } from './owner-side.js';
+
+/** What a TCP peer port (a cluster member's worker) requires of the members calling it. */
+export interface PeerPortSecurity {
+  /** TLS, with a client certificate of the CA in it required. @defaultValue plaintext */
+  readonly tls?: TlsFiles;
+  /** Every call must carry it. @defaultValue not checked */
+  readonly clusterToken?: ClusterToken;
+}
 
 /**
  * A worker's endpoint for the other workers of its broker: a unix socket (this host only; no TCP port to secure),
@@ -27,16 +39,24 @@ export class InternalEndpoint {
     /** The owner side (owner-side.ts): the service over this worker's own partitions, and Append. */
     private readonly owner: ForwardedCalls,
     private readonly logger: Logger,
+    /** For listenTcp: the unix socket's directory (mode 0700) is its only guard. */
+    private readonly security: PeerPortSecurity = {},
   ) {
-    this.server.addService(brokerServiceDefinition, owner.service.handlers());
-    this.server.addService(ForwardingService, { append: owner.append((work) => this.appends.run(work)) });
+    const token = security.clusterToken;
+    const handlers = owner.service.handlers();
+    const append = owner.append((work) => this.appends.run(work));
+    this.server.addService(
+      brokerServiceDefinition,
+      token === undefined ? handlers : requireClusterToken(handlers, token),
+    );
+    this.server.addService(ForwardingService, { append: token === undefined ? append : token.guardUnary(append) });
   }
 
   async listen(path: string): Promise<void> {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     // A socket file left by a worker that was killed: nobody listens on it any more (this worker owns the name).
     await rm(path, { force: true });
-    await this.listenOn({ path, exclusive: true });
+    await this.listenOn({ path, exclusive: true }, ServerCredentials.createInsecure());
   }
 
   /**
@@ -44,15 +64,15 @@ export class InternalEndpoint {
    * so node:cluster neither shares it with the other workers nor hands port 0 the same port in each of them.
    */
   async listenTcp(host: string, port: number): Promise<number> {
-    const listener = await this.listenOn({ host, port, exclusive: true });
+    const listener = await this.listenOn({ host, port, exclusive: true }, serverCredentials(this.security.tls));
     const address = listener.address();
     if (address === null || typeof address === 'string')
       throw new InvariantError(`a TCP listener on ${host}:${port} has no port`);
     return address.port;
   }
 
-  private async listenOn(options: ListenOptions): Promise<NetServer> {
-    const injector = this.server.createConnectionInjector(ServerCredentials.createInsecure());
+  private async listenOn(options: ListenOptions, credentials: ServerCredentials): Promise<NetServer> {
+    const injector = this.server.createConnectionInjector(credentials);
     const listener = createServer((socket) => injector.injectConnection(socket));
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);

@@ -1,6 +1,7 @@
 import {
   InterceptingCall,
   credentials,
+  type ChannelCredentials,
   type ClientUnaryCall,
   type Interceptor,
   type Metadata,
@@ -80,6 +81,8 @@ export class WorkerPeer implements OwnerPeer {
       failFast?: boolean;
       /** Interceptors of every call (the cluster token's). @defaultValue none */
       interceptors?: Interceptor[];
+      /** TLS to another cluster member (security-parts.ts). @defaultValue plaintext (a unix socket) */
+      credentials?: ChannelCredentials;
     } = {},
   ) {
     // With tracing on, every forwarded call is a client span whose traceparent the owner continues.
@@ -90,8 +93,9 @@ export class WorkerPeer implements OwnerPeer {
       ...(tracing === undefined ? [] : [tracingInterceptor(tracing)]),
     ];
     const channel = interceptors.length > 0 ? { ...INTERNAL_CHANNEL, interceptors } : INTERNAL_CHANNEL;
-    this.client = new BrokerClient(address, credentials.createInsecure(), channel);
-    this.forwarding = new ForwardingClient(address, credentials.createInsecure(), channel);
+    const secured = options.credentials ?? credentials.createInsecure();
+    this.client = new BrokerClient(address, secured, channel);
+    this.forwarding = new ForwardingClient(address, secured, channel);
     this.publishes = new PublishForwarder(this.forwarding, name, { ...options.forwarder, tracing });
     this.onCall = options.onCall ?? (() => undefined);
   }

@@ -62,6 +62,10 @@ export interface BrokerConfig {
   readonly tailCacheRecords: number;
   /** BROKER_TAIL_CACHE_BYTES, bytes: memory for all tail caches together. */
   readonly tailCacheBytes: number;
+  /** BROKER_LEVELDB_CACHE_BYTES, bytes: LevelDB's block caches of all partitions together (each gets ceil(value / partitions)). */
+  readonly levelDbCacheBytes: number;
+  /** BROKER_LEVELDB_WRITE_BUFFER_BYTES, bytes: LevelDB's write buffers of all partitions together (split the same way). */
+  readonly levelDbWriteBufferBytes: number;
   /** BROKER_SUBJECT_CACHE: per-subject states kept in memory (least recently used are evicted). */
   readonly subjectCacheSize: number;
   /** BROKER_MAX_SUBSCRIBERS: open Subscribe streams allowed on this broker. */
@@ -141,6 +145,8 @@ export interface BrokerConfig {
   readonly tlsKey: string | undefined;
   /** BROKER_TLS_CLIENT_CA: PEM CA bundle; set = every client must present a certificate it signed (mTLS). */
   readonly tlsClientCa: string | undefined;
+  /** BROKER_TLS_PEER_CA: PEM CA bundle the other members' certificates are checked with; undefined = BROKER_TLS_CLIENT_CA. */
+  readonly tlsPeerCa: string | undefined;
   /** BROKER_TLS_RELOAD_INTERVAL, ms: how often the TLS files are read again, for a rotation. */
   readonly tlsReloadIntervalMs: number;
   /** BROKER_CLUSTER_TOKEN: the secret every call forwarded between brokers and workers carries; undefined = none. */

@@ -39,6 +39,8 @@ export const DEFAULTS: Readonly<Omit<BrokerConfig, 'brokerId'>> = {
   minFreeBytes: 64 * MiB,
   tailCacheRecords: 4096,
   tailCacheBytes: 64 * MiB,
+  levelDbCacheBytes: 32 * MiB,
+  levelDbWriteBufferBytes: 32 * MiB,
   subjectCacheSize: 10_000,
   maxSubscribers: 100_000,
   maxResponseBytes: 4 * MiB,
@@ -76,6 +78,7 @@ export const DEFAULTS: Readonly<Omit<BrokerConfig, 'brokerId'>> = {
   tlsCert: undefined,
   tlsKey: undefined,
   tlsClientCa: undefined,
+  tlsPeerCa: undefined,
   tlsReloadIntervalMs: 10 * SECOND,
   clusterToken: undefined,
 };

@@ -141,7 +141,11 @@ describe('loadConfig', () => {
       [{ BROKER_TLS_KEY: 'k.pem' }, 'BROKER_TLS_KEY: TLS needs both BROKER_TLS_CERT and BROKER_TLS_KEY'],
       [
         { BROKER_TLS_CERT: 'c.pem', BROKER_TLS_KEY: 'k.pem', BROKER_CLUSTER: 'c1', SCYLLA_CONTACT_POINTS: 'a' },
-        'BROKER_TLS_CERT: TLS between the members of a cluster is not built yet (their forwarded calls would be refused as plaintext): run a cluster without BROKER_TLS_CERT on a private network, with BROKER_CLUSTER_TOKEN',
+        "BROKER_TLS_CERT: a cluster with TLS checks the other members' certificates, so it needs BROKER_TLS_PEER_CA (or BROKER_TLS_CLIENT_CA)",
+      ],
+      [
+        { BROKER_TLS_PEER_CA: 'ca.pem', BROKER_TLS_CERT: 'c.pem', BROKER_TLS_KEY: 'k.pem' },
+        'BROKER_TLS_PEER_CA: the peer CA checks the TLS certificates of the other members of a cluster, so it needs BROKER_CLUSTER and BROKER_TLS_CERT',
       ],
       [
         { BROKER_TLS_CLIENT_CA: 'ca.pem' },
@@ -221,6 +225,7 @@ describe('SETTINGS', () => {
         ['BROKER_TLS_CERT', '(unset)'],
         ['BROKER_TLS_KEY', '(unset)'],
         ['BROKER_TLS_CLIENT_CA', '(unset)'],
+        ['BROKER_TLS_PEER_CA', '(unset)'],
         ['BROKER_CLUSTER_TOKEN', '(unset)'],
       ],
     );

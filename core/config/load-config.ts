@@ -28,12 +28,20 @@ const CROSS_CHECKS: readonly CrossCheck[] = [
           'client certificates are checked only over TLS, so this needs BROKER_TLS_CERT and BROKER_TLS_KEY',
         )
       : undefined,
-  // The members' channels to each other are plaintext still: with TLS on, each would refuse the others' calls.
+  // Members of a TLS cluster call each other over TLS: without a CA to check the others' certificates with, they
+  // could trust any server that answers at a member's address.
   (c) =>
-    c.tlsCert !== undefined && c.cluster !== undefined
+    c.tlsCert !== undefined && c.cluster !== undefined && (c.tlsPeerCa ?? c.tlsClientCa) === undefined
       ? new ConfigError(
           'BROKER_TLS_CERT',
-          'TLS between the members of a cluster is not built yet (their forwarded calls would be refused as plaintext): run a cluster without BROKER_TLS_CERT on a private network, with BROKER_CLUSTER_TOKEN',
+          "a cluster with TLS checks the other members' certificates, so it needs BROKER_TLS_PEER_CA (or BROKER_TLS_CLIENT_CA)",
+        )
+      : undefined,
+  (c) =>
+    c.tlsPeerCa !== undefined && (c.tlsCert === undefined || c.cluster === undefined)
+      ? new ConfigError(
+          'BROKER_TLS_PEER_CA',
+          'the peer CA checks the TLS certificates of the other members of a cluster, so it needs BROKER_CLUSTER and BROKER_TLS_CERT',
         )
       : undefined,
   // Local retention drops replicated segments only; without a cold tier nothing is ever replicated, so the limit

@@ -161,6 +161,16 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
     type: integer(0),
     help: 'memory for all tail caches together (a total: with several workers each has the share of the partitions it owns)',
   },
+  levelDbCacheBytes: {
+    env: 'BROKER_LEVELDB_CACHE_BYTES',
+    type: integer(0),
+    help: "LevelDB block cache of all partitions together, split evenly: ceil(value / partitions) each, at least 64 KiB (level's default was 8 MiB per partition)",
+  },
+  levelDbWriteBufferBytes: {
+    env: 'BROKER_LEVELDB_WRITE_BUFFER_BYTES',
+    type: integer(64 * 1024),
+    help: "LevelDB write buffers (memtables) of all partitions together, split evenly, at least 64 KiB each; up to twice this is resident while memtables are flushed (level's default was 4 MiB per partition)",
+  },
   subjectCacheSize: {
     env: 'BROKER_SUBJECT_CACHE',
     type: integer(16),
@@ -338,6 +348,11 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
     env: 'BROKER_TLS_CLIENT_CA',
     type: optionalText(ANY_TEXT),
     help: 'PEM CA file: every client (and Prometheus) must present a certificate it signed (mTLS; needs BROKER_TLS_CERT)',
+  },
+  tlsPeerCa: {
+    env: 'BROKER_TLS_PEER_CA',
+    type: optionalText(ANY_TEXT),
+    help: "PEM CA file the other cluster members' certificates are checked with (their advertised host must be in the certificate's SAN); members present BROKER_TLS_CERT as their client certificate (unset = BROKER_TLS_CLIENT_CA)",
   },
   tlsReloadIntervalMs: {
     env: 'BROKER_TLS_RELOAD_INTERVAL',
