@@ -53,16 +53,24 @@ export async function run(args: string[]): Promise<ScenarioResult> {
           OTEL_SERVICE_NAME: 'bench',
         });
         try {
+          const load = (name: string, secs: number) =>
+            ghzUnary({
+              name,
+              port: broker.port,
+              call: 'broker.Broker/Publish',
+              data: {
+                subject: 'bench.traced',
+                body: Buffer.alloc(payload, 1).toString('base64'),
+                expirationSeconds: 0,
+              },
+              concurrency: inflight,
+              seconds: secs,
+              payloadBytes: payload,
+            });
+          // A warm-up first: the broker's JIT (and with BENCH_BROKER=src, tsx's transpiling) is not measured.
+          await load('warm-up', 2);
           const before = cpuMicros([broker.pid]);
-          const r = await ghzUnary({
-            name: `ratio ${ratio}`,
-            port: broker.port,
-            call: 'broker.Broker/Publish',
-            data: { subject: 'bench.traced', body: Buffer.alloc(payload, 1).toString('base64'), expirationSeconds: 0 },
-            concurrency: inflight,
-            seconds,
-            payloadBytes: payload,
-          });
+          const r = await load(`ratio ${ratio}`, seconds);
           const cpu = cpuMicros([broker.pid]) - before;
           const result = {
             rate: r.opsPerSec,
