@@ -137,7 +137,9 @@ export class ClusterParts {
       ownerName: (p) => {
         // Asked to append or read a partition it does not serve: a call forwarded here because placement gives
         // it this member (the owner left or released it), so a round now claims it instead of at the next timed one.
-        if (this.keeper?.canAppend(p) !== true) void this.keeper?.refresh();
+        if (this.keeper?.canAppend(p) !== true)
+          // Only a throwing event listener rejects a round (store failures are reported inside it).
+          this.keeper?.refresh().catch((err: unknown) => this.logger.warn({ err }, 'lease keeper round failed'));
         return this.keeper?.ownerOf(p)?.member ?? 'nobody yet';
       },
     };

@@ -170,7 +170,8 @@ async function held<T>(
     if (moves === undefined || Date.now() + RETRY_EVERY_MS > until)
       throw retriable(last ?? new UnavailableError(`the partition of subject "${subject}" has no owner yet; retry`));
     await sleep(RETRY_EVERY_MS);
-    await moves.refresh();
+    // A failed re-read leaves the last view; the next try tells.
+    await moves.refresh().catch(() => undefined);
     to = moves.target(subject);
   }
 }
