@@ -25,8 +25,11 @@ export interface TestPki {
   readonly expiredClient: CertFiles;
   /** A CA that signed none of the above. */
   readonly otherCa: CertFiles;
-  /** Issues one more server certificate from the CA (a rotation), written to `name`.pem / `name`-key.pem. */
-  issueServer(name: string): Promise<CertFiles>;
+  /**
+   * Issues one more server certificate for 127.0.0.1 and localhost (a rotation, a member), written to
+   * `name`.pem / `name`-key.pem, from the CA or from `signer` (e.g. `otherCa`: a member of a foreign CA).
+   */
+  issueServer(name: string, signer?: CertFiles): Promise<CertFiles>;
   dispose(): Promise<void>;
 }
 
@@ -157,7 +160,7 @@ export async function makeTestPki(): Promise<TestPki> {
   const ca = await selfSignedCa(dir, 'ca');
   const otherCa = await selfSignedCa(dir, 'other-ca');
   const san = 'IP:127.0.0.1,DNS:localhost';
-  const issueServer = (name: string) => issue(dir, ca, name, { san });
+  const issueServer = (name: string, signer: CertFiles = ca) => issue(dir, signer, name, { san });
   return {
     dir,
     ca,
