@@ -3,17 +3,23 @@ import type { PeerCertificate } from 'node:tls';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { UnauthenticatedError } from '../../core/index.js';
+import type { IdentitySpec, RateSpec } from './auth-file-schema.js';
 import { readAuthFile } from './auth-file.js';
 import { AccessRules, type Identity } from './access-rules.js';
 import { Caller, type DenialLog, type IdentityLimits } from './caller.js';
 import { JwtVerifier } from './jwt-verifier.js';
-import { RateLimit } from './token-bucket.js';
+import { RateLimit, type QuotaLimit } from './token-bucket.js';
+
+/** Makes the limit of one quota: `key` is `<identity>/publish` or `<identity>/delivery`. */
+export type LimitFactory = (key: string, rate: RateSpec) => QuotaLimit;
 
 export interface AccessControlOptions {
   /** BROKER_AUTH_FILE. */
   readonly path: string;
   readonly registry: Registry;
   readonly logger: Pick<Logger, 'warn' | 'info' | 'error'>;
+  /** @defaultValue buckets of this process (RateLimit); a worker of several leases from the primary instead. */
+  readonly limits?: LimitFactory;
 }
 
 /** What grpc-js says of a call's connection (call.getAuthContext()): the client certificate under mTLS. */
@@ -21,11 +27,16 @@ export interface PeerAuth {
   readonly sslPeerCertificate?: PeerCertificate | undefined;
 }
 
-/** What one reading of the auth file gives: the rules, and the JWT verifier when the file has a `jwt` section. */
+/** What one reading of the auth file gives: the rules, the JWT verifier when the file has a `jwt` section, and
+ * the limits of each identity with a quota (with the quota they were made for). */
 interface Loaded {
   readonly rules: AccessRules;
   readonly jwt: JwtVerifier | undefined;
+  readonly limits: ReadonlyMap<string, { readonly quota: IdentitySpec['quota']; readonly limits: IdentityLimits }>;
 }
+
+const NO_LIMITS: IdentityLimits = { publish: undefined, delivery: undefined };
+const localLimits: LimitFactory = (_key, rate) => new RateLimit(rate);
 
 /** Verified JWTs held this long at most (and never past their exp), so a stream of calls verifies once. */
 const JWT_CACHE_MS = 60_000;
@@ -39,7 +50,6 @@ const JWT_CACHE_ENTRIES = 10_000;
  */
 export class AccessControl implements DenialLog {
   private readonly denials: Counter<'operation' | 'reason'>;
-  private readonly limits = new Map<string, { spec: string; limits: IdentityLimits }>();
   private readonly jwtCache = new Map<string, { name: string; untilMs: number }>();
 
   private constructor(
@@ -56,13 +66,13 @@ export class AccessControl implements DenialLog {
 
   /** Reads and validates the auth file; a ConfigError (naming line and field) if it does not validate. */
   static async open(options: AccessControlOptions): Promise<AccessControl> {
-    return new AccessControl(options, await load(options.path));
+    return new AccessControl(options, await load(options, undefined));
   }
 
   /** Reads the file again; on any problem the rules stay as they were (logged), and false is returned. */
   async reload(): Promise<boolean> {
     try {
-      this.loaded = await load(this.options.path);
+      this.loaded = await load(this.options, this.loaded);
       this.jwtCache.clear();
       this.options.logger.info({ path: this.options.path }, 'auth file reloaded');
       return true;
@@ -77,12 +87,17 @@ export class AccessControl implements DenialLog {
 
   /** The caller of a call from its metadata and connection, or UNAUTHENTICATED saying what is missing or wrong. */
   async caller(metadata: Metadata, auth: PeerAuth | undefined, method: string): Promise<Caller> {
+    let identity: Identity;
     try {
-      return this.callerFor(await this.identify(metadata, auth));
+      identity = await this.identify(metadata, auth);
     } catch (err) {
       this.denied({ identity: '', operation: method, subject: '', reason: 'UNAUTHENTICATED' });
       throw err;
     }
+    const caller = new Caller(identity, this.loaded.limits.get(identity.name)?.limits ?? NO_LIMITS, this);
+    // A unary publish is checked synchronously against the quota: a worker with no tokens at hand leases first.
+    if (method === 'Publish' || method === 'PublishBatch') await caller.preparePublish();
+    return caller;
   }
 
   denied(denial: { identity: string; operation: string; subject: string; reason: string }): void {
@@ -127,26 +142,44 @@ export class AccessControl implements DenialLog {
     if (identity === undefined) throw unauthenticated(`the JWT's subject "${name}" is no identity of the auth file`);
     return identity;
   }
-
-  /** The identity's limits are kept across reloads while its quota is unchanged, so a reload does not refill them. */
-  private callerFor(identity: Identity): Caller {
-    const spec = JSON.stringify(identity.quota ?? {});
-    const held = this.limits.get(identity.name);
-    if (held !== undefined && held.spec === spec) return new Caller(identity, held.limits, this);
-    const { publish, delivery } = identity.quota ?? {};
-    const limits = {
-      publish: publish === undefined ? undefined : new RateLimit(publish),
-      delivery: delivery === undefined ? undefined : new RateLimit(delivery),
-    };
-    this.limits.set(identity.name, { spec, limits });
-    return new Caller(identity, limits, this);
-  }
 }
 
-async function load(path: string): Promise<Loaded> {
-  const file = await readAuthFile(path);
-  const jwt = file.jwt === undefined ? undefined : await JwtVerifier.load(file.jwt, path);
-  return { rules: new AccessRules(file), jwt };
+async function load(options: AccessControlOptions, previous: Loaded | undefined): Promise<Loaded> {
+  const file = await readAuthFile(options.path);
+  const jwt = file.jwt === undefined ? undefined : await JwtVerifier.load(file.jwt, options.path);
+  return { rules: new AccessRules(file), jwt, limits: limitsOf(file.identities, previous, options.limits) };
+}
+
+/** Each identity's limits, once per reading: kept from the last while its quota is unchanged, so a reload refills none. */
+function limitsOf(
+  identities: readonly IdentitySpec[],
+  previous: Loaded | undefined,
+  factory: LimitFactory = localLimits,
+): Loaded['limits'] {
+  const limits = new Map<string, { quota: IdentitySpec['quota']; limits: IdentityLimits }>();
+  for (const { name, quota } of identities) {
+    if (quota === undefined) continue;
+    const held = previous?.limits.get(name);
+    if (
+      held !== undefined &&
+      sameRate(held.quota?.publish, quota.publish) &&
+      sameRate(held.quota?.delivery, quota.delivery)
+    ) {
+      limits.set(name, held);
+      continue;
+    }
+    const make = (direction: string, rate: RateSpec | undefined): QuotaLimit | undefined =>
+      rate === undefined ? undefined : factory(`${name}/${direction}`, rate);
+    limits.set(name, {
+      quota,
+      limits: { publish: make('publish', quota.publish), delivery: make('delivery', quota.delivery) },
+    });
+  }
+  return limits;
+}
+
+function sameRate(a: RateSpec | undefined, b: RateSpec | undefined): boolean {
+  return a?.messagesPerSecond === b?.messagesPerSecond && a?.bytesPerSecond === b?.bytesPerSecond;
 }
 
 function unauthenticated(message: string): UnauthenticatedError {

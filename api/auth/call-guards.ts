@@ -3,6 +3,7 @@ import type { ListSubjectsResponse } from '../../proto/gen/broker.js';
 import { RequestGuard } from '../grpc/validate.js';
 import type { AccessControl } from './access-control.js';
 import { CallerGuard } from './caller-guard.js';
+import { PacedReads, type ReadableCall } from './paced-reads.js';
 import { paceWrites } from './paced-writes.js';
 
 /** What identifies a call's caller: its metadata and its connection (the client certificate under mTLS). */
@@ -33,6 +34,13 @@ export class CallGuards {
     if (!(guard instanceof CallerGuard)) return response;
     // The page token stays the unfiltered page's: the next page continues after it, so a page may hold fewer.
     return { ...response, subjects: response.subjects.filter((s) => guard.caller.mayList(s.subject)) };
+  }
+
+  /** The guard of a PublishStream: with a publish quota, one that slows the stream to it instead of refusing. */
+  pacedPublishes(guard: RequestGuard, call: ReadableCall): RequestGuard {
+    const limit = guard instanceof CallerGuard ? guard.caller.publishLimit : undefined;
+    if (!(guard instanceof CallerGuard) || limit === undefined) return guard;
+    return new CallerGuard(this.maxBodyBytes, this.shared.maxResponseBytes, guard.caller, new PacedReads(call, limit));
   }
 
   /** A Subscribe stream of a caller with a delivery quota is paced to it. */

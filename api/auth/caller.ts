@@ -1,17 +1,17 @@
 import { NotAuthorizedError, QuotaExceededError } from '../../core/index.js';
 import type { Operation } from './auth-file-schema.js';
 import type { Identity } from './access-rules.js';
-import type { RateLimit } from './token-bucket.js';
+import type { QuotaLimit } from './token-bucket.js';
 
 /** Where refusals go: logged with the identity, counted by operation and reason. */
 export interface DenialLog {
   denied(denial: { identity: string; operation: string; subject: string; reason: string }): void;
 }
 
-/** An identity's rate limits in this process (see access-control.ts for how they survive a reload). */
+/** An identity's rate limits (see access-control.ts for how they survive a reload). */
 export interface IdentityLimits {
-  readonly publish: RateLimit | undefined;
-  readonly delivery: RateLimit | undefined;
+  readonly publish: QuotaLimit | undefined;
+  readonly delivery: QuotaLimit | undefined;
 }
 
 /**
@@ -47,7 +47,17 @@ export class Caller {
   }
 
   /** The delivery quota the identity's Subscribe streams are paced to (undefined: none, deliver at once). */
-  get deliveryLimit(): RateLimit | undefined {
+  get deliveryLimit(): QuotaLimit | undefined {
     return this.limits.delivery;
+  }
+
+  /** The publish quota a PublishStream is paced to (undefined: none). */
+  get publishLimit(): QuotaLimit | undefined {
+    return this.limits.publish;
+  }
+
+  /** Settles once admitPublish can answer from what this process holds (a worker may wait for one lease). */
+  preparePublish(): Promise<void> | undefined {
+    return this.limits.publish?.prepare();
   }
 }

@@ -1,4 +1,4 @@
-import type { RateLimit } from './token-bucket.js';
+import type { QuotaLimit } from './token-bucket.js';
 
 /** The part of a server stream pacing needs (grpc-js's ServerWritableStream has it). */
 interface WritableCall {
@@ -13,17 +13,16 @@ interface WritableCall {
  * the quota has room again. The session already waits for 'drain' before its next write (its backpressure path),
  * so delivery runs at the quota; the subscriber stays in the subscriber budget like any slow reader.
  */
-export function paceWrites(call: WritableCall, limit: RateLimit): void {
+export function paceWrites(call: WritableCall, limit: QuotaLimit): void {
   const write = call.write.bind(call);
   call.write = (chunk, callback) => {
-    const wait = limit.tryTake(1, chunk.length);
-    if (wait === 0) return write(chunk, callback);
-    // The quota is a debt from here: take it now so the next write waits for this one's share too.
+    if (limit.tryTake(1, chunk.length) === 0) return write(chunk, callback);
+    // The quota is a debt from here: take it now, and 'drain' once it is paid off.
     limit.takeAnyway(1, chunk.length);
     const full = !write(chunk, callback);
-    setTimeout(() => {
+    limit.whenRoom(() => {
       if (!call.cancelled && !full) call.emit('drain');
-    }, wait);
+    });
     return false;
   };
 }

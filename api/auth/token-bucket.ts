@@ -28,6 +28,12 @@ export class TokenBucket {
     this.tokens -= amount;
   }
 
+  /** The tokens there now (negative: in debt). */
+  available(): number {
+    this.refill();
+    return this.tokens;
+  }
+
   private refill(): void {
     const now = this.now();
     this.tokens = Math.min(this.ratePerSecond, this.tokens + ((now - this.at) * this.ratePerSecond) / 1000);
@@ -39,8 +45,24 @@ function performanceNow(): number {
   return performance.now();
 }
 
+/**
+ * An identity's rate in one direction (publish or delivery), as a call sees it: answered from this process alone
+ * (RateLimit), or from tokens the primary of several workers leases out (LeasedLimit), so the rate holds for the
+ * whole broker.
+ */
+export interface QuotaLimit {
+  /** Takes `count` messages of `bytes` bytes and returns 0, or returns how long until they fit (taking nothing), ms. */
+  tryTake(count: number, bytes: number): number;
+  /** Takes `count` messages of `bytes` whether they fit or not (the quota goes into debt). */
+  takeAnyway(count: number, bytes: number): void;
+  /** Calls `wake` (never synchronously) once one more message fits: any debt is paid off. */
+  whenRoom(wake: () => void): void;
+  /** Settles once tryTake can answer a message from what this process knows (undefined: it can already). */
+  prepare(): Promise<void> | undefined;
+}
+
 /** A messages/s bucket and a bytes/s bucket taken together: a take fits when it fits both. */
-export class RateLimit {
+export class RateLimit implements QuotaLimit {
   private readonly messages: TokenBucket | undefined;
   private readonly bytes: TokenBucket | undefined;
 
@@ -65,5 +87,14 @@ export class RateLimit {
   takeAnyway(count: number, bytes: number): void {
     this.messages?.take(count);
     this.bytes?.take(bytes);
+  }
+
+  whenRoom(wake: () => void): void {
+    const wait = Math.max(this.messages?.waitFor(1) ?? 0, this.bytes?.waitFor(1) ?? 0);
+    setTimeout(wake, wait);
+  }
+
+  prepare(): undefined {
+    return undefined;
   }
 }

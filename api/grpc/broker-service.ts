@@ -179,7 +179,9 @@ export class BrokerService {
   }
 
   private publishStream(call: Parameters<BrokerHandlers['publishStream']>[0]): void {
-    this.withGuard(call, 'PublishStream', (guard) => this.publishStreamWith(call, guard));
+    this.withGuard(call, 'PublishStream', (guard) =>
+      this.publishStreamWith(call, this.guards.pacedPublishes(guard, call)),
+    );
   }
 
   private publishStreamWith(call: Parameters<BrokerHandlers['publishStream']>[0], guard: RequestGuard): void {

@@ -6,6 +6,35 @@ export type WorkerMessage =
 /** Whether the whole broker serves: every worker up and every worker's log accepting writes. */
 export type PrimaryMessage = { readonly type: 'broker:workers'; readonly allUp: boolean };
 
+/** Messages of an identity's quota and bytes of it: what a lease asks for or grants (0 where the quota has no rate). */
+export interface QuotaTokens {
+  readonly messages: number;
+  readonly bytes: number;
+}
+
+/**
+ * A worker asks the primary, which owns every identity's buckets, for tokens of one quota (api/auth/leased-limit.ts):
+ * at least `need` or none, up to `want` (a tenth of a second's worth) when the bucket has them.
+ */
+export interface QuotaLeaseRequest {
+  readonly type: 'broker:quota-lease';
+  /** Pairs the answer with the question (per worker). */
+  readonly id: number;
+  /** The identity and direction (`<name>/publish`, `<name>/delivery`). */
+  readonly key: string;
+  /** The quota as this worker read it from the auth file (a changed rate starts a new bucket). */
+  readonly rate: { readonly messagesPerSecond?: number | undefined; readonly bytesPerSecond?: number | undefined };
+  readonly need: QuotaTokens;
+  readonly want: QuotaTokens;
+}
+
+/** The primary's answer: tokens granted, or none and how long until `need` fits (retryMs > 0). */
+export interface QuotaGrant extends QuotaTokens {
+  readonly type: 'broker:quota-grant';
+  readonly id: number;
+  readonly retryMs: number;
+}
+
 /** The environment a worker is forked with: who it is among how many, and what the primary settled for all. */
 export const WORKER_ENV = {
   index: 'BROKER_WORKER_INDEX',
@@ -21,4 +50,12 @@ export function isWorkerMessage(value: unknown): value is WorkerMessage {
 
 export function isPrimaryMessage(value: unknown): value is PrimaryMessage {
   return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'broker:workers';
+}
+
+export function isQuotaLeaseRequest(value: unknown): value is QuotaLeaseRequest {
+  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'broker:quota-lease';
+}
+
+export function isQuotaGrant(value: unknown): value is QuotaGrant {
+  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'broker:quota-grant';
 }

@@ -4,8 +4,9 @@ import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import type { BrokerConfig } from '../../core/index.js';
 import { startMetricsServer } from '../metrics/metrics-server.js';
+import { QuotaLedger } from '../auth/quota-ledger.js';
 import { serverTlsPaths, TlsFiles } from '../security/tls-files.js';
-import { WORKER_ENV, isWorkerMessage, type PrimaryMessage } from './cluster-messages.js';
+import { WORKER_ENV, isQuotaLeaseRequest, isWorkerMessage, type PrimaryMessage } from './cluster-messages.js';
 import { socketDirFor } from './worker-topology.js';
 
 /** Exit codes a restart cannot fix (bad settings, an unreadable data dir, damage): the broker stops instead. */
@@ -24,9 +25,10 @@ export interface SupervisorOptions {
 
 /**
  * The primary process of a broker with several workers: it forks them (node:cluster, so they share the gRPC port),
- * serves the one /metrics of all of them, restarts a worker that dies (its partitions are unserved meanwhile: the
- * others' calls for them wait, then fail UNAVAILABLE), tells every worker whether all are up (health), and on
- * SIGTERM/SIGINT drains them all and exits 0 once every one has.
+ * serves the one /metrics of all of them, owns every identity's quota buckets (leased to the workers), restarts a
+ * worker that dies (its partitions are unserved meanwhile: the others' calls for them wait, then fail UNAVAILABLE),
+ * tells every worker whether all are up (health), and on SIGTERM/SIGINT drains them all and exits 0 once every one
+ * has.
  */
 export class Supervisor {
   private readonly slots: Array<{ worker?: Worker; ready: boolean; restarts: number; served: boolean; logOk: boolean }>;
@@ -37,6 +39,8 @@ export class Supervisor {
   private tls: TlsFiles | undefined;
   private started!: { resolve: (port: number) => void; reject: (err: Error) => void };
   private failedCode: number | undefined;
+  /** Every identity's quota buckets: the workers lease tokens from them, so a quota holds for the whole broker. */
+  private readonly quotas = new QuotaLedger();
 
   constructor(private readonly options: SupervisorOptions) {
     this.slots = Array.from({ length: options.workers }, () => ({
@@ -110,6 +114,10 @@ export class Supervisor {
   }
 
   private received(worker: Worker, message: unknown): void {
+    if (isQuotaLeaseRequest(message)) {
+      if (worker.isConnected()) worker.send(this.quotas.lease(message));
+      return;
+    }
     if (!isWorkerMessage(message)) return;
     const index = this.slots.findIndex((s) => s.worker === worker);
     const slot = this.slots[index];
