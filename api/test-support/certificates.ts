@@ -30,6 +30,8 @@ export interface TestPki {
    * `name`.pem / `name`-key.pem, from the CA or from `signer` (e.g. `otherCa`: a member of a foreign CA).
    */
   issueServer(name: string, signer?: CertFiles): Promise<CertFiles>;
+  /** Issues a client certificate from the CA with CN=`name` and, if given, a subjectAltName (`URI:spiffe://…`). */
+  issueClient(name: string, san?: string): Promise<CertFiles>;
   dispose(): Promise<void>;
 }
 
@@ -169,6 +171,7 @@ export async function makeTestPki(): Promise<TestPki> {
     client: await issue(dir, ca, 'client'),
     expiredClient: await issue(dir, ca, 'expired-client', { start: '20200101000000Z', end: '20200102000000Z' }),
     issueServer,
+    issueClient: (name, clientSan) => issue(dir, ca, name, clientSan === undefined ? {} : { san: clientSan }),
     dispose: () => rm(dir, { recursive: true, force: true }),
   };
 }
