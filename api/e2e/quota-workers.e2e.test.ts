@@ -7,11 +7,12 @@ import { after, before, describe, it } from 'node:test';
 import { Metadata, credentials, status } from '@grpc/grpc-js';
 import { BrokerClient, type PublishResponse } from '../../proto/gen/broker.js';
 import { retryDelayMsOf, statusDetails } from '../grpc/status.js';
-import { failure, startBrokerProcess, type BrokerProcess } from '../test-support/broker-process.js';
+import { failure, startBrokerProcess, subscribe, type BrokerProcess } from '../test-support/broker-process.js';
 
-const TOKENS = { capped: 'tok-capped-1', other: 'tok-other-2', streamer: 'tok-streamer-3' };
+const TOKENS = { capped: 'tok-capped-1', other: 'tok-other-2', streamer: 'tok-streamer-3', reader: 'tok-reader-4' };
 const RATE = 10;
 const STREAM_RATE = 60;
+const DELIVERY_RATE = 40;
 const sha = (t: string): string => `sha256:${createHash('sha256').update(t).digest('hex')}`;
 
 const AUTH_FILE = `identities:
@@ -27,6 +28,10 @@ const AUTH_FILE = `identities:
     tokens: ["${sha(TOKENS.streamer)}"]
     permissions: { publish: { allow: [">"] } }
     quota: { publish: { messagesPerSecond: ${STREAM_RATE} } }
+  - name: reader
+    tokens: ["${sha(TOKENS.reader)}"]
+    permissions: { subscribe: { allow: [">"] } }
+    quota: { delivery: { messagesPerSecond: ${DELIVERY_RATE} } }
 `;
 
 function bearer(token: string): Metadata {
@@ -95,7 +100,9 @@ describe('quotas with BROKER_WORKERS=2 (leased from the primary)', () => {
       publishFor(connection(), TOKENS.other, seconds * 1000, 4),
     ]);
     const total = capped.reduce((a, b) => a + b, 0);
-    t.diagnostic(`in ${seconds} s at ${RATE}/s: capped ${total} over 6 connections (${capped}), other ${other} over 1`);
+    t.diagnostic(
+      `in ${seconds.toFixed(2)} s at ${RATE}/s: capped ${total} over 6 connections (${capped}), other ${other} over 1`,
+    );
     // The quota and one burst (one second's worth) at most: each worker kept its own buckets before, N times that.
     assert.ok(total <= RATE * seconds + RATE + 2, `capped published ${total}`);
     assert.ok(total >= RATE * seconds * 0.8, `capped published only ${total}`);
@@ -126,5 +133,25 @@ describe('quotas with BROKER_WORKERS=2 (leased from the primary)', () => {
     // A burst of one second's worth, then the rate: (count - burst) / rate seconds at least.
     assert.ok(elapsed >= ((count - STREAM_RATE) / STREAM_RATE) * 0.85, `acked in ${elapsed} s`);
     assert.ok(elapsed <= (count / STREAM_RATE) * 2, `acked in ${elapsed} s`);
+  });
+
+  it("should hold a delivery quota over subscribers on every worker: they share the identity's rate", async (t) => {
+    // The quota for the time since they subscribed, a burst, and the one message each stream may write into debt.
+    // The paced stream above has stored quota.stream's messages; two subscribers of one identity replay them.
+    const md = bearer(TOKENS.reader);
+    const started = Date.now();
+    const subscribers = await Promise.all(
+      [connection(), connection()].map((c) =>
+        subscribe({ subscribe: (req) => c.subscribe(req, md) } as BrokerClient, 'quota.stream', 1),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    const counts = subscribers.map((s) => s.received.length);
+    const seconds = (Date.now() - started) / 1000;
+    for (const s of subscribers) s.stream.cancel();
+    const total = counts.reduce((a, b) => a + b, 0);
+    t.diagnostic(`in ${seconds.toFixed(2)} s at ${DELIVERY_RATE}/s: ${total} delivered to two subscribers (${counts})`);
+    assert.ok(total <= DELIVERY_RATE * seconds + DELIVERY_RATE + 2, `delivered ${total}`);
+    assert.ok(total >= DELIVERY_RATE * seconds * 0.8, `delivered only ${total}`);
   });
 });
