@@ -22,7 +22,7 @@ const OUT = process.env.PICTURES_DIR ?? join(ROOT, 'docs', 'images');
 const UI_ASSETS = process.env.JAEGER_UI_ASSETS ?? join(ROOT, '.tools', 'jaeger-ui');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const LOAD_SECONDS = Number(process.env.LOAD_SECONDS ?? '30');
-const SERVICE = 'broker';
+const SERVICE = 'logbroker'; // the default service name (README: Trace), set here for clarity
 const VIEWPORT = { width: 1400, height: 900 };
 const SUBJECTS = ['orders.eu', 'orders.us', 'payments', 'audit', 'shipments', 'invoices'];
 
