@@ -1,6 +1,7 @@
 import type { AppendInput } from '../../core/index.js';
 import type {
   FetchRangeRequest,
+  PublishBatchRequest,
   FetchRequest,
   GetSubjectRequest,
   PublishRequest,
@@ -18,6 +19,8 @@ import type { PacedReads } from './paced-reads.js';
  * guard has a pacer: over the publish quota its stream is slowed (PacedReads) instead of refused QUOTA_EXCEEDED.
  */
 export class CallerGuard extends RequestGuard {
+  /** A batch's messages are checked one by one (through publish) and admitted to the quota together. */
+  private inBatch = false;
   constructor(
     maxBodyBytes: number,
     maxResponseBytes: number,
@@ -31,9 +34,27 @@ export class CallerGuard extends RequestGuard {
   override publish(req: PublishRequest): AppendInput {
     const input = super.publish(req);
     this.caller.authorize('publish', input.subject);
+    if (this.inBatch) return input;
     if (this.pacer !== undefined) this.pacer.take(input.body.length);
     else this.caller.admitPublish(1, input.body.length, input.subject);
     return input;
+  }
+
+  /**
+   * A batch takes its messages from the quota at once: taken one by one, a batch larger than what is at hand spent
+   * the tokens of its first messages on every attempt and was refused again and again.
+   */
+  override publishBatch(req: PublishBatchRequest): AppendInput[] {
+    this.inBatch = true;
+    let inputs: AppendInput[];
+    try {
+      inputs = super.publishBatch(req);
+    } finally {
+      this.inBatch = false;
+    }
+    const bytes = inputs.reduce((sum, input) => sum + input.body.length, 0);
+    this.caller.admitPublish(inputs.length, bytes, inputs[0]?.subject ?? '');
+    return inputs;
   }
 
   override fetch(req: FetchRequest): { subject: string; id: number } {
