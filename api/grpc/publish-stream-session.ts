@@ -7,6 +7,7 @@ import { toWireError, type ErrorLogger } from './status.js';
 import type { RequestGuard } from './validate.js';
 import { DrainWaiter } from './drain-waiter.js';
 import type { PublishBudget } from './publish-budget.js';
+import { writeInBatches } from './stream-writev.js';
 
 export type PublishStreamCall = ServerDuplexStream<PublishRequest, PublishResponse>;
 
@@ -78,6 +79,7 @@ export class PublishStreamSession implements ShutdownListener {
   ) {
     this.maxInFlight = deps.maxInFlight ?? DEFAULT_STREAM_IN_FLIGHT;
     this.drain = new DrainWaiter(call);
+    writeInBatches(call);
     this.endCall = deps.metrics.startCall('PublishStream');
   }
 

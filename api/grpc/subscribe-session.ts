@@ -16,6 +16,7 @@ import type { RequestGuard } from './validate.js';
 import { DrainWaiter } from './drain-waiter.js';
 import { resetCallStream } from './http2-stream-reset.js';
 import type { BudgetedSubscriber, SubscriberBudget } from './subscriber-budget.js';
+import { writeInBatches } from './stream-writev.js';
 
 export type SubscribeCall = ServerWritableStream<SubscribeRequest, MessageResponse | Buffer>;
 
@@ -73,6 +74,7 @@ export class SubscribeSession implements ShutdownListener, BudgetedSubscriber {
   ) {
     this.endCall = deps.metrics.startCall('Subscribe');
     this.drain = new DrainWaiter(call);
+    writeInBatches(call);
   }
 
   /** Serves the stream until it closes; never rejects (failures end the stream with their status). */
