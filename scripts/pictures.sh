@@ -11,6 +11,7 @@
 # of the jaeger module scripts/jaeger/go.mod pins (v1.76.0), given once as JAEGER_UI_SRC; the build (about 5 minutes)
 # is kept in .tools/jaeger-ui and served by the jaeger binary (jaeger_query's ui.assets_path).
 #   JAEGER_UI_SRC=/path/to/jaeger-ui npm run pictures      # the first time
+# (from a bare clone of jaeger-ui: mkdir src && git --git-dir=<clone> archive v1.76.0 | tar -x -C src)
 #   npm run pictures                                        # afterwards
 # LOAD_SECONDS (30) sets how long the broker is loaded; PICTURES_DIR (docs/images) where the PNGs go.
 set -euo pipefail
