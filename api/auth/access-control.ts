@@ -96,7 +96,8 @@ export class AccessControl implements DenialLog {
     }
     const caller = new Caller(identity, this.loaded.limits.get(identity.name)?.limits ?? NO_LIMITS, this);
     // A unary publish is checked synchronously against the quota: a worker with no tokens at hand leases first.
-    if (method === 'Publish' || method === 'PublishBatch') await caller.preparePublish();
+    const ready = method === 'Publish' || method === 'PublishBatch' ? caller.preparePublish() : undefined;
+    if (ready !== undefined) await ready;
     return caller;
   }
 
