@@ -55,8 +55,13 @@ export class PublishStreamSession implements ShutdownListener {
   private head = 0;
   /** Why the stream ends once every ack owed is out (set when draining starts). */
   private ending: Ending | undefined;
-  /** A write returned false: nothing more is written until the client reads. */
+  /** As many acks as requests may be in flight are written and unsent: nothing more until the client reads. */
   private waitingForDrain = false;
+  /** Acks written that grpc-js has not sent yet (their write callbacks have not fired). */
+  private unsentAcks = 0;
+  private readonly ackSent = (): void => {
+    this.unsentAcks -= 1;
+  };
   private paused = false;
   /** Reading stopped because the publish budget is over its limit (separate from the in-flight count's pause). */
   private budgetPaused = false;
@@ -160,9 +165,17 @@ export class PublishStreamSession implements ShutdownListener {
         // Nothing to write any more; the gate still hears that the work is done.
       } else if (entry.err !== undefined) {
         this.close({ kind: 'error', err: entry.err });
-      } else if (!this.call.write({ id: entry.id })) {
-        this.waitingForDrain = true;
-        void this.drain.wait().then(this.afterDrain);
+      } else {
+        // grpc-js says "wait" (write() false) past 16 queued acks, and each 'drain' takes a few loop turns: under a
+        // delivery overload (turns of tens of ms) that capped a stream at a few hundred acks/s whatever the log
+        // did. The acks' own bound is the in-flight one: a client that reads none stops here after maxInFlight, and
+        // reading pauses once as many are owed (at most 2 x maxInFlight small acks held).
+        this.unsentAcks += 1;
+        const room = this.call.write({ id: entry.id }, this.ackSent);
+        if (!room && this.unsentAcks >= this.maxInFlight) {
+          this.waitingForDrain = true;
+          void this.drain.wait().then(this.afterDrain);
+        }
       }
       this.deps.gate.leave();
     }
