@@ -10,7 +10,7 @@ import encoding from 'k6/encoding';
 import exec from 'k6/execution';
 import grpc from 'k6/net/grpc';
 import { Counter, Gauge, Trend } from 'k6/metrics';
-import { ADDRESS } from './lib.js';
+import { ADDRESS, CALL, CONNECT } from './lib.js';
 
 const SUBSCRIBERS = Number(__ENV.SUBSCRIBERS || 300);
 const SUBJECTS = Number(__ENV.SUBJECTS || 10);
@@ -92,7 +92,7 @@ export function subscribers(data) {
   const endAt = data.publishAt + (DURATION + GRACE) * 1000;
   for (let k = 0; k < STREAMS_PER_VU && first + k < SUBSCRIBERS; k++) {
     const client = clients[k];
-    client.connect(ADDRESS, { plaintext: true, timeout: '60s' });
+    client.connect(ADDRESS, { ...CONNECT, timeout: '60s' });
     if (Date.now() >= data.publishAt) late.add(1);
     subscribe(client, subjectOf(data, (first + k) % SUBJECTS), endAt);
   }
@@ -104,7 +104,7 @@ export function subscribers(data) {
  */
 function subscribe(client, subject, endAt) {
   const timeout = `${Math.max(1, endAt - Date.now())}ms`;
-  const stream = new grpc.Stream(client, 'broker.Broker/Subscribe', { timeout });
+  const stream = new grpc.Stream(client, 'broker.Broker/Subscribe', { timeout, ...CALL });
   let last = 0;
   let inOrder = true;
   let ended = false;
@@ -136,7 +136,7 @@ function subscribe(client, subject, endAt) {
 export function publisher(data) {
   const n = exec.scenario.iterationInTest;
   const client = clients[0];
-  client.connect(ADDRESS, { plaintext: true, timeout: '60s' });
+  client.connect(ADDRESS, { ...CONNECT, timeout: '60s' });
   const interval = (SUBJECTS / RATE) * 1000;
   const start = Date.now() + (n * interval) / SUBJECTS;
   for (let i = 1; i <= MESSAGES; i++) {
@@ -144,7 +144,7 @@ export function publisher(data) {
     if (wait > 0) sleep(wait / 1000);
     const sent = Date.now();
     const body = encoding.b64encode(`${sent}${PADDING}`);
-    const res = client.invoke('broker.Broker/Publish', { subject: subjectOf(data, n), body, expirationSeconds: 0 });
+    const res = client.invoke('broker.Broker/Publish', { subject: subjectOf(data, n), body, expirationSeconds: 0 }, CALL);
     publishLatency.add(Date.now() - sent);
     const acked = (r) => r && r.status === grpc.StatusOK && Number(r.message.id) === i;
     if (check(res, { 'publish acked with the next id': acked })) published.add(1);

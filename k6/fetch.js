@@ -1,7 +1,7 @@
 // Fetch of ids that exist: each VU publishes, remembers the ids it got back, and fetches among them.
 import { check } from 'k6';
 import grpc from 'k6/net/grpc';
-import { ADDRESS, newClient, publish } from './lib.js';
+import { ADDRESS, CALL, CONNECT, newClient, publish } from './lib.js';
 
 const client = newClient();
 const ids = [];
@@ -13,7 +13,7 @@ export const options = {
 
 export default function () {
   const subject = `k6.fetch.${__VU}`;
-  if (__ITER === 0) client.connect(ADDRESS, { plaintext: true });
+  if (__ITER === 0) client.connect(ADDRESS, CONNECT);
   if (ids.length < 50) {
     const id = publish(client, subject);
     check(id, { 'publish is OK': (v) => v > 0 });
@@ -21,6 +21,6 @@ export default function () {
     return;
   }
   const id = ids[Math.floor(Math.random() * ids.length)];
-  const res = client.invoke('broker.Broker/Fetch', { subject, id });
+  const res = client.invoke('broker.Broker/Fetch', { subject, id }, CALL);
   check(res, { 'fetch is OK with the right id': (r) => r && r.status === grpc.StatusOK && Number(r.message.id) === id });
 }

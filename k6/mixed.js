@@ -3,7 +3,7 @@
 import { check } from 'k6';
 import grpc from 'k6/net/grpc';
 import { Counter } from 'k6/metrics';
-import { connectOnce, newClient, publish, subscribeFor } from './lib.js';
+import { CALL, connectOnce, newClient, publish, subscribeFor } from './lib.js';
 
 const client = newClient();
 const state = {};
@@ -44,7 +44,7 @@ export function fetcher() {
     return;
   }
   const id = ids[Math.floor(Math.random() * ids.length)];
-  const res = client.invoke('broker.Broker/Fetch', { subject: SUBJECT, id });
+  const res = client.invoke('broker.Broker/Fetch', { subject: SUBJECT, id }, CALL);
   check(res, { 'fetch is OK with the id asked for': (r) => r && r.status === grpc.StatusOK && Number(r.message.id) === id });
 }
 

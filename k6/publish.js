@@ -1,7 +1,7 @@
 // Publish throughput: a constant and then a ramping arrival rate (open model: k6 starts calls on schedule).
 import { check } from 'k6';
 import grpc from 'k6/net/grpc';
-import { ADDRESS, BODY, newClient } from './lib.js';
+import { ADDRESS, BODY, CALL, CONNECT, newClient } from './lib.js';
 
 const client = newClient();
 const RATE = Number(__ENV.RATE || 2000);
@@ -24,7 +24,7 @@ export const options = {
 };
 
 export default function () {
-  if (__ITER === 0) client.connect(ADDRESS, { plaintext: true });
-  const res = client.invoke('broker.Broker/Publish', { subject: `k6.publish.${__VU % 8}`, body: BODY, expirationSeconds: 0 });
+  if (__ITER === 0) client.connect(ADDRESS, CONNECT);
+  const res = client.invoke('broker.Broker/Publish', { subject: `k6.publish.${__VU % 8}`, body: BODY, expirationSeconds: 0 }, CALL);
   check(res, { 'publish is OK': (r) => r && r.status === grpc.StatusOK && Number(r.message.id) > 0 });
 }

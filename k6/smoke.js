@@ -3,7 +3,7 @@
 import { check } from 'k6';
 import grpc from 'k6/net/grpc';
 import { Counter } from 'k6/metrics';
-import { connectOnce, newClient, publish, subscribeFor } from './lib.js';
+import { CALL, connectOnce, newClient, publish, subscribeFor } from './lib.js';
 
 const client = newClient();
 const state = {};
@@ -43,9 +43,9 @@ export function fetcher() {
     return;
   }
   const id = ids[__ITER % ids.length];
-  const res = client.invoke('broker.Broker/Fetch', { subject: `k6.smoke.${__VU}`, id });
+  const res = client.invoke('broker.Broker/Fetch', { subject: `k6.smoke.${__VU}`, id }, CALL);
   check(res, { 'fetch returns the published id': (r) => r && r.status === grpc.StatusOK && Number(r.message.id) === id });
-  const missing = client.invoke('broker.Broker/Fetch', { subject: `k6.smoke.${__VU}`, id: 1000000 });
+  const missing = client.invoke('broker.Broker/Fetch', { subject: `k6.smoke.${__VU}`, id: 1000000 }, CALL);
   check(missing, { 'fetch of an unpublished id is INVALID_ARGUMENT': (r) => r && r.status === grpc.StatusInvalidArgument });
 }
 

@@ -97,6 +97,57 @@ func publishStream(conn *grpc.ClientConn, p *pacer, rec *recorder, subjectOf fun
 	return out
 }
 
+// publishUnary runs `window` closed loops of unary Publish calls on one connection (so `window` calls in flight on
+// it), each loop with a recorder of its own; -rate does not apply.
+func publishUnary(conn *grpc.ClientConn, window int, s *sink, subjectOf func(i int64) string) publishOutcome {
+	var out publishOutcome
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for w := 0; w < window; w++ {
+		rec := s.recorder()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer rec.flush()
+			templates := map[string]publishTemplate{}
+			var ack []byte
+			for {
+				i := next.Add(1) - 1
+				start := nowUs()
+				if start >= endUs.Load() {
+					return
+				}
+				subject := subjectOf(i)
+				t, ok := templates[subject]
+				if !ok {
+					t = newPublishTemplate(subject)
+					templates[subject] = t
+				}
+				req := t.message(start)
+				ctx, cancel := context.WithDeadline(context.Background(), deadline())
+				err := conn.Invoke(ctx, "/broker.Broker/Publish", &req, &ack)
+				cancel()
+				mu.Lock()
+				if inWindow(start) {
+					out.sentInWindow++
+					if err != nil {
+						out.unacked++
+					}
+				}
+				mu.Unlock()
+				if err != nil {
+					fault(fmt.Errorf("Publish: %w", err))
+					return
+				}
+				rec.done(start)
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
 // deadline: when waiting for acks and deliveries stops, -drain seconds after the window's end.
 func deadline() time.Time {
 	return baseAt.Add(time.Duration(endUs.Load()-baseUs)*time.Microsecond + time.Duration(*drain*float64(time.Second)))
@@ -127,7 +178,13 @@ func publishers(conns int, window int, rate float64, t0 int64, s *sink, subjectO
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			o := publishStream(conn, p, rec, func(i int64) string { return subjectOf(c, i) })
+			subject := func(i int64) string { return subjectOf(c, i) }
+			var o publishOutcome
+			if *mode == "unary" {
+				o = publishUnary(conn, window, s, subject)
+			} else {
+				o = publishStream(conn, p, rec, subject)
+			}
 			mu.Lock()
 			total.sentInWindow += o.sentInWindow
 			total.unacked += o.unacked

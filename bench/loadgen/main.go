@@ -40,7 +40,11 @@ import (
 )
 
 var (
-	mode           = flag.String("mode", "stream", "stream | subscribe | e2e | nats | redis")
+	mode           = flag.String("mode", "stream", "stream | unary | subscribe | e2e | nats | redis")
+	tlsCa          = flag.String("tls-ca", "", "PEM CA file: connect over TLS, checking the broker's certificate with it (unset = plaintext)")
+	cert           = flag.String("cert", "", "PEM client certificate (a broker with mTLS; needs -tls-ca and -key)")
+	key            = flag.String("key", "", "PEM private key of -cert")
+	token          = flag.String("token", "", "bearer token sent on every call (a broker with BROKER_AUTH_FILE)")
 	addr           = flag.String("addr", "127.0.0.1:50051", "server address, host:port")
 	subject        = flag.String("subject", "bench.load", "subject (NATS subject, Redis stream key)")
 	subjects       = flag.Int("subjects", 1, "> 1: messages (and subscribers) go round-robin over <subject>.0 .. <subject>.N-1")
@@ -155,7 +159,7 @@ func main() {
 	}
 	stop := make(chan struct{})
 	switch *mode {
-	case "stream", "nats", "redis":
+	case "stream", "unary", "nats", "redis":
 		acks := newSink()
 		if *mode == "nats" {
 			if err := natsStream(); err != nil {
@@ -166,7 +170,7 @@ func main() {
 		go progress(t0, stop, map[string]*sink{"acks": acks})
 		var out publishOutcome
 		var err error
-		if *mode == "stream" {
+		if *mode == "stream" || *mode == "unary" {
 			out, err = publishers(*connections, *inflight, *rate, t0, acks, publisherSubject)
 		} else {
 			out, err = peerPublishers(t0, acks)

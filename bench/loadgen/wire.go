@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/binary"
 	"fmt"
 	"math"
+	"os"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -35,12 +40,59 @@ func (rawCodec) Unmarshal(data []byte, v any) error {
 func (rawCodec) Name() string { return "proto" }
 
 func dial() (*grpc.ClientConn, error) {
-	// Large receive windows, so that a subscriber's HTTP/2 flow control is not what limits deliveries.
-	return grpc.NewClient(*addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+	transport, err := transportCredentials()
+	if err != nil {
+		return nil, err
+	}
+	options := []grpc.DialOption{
+		grpc.WithTransportCredentials(transport),
 		grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{}), grpc.MaxCallRecvMsgSize(64<<20)),
-		grpc.WithInitialWindowSize(1<<20), grpc.WithInitialConnWindowSize(16<<20))
+		// Large receive windows, so that a subscriber's HTTP/2 flow control is not what limits deliveries.
+		grpc.WithInitialWindowSize(1 << 20), grpc.WithInitialConnWindowSize(16 << 20),
+	}
+	if *token != "" {
+		options = append(options, grpc.WithPerRPCCredentials(bearer(*token)))
+	}
+	return grpc.NewClient(*addr, options...)
 }
+
+// transportCredentials: plaintext, or TLS checking the broker's certificate with -tls-ca (and the host of -addr
+// against its SAN), presenting -cert/-key when given (a broker with BROKER_TLS_CLIENT_CA).
+func transportCredentials() (credentials.TransportCredentials, error) {
+	if *tlsCa == "" {
+		if *cert != "" || *key != "" {
+			return nil, fmt.Errorf("-cert and -key need -tls-ca")
+		}
+		return insecure.NewCredentials(), nil
+	}
+	pem, err := os.ReadFile(*tlsCa)
+	if err != nil {
+		return nil, fmt.Errorf("-tls-ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("-tls-ca %s: no PEM certificate in it", *tlsCa)
+	}
+	config := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if *cert != "" || *key != "" {
+		pair, err := tls.LoadX509KeyPair(*cert, *key)
+		if err != nil {
+			return nil, fmt.Errorf("-cert/-key: %w", err)
+		}
+		config.Certificates = []tls.Certificate{pair}
+	}
+	return credentials.NewTLS(config), nil
+}
+
+// bearer sends -token as `authorization: Bearer <token>` on every call (a broker with BROKER_AUTH_FILE).
+type bearer string
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+
+// RequireTransportSecurity is false so a token can be measured over plaintext too (tests on loopback).
+func (bearer) RequireTransportSecurity() bool { return false }
 
 func bodySize() int { return max(8, *payload) }
 

@@ -62,6 +62,10 @@ export const SCENARIOS: Readonly<Record<string, ScenarioEntry>> = {
     summary: 'unary Publish with tracing off, at 1% and at 100% sampling (OTLP to a real Jaeger): rate, p99, CPU-µs',
     load: () => import('./tracing.js'),
   },
+  security: {
+    summary: 'issue 15: unary Publish and PublishStream (bench/loadgen) with TLS + mTLS + a bearer token vs plaintext',
+    load: () => import('./security.js'),
+  },
   'cluster-acks': {
     summary:
       "issue 13: acks=local vs replicated (a cluster of one on the CQL server) beside NATS JetStream R1 vs R3, and a partition's unavailability during a hand-over (SIGTERM, kill -9)",

@@ -41,7 +41,8 @@ export interface LoadgenReport extends LoadgenSummary {
 }
 
 export interface LoadgenOptions {
-  mode: 'stream' | 'subscribe' | 'e2e' | 'nats' | 'redis';
+  /** stream: PublishStream; unary: Publish, `inflight` calls in flight per connection (closed loop only). */
+  mode: 'stream' | 'unary' | 'subscribe' | 'e2e' | 'nats' | 'redis';
   host: string;
   port: number;
   subject: string;
@@ -60,6 +61,10 @@ export interface LoadgenOptions {
   drain?: number;
   /** nats: the stream's replicas (1 by default; 3 needs a JetStream cluster, startNatsCluster). */
   natsReplicas?: number;
+  /** TLS: the CA the broker's certificate is checked with, and a client certificate for mTLS. */
+  tls?: { ca: string; cert?: string; key?: string };
+  /** Sent as `authorization: Bearer …` on every call. */
+  token?: string;
 }
 
 /** Builds loadgen when its sources changed, runs it, and returns its report; its progress goes to stderr. */
@@ -91,6 +96,10 @@ export async function loadgen(o: LoadgenOptions): Promise<LoadgenReport> {
     String(o.payload),
     ...(o.drain === undefined ? [] : ['-drain', String(o.drain)]),
     ...(o.natsReplicas === undefined ? [] : ['-nats-replicas', String(o.natsReplicas)]),
+    ...(o.tls === undefined ? [] : ['-tls-ca', o.tls.ca]),
+    ...(o.tls?.cert === undefined ? [] : ['-cert', o.tls.cert]),
+    ...(o.tls?.key === undefined ? [] : ['-key', o.tls.key]),
+    ...(o.token === undefined ? [] : ['-token', o.token]),
   ];
   return JSON.parse(await exec(LOADGEN, args)) as LoadgenReport;
 }
