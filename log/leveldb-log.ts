@@ -130,7 +130,10 @@ export class LevelDbLog implements Log {
    */
   static async open(
     options: LogOptions,
-    db: Db = createDb(options.dataDir, options.maxOpenFiles),
+    db: Db = createDb(options.dataDir, options.maxOpenFiles, {
+      cacheBytes: options.levelDbCacheBytes,
+      writeBufferBytes: options.levelDbWriteBufferBytes,
+    }),
   ): Promise<LevelDbLog> {
     try {
       await db.open();

@@ -108,6 +108,8 @@ export function logOptionsFromConfig(
     segmentMaxAgeMs: config.segmentMaxAgeMs,
     tailCacheRecords: config.tailCacheRecords,
     tailCacheBytes: config.tailCacheBytes,
+    levelDbCacheBytes: config.levelDbCacheBytes,
+    levelDbWriteBufferBytes: config.levelDbWriteBufferBytes,
     subjectCacheSize: config.subjectCacheSize,
     maxSubjects: config.maxSubjects,
     dedupeWindowMs: config.dedupeWindowMs,
