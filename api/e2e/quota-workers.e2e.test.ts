@@ -106,8 +106,9 @@ describe('quotas with BROKER_WORKERS=2 (leased from the primary)', () => {
     // The quota and one burst (one second's worth) at most: each worker kept its own buckets before, N times that.
     assert.ok(total <= RATE * seconds + RATE + 2, `capped published ${total}`);
     assert.ok(total >= RATE * seconds * 0.8, `capped published only ${total}`);
-    // Its whole quota on one worker: the quota is not split between the workers.
-    assert.ok(other >= RATE * seconds, `other published only ${other}`);
+    // Its whole quota on one worker: the quota is not split between the workers (split, it would get about half the
+    // rate and half the burst: 20 here). 0.8 of the rate leaves room for a loaded machine (28 was seen in CI).
+    assert.ok(other >= RATE * seconds * 0.8, `other published only ${other}`);
   });
 
   it('should pace a PublishStream above its quota to it and end it normally with every message acked', async (t) => {
