@@ -20,6 +20,11 @@ export const SCENARIOS: Readonly<Record<string, ScenarioEntry>> = {
     summary: 'fan-out: --subscribers live streams on one subject while a publisher runs at --rate; broker RSS sampled',
     load: () => import('./subscribe.js'),
   },
+  overload: {
+    summary:
+      'issue 14: one publisher at --rate alone, then while --subscribers (default 1,000) take every message: its rate and ack p99, deliveries/s, RSS',
+    load: () => import('./overload.js'),
+  },
   e2e: {
     summary: 'publish-to-delivery latency at --rate, or at half the rate a closed-loop probe reaches',
     load: () => import('./e2e.js'),
