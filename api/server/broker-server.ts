@@ -144,6 +144,11 @@ export class BrokerServer {
     this.health.setStatus('broker.Broker', status);
   }
 
+  /** The same health service, statuses and watches on another grpc-js Server too (the health port). */
+  addHealthTo(server: Server): void {
+    this.health.addToServer(server);
+  }
+
   /** Health of a part the broker serves without (e.g. the cold tier): its own service name, not the broker's. */
   setSubServiceServing(service: string, serving: boolean): void {
     if (this.closing) return;

@@ -28,6 +28,7 @@ import { startMetricsServer } from '../metrics/metrics-server.js';
 import { registerServerGauges } from '../metrics/server-gauges.js';
 import { startBackgroundJobs } from './background-jobs.js';
 import { BrokerServer, type ConnectionLimits } from './broker-server.js';
+import { HealthPort } from './health-port.js';
 import type { ForwardedCalls } from '../workers/owner-side.js';
 import { ClusterParts, openClusterStores } from '../cluster/cluster-parts.js';
 import { ColdTierStatus } from './cold-tier-status.js';
@@ -131,6 +132,7 @@ export async function startBroker(brokerConfig: BrokerConfig, deps: BrokerDeps =
     // Health follows the log from here on (NOT_SERVING while it refuses writes).
     logHealth.attach(topology === undefined ? server : toldToPrimaryToo(server));
     coldTierStatus?.attach(server);
+    await serveHealth(config, server, opened, logger);
     const grpcPort = await server.listen(config.grpcHost, config.grpcPort);
     opened.add('gRPC server', () => server.close());
     // Closed before the gRPC server: a leaving member hands its partitions over while it still answers calls.
@@ -163,6 +165,15 @@ async function serveMetrics(
   const metricsServer = await startMetricsServer(metrics.registry, host, config.metricsPort, tls);
   opened.add('metrics server', () => metricsServer.close());
   return metricsServer.port;
+}
+
+/** BROKER_HEALTH_PORT (unless -1): grpc.health.v1 alone, plaintext; closed after the gRPC server (added before). */
+async function serveHealth(config: BrokerConfig, server: BrokerServer, opened: OpenedParts, logger: Logger) {
+  if (config.healthPort < 0) return;
+  const healthPort = new HealthPort(server);
+  opened.add('health port', () => healthPort.close());
+  const port = await healthPort.listen(config.healthHost ?? config.grpcHost, config.healthPort);
+  logger.info({ healthPort: port }, 'health port listening');
 }
 
 /**

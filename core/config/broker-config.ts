@@ -14,6 +14,10 @@ export interface BrokerConfig {
   readonly metricsPort: number;
   /** BROKER_METRICS_HOST: the address the metrics endpoint binds; undefined = BROKER_GRPC_HOST's. */
   readonly metricsHost: string | undefined;
+  /** BROKER_HEALTH_PORT: a plaintext port serving only grpc.health.v1 (probes of a TLS broker); -1 = off. */
+  readonly healthPort: number;
+  /** BROKER_HEALTH_HOST: the address the health port binds (a pod's IP); undefined = BROKER_GRPC_HOST's. */
+  readonly healthHost: string | undefined;
   /** BROKER_DATA_DIR: the LevelDB directory. */
   readonly dataDir: string;
   /** BROKER_WORKERS: worker processes sharing the gRPC port and splitting the partitions; 'auto' = usable cores. */

@@ -15,6 +15,8 @@ export const DEFAULTS: Readonly<Omit<BrokerConfig, 'brokerId'>> = {
   grpcPort: 50051,
   metricsPort: 9464,
   metricsHost: undefined,
+  healthPort: -1,
+  healthHost: undefined,
   dataDir: './data',
   workers: 1,
   partitions: undefined,

@@ -208,6 +208,7 @@ describe('SETTINGS', () => {
       SETTINGS.filter((s) => s.default.startsWith('(')).map((s) => [s.env, s.default]),
       [
         ['BROKER_METRICS_HOST', '(BROKER_GRPC_HOST)'],
+        ['BROKER_HEALTH_HOST', '(BROKER_GRPC_HOST)'],
         ['BROKER_PARTITIONS', '(unset)'],
         ['BROKER_ID', '(host name)'],
         ['REDIS_URL', '(unset)'],

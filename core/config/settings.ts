@@ -3,6 +3,7 @@ import { DEFAULTS } from './defaults.js';
 import { ACK_MODES, DISCARD_POLICIES, FSYNC_MODES, LOG_LEVELS, SCYLLA_CONSISTENCIES } from './enums.js';
 import { DEFAULT_PARTITIONS, MAX_PARTITIONS } from '../partitioning.js';
 import { CQL_REPLICATION_PATTERN, CQL_REPLICATION_SAYS } from './cql-replication.js';
+import { HEALTH_SETTING_SPECS } from './health-settings.js';
 import {
   duration,
   hostList,
@@ -49,6 +50,7 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
     type: optionalText(ANY_TEXT),
     help: 'address the metrics endpoint binds (e.g. 127.0.0.1 to keep /metrics off the network; unset = BROKER_GRPC_HOST)',
   },
+  ...HEALTH_SETTING_SPECS,
   dataDir: { env: 'BROKER_DATA_DIR', type: text(), help: 'LevelDB directory' },
   workers: {
     env: 'BROKER_WORKERS',
@@ -384,6 +386,7 @@ const SHOWN_DEFAULTS: BrokerConfig = {
   brokerId: '(host name)',
   advertiseAddress: '(gRPC host:port)',
   metricsHost: '(BROKER_GRPC_HOST)',
+  healthHost: '(BROKER_GRPC_HOST)',
 };
 
 function describe<K extends keyof BrokerConfig>(key: K): Setting {
