@@ -158,7 +158,8 @@ describe('LeaseKeeper', () => {
       await a.tick(); // a's last round: it renews, then dies
       events.length = 0;
       const acquiredAt = new Map<number, number>();
-      b.on('acquired', (p) => {
+      b.on('acquired', (p, _e, wasReleased) => {
+        assert.equal(wasReleased, false, 'claimed after its lease lapsed, not released');
         acquiredAt.set(p, clock.now);
         assert.equal(a.canAppend(p), false, `a could still append to ${p} when b took it`);
       });
@@ -232,9 +233,16 @@ describe('LeaseKeeper', () => {
         (await store.liveMembers()).map((m) => m.id),
         ['b'],
       );
+      const released: boolean[] = [];
+      b.on('acquired', (_p, _e, wasReleased) => released.push(wasReleased));
       clock.now += 1;
       await b.tick();
       assert.deepEqual(partitionsOf(b), all);
+      assert.deepEqual(
+        released,
+        all.map(() => true),
+        'each one claimed as released by a clean hand-over',
+      );
     });
 
     it('should let the next owner claim on refresh(), not at its next round, and still route after leaving', async () => {
@@ -282,9 +290,16 @@ describe('LeaseKeeper', () => {
       const { keeper } = cluster();
       await keeper('a').tick();
       const again = keeper('a');
+      const released: boolean[] = [];
+      again.on('acquired', (_p, _e, wasReleased) => released.push(wasReleased));
       await again.tick();
       assert.deepEqual(partitionsOf(again), all);
       assert.ok(again.held().every((h) => h.epoch === 2));
+      assert.deepEqual(
+        released,
+        all.map(() => false),
+        'taken from a crashed incarnation, not handed over',
+      );
     });
   });
 

@@ -17,8 +17,13 @@ import { placement } from './placement.js';
 export type LostReason = 'released' | 'taken' | 'stopped';
 
 export type LeaseKeeperEvents = {
-  /** This member now owns the partition at this epoch (the fencing token for everything it writes for it). */
-  acquired: [partition: number, epoch: number];
+  /**
+   * This member now owns the partition at this epoch (the fencing token for everything it writes for it).
+   * `released`: the row had no owner, so its last owner handed it over (sealed, flushed to the cold tier, settled
+   * its reservations, then released) or it was never owned; false when it was taken from an owner whose lease
+   * lapsed or from this member's earlier incarnation (a crash: acknowledged ids may be lost).
+   */
+  acquired: [partition: number, epoch: number, released: boolean];
   /** This member no longer owns the partition: stop serving it (canAppend() is already false). */
   lost: [partition: number, epoch: number, reason: LostReason];
   /** A store call failed (the round goes on with the rest; leases lapse by themselves if it keeps failing). */
@@ -267,7 +272,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
       state: 'serving',
     };
     this.holdings.set(h.partition, h);
-    this.emit('acquired', h.partition, h.epoch);
+    this.emit('acquired', h.partition, h.epoch, row.owner === undefined);
   }
 
   private async renew(h: MutableHolding): Promise<void> {

@@ -14,6 +14,11 @@ export interface LogObserver {
   /** The recovery pass at open found acknowledged ids from..to (inclusive) of a subject lost with damaged files. */
   dataLost?(subject: string, from: number, to: number, detail: string): void;
   /**
+   * The recovery pass at open of a partition its last owner handed over cleanly found ids from..to (inclusive) that
+   * this disk never held: that owner issued them and flushed them to the cold tier, which serves them. Not a loss.
+   */
+  idsHandedOver?(subject: string, from: number, to: number, detail: string): void;
+  /**
    * A storage-limit task failed: reading the free space (statfs) or dropping a subject's oldest segment (BROKER_DISCARD
    * = oldest). Appends go on being judged against the last figures; the next poll or append tries again.
    */

@@ -157,14 +157,20 @@ export class LevelDbLog implements Log {
   /**
    * The recovery passes: against the high-water marks (recovery.ts), then against the id reservations in the shared
    * store, when there is one (reservation-recovery.ts). Lost acknowledged ids are recorded and reported, and heads
-   * raised above them.
+   * raised above them. The reservation pass's ranges of a partition handed over cleanly are recorded the same way
+   * (this disk does not serve them) but reported as the previous owner's, not as lost: it flushed them before it
+   * released the partition. Damage to this disk (the first pass) is always a loss.
    */
   private static async recover(db: Db, highWater: HighWaterFile, options: LogOptions): Promise<void> {
     // Read back from the side file and dropped after the pass: no mark stays in memory.
     const lost = await recoverLostIds(db, await highWater.marks());
-    const reservations = reservationSettings(options);
-    if (reservations !== undefined) lost.push(...(await recoverReservations(db, reservations)));
     for (const loss of lost) options.observer?.dataLost?.(loss.subject, loss.from, loss.to, loss.detail);
+    const reservations = reservationSettings(options);
+    if (reservations === undefined) return;
+    for (const { subject, from, to, detail } of await recoverReservations(db, reservations)) {
+      if (options.handedOver === true) options.observer?.idsHandedOver?.(subject, from, to, detail);
+      else options.observer?.dataLost?.(subject, from, to, detail);
+    }
   }
 
   // ---- LogWriter -----------------------------------------------------------------------------------------

@@ -63,6 +63,12 @@ export interface LogOptions {
   /** BROKER_ID_RESERVATION: ids reserved ahead of a subject's head at a time. @defaultValue 10000 */
   readonly idReservationChunk?: number;
   /**
+   * The partition was released by its last owner after a clean hand-over (PartitionedLog.acquire): the ids the
+   * reservation pass finds above this disk's heads were that owner's, flushed to the cold tier, and are reported
+   * as handed over (observer.idsHandedOver), not as lost. @defaultValue false: reported as lost (a crash)
+   */
+  readonly handedOver?: boolean;
+  /**
    * BROKER_ACKS=replicated (log/README "Replicated acks"): every group commit's records are written to the cold tier
    * before its appends are acknowledged; an append whose records cannot be written is refused (UnavailableError)
    * and the log fails closed and recovers as after a failed disk write. @defaultValue none: acks are local

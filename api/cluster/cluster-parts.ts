@@ -199,10 +199,12 @@ export class ClusterParts {
         this.logger.info({ partition: p, ...took }, 'partition handed over; releasing it');
       },
     });
-    keeper.on('acquired', (p, epoch) => {
+    keeper.on('acquired', (p, epoch, released) => {
       this.metrics.moves.inc({ event: 'acquired' });
-      this.logger.info({ partition: p, epoch }, 'partition acquired');
-      log.acquire(p).catch((err: unknown) => this.logger.error({ err, partition: p }, 'partition failed to open'));
+      this.logger.info({ partition: p, epoch, released }, 'partition acquired');
+      log
+        .acquire(p, { handedOver: released })
+        .catch((err: unknown) => this.logger.error({ err, partition: p }, 'partition failed to open'));
     });
     keeper.on('lost', (p, epoch, reason) => {
       this.metrics.moves.inc({ event: reason });

@@ -170,6 +170,14 @@ describe('a graceful hand-over under load (SIGTERM of the owner, acks=replicated
       Array.from({ length: ids.length }, (_, i) => i + 2),
       'ids dense from 2 and never reissued',
     );
+    // The new owner's disk never held the old owner's ids (the cold tier serves them): an info line, no alarm.
+    const survivors = brokers.filter((b) => b !== ownerProcess).flatMap((b) => b.logLines);
+    const alarms = survivors.filter((l) => l.includes('acknowledged ids lost'));
+    assert.deepEqual(alarms, [], 'a hand-over logged a data loss');
+    assert.ok(
+      survivors.some((l) => l.includes('ids issued by the previous owner') && l.includes(subject)),
+      'the ids the old owner issued are logged as handed over',
+    );
     const last = ids.at(-1) ?? 1;
     // Every acked record, read through the other member, is the one that was acked with that id.
     const reader = clients.get(brokers.find((b) => b !== ownerProcess) as BrokerProcess) as BrokerClient;

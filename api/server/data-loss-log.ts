@@ -13,6 +13,9 @@ export function withDataLossLog(observer: LogObserver, logger: Logger): LogObser
       const err = new DataLossError(subject, from, `ids ${from} to ${to} (${to - from + 1}) are lost: ${detail}`);
       logger.error({ err, subject, from, to }, 'acknowledged ids lost with damaged files');
     },
+    // A clean hand-over (the previous owner flushed them to the cold tier, which serves them): no alarm.
+    idsHandedOver: (subject, from, to) =>
+      logger.info({ subject, from, to }, 'ids issued by the previous owner: served from the cold tier'),
     checksumMismatch: (subject, offset) => {
       observer.checksumMismatch?.(subject, offset);
       logger.error(

@@ -69,15 +69,16 @@ export class PartitionedLog implements Log {
   }
 
   /**
-   * Takes a partition over (a cluster member that was given it): its log opens now (recovery, and id reservations
-   * when configured, so its ids continue above anything the previous owner may have acknowledged).
+   * Takes a partition over (a cluster member that was given it): its log opens now, recovering and continuing its
+   * ids above any the previous owner may have acknowledged (handedOver: released cleanly, LogOptions.handedOver).
    */
-  async acquire(partition: number): Promise<void> {
+  async acquire(partition: number, options: { readonly handedOver?: boolean } = {}): Promise<void> {
     ownedPartitions([partition], this.partitions); // throws for one that is not the data dir's
     this.ownedSet.add(partition);
     this.acquiring.add(partition);
     const wanted = (): boolean => this.acquiring.has(partition) && this.closing === undefined;
-    await this.openPartition(partition).catch(reopenWhileHeld(() => this.openPartition(partition), wanted));
+    const open = (): Promise<LevelDbLog> => this.openPartition(partition, options.handedOver === true);
+    await open().catch(reopenWhileHeld(open, wanted));
   }
 
   /**
@@ -196,10 +197,10 @@ export class PartitionedLog implements Log {
    * put in `logs` by the first reaction to it, so the calls queued while it opened reach the log in call order,
    * before any made after.
    */
-  private openPartition(p: number): Promise<LevelDbLog> {
+  private openPartition(p: number, handedOver = false): Promise<LevelDbLog> {
     const pending = this.opening.get(p);
     if (pending !== undefined) return pending;
-    const opening = this.createPartition(p);
+    const opening = this.createPartition(p, handedOver);
     this.opening.set(p, opening);
     opening.then(
       (log) => {
@@ -212,11 +213,12 @@ export class PartitionedLog implements Log {
     return opening;
   }
 
-  private async createPartition(p: number): Promise<LevelDbLog> {
+  private async createPartition(p: number, handedOver: boolean): Promise<LevelDbLog> {
     if (this.closing !== undefined) throw new UnavailableError('the log is closed');
     const dir = partitionDir(this.layout, p);
     await mkdir(dir, { recursive: true });
-    const log = await LevelDbLog.open(this.settings.forPartition(p)).catch(heldOpenError(p, this.acquiring.has(p)));
+    const options = { ...this.settings.forPartition(p), handedOver };
+    const log = await LevelDbLog.open(options).catch(heldOpenError(p, this.acquiring.has(p)));
     if (this.closing !== undefined) {
       await log.close();
       throw new UnavailableError('the log is closed');

@@ -14,11 +14,18 @@ interface Member {
   readonly ctx: TempPartitioned;
   /** The lost ranges its recovery reported: [subject, from, to]. */
   readonly losses: Array<[string, number, number]>;
+  /** The ranges its recovery reported as another owner's, handed over (not lost): [subject, from, to]. */
+  readonly elsewhere: Array<[string, number, number]>;
 }
 
 /** The lost ranges reported for `subject` (the store holds the other tests' subjects too). */
 function lossesOf(member: Member, subject: string): Array<[string, number, number]> {
   return member.losses.filter(([s]) => s === subject);
+}
+
+/** The ranges reported for `subject` as issued by an owner that handed the partition over. */
+function elsewhereOf(member: Member, subject: string): Array<[string, number, number]> {
+  return member.elsewhere.filter(([s]) => s === subject);
 }
 
 async function publish(member: Member, subject: string, n: number): Promise<number[]> {
@@ -43,10 +50,12 @@ export function handOverScenarios(name: string, open: () => Promise<ReservationS
     /** A member owning nothing until it acquires, its appends gated by nothing (the lease is the test's). */
     async function member(): Promise<Member> {
       const losses: Array<[string, number, number]> = [];
+      const elsewhere: Array<[string, number, number]> = [];
       const observer: LogObserver = {
         batchWritten: () => undefined,
         appendAcknowledged: () => undefined,
         dataLost: (subject, from, to) => losses.push([subject, from, to]),
+        idsHandedOver: (subject, from, to) => elsewhere.push([subject, from, to]),
       };
       const ctx = await tempPartitioned({
         partitions: PARTITIONS,
@@ -56,7 +65,7 @@ export function handOverScenarios(name: string, open: () => Promise<ReservationS
         idReservationChunk: CHUNK,
         observer,
       });
-      const m = { ctx, losses };
+      const m = { ctx, losses, elsewhere };
       members.push(m);
       return m;
     }
@@ -70,6 +79,8 @@ export function handOverScenarios(name: string, open: () => Promise<ReservationS
     }
 
     const clean = { settleWhile: () => true };
+    /** How a member acquires a partition its previous owner released after a clean hand-over. */
+    const handedOver = { handedOver: true };
 
     it('should continue at exactly the last id + 1 on the next owner, and on the first again after the second appended', async () => {
       const a = await member();
@@ -80,22 +91,25 @@ export function handOverScenarios(name: string, open: () => Promise<ReservationS
       await a.ctx.log.release(p, clean);
       assert.equal((await under.store.reserved(p)).get(s), 7, 'settled to the last id');
 
-      await b.ctx.log.acquire(p);
+      await b.ctx.log.acquire(p, handedOver);
       assert.deepEqual(await publish(b, s, 5), [8, 9, 10, 11, 12], 'no id skipped');
-      // The ids b's disk does not hold are the first owner's (the cold tier serves them), none above.
-      assert.deepEqual(lossesOf(b, s), [[s, 1, 7]]);
+      // The ids b's disk does not hold are the first owner's (the cold tier serves them), none above: not lost.
+      assert.deepEqual(elsewhereOf(b, s), [[s, 1, 7]]);
+      assert.deepEqual(lossesOf(b, s), [], 'a hand-over is no data loss');
+      assert.equal((await b.ctx.log.get(s, 7)).kind, 'lost', 'still not served from this disk (the cold tier has it)');
       assert.equal((await b.ctx.log.get(s, 8)).kind, 'record');
       await b.ctx.log.release(p, clean);
       assert.equal((await under.store.reserved(p)).get(s), 12);
 
       // a's disk had reserved 7 + CHUNK: settled down to 7, so b's 8..12 are not issued again.
-      await a.ctx.log.acquire(p);
+      await a.ctx.log.acquire(p, handedOver);
       assert.deepEqual(await publish(a, s, 2), [13, 14]);
-      assert.deepEqual(lossesOf(a, s), [[s, 8, 12]], "only b's ids, which a's disk does not hold");
+      assert.deepEqual(elsewhereOf(a, s), [[s, 8, 12]], "only b's ids, which a's disk does not hold");
       await a.ctx.log.release(p, clean);
-      await a.ctx.log.acquire(p);
+      await a.ctx.log.acquire(p, handedOver);
       assert.deepEqual(await publish(a, s, 1), [15], 'the same member continues exactly too');
-      assert.equal(lossesOf(a, s).length, 1);
+      assert.equal(elsewhereOf(a, s).length, 1);
+      assert.deepEqual(lossesOf(a, s), []);
       await a.ctx.log.release(p);
     });
 
@@ -110,7 +124,8 @@ export function handOverScenarios(name: string, open: () => Promise<ReservationS
       await a.ctx.log.release(p);
       await b.ctx.log.acquire(p);
       assert.deepEqual(await publish(b, s, 1), [reserved + 1]);
-      assert.deepEqual(lossesOf(b, s), [[s, 1, reserved]]);
+      assert.deepEqual(lossesOf(b, s), [[s, 1, reserved]], 'taken over after a lost lease: possibly lost');
+      assert.deepEqual(elsewhereOf(b, s), []);
       assert.equal((await b.ctx.log.get(s, reserved)).kind, 'lost');
       await b.ctx.log.release(p);
     });
