@@ -18,7 +18,7 @@ bash scripts/tools.sh kustomize manifest-check prometheus
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # The variables the broker reads (core/config's SETTING_SPECS), and the OpenTelemetry SDK's own.
-grep -o "env: '[A-Z0-9_]*'" core/config/settings.ts | cut -d"'" -f2 >"$out/settings.txt"
+grep -ho "env: '[A-Z0-9_]*'" core/config/settings.ts core/config/health-settings.ts | cut -d"'" -f2 >"$out/settings.txt"
 echo 'OTEL_*' >>"$out/settings.txt"
 for overlay in manifests/overlays/*/; do
   name=$(basename "$overlay")
@@ -26,12 +26,13 @@ for overlay in manifests/overlays/*/; do
   .tools/bin/manifest-check -settings "$out/settings.txt" "$out/$name.yaml"
 done
 
-envoy=manifests/base/envoy/envoy.yaml
-for rpc in $(grep -o '/broker\.Broker/[A-Za-z]*' "$envoy" | sort -u | cut -d/ -f3); do
-  grep -Eq "^\s*rpc $rpc\s*\(" proto/broker.proto || {
-    echo "check-manifests: $envoy routes /broker.Broker/$rpc, which proto/broker.proto does not define" >&2
-    exit 1
-  }
+for envoy in manifests/base/envoy/envoy.yaml manifests/overlays/*/envoy.yaml; do
+  for rpc in $(grep -o '/broker\.Broker/[A-Za-z]*' "$envoy" | sort -u | cut -d/ -f3); do
+    grep -Eq "^\s*rpc $rpc\s*\(" proto/broker.proto || {
+      echo "check-manifests: $envoy routes /broker.Broker/$rpc, which proto/broker.proto does not define" >&2
+      exit 1
+    }
+  done
 done
 
 promtool check config --syntax-only manifests/base/monitoring/prometheus-config/prometheus.yml

@@ -83,6 +83,14 @@ describe('health port (BROKER_HEALTH_PORT) of a broker with mTLS and an auth fil
     assert.equal(await check(health, credentials.createInsecure(), 'broker.Broker'), 'SERVING');
     assert.equal(await check(broker.address, ordersCreds), 'SERVING');
     assert.equal(await check(broker.address, ordersCreds, 'broker.Broker'), 'SERVING');
+    // Envoy's health checks: a client certificate of the CA that names no identity (Envoy's own) gets the status too.
+    const envoy = await pki.issueClient('envoy');
+    const envoyCreds = credentials.createSsl(
+      await readFile(pki.ca.cert),
+      await readFile(envoy.key),
+      await readFile(envoy.cert),
+    );
+    assert.equal(await check(broker.address, envoyCreds, 'broker.Broker'), 'SERVING');
     // The reason for the port: a plaintext probe of the main port is refused.
     assert.equal(await check(broker.address, credentials.createInsecure()), status.UNAUTHENTICATED);
   });

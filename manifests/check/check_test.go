@@ -39,6 +39,9 @@ func TestBrokenManifestsFail(t *testing.T) {
 		{"Envoy typed config of an unknown type", "http.router.v3.Router", "http.router.v3.Routr", "Routr"},
 		// Inside two Anys (the connection manager's filter's config): ValidateAll alone would not open it.
 		{"Envoy rule inside a typed config", "max_tokens: 100", "max_tokens: 0", "MaxTokens: value must be greater than 0"},
+		{"setting names an unmounted file", "UPSTREAM_CA_FILE, value: /etc/envoy/upstream/", "UPSTREAM_CA_FILE, value: /etc/envoy/upstreams/", "reads UPSTREAM_CA_FILE=/etc/envoy/upstreams/ca.crt, which no volumeMount provides"},
+		{"Envoy reads an unmounted file", "trusted_ca: { filename: /etc/envoy/upstream/", "trusted_ca: { filename: /etc/envoy/certs/", "Envoy configuration reads /etc/envoy/certs/ca.crt, which no volumeMount provides"},
+		{"Envoy TLS rule inside the transport socket", "validation_context:\n                  trusted_ca", "validation_context:\n                  max_verify_depth: 200\n                  trusted_ca", "MaxVerifyDepth: value must be less than or equal to 100"},
 		{"Envoy listener without a port", "port_value: 50051 }\n          filter_chains", "port_value: 70000 }\n          filter_chains", "PortValue: value must be less than or equal to 65535"},
 	}
 	good := readGood(t)

@@ -71,6 +71,7 @@ func checkReferences(objects []runtime.Object, settings Settings, report *Report
 	ix := buildIndex(objects)
 	for _, pod := range ix.pods {
 		ix.checkPod(pod, report)
+		ix.checkMountedFiles(pod, report)
 		if settings != nil {
 			ix.checkSettings(pod, settings, report)
 		}
