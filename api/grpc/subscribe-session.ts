@@ -5,6 +5,7 @@ import {
   UnavailableError,
   isExpired,
   type LogReader,
+  type LogRecord,
   type TailCursor,
 } from '../../core/index.js';
 import type { MessageResponse, SubscribeRequest } from '../../proto/gen/broker.js';
@@ -16,6 +17,7 @@ import type { RequestGuard } from './validate.js';
 import { DrainWaiter } from './drain-waiter.js';
 import { resetCallStream } from './http2-stream-reset.js';
 import type { BudgetedSubscriber, SubscriberBudget } from './subscriber-budget.js';
+import { DeliveryScheduler, type Pumpable, type PumpStop } from './delivery-scheduler.js';
 import { writeInBatches } from './stream-writev.js';
 
 export type SubscribeCall = ServerWritableStream<SubscribeRequest, MessageResponse | Buffer>;
@@ -37,6 +39,19 @@ export interface SubscribeSessionDeps {
   readonly logger: ErrorLogger;
   /** BROKER_SUBSCRIBER_BUFFER_BYTES over every stream: the slowest is evicted past it. */
   readonly budget: SubscriberBudget;
+  /** Shares the event loop between deliveries and ingest; the process's own by default. */
+  readonly scheduler?: DeliveryScheduler;
+}
+
+/** The batch a session is delivering: the scheduler's pump() goes on from `next`. */
+interface Pending {
+  readonly batch: readonly LogRecord[];
+  next: number;
+  /** From the shared tail cache: its records' encodings are shared too. */
+  readonly shared: boolean;
+  /** The clock for the batch's retention check. */
+  readonly now: number;
+  delivered: number;
 }
 
 /**
@@ -51,7 +66,7 @@ type Ending =
  * backpressure) → closed. Every way out goes through close(), which releases the cursor, the listeners, the
  * registration and the metrics exactly once, and writes the final status if the client is still there.
  */
-export class SubscribeSession implements ShutdownListener, BudgetedSubscriber {
+export class SubscribeSession implements ShutdownListener, BudgetedSubscriber, Pumpable {
   private state: 'opening' | 'streaming' | 'closed' = 'opening';
   private cursor: TailCursor | undefined;
   private subject = '';
@@ -61,6 +76,7 @@ export class SubscribeSession implements ShutdownListener, BudgetedSubscriber {
   private queued = 0;
   /** The stream has left the budget: what it still holds is freed as it is sent or when the stream goes. */
   private leftBudget = false;
+  private pending: Pending | undefined;
   private readonly onFinished = (): void => this.releaseAll();
   /** Wakes a delivery waiting for 'drain', so a close never leaves it hanging. */
   private readonly endCall: (success: boolean, err?: unknown) => void;
@@ -141,30 +157,68 @@ export class SubscribeSession implements ShutdownListener, BudgetedSubscriber {
     return this.state === 'streaming';
   }
 
+  /**
+   * Reads batches from the cursor and hands each to the delivery scheduler, which writes it in slices of the loop's
+   * time shared with every other subscription (ingest runs between slices). Waits for 'drain' when the stream is
+   * full, and takes the subscriber budget's slow path (evict, wait for room) when a record does not fit it.
+   */
   private async deliver(cursor: TailCursor): Promise<void> {
-    const { metrics, encoded, retentionMs } = this.deps;
+    const metrics = this.deps.metrics;
+    const scheduler = this.deps.scheduler ?? DeliveryScheduler.shared;
     while (this.isStreaming()) {
       const batch = await cursor.next();
       if (batch.length === 0) return;
       metrics.subscriberLag.observe(cursor.lag());
-      const now = this.deps.now();
-      // Records from the shared tail cache are encoded once for every subscriber; a batch read from disk for this
-      // subscriber alone is encoded here and dropped with it.
-      const shared = cursor.lastBatchShared;
-      let delivered = 0;
-      for (const record of batch) {
-        if (!this.isStreaming()) break;
-        if (isExpired(record, retentionMs, now)) continue;
-        delivered += 1;
-        const bytes = shared ? encoded.of(record) : encodeMessage(record);
-        // Most writes fit the budget and the stream: those take no promise (a promise per delivery was a share of
-        // the CPU a delivery costs in a 1,000-subscriber fan-out).
-        if (this.deps.budget.fits(bytes.length)) {
-          if (!this.send(bytes, record.offset)) await this.drain.wait();
-        } else if (!(await this.write(bytes, record.offset))) return;
+      this.pending = { batch, next: 0, shared: cursor.lastBatchShared, now: this.deps.now(), delivered: 0 };
+      while (this.isStreaming() && this.pending.next < batch.length) {
+        const stop = await scheduler.run(this);
+        if (stop === 'drain') await this.drain.wait();
+        else if (stop === 'budget') {
+          const record = batch[this.pending.next];
+          if (record === undefined) break;
+          this.pending.next += 1;
+          this.pending.delivered += 1;
+          if (!(await this.write(this.encode(record), record.offset))) break;
+        }
       }
-      metrics.messagesDelivered.inc(delivered);
+      metrics.messagesDelivered.inc(this.pending.delivered);
+      this.pending = undefined;
     }
+  }
+
+  /**
+   * Writes up to `max` records of the batch in hand (the scheduler's slice). Most writes fit the budget and the
+   * stream: those take no promise (a promise per delivery was a share of the CPU a delivery costs in a 1,000-subscriber
+   * fan-out). Stops at a record the budget cannot take as it is ('budget': deliver() writes it the slow way).
+   */
+  pump(max: number): PumpStop {
+    const p = this.pending;
+    if (p === undefined) return 'done';
+    const { batch } = p;
+    const retentionMs = this.deps.retentionMs;
+    let written = 0;
+    while (p.next < batch.length) {
+      if (!this.isStreaming()) return 'done';
+      if (written >= max) return 'more';
+      const record = batch[p.next];
+      if (record === undefined) break;
+      if (isExpired(record, retentionMs, p.now)) {
+        p.next += 1;
+        continue;
+      }
+      const bytes = p.shared ? this.deps.encoded.of(record) : encodeMessage(record);
+      if (!this.deps.budget.fits(bytes.length)) return 'budget';
+      p.next += 1;
+      p.delivered += 1;
+      written += 1;
+      if (!this.send(bytes, record.offset)) return 'drain';
+    }
+    return 'done';
+  }
+
+  /** Records from the shared tail cache are encoded once for every subscriber; a disk batch is this one's alone. */
+  private encode(record: LogRecord): Buffer {
+    return this.pending?.shared === true ? this.deps.encoded.of(record) : encodeMessage(record);
   }
 
   /**
