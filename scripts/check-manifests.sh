@@ -35,5 +35,6 @@ for envoy in manifests/base/envoy/envoy.yaml manifests/overlays/*/envoy.yaml; do
   done
 done
 
-promtool check config --syntax-only manifests/base/monitoring/prometheus-config/prometheus.yml
+promtool check config --syntax-only manifests/base/monitoring/prometheus-config/prometheus.yml \
+  manifests/overlays/secure/prometheus.yml
 echo "check-manifests: every overlay renders and validates"
