@@ -95,6 +95,46 @@ spec: { clusterIP: None, selector: { app: broker } }
 	}
 }
 
+// A broker whose gRPC port requires TLS cannot be probed there by the kubelet's plaintext gRPC probe.
+func TestGrpcProbeOfTlsPortFails(t *testing.T) {
+	doc := `apiVersion: v1
+kind: ConfigMap
+metadata: { name: broker-config, namespace: demo }
+data: { BROKER_TLS_CERT: /tls/tls.crt, BROKER_HEALTH_PORT: "8081" }
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: { name: broker, namespace: demo }
+spec:
+  serviceName: broker
+  selector: { matchLabels: { app: broker } }
+  template:
+    metadata: { labels: { app: broker } }
+    spec:
+      containers:
+        - name: broker
+          image: broker
+          envFrom: [{ configMapRef: { name: broker-config } }]
+          readinessProbe: { grpc: { port: 8081 } }
+          livenessProbe: { grpc: { port: 8081 } }
+          volumeMounts: [{ name: tls, mountPath: /tls }]
+      volumes: [{ name: tls, secret: { secretName: broker-tls } }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: broker, namespace: demo }
+spec: { clusterIP: None, selector: { app: broker } }
+`
+	if report := check(t, []byte(doc)); len(report.Problems) != 0 {
+		t.Fatalf("probes on the health port: want no problem, got %v", report.Problems)
+	}
+	broken := strings.Replace(doc, "livenessProbe: { grpc: { port: 8081 } }", "livenessProbe: { grpc: { port: 50051 } }", 1)
+	joined := strings.Join(check(t, []byte(broken)).Problems, "\n")
+	if !strings.Contains(joined, "liveness probe asks gRPC port 50051, which requires TLS") {
+		t.Fatalf("want a problem naming the liveness probe of port 50051, got:\n%s", joined)
+	}
+}
+
 func readGood(t *testing.T) []byte {
 	t.Helper()
 	raw, err := os.ReadFile("testdata/good.yaml")

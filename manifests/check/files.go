@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"path"
 	"sort"
 	"strings"
@@ -165,4 +166,53 @@ func (ix *index) filesOfVolume(pod podTemplate, name string) map[string]bool {
 		return held
 	}
 	return nil
+}
+
+// checkProbesOfTls finds a broker whose gRPC port requires TLS (BROKER_TLS_CERT) probed there by a gRPC probe,
+// which speaks plaintext and would fail for ever: such a broker is probed on its health port (BROKER_HEALTH_PORT).
+func (ix *index) checkProbesOfTls(pod podTemplate, report *Report) {
+	for _, c := range pod.spec.Containers {
+		if c.Name != "broker" {
+			continue
+		}
+		settings := ix.settingsOf(pod, c)
+		if settings["BROKER_TLS_CERT"] == "" {
+			continue
+		}
+		health := settings["BROKER_HEALTH_PORT"]
+		probes := []struct {
+			kind  string
+			probe *corev1.Probe
+		}{{"startup", c.StartupProbe}, {"readiness", c.ReadinessProbe}, {"liveness", c.LivenessProbe}}
+		for _, p := range probes {
+			kind, probe := p.kind, p.probe
+			if probe == nil || probe.GRPC == nil {
+				continue
+			}
+			if port := fmt.Sprint(probe.GRPC.Port); port != health {
+				report.problem("%s: container broker's %s probe asks gRPC port %s, which requires TLS (BROKER_TLS_CERT is set); probe BROKER_HEALTH_PORT (%q)", pod.owner, kind, port, health)
+			}
+		}
+	}
+}
+
+// settingsOf is a container's environment as literal values: its envFrom ConfigMaps, then its env.
+func (ix *index) settingsOf(pod podTemplate, c corev1.Container) map[string]string {
+	settings := map[string]string{}
+	for _, from := range c.EnvFrom {
+		if from.ConfigMapRef == nil {
+			continue
+		}
+		if cm, ok := ix.configMaps[key(pod.namespace, from.ConfigMapRef.Name)]; ok {
+			for name, value := range cm.Data {
+				settings[name] = value
+			}
+		}
+	}
+	for _, env := range c.Env {
+		if env.ValueFrom == nil {
+			settings[env.Name] = env.Value
+		}
+	}
+	return settings
 }

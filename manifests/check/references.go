@@ -72,6 +72,7 @@ func checkReferences(objects []runtime.Object, settings Settings, report *Report
 	for _, pod := range ix.pods {
 		ix.checkPod(pod, report)
 		ix.checkMountedFiles(pod, report)
+		ix.checkProbesOfTls(pod, report)
 		if settings != nil {
 			ix.checkSettings(pod, settings, report)
 		}
