@@ -16,9 +16,8 @@ interface Ready {
 
 /**
  * Deliveries and ingest share one event loop. Left to themselves, the subscribers woken by one group commit write
- * everything they can in the microtasks that follow it, and at 1,000 subscribers that is the whole loop turn: the
- * publishers' reads and the next commit's callback wait behind it (a publisher got 455 of 1,000 msg/s through, acks
- * seconds late). Here deliveries run only in slices (setImmediate, the loop's check phase, after its I/O), round-robin
+ * everything they can in the microtasks that follow it, and at 1,000 subscribers that can be the whole loop turn: the
+ * publishers' reads and the next commit's callback wait behind it. Here deliveries run only in slices (setImmediate, the loop's check phase, after its I/O), round-robin
  * over the ready subscriptions, `quantum` records each, until the slice's time is spent; what is left waits for the
  * next turn. So each turn gives ingest its I/O first and delivery at most `sliceMs`, and a subscriber the broker cannot
  * keep up with falls behind (its cursor then reads the log) instead of holding publishers back.

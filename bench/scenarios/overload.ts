@@ -36,6 +36,8 @@ export interface OverloadFigures {
   /** Mean of the subscribers' per-second delivery counts while the publisher ran. */
   deliveriesPerSec: number;
   delivered: number;
+  /** The subscribers' loadgen report: publish-to-delivery latency (the body's timestamp) of every delivery. */
+  deliveries: LoadgenReport;
   /** The publisher's acked messages x subscribers. */
   expected: number;
   rss?: ReturnType<ReturnType<typeof sampleRss>['stop']>;
@@ -112,6 +114,7 @@ export async function overload(t: Target, o: OverloadOptions): Promise<OverloadF
     loaded,
     deliveriesPerSec,
     delivered: report.count,
+    deliveries: report,
     expected: loaded.measured * o.subscribers,
     ...(mem === undefined ? {} : { rss: mem }),
   };
@@ -144,16 +147,14 @@ export function overloadRows(f: OverloadFigures, o: OverloadOptions, label = 'ov
         `ack p99 ${f.loaded.p99Ms.toFixed(0)} ms (target < ${ACK_P99_TARGET_MS} ms: ${p99Verdict})`,
     },
     {
-      name: `${label}: deliveries to ${o.subscribers.toLocaleString('en')} subscribers while publishing`,
+      ...loadgenRow(
+        `${label}: deliveries to ${o.subscribers.toLocaleString('en')} subscribers while publishing (latency: publish to delivery)`,
+        f.deliveries,
+        f.deliveries,
+      ),
       ops: f.delivered,
       opsPerSec: f.deliveriesPerSec,
       mbPerSec: (f.deliveriesPerSec * o.payload) / 1e6,
-      p50Ms: NaN,
-      p90Ms: NaN,
-      p99Ms: NaN,
-      p999Ms: NaN,
-      maxMs: NaN,
-      errors: 0,
       ratio:
         `${(fraction * 100).toFixed(1)}% of ${f.expected.toLocaleString('en')} expected (acked x subscribers) ` +
         `delivered${rssNote(f.rss)}${cpu}`,
