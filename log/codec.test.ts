@@ -68,6 +68,7 @@ const SEGMENT: SegmentState = {
   sealed: true,
   replicated: true,
   deleting: false,
+  mirrored: false,
 };
 const SEGMENT_HEX = [
   '4010000000000000', // baseOffset 4
@@ -192,6 +193,13 @@ describe('codec', () => {
     it('should write eight f64 fields and a flags byte (65 bytes) and read them back', () => {
       assert.equal(encodeSegment(SEGMENT).toString('hex'), SEGMENT_HEX);
       assert.deepEqual(decodeSegment(Buffer.from(SEGMENT_HEX, 'hex')), SEGMENT);
+    });
+
+    it('should keep the mirrored flag in bit 8, absent (false) from values written before it', () => {
+      const hex = encodeSegment({ ...SEGMENT, replicated: false, mirrored: true }).toString('hex');
+      assert.equal(hex.slice(-2), '09', 'sealed (1) | mirrored (8)');
+      assert.equal(decodeSegment(Buffer.from(hex, 'hex')).mirrored, true);
+      assert.equal(decodeSegment(Buffer.from(SEGMENT_HEX, 'hex')).mirrored, false, 'a value of an older broker');
     });
 
     it('should keep the deleting flag in bit 4', () => {

@@ -139,6 +139,12 @@ export interface SegmentState {
   sealed: boolean;
   replicated: boolean;
   deleting: boolean;
+  /**
+   * Every record of it was written to the cold tier by its group commit before being acknowledged (acks=replicated,
+   * in this process's lifetime: set when it opens under a replica, cleared at every open and write recovery while
+   * it is active), so sealing it owes no copy (segment-roller.ts). Absent from older values: false, copied as before.
+   */
+  mirrored: boolean;
 }
 
 // Segment value: 8 float64 fields then a flags byte. Fixed width, so encoding allocates one small buffer.
@@ -154,7 +160,7 @@ export function encodeSegment(s: SegmentState): Buffer {
   buf.writeDoubleBE(s.lastPublishMs, 40);
   buf.writeDoubleBE(s.maxExplicitExpiryMs, 48);
   buf.writeDoubleBE(s.lastRetentionPublishMs, 56);
-  buf[64] = (s.sealed ? 1 : 0) | (s.replicated ? 2 : 0) | (s.deleting ? 4 : 0);
+  buf[64] = (s.sealed ? 1 : 0) | (s.replicated ? 2 : 0) | (s.deleting ? 4 : 0) | (s.mirrored ? 8 : 0);
   return buf;
 }
 
@@ -173,6 +179,7 @@ export function decodeSegment(value: Uint8Array): SegmentState {
     sealed: (flags & 1) !== 0,
     replicated: (flags & 2) !== 0,
     deleting: (flags & 4) !== 0,
+    mirrored: (flags & 8) !== 0,
   };
 }
 

@@ -28,6 +28,7 @@ import { recoverLostIds } from './recovery.js';
 import { recoverReservations } from './reservation-recovery.js';
 import { SegmentAdmin } from './segment-admin.js';
 import { SegmentRoller } from './segment-roller.js';
+import { distrustActiveSegments } from './mirrored-segments.js';
 import { countSubjects, createDb, finishInterruptedDeletes, type Db } from './storage.js';
 import { NO_LIMITS, StorageLimits, oldestSealed } from './storage-limits.js';
 import { createSharedBudgets } from './shared-budgets.js';
@@ -86,7 +87,7 @@ export class LevelDbLog implements Log {
       marks: (heads, sync) => highWater.write(heads, sync),
       ...sharedWrites(options),
     });
-    const roller = new SegmentRoller(commit, options);
+    const roller = new SegmentRoller(commit, options, options.replica !== undefined);
     this.commit = commit;
     const appender = new Appender(subjects, commit, roller, options.now ?? Date.now, limits, options.tracing);
     this.dedupe = new Deduper(db, commit, options.dedupeWindowMs ?? 0, options.now ?? Date.now);
@@ -106,7 +107,7 @@ export class LevelDbLog implements Log {
       },
       // What a restart would do on open, so the reopened log is the one a restart would give.
       reopened: async () => {
-        subjects.clear();
+        await distrustActiveSegments(db).then(() => subjects.clear());
         await finishInterruptedDeletes(db);
         await LevelDbLog.recover(db, highWater, options);
         await limits.recount(db);
@@ -144,6 +145,7 @@ export class LevelDbLog implements Log {
       await checkFormatVersion(db, options.dataDir);
       await finishInterruptedDeletes(db);
       const highWater = await HighWaterFile.open(options.dataDir);
+      await distrustActiveSegments(db);
       await LevelDbLog.recover(db, highWater, options);
       const log = new LevelDbLog(db, options, highWater, await countSubjects(db));
       await log.limits.start(db);

@@ -19,6 +19,8 @@ export class SegmentRoller {
   constructor(
     private readonly commit: GroupCommit,
     private readonly limits: SegmentLimits,
+    /** acks=replicated: segments opened now are written only by commits the cold tier acknowledged (mirrored). */
+    private readonly mirror = false,
   ) {}
 
   /** The segment the record at `offset` goes into, rolling to a new one by record count, bytes or age. */
@@ -47,13 +49,15 @@ export class SegmentRoller {
     return activeKeyAfter(nowMs - this.limits.segmentMaxAgeMs);
   }
 
-  /** Seals the segment in the batch being built: appends still in flight to it are written first. */
+  /**
+   * Seals the segment in the batch being built: appends still in flight to it are written first. A mirrored one is
+   * sealed replicated (every record is in the cold tier already): no copy is owed, so a hand-over's flush is quick.
+   */
   seal(state: SubjectState, segment: SegmentState): void {
     segment.sealed = true;
-    this.commit
-      .pending()
-      .del(activeKey(segment.firstPublishMs, state.subject, segment.baseOffset))
-      .put(offsetKey(subjectPrefix(Family.unreplicated, state.subject), segment.baseOffset), INDEX_VALUE);
+    const batch = this.commit.pending().del(activeKey(segment.firstPublishMs, state.subject, segment.baseOffset));
+    if (segment.mirrored) segment.replicated = true;
+    else batch.put(offsetKey(subjectPrefix(Family.unreplicated, state.subject), segment.baseOffset), INDEX_VALUE);
     this.commit.sealed(state, segment);
   }
 
@@ -70,6 +74,7 @@ export class SegmentRoller {
       sealed: false,
       replicated: false,
       deleting: false,
+      mirrored: this.mirror,
     };
     state.segments.push(segment);
     this.commit.pending().put(activeKey(nowMs, state.subject, offset), INDEX_VALUE);

@@ -61,6 +61,8 @@ export async function startBackgroundJobs(opts: BackgroundJobsOptions): Promise<
     replicator === undefined
       ? () => undefined
       : log.onSegmentSealed((s) => {
+          // Sealed replicated (acks=replicated wrote every record to the cold tier already): nothing owed.
+          if (s.replicated) return;
           metrics.addLag(1);
           void runner.enqueue(REPLICATION, { subject: s.subject, baseOffset: s.baseOffset });
         });
