@@ -18,8 +18,9 @@ const LEASE_MS = 3_000;
 /**
  * A graceful hand-over under load must leave the partition without an ack for less than this: half the lease
  * (before, the next owner claimed at its next round after the owner had drained and closed its port: 1.9-3.4 s in
- * the bench). Measured 0.5-0.9 s on a quiet machine; most of it is the owner flushing the loaded partition's
- * sealed segment to the cold tier, which a machine shared with other work can stretch past a second.
+ * the bench). Measured 0.5-0.9 s on a quiet machine while the owner still re-copied the just-sealed segment to the
+ * cold tier; 0.2-0.5 s since a segment written only by replicated commits is sealed replicated (no copy). A machine
+ * shared with other work stretches the rest of the hand-over, hence the margin.
  */
 const GAP_BOUND_MS = LEASE_MS / 2;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
