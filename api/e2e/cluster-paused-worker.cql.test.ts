@@ -70,15 +70,22 @@ describe('a worker of a cluster member frozen past its lease while its sibling t
     const first = clients[0] as BrokerClient;
     const acked = new Map<number, string>();
     // GetSubject names the owner of a subject that has records: one seed each, until both workers own one.
+    // A worker that joins a moment after its sibling gets its share of the partitions a lease round later (a loaded
+    // CI machine saw every seed land on w1): ask again, with the seeds' owners read afresh, until both own one.
     const owners = new Map<string, string>();
-    for (let i = 0; owners.size < 2 && i < 64; i++) {
-      const subject = `${cluster}.s${i}`;
-      const id = await until('the seed', () => publish(first, subject, 'seed'));
-      const { owner } = await getSubject(first, subject);
-      if (owners.has(owner)) continue;
-      owners.set(owner, subject);
-      if (owner === 'm1/w0') acked.set(id, 'seed');
+    const seeds = new Map<string, number>();
+    const deadline = Date.now() + 10 * LEASE_MS;
+    while (owners.size < 2 && Date.now() < deadline) {
+      for (let i = 0; owners.size < 2 && i < 64; i++) {
+        const subject = `${cluster}.s${i}`;
+        if (!seeds.has(subject)) seeds.set(subject, await until('the seed', () => publish(first, subject, 'seed')));
+        const { owner } = await getSubject(first, subject);
+        if (!owners.has(owner)) owners.set(owner, subject);
+      }
+      if (owners.size < 2) await new Promise((r) => setTimeout(r, LEASE_MS / 3));
     }
+    const frozenSeed = seeds.get(owners.get('m1/w0') ?? '');
+    if (frozenSeed !== undefined) acked.set(frozenSeed, 'seed');
     const frozenSubject = owners.get('m1/w0');
     const probeSubject = owners.get('m1/w1');
     assert.ok(frozenSubject !== undefined && probeSubject !== undefined, `owners: ${[...owners.keys()].join(', ')}`);

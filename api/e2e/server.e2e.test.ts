@@ -188,7 +188,13 @@ describe('broker server', () => {
 
 describe('broker with a subscriber limit', () => {
   it('should refuse subscriptions past BROKER_MAX_SUBSCRIBERS with OVERLOADED and take them again once one goes', async () => {
-    const broker = await startBrokerProcess({ BROKER_MAX_SUBSCRIBERS: '2', BROKER_METRICS_PORT: '-1' });
+    // One process: with workers each enforces its share of the total (api/e2e/worker-budgets.e2e.test.ts), and this
+    // test's one connection reaches one worker.
+    const broker = await startBrokerProcess({
+      BROKER_MAX_SUBSCRIBERS: '2',
+      BROKER_METRICS_PORT: '-1',
+      BROKER_WORKERS: '1',
+    });
     try {
       const first = await subscribe(broker.client(), 'limited');
       const second = await subscribe(broker.client(), 'limited');
