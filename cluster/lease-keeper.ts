@@ -35,6 +35,11 @@ export interface PartitionOwner {
   readonly member: string;
   readonly address?: string;
   readonly epoch: number;
+  /**
+   * Another member's lease as its row said at the last round (the owner's clock): a call forwarded to it that has
+   * not been answered by then (plus the drift) is waiting on an owner that may be frozen and replaced.
+   */
+  readonly leaseUntilMs?: number;
 }
 
 /** A partition this member holds. */
@@ -161,7 +166,8 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     const row = this.view?.rows.get(partition);
     if (row?.owner === undefined) return undefined;
     const address = this.view?.members.find((m) => m.id === row.owner)?.address;
-    return { member: row.owner, epoch: row.epoch, ...(address === undefined ? {} : { address }) };
+    const owner = { member: row.owner, epoch: row.epoch, leaseUntilMs: row.leaseUntilMs };
+    return address === undefined ? owner : { ...owner, address };
   }
 
   /** The live members as the last round saw them. */

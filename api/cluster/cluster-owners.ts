@@ -6,7 +6,9 @@ import { WorkerPeer } from '../workers/worker-peer.js';
 /** What the routing needs of the lease keeper (cluster/LeaseKeeper). */
 export interface OwnershipView {
   readonly memberId: string;
-  ownerOf(partition: number): { readonly member: string; readonly address?: string } | undefined;
+  ownerOf(
+    partition: number,
+  ): { readonly member: string; readonly address?: string; readonly leaseUntilMs?: number } | undefined;
   members(): readonly ClusterMember[];
   /** The member placement gives the partition to, as the last round saw the live members. */
   placedOn(partition: number): string | undefined;
@@ -14,7 +16,17 @@ export interface OwnershipView {
   refresh(): Promise<void>;
   /** How long a call may be held for a moving partition's next owner, ms. */
   readonly handoverWaitMs: number;
+  /** BROKER_MAX_CLOCK_DRIFT, ms: another member's lease runs this much longer by this member's clock. */
+  readonly maxClockDriftMs: number;
 }
+
+/**
+ * How long a forwarded call waits past its owner's lease (and the drift) before giving up on it: by then a live
+ * owner has renewed (the next re-read shows it) and a frozen one may be replaced (cluster/README.md).
+ */
+const ANSWER_MARGIN_MS = 250;
+/** The least time a forwarded call gets, whatever the row said: a lease not yet renewed in this member's view. */
+const MIN_ANSWER_MS = 1_000;
 
 /** What the routing needs of the local log. */
 export interface LocalPartitions {
@@ -44,6 +56,7 @@ export class ClusterOwners implements Owners {
       refresh: () => view.refresh(),
       target: (subject) => this.target(subject),
       self: () => this.self(),
+      answerBy: (subject, to) => this.answerBy(subject, to),
     };
   }
 
@@ -107,6 +120,13 @@ export class ClusterOwners implements Owners {
     const member = this.view.members().find((m) => m.id === placed);
     if (member === undefined || member.id === this.view.memberId) return undefined;
     return this.peer(member.id, member.address);
+  }
+
+  private answerBy(subject: string, to: WorkerPeer): number | undefined {
+    const owner = this.view.ownerOf(this.log.partitionOf(subject));
+    if (owner?.leaseUntilMs === undefined || owner.member !== to.name) return undefined;
+    const lapses = owner.leaseUntilMs + this.view.maxClockDriftMs + ANSWER_MARGIN_MS;
+    return Math.max(lapses, Date.now() + MIN_ANSWER_MS);
   }
 
   close(): void {

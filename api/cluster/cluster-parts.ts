@@ -116,6 +116,7 @@ export class ClusterParts {
       // A graceful hand-over takes a fraction of this; a crashed owner's partitions move after lease + drift +
       // a round, so a call held for a lease may still find nobody, and the client retries as before.
       handoverWaitMs: config.leaseMs,
+      maxClockDriftMs: config.maxClockDriftMs,
     };
     // Members send the cluster token the others require of calls marked forwarded (api/security/cluster-token.ts),
     // over TLS when the broker serves TLS.

@@ -32,6 +32,12 @@ export interface OwnerMoves {
   target(subject: string): WorkerPeer | 'local' | undefined;
   /** This member reached through its own port, for reads held until the partition came here. */
   self(): WorkerPeer | undefined;
+  /**
+   * The deadline of one call forwarded now to `to` for the subject (ms since the epoch): shortly after the lease
+   * that its row gives `to` runs out (plus the clock drift), since an owner that has not answered by then may be
+   * frozen (a GC pause, SIGSTOP, a partitioned network) and replaced; undefined when `to` is not the row's owner.
+   */
+  answerBy(subject: string, to: WorkerPeer): number | undefined;
 }
 
 /** The workers of one broker: worker p mod N owns partition p. */

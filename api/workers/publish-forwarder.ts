@@ -32,6 +32,8 @@ interface Pending {
   readonly request: PublishRequest;
   readonly bytes: number;
   readonly link: TraceLink | undefined;
+  /** When this publish stops waiting for its owner, ms since the epoch; undefined: deadlineMs after its send. */
+  readonly deadline: number | undefined;
   resolve(id: number): void;
   reject(err: unknown): void;
 }
@@ -61,10 +63,15 @@ export class PublishForwarder {
     this.deadlineMs = options.deadlineMs ?? 15_000;
   }
 
-  append(input: AppendInput): Promise<number> {
+  /**
+   * `deadline` (ms since the epoch) shortens the publish's wait for its owner (OwnerMoves.answerBy); its batch is
+   * sent with the earliest deadline of its publishes.
+   */
+  append(input: AppendInput, deadline?: number): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       const link = this.options.tracing?.capture();
-      this.queue.push({ request: toPublishRequest(input), bytes: input.body.byteLength, link, resolve, reject });
+      const request = toPublishRequest(input);
+      this.queue.push({ request, bytes: input.body.byteLength, link, deadline, resolve, reject });
       this.schedule();
     });
   }
@@ -93,13 +100,19 @@ export class PublishForwarder {
     this.client.append(
       { messages: batch.map((p) => p.request) },
       forwardedCall(),
-      { deadline: Date.now() + this.deadlineMs },
+      { deadline: this.deadlineOf(batch) },
       (err: ServiceError | null, response: AppendResponse | undefined) => {
         this.sending = false;
         this.settle(batch, err, response);
         this.schedule();
       },
     );
+  }
+
+  private deadlineOf(batch: readonly Pending[]): number {
+    let by = Date.now() + this.deadlineMs;
+    for (const p of batch) if (p.deadline !== undefined && p.deadline < by) by = p.deadline;
+    return by;
   }
 
   private takeBatch(): Pending[] {

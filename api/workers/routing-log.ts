@@ -67,14 +67,16 @@ export class WorkerRouting implements LogWriter, LogReader, RequestRouter {
       peer = this.owners.peerOf(input.subject);
     } catch (err) {
       if (this.owners.moves === undefined) return Promise.reject(err);
-      return held(this.owners, input.subject, undefined, (to) => this.appendAt(to, input), refusedBeforeAppend, err);
+      const at = (to: WorkerPeer | 'local', by?: number): Promise<number> => this.appendAt(to, input, by);
+      return held(this.owners, input.subject, undefined, at, refusedBeforeAppend, err);
     }
     if (peer === undefined) return this.local.writer.append(input);
-    return held(this.owners, input.subject, peer, (to) => this.appendAt(to, input), refusedBeforeAppend);
+    const at = (to: WorkerPeer | 'local', by?: number): Promise<number> => this.appendAt(to, input, by);
+    return held(this.owners, input.subject, peer, at, refusedBeforeAppend);
   }
 
-  private appendAt(to: WorkerPeer | 'local', input: AppendInput): Promise<number> {
-    return to === 'local' ? this.local.writer.append(input) : to.publishes.append(input);
+  private appendAt(to: WorkerPeer | 'local', input: AppendInput, deadline?: number): Promise<number> {
+    return to === 'local' ? this.local.writer.append(input) : to.publishes.append(input, deadline);
   }
 
   appendMany(inputs: readonly AppendInput[]): Promise<number[]> {
@@ -138,27 +140,38 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * appended (`safe`), or found no owner, is then held: every 50 ms the owners are read again and the call is tried
  * at the owner they name now (or the member placed to take it), until `moves.waitMs` has passed. What remains
  * reaches the client as UNAVAILABLE, retriable: NOT_OWNER is for forwarders, clients never see it.
+ *
+ * Each attempt at an owner waits for it only until shortly after the lease its row holds (moves.answerBy): an owner
+ * frozen past its lease (a GC pause, SIGSTOP, a partitioned network) is replaced then, and a call waiting on it would
+ * hang for its whole deadline. A read cut so is held half a lease more for the next owner; a publish is not `safe`
+ * (it may have been appended) and answers UNAVAILABLE.
  */
 async function held<T>(
   owners: Owners,
   subject: string,
   first: WorkerPeer | undefined,
-  attempt: (to: WorkerPeer | 'local') => Promise<T>,
+  attempt: (to: WorkerPeer | 'local', deadline?: number) => Promise<T>,
   safe: (err: unknown) => boolean,
   noOwner?: unknown,
 ): Promise<T> {
   const moves = owners.moves;
-  const until = Date.now() + (moves?.waitMs ?? 0);
+  let until = Date.now() + (moves?.waitMs ?? 0);
+  let extended = false;
   let to = first as WorkerPeer | 'local' | undefined;
   let last = noOwner;
   let jumped = false;
   for (;;) {
     if (to !== undefined) {
+      const by = to === 'local' ? undefined : moves?.answerBy(subject, to);
       try {
-        return await attempt(to);
+        return await attempt(to, by);
       } catch (err) {
         if (!safe(err)) throw retriable(err);
         last = err;
+        if (moves !== undefined && by !== undefined && Date.now() >= by && !extended) {
+          extended = true;
+          until = Math.max(until, Date.now() + moves.waitMs / 2);
+        }
         const named: WorkerPeer | undefined = jumped || to === 'local' ? undefined : namedPeer(owners, err, to);
         jumped = true;
         if (named !== undefined) {
@@ -214,15 +227,15 @@ class ReroutingPeer implements OwnerPeer {
   }
 
   fetch(request: FetchRequest): Promise<MessageResponse> {
-    return this.held((peer) => peer.fetch(request));
+    return this.held((peer, by) => peer.fetch(request, by));
   }
 
   fetchRange(request: FetchRangeRequest, signal: AbortSignal): Promise<FetchRangeResponse> {
-    return this.held((peer) => peer.fetchRange(request, signal));
+    return this.held((peer, by) => peer.fetchRange(request, signal, by));
   }
 
   getSubject(request: GetSubjectRequest): Promise<ProtoSubjectInfo> {
-    return this.held((peer) => peer.getSubject(request));
+    return this.held((peer, by) => peer.getSubject(request, by));
   }
 
   listSubjects(request: ListSubjectsRequest, signal: AbortSignal): Promise<ListSubjectsResponse> {
@@ -231,10 +244,10 @@ class ReroutingPeer implements OwnerPeer {
   }
 
   /** A partition that came to this member meanwhile is read through its own port (served from the local log). */
-  private held<T>(call: (peer: WorkerPeer) => Promise<T>): Promise<T> {
-    const at = (to: WorkerPeer | 'local'): Promise<T> => {
+  private held<T>(call: (peer: WorkerPeer, deadline?: number) => Promise<T>): Promise<T> {
+    const at = (to: WorkerPeer | 'local', by?: number): Promise<T> => {
       const peer = to === 'local' ? this.owners.moves?.self() : to;
-      if (peer !== undefined) return call(peer);
+      if (peer !== undefined) return call(peer, by);
       return Promise.reject(new UnavailableError('this member is not registered in the cluster yet; retry'));
     };
     return held(this.owners, this.subject, this.first, at, readRetriable, this.noOwner);

@@ -102,21 +102,20 @@ export class WorkerPeer implements OwnerPeer {
 
   private readonly onCall: (method: string) => void;
 
-  fetch(request: FetchRequest): Promise<MessageResponse> {
-    return this.call('Fetch', this.client.fetch.bind(this.client) as Unary<FetchRequest, MessageResponse>, request);
+  /** `deadline` (ms since the epoch) shortens the read's wait for its owner (OwnerMoves.answerBy). */
+  fetch(request: FetchRequest, deadline?: number): Promise<MessageResponse> {
+    const method = this.client.fetch.bind(this.client) as Unary<FetchRequest, MessageResponse>;
+    return this.call('Fetch', method, request, undefined, deadline);
   }
 
-  fetchRange(request: FetchRangeRequest, signal?: AbortSignal): Promise<FetchRangeResponse> {
+  fetchRange(request: FetchRangeRequest, signal?: AbortSignal, deadline?: number): Promise<FetchRangeResponse> {
     const method = this.client.fetchRange.bind(this.client) as Unary<FetchRangeRequest, FetchRangeResponse>;
-    return this.call('FetchRange', method, request, signal);
+    return this.call('FetchRange', method, request, signal, deadline);
   }
 
-  getSubject(request: GetSubjectRequest): Promise<SubjectInfo> {
-    return this.call(
-      'GetSubject',
-      this.client.getSubject.bind(this.client) as Unary<GetSubjectRequest, SubjectInfo>,
-      request,
-    );
+  getSubject(request: GetSubjectRequest, deadline?: number): Promise<SubjectInfo> {
+    const method = this.client.getSubject.bind(this.client) as Unary<GetSubjectRequest, SubjectInfo>;
+    return this.call('GetSubject', method, request, undefined, deadline);
   }
 
   listSubjects(request: ListSubjectsRequest, signal?: AbortSignal): Promise<ListSubjectsResponse> {
@@ -136,10 +135,17 @@ export class WorkerPeer implements OwnerPeer {
     this.forwarding.close();
   }
 
-  private call<Req, Res>(name: string, method: Unary<Req, Res>, request: Req, signal?: AbortSignal): Promise<Res> {
+  private call<Req, Res>(
+    name: string,
+    method: Unary<Req, Res>,
+    request: Req,
+    signal?: AbortSignal,
+    deadline?: number,
+  ): Promise<Res> {
     this.onCall(name);
+    const by = Math.min(deadline ?? Infinity, Date.now() + READ_DEADLINE_MS);
     return new Promise<Res>((resolve, reject) => {
-      const call = method(request, forwardedCall(), { deadline: Date.now() + READ_DEADLINE_MS }, (err, response) => {
+      const call = method(request, forwardedCall(), { deadline: by }, (err, response) => {
         signal?.removeEventListener('abort', cancel);
         if (err !== null) reject(fromServiceError(err, this.name));
         else resolve(response);
