@@ -56,13 +56,48 @@ async function onLiveWorker(broker: BrokerProcess, probe: string, opened: Broker
   throw new Error('none of 16 connections reached worker 1');
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A subject each worker owns, by GetSubject (it names the owner of a subject that has records), seeding subjects
+ * until both own one. A worker that joins a moment after its sibling gets its share of the partitions a lease round
+ * or two later, handed over by the sibling (a loaded CI machine saw every seed land on w1; a quiet one froze w0 once
+ * its chosen subject had already moved to w1, and no call failed at all): the owners are read afresh each pass, and
+ * a choice stands once it held for a lease.
+ */
+async function subjectPerWorker(
+  client: BrokerClient,
+  cluster: string,
+  seeds: Map<string, number>,
+): Promise<Map<string, string>> {
+  const deadline = Date.now() + 10 * LEASE_MS;
+  for (;;) {
+    const owners = new Map<string, string>();
+    for (let i = 0; owners.size < 2 && i < 64; i++) {
+      const subject = `${cluster}.s${i}`;
+      if (!seeds.has(subject)) seeds.set(subject, await until('the seed', () => publish(client, subject, 'seed')));
+      const { owner } = await getSubject(client, subject);
+      if (!owners.has(owner)) owners.set(owner, subject);
+    }
+    if (owners.size === 2) {
+      await sleep(LEASE_MS);
+      const stayed = await Promise.all(
+        [...owners].map(async ([owner, subject]) => (await getSubject(client, subject)).owner === owner),
+      );
+      if (stayed.every(Boolean)) return owners;
+    }
+    if (Date.now() > deadline) return owners;
+    await sleep(LEASE_MS / 3);
+  }
+}
+
 async function until<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 10 * LEASE_MS): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = await attempt().catch(() => undefined);
     if (found !== undefined) return found;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
 }
 
@@ -92,21 +127,8 @@ describe('a worker of a cluster member frozen past its lease while its sibling t
   it('answers UNAVAILABLE (never UNKNOWN, INTERNAL or FAILED_PRECONDITION) until the sibling opens it; nothing acked is lost, no id reused', async () => {
     const first = clients[0] as BrokerClient;
     const acked = new Map<number, string>();
-    // GetSubject names the owner of a subject that has records: one seed each, until both workers own one.
-    // A worker that joins a moment after its sibling gets its share of the partitions a lease round later (a loaded
-    // CI machine saw every seed land on w1): ask again, with the seeds' owners read afresh, until both own one.
-    const owners = new Map<string, string>();
     const seeds = new Map<string, number>();
-    const deadline = Date.now() + 10 * LEASE_MS;
-    while (owners.size < 2 && Date.now() < deadline) {
-      for (let i = 0; owners.size < 2 && i < 64; i++) {
-        const subject = `${cluster}.s${i}`;
-        if (!seeds.has(subject)) seeds.set(subject, await until('the seed', () => publish(first, subject, 'seed')));
-        const { owner } = await getSubject(first, subject);
-        if (!owners.has(owner)) owners.set(owner, subject);
-      }
-      if (owners.size < 2) await new Promise((r) => setTimeout(r, LEASE_MS / 3));
-    }
+    const owners = await subjectPerWorker(first, cluster, seeds);
     const frozenSeed = seeds.get(owners.get('m1/w0') ?? '');
     if (frozenSeed !== undefined) acked.set(frozenSeed, 'seed');
     const frozenSubject = owners.get('m1/w0');
