@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -23,6 +22,7 @@ import {
   subscribe,
   type BrokerProcess,
 } from '../test-support/broker-process.js';
+import { freePort } from '../../test-support/ports.js';
 
 const MONITORING = fileURLToPath(new URL('../../manifests/base/monitoring/', import.meta.url));
 const RULES = join(MONITORING, 'rules', 'broker.rules.yaml');
@@ -32,15 +32,6 @@ const RATE_INTERVAL = '10s';
 interface Rule {
   readonly alert: string;
   readonly expr: string;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== 'object' || address === null) throw new Error('no port');
-  return address.port;
 }
 
 /** A real Prometheus (Debian's binary, from scripts/tools.sh) scraping the broker every second, with the rules. */

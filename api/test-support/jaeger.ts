@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../test-support/ports.js';
 
 /** The binary scripts/tools.sh jaeger builds (Jaeger v2, all in one: OTLP receiver, memory storage, query API). */
 export const JAEGER_BIN = fileURLToPath(new URL('../../.tools/bin/jaeger', import.meta.url));
@@ -31,15 +31,6 @@ export interface JaegerTrace {
   readonly traceID: string;
   readonly spans: readonly JaegerSpan[];
   readonly processes: Record<string, { serviceName: string; tags: ReadonlyArray<{ key: string; value: unknown }> }>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 /** Jaeger v2's configuration: OTLP in, memory storage, the query API; every port on loopback, none fixed. */
