@@ -15,7 +15,7 @@ import { loadConfig, type ColdStore } from '../../core/index.js';
 import { logOptionsFromConfig, openLog } from '../../log/index.js';
 import { openCassandraColdStore } from '../../tiering/cassandra/index.js';
 import type { ScenarioResult } from '../support/result.js';
-import { quantileOfSorted } from '../support/stats.js';
+import { meanBy, quantileOfSorted } from '../support/stats.js';
 import { COMMON_OPTIONS } from './scenario.js';
 import { dropKeyspace, ensureCqlServer } from './replication.js';
 
@@ -61,7 +61,7 @@ async function measure(cold: ColdStore, acks: Acks, inflight: number, seconds: n
 }
 
 function averaged(acks: Acks, inflight: number, runs: ReadonlyArray<Omit<Cell, 'acks' | 'inflight'>>): Cell {
-  const mean = (f: (r: Omit<Cell, 'acks' | 'inflight'>) => number) => runs.reduce((n, r) => n + f(r), 0) / runs.length;
+  const mean = (f: (r: Omit<Cell, 'acks' | 'inflight'>) => number) => meanBy(runs, f);
   return { acks, inflight, rate: mean((r) => r.rate), p50Ms: mean((r) => r.p50Ms), p99Ms: mean((r) => r.p99Ms) };
 }
 

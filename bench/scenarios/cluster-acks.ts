@@ -29,6 +29,7 @@ import { loadgen } from '../support/loadgen.js';
 import { startBroker, startNats, startNatsCluster } from '../support/processes.js';
 import { cpuMark, cpuMicros, foreignPercent, trackPid } from '../support/quiet.js';
 import type { ResultTable, ScenarioResult } from '../support/result.js';
+import { meanBy } from '../support/stats.js';
 import { times } from '../support/verdict.js';
 import { handoverTable, measureHandovers } from './handover.js';
 import { dropKeyspace, ensureCqlServer, type CqlServer } from './replication.js';
@@ -148,7 +149,7 @@ async function measure(system: SystemName, srv: Server, inflight: number, s: Set
 type Cell = Sample & { readonly system: SystemName; readonly inflight: number; readonly spread: number };
 
 function averaged(system: SystemName, inflight: number, runs: readonly Sample[]): Cell {
-  const mean = (f: (r: Sample) => number) => runs.reduce((n, r) => n + f(r), 0) / Math.max(1, runs.length);
+  const mean = (f: (r: Sample) => number) => meanBy(runs, f);
   const rates = runs.map((r) => r.rate);
   return {
     system,

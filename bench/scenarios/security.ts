@@ -15,6 +15,7 @@ import { loadgen, type LoadgenOptions } from '../support/loadgen.js';
 import { startBroker } from '../support/processes.js';
 import { cpuMicros } from '../support/quiet.js';
 import type { ScenarioResult } from '../support/result.js';
+import { meanBy } from '../support/stats.js';
 import { COMMON_OPTIONS } from './scenario.js';
 
 const SETUPS = ['plaintext', 'TLS + mTLS', 'TLS + mTLS + token'] as const;
@@ -28,10 +29,6 @@ interface Run {
   readonly p99Ms: number;
   readonly cpuMicrosPerPublish: number;
   readonly errors: number;
-}
-
-function mean(runs: readonly Run[], f: (r: Run) => number): number {
-  return runs.length === 0 ? 0 : runs.reduce((n, r) => n + f(r), 0) / runs.length;
 }
 
 /** The broker's settings and the loadgen's options of one setup. */
@@ -145,17 +142,17 @@ function result(
         columns: ['call', 'setup', 'publishes/s', 'p50 ms', 'p99 ms', 'broker CPU µs/publish', 'rate vs plaintext'],
         align: ['left', 'left', 'right', 'right', 'right', 'right', 'right'],
         rows: MODES.flatMap((mode) => {
-          const base = mean(runs.get(`${mode}|plaintext`) ?? [], (r) => r.rate);
+          const base = meanBy(runs.get(`${mode}|plaintext`) ?? [], (r) => r.rate);
           return SETUPS.map((setup) => {
             const rs = runs.get(`${mode}|${setup}`) ?? [];
-            const rate = mean(rs, (r) => r.rate);
+            const rate = meanBy(rs, (r) => r.rate);
             return [
               label[mode],
               setup,
               Math.round(rate).toLocaleString('en'),
-              mean(rs, (r) => r.p50Ms).toFixed(2),
-              mean(rs, (r) => r.p99Ms).toFixed(2),
-              mean(rs, (r) => r.cpuMicrosPerPublish).toFixed(0),
+              meanBy(rs, (r) => r.p50Ms).toFixed(2),
+              meanBy(rs, (r) => r.p99Ms).toFixed(2),
+              meanBy(rs, (r) => r.cpuMicrosPerPublish).toFixed(0),
               `${((rate / base) * 100).toFixed(1)}%`,
             ];
           });

@@ -11,6 +11,7 @@ import { ghzUnary } from '../support/ghz.js';
 import { startBroker } from '../support/processes.js';
 import { cpuMicros } from '../support/quiet.js';
 import type { ScenarioResult } from '../support/result.js';
+import { meanBy } from '../support/stats.js';
 import { COMMON_OPTIONS } from './scenario.js';
 
 const RATIOS = [0, 0.01, 1] as const;
@@ -21,10 +22,6 @@ interface Run {
   readonly p99Ms: number;
   readonly cpuMicrosPerPublish: number;
   readonly errors: number;
-}
-
-function mean(runs: readonly Run[], f: (r: Run) => number): number {
-  return runs.reduce((n, r) => n + f(r), 0) / runs.length;
 }
 
 export async function run(args: string[]): Promise<ScenarioResult> {
@@ -90,8 +87,8 @@ export async function run(args: string[]): Promise<ScenarioResult> {
     await jaeger.dispose();
   }
   const off = runs.get(0) ?? [];
-  const offRate = mean(off, (r) => r.rate);
-  const offCpu = mean(off, (r) => r.cpuMicrosPerPublish);
+  const offRate = meanBy(off, (r) => r.rate);
+  const offCpu = meanBy(off, (r) => r.cpuMicrosPerPublish);
   return {
     heading: `## Tracing off, at 1% and at 100% (unary Publish, ghz 1 conn x ${inflight}, ${payload} B, fsync batch, ${seconds} s x ${rounds} rounds alternated; OTLP to Jaeger on the same machine)`,
     options: { seconds, inflight, payload, rounds },
@@ -110,13 +107,13 @@ export async function run(args: string[]): Promise<ScenarioResult> {
         align: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
         rows: RATIOS.map((ratio) => {
           const rs = runs.get(ratio) ?? [];
-          const rate = mean(rs, (r) => r.rate);
-          const cpu = mean(rs, (r) => r.cpuMicrosPerPublish);
+          const rate = meanBy(rs, (r) => r.rate);
+          const cpu = meanBy(rs, (r) => r.cpuMicrosPerPublish);
           return [
             ratio === 0 ? '0 (off)' : String(ratio),
             Math.round(rate).toLocaleString('en'),
-            mean(rs, (r) => r.p50Ms).toFixed(2),
-            mean(rs, (r) => r.p99Ms).toFixed(2),
+            meanBy(rs, (r) => r.p50Ms).toFixed(2),
+            meanBy(rs, (r) => r.p99Ms).toFixed(2),
             cpu.toFixed(0),
             `${((rate / offRate) * 100).toFixed(1)}%`,
             `${((cpu / offCpu) * 100).toFixed(1)}%`,

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   encodeHistogram,
   latencyHistogram,
+  meanBy,
   medianBy,
   mergeHistograms,
   percentilesMs,
@@ -99,6 +100,21 @@ describe('quantileOfSorted', () => {
       assert.equal(quantileOfSorted([7], 0), 7);
       assert.equal(quantileOfSorted([7], 0.99), 7);
     });
+  });
+});
+
+describe('meanBy', () => {
+  it('should average the key over the items', () => {
+    assert.equal(
+      meanBy([{ rate: 3 }, { rate: 1 }, { rate: 2 }], (c) => c.rate),
+      2,
+    );
+  });
+  it('should give 0 for no items, not NaN', () => {
+    assert.equal(
+      meanBy([] as { rate: number }[], (c) => c.rate),
+      0,
+    );
   });
 });
 

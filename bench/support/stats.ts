@@ -53,6 +53,11 @@ export function quantileOfSorted(sorted: ArrayLike<number>, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0;
 }
 
+/** The mean of `key` over `items`; 0 when there are none (a cell with no run shows 0, not NaN). */
+export function meanBy<T>(items: readonly T[], key: (item: T) => number): number {
+  return items.length === 0 ? 0 : items.reduce((n, item) => n + key(item), 0) / items.length;
+}
+
 /** The median element by `key` (the lower middle of an even count), as the log bench keeps each cell's median round. */
 export function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
   const sorted = [...items].sort((a, b) => key(a) - key(b));
