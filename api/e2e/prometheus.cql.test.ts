@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -22,7 +21,8 @@ import {
   subscribe,
   type BrokerProcess,
 } from '../test-support/broker-process.js';
-import { freePort } from '../../test-support/ports.js';
+import { until } from '../../test-support/until.js';
+import { startPrometheus, type Prometheus } from '../test-support/prometheus.js';
 
 const MONITORING = fileURLToPath(new URL('../../manifests/base/monitoring/', import.meta.url));
 const RULES = join(MONITORING, 'rules', 'broker.rules.yaml');
@@ -32,27 +32,6 @@ const RATE_INTERVAL = '10s';
 interface Rule {
   readonly alert: string;
   readonly expr: string;
-}
-
-/** A real Prometheus (Debian's binary, from scripts/tools.sh) scraping the broker every second, with the rules. */
-async function startPrometheus(dir: string, metricsPort: number): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const config = {
-    global: { scrape_interval: '1s', evaluation_interval: '1s' },
-    rule_files: [RULES],
-    scrape_configs: [{ job_name: 'broker', static_configs: [{ targets: [`127.0.0.1:${metricsPort}`] }] }],
-  };
-  await writeFile(join(dir, 'prometheus.yml'), JSON.stringify(config));
-  const child = spawn(
-    'prometheus',
-    [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-    ],
-    { stdio: 'ignore' },
-  );
-  return { url: `http://127.0.0.1:${port}`, child };
 }
 
 /** An instant query through the HTTP API: the result vector, or the error Prometheus answered. */
@@ -66,14 +45,6 @@ async function query(url: string, promql: string): Promise<{ status: string; err
   };
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 /** An alert's expression without its threshold, so it returns the series whether or not the alert would fire. */
 function withoutComparison(expr: string): string {
   return expr.trim().replace(/\s*(==|!=|>=|<=|>|<)\s*[0-9.e+-]+$/, '');
@@ -81,7 +52,7 @@ function withoutComparison(expr: string): string {
 
 describe('Prometheus against a real broker: every dashboard query and alert expression returns data', () => {
   let broker: BrokerProcess;
-  let prometheus: { url: string; child: ChildProcess };
+  let prometheus: Prometheus;
   let dir: string;
   let load: Promise<void> | undefined;
   let stopLoad = false;
@@ -108,13 +79,13 @@ describe('Prometheus against a real broker: every dashboard query and alert expr
     await until('the partitions acquired', async () => {
       return (metricValue(await broker.metrics(), 'broker_partitions_owned') ?? 0) === 4;
     });
-    prometheus = await startPrometheus(dir, broker.metricsPort);
+    prometheus = await startPrometheus(dir, broker.metricsPort, { ruleFiles: [RULES] });
   });
 
   after(async () => {
     stopLoad = true;
     await load;
-    prometheus?.child.kill('SIGTERM');
+    await prometheus?.stop();
     await broker?.dispose();
     await rm(dir, { recursive: true, force: true });
   });

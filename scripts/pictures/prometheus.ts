@@ -1,12 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { freePort, until } from './util.js';
+import { startPrometheus as startScraping, type Prometheus } from '../../api/test-support/prometheus.js';
 
-export interface Prometheus {
-  readonly url: string;
-  stop(): Promise<void>;
-}
+export type { Prometheus };
 
 export interface Series {
   readonly metric: Record<string, string>;
@@ -14,42 +8,9 @@ export interface Series {
   readonly values: ReadonlyArray<[number, string]>;
 }
 
-/**
- * Debian's Prometheus (scripts/tools.sh prometheus) scraping the broker's /metrics every second, as instance
- * `broker-0` so legends read as they would on a cluster rather than as a loopback port.
- */
-export async function startPrometheus(dir: string, metricsPort: number): Promise<Prometheus> {
-  const port = await freePort();
-  const config = {
-    global: { scrape_interval: '1s', evaluation_interval: '1s' },
-    scrape_configs: [
-      {
-        job_name: 'broker',
-        static_configs: [{ targets: [`127.0.0.1:${metricsPort}`], labels: { instance: 'broker-0' } }],
-      },
-    ],
-  };
-  await writeFile(join(dir, 'prometheus.yml'), JSON.stringify(config));
-  const child: ChildProcess = spawn(
-    'prometheus',
-    [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'prometheus')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-    ],
-    { stdio: 'ignore' },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  await until('Prometheus is ready', async () => (await fetch(`${url}/-/ready`)).ok);
-  return {
-    url,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+/** Prometheus scraping the broker as instance `broker-0`, so legends read as they would on a cluster. */
+export function startPrometheus(dir: string, metricsPort: number): Promise<Prometheus> {
+  return startScraping(dir, metricsPort, { instance: 'broker-0' });
 }
 
 /** A range query through the HTTP API; a query Prometheus refuses fails the run (it would be a broken panel). */
