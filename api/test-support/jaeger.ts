@@ -34,7 +34,12 @@ export interface JaegerTrace {
 }
 
 /** Jaeger v2's configuration: OTLP in, memory storage, the query API; every port on loopback, none fixed. */
-function config(ports: { grpc: number; http: number; query: number; queryGrpc: number }): string {
+function config(
+  ports: { grpc: number; http: number; query: number; queryGrpc: number },
+  options: JaegerOptions,
+): string {
+  // Without `ui`, the query service serves a placeholder page: the module proxy's Jaeger carries no UI assets.
+  const ui = options.uiAssets === undefined ? '' : `\n    ui:\n      assets_path: ${JSON.stringify(options.uiAssets)}`;
   return `
 service:
   extensions: [jaeger_storage, jaeger_query]
@@ -49,7 +54,7 @@ service:
 extensions:
   jaeger_query:
     storage:
-      traces: memstore
+      traces: memstore${ui}
     http:
       endpoint: 127.0.0.1:${ports.query}
     grpc:
@@ -58,7 +63,7 @@ extensions:
     backends:
       memstore:
         memory:
-          max_traces: 10000
+          max_traces: ${options.maxTraces ?? 10_000}
 receivers:
   otlp:
     protocols:
@@ -75,8 +80,15 @@ exporters:
 `;
 }
 
+export interface JaegerOptions {
+  /** A built jaeger-ui (its index.html and assets) for the query service to serve (scripts/pictures.sh). */
+  readonly uiAssets?: string;
+  /** How many traces the memory store keeps (10,000 unless set). */
+  readonly maxTraces?: number;
+}
+
 /** Starts Jaeger on free loopback ports with in-memory storage; fails at once when the binary is not built. */
-export async function startJaeger(): Promise<Jaeger> {
+export async function startJaeger(options: JaegerOptions = {}): Promise<Jaeger> {
   await access(JAEGER_BIN).catch(() => {
     throw new Error(`${JAEGER_BIN} is missing: build it with \`bash scripts/tools.sh jaeger\``);
   });
@@ -87,7 +99,7 @@ export async function startJaeger(): Promise<Jaeger> {
     query: await freePort(),
     queryGrpc: await freePort(),
   };
-  await writeFile(join(dir, 'config.yaml'), config(ports));
+  await writeFile(join(dir, 'config.yaml'), config(ports, options));
   const child: ChildProcess = spawn(JAEGER_BIN, ['--config', join(dir, 'config.yaml')], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });

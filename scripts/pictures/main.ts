@@ -105,7 +105,7 @@ async function tracePicture(browser: Browser, jaeger: JaegerWithUi): Promise<str
 async function main(): Promise<void> {
   await mkdir(OUT, { recursive: true });
   const dir = await mkdtemp(join(tmpdir(), 'pictures-'));
-  const jaeger = await startJaeger(dir, UI_ASSETS);
+  const jaeger = await startJaeger(UI_ASSETS);
   const stops: Array<() => Promise<unknown>> = [() => jaeger.stop()];
   try {
     const broker = await startBrokerProcess({
