@@ -18,7 +18,7 @@ import {
   type SegmentInfo,
 } from '../../core/index.js';
 import { checkRecordInSegment } from '../record-in-segment.js';
-import { writeCommitRows } from './commit-writer.js';
+import { recordRow, writeCommitRows } from './commit-writer.js';
 import { ColdStoreMetrics } from './cold-store-metrics.js';
 import { checkKeyspace, createSchema } from './cql-schema.js';
 import { CASSANDRA_4_EXPIRY_LIMIT_MS, ttlSeconds } from './ttl.js';
@@ -221,19 +221,12 @@ export class CassandraColdStore implements ColdStore {
   /** One record row with its TTL (0: none), timed into the write metrics once acknowledged. */
   private async insertRow(segmentBase: number, r: LogRecord, ttl: number): Promise<void> {
     const started = process.hrtime.bigint();
-    await this.client.execute(
-      `INSERT INTO ${this.ks}.records (subject, segment_base, offset, published_at_ms, expiration_seconds, body) VALUES (?, ?, ?, ?, ?, ?) USING TTL ?`,
-      [
-        r.subject,
-        segmentBase,
-        r.offset,
-        r.publishedAtMs,
-        r.expirationSeconds,
-        Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength),
-        ttl,
-      ],
-      { prepare: true, consistency: this.consistency, isIdempotent: true },
-    );
+    const row = recordRow(this.ks, segmentBase, r, ttl);
+    await this.client.execute(row.query, row.params, {
+      prepare: true,
+      consistency: this.consistency,
+      isIdempotent: true,
+    });
     this.metrics.rowWritten(Number(process.hrtime.bigint() - started) / 1e9, r.body.byteLength);
   }
 

@@ -87,7 +87,8 @@ function commitStatements(commit: CommitSegment, o: CommitWriteOptions): Array<S
   return out;
 }
 
-function recordRow(keyspace: string, segmentBase: number, r: LogRecord, ttl: number): Statement {
+/** The INSERT of one record row with its TTL (0: none): a replicated commit's rows and a sealed segment's copy alike. */
+export function recordRow(keyspace: string, segmentBase: number, r: LogRecord, ttl: number): Statement {
   return {
     query: `INSERT INTO ${keyspace}.records (subject, segment_base, offset, published_at_ms, expiration_seconds, body) VALUES (?, ?, ?, ?, ?, ?) USING TTL ?`,
     params: [
