@@ -60,19 +60,13 @@ func publishStream(conn *grpc.ClientConn, p *pacer, rec *recorder, subjectOf fun
 		close(stop)
 	}()
 	p.stop = stop
-	templates := map[string]publishTemplate{}
+	templates := publishTemplates{}
 	for i := int64(0); ; i++ {
 		start, ok := p.next(i)
 		if !ok {
 			break
 		}
-		subject := subjectOf(i)
-		t, ok := templates[subject]
-		if !ok {
-			t = newPublishTemplate(subject)
-			templates[subject] = t
-		}
-		req := t.message(start)
+		req := templates.of(subjectOf(i)).message(start)
 		starts <- start
 		if inWindow(start) {
 			out.sentInWindow++
@@ -110,7 +104,7 @@ func publishUnary(conn *grpc.ClientConn, window int, s *sink, subjectOf func(i i
 		go func() {
 			defer wg.Done()
 			defer rec.flush()
-			templates := map[string]publishTemplate{}
+			templates := publishTemplates{}
 			var ack []byte
 			for {
 				i := next.Add(1) - 1
@@ -118,13 +112,7 @@ func publishUnary(conn *grpc.ClientConn, window int, s *sink, subjectOf func(i i
 				if start >= endUs.Load() {
 					return
 				}
-				subject := subjectOf(i)
-				t, ok := templates[subject]
-				if !ok {
-					t = newPublishTemplate(subject)
-					templates[subject] = t
-				}
-				req := t.message(start)
+				req := templates.of(subjectOf(i)).message(start)
 				ctx, cancel := context.WithDeadline(context.Background(), deadline())
 				err := conn.Invoke(ctx, "/broker.Broker/Publish", &req, &ack)
 				cancel()

@@ -122,6 +122,18 @@ func (t publishTemplate) message(atUs int64) []byte {
 	return m
 }
 
+// publishTemplates holds one publishTemplate per subject, made on first use (one map per sending goroutine).
+type publishTemplates map[string]publishTemplate
+
+func (ts publishTemplates) of(subject string) publishTemplate {
+	t, ok := ts[subject]
+	if !ok {
+		t = newPublishTemplate(subject)
+		ts[subject] = t
+	}
+	return t
+}
+
 // stampedBody is a body for the peers: -payload bytes of 1 with the timestamp in the first 8.
 func stampedBody(atUs int64) []byte {
 	body := make([]byte, bodySize())
