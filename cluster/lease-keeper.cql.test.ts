@@ -112,14 +112,21 @@ describe('LeaseKeeper on the CQL server (needs the CQL server)', () => {
       try {
         a.start();
         b.start();
-        await until('the partitions are placed', () => partitionsOf(a).length + partitionsOf(b).length === PARTITIONS);
-        await until('a has handed over', () => partitionsOf(a).join() === share('a').join());
+        // Both sides, together: a may already hold only its share while b has not yet claimed what a released.
+        await until(
+          'the partitions are placed',
+          () => partitionsOf(a).join() === share('a').join() && partitionsOf(b).join() === share('b').join(),
+        );
         const leaseEnds = new Map(a.held().map((h) => [h.partition, h.leaseUntilMs]));
         const acquiredAt = new Map<number, number>();
         b.on('acquired', (p) => acquiredAt.set(p, Date.now()));
         await a.stop();
         assert.deepEqual(partitionsOf(a), []);
         await until('b holds every partition', () => partitionsOf(b).length === PARTITIONS);
+        assert.deepEqual(
+          [...acquiredAt.keys()].sort((x, y) => x - y),
+          share('a'),
+        );
         for (const [p, at] of acquiredAt)
           assert.ok(at < (leaseEnds.get(p) ?? 0), `partition ${p} waited for a's lease: it was not released`);
       } finally {
