@@ -16,6 +16,8 @@
 //	           file-storage stream this tool creates, with -nats-replicas replicas.
 //	redis      Redis Streams XADD through rueidis: one TCP connection per -connections, -inflight goroutines on
 //	           each, whose commands rueidis pipelines on that connection.
+//	serve-peer not a client: a Go server of the same broker.proto with an in-memory store (peer_server.go), on
+//	           127.0.0.1 at the port of -addr (0: any), for the bench to compare the broker with.
 //
 // Time: the first -warmup seconds, then -seconds measured. Rates count operations that complete in the measured
 // window; latency percentiles cover operations that start in it (sent, or due in the open model) and complete
@@ -40,7 +42,7 @@ import (
 )
 
 var (
-	mode           = flag.String("mode", "stream", "stream | unary | subscribe | e2e | nats | redis")
+	mode           = flag.String("mode", "stream", "stream | unary | subscribe | e2e | nats | redis | serve-peer")
 	tlsCa          = flag.String("tls-ca", "", "PEM CA file: connect over TLS, checking the broker's certificate with it (unset = plaintext)")
 	cert           = flag.String("cert", "", "PEM client certificate (a broker with mTLS; needs -tls-ca and -key)")
 	key            = flag.String("key", "", "PEM private key of -cert")
@@ -146,6 +148,10 @@ func progress(t0 int64, stop <-chan struct{}, sinks map[string]*sink) {
 
 func main() {
 	flag.Parse()
+	if *mode == "serve-peer" {
+		servePeer()
+		return
+	}
 	if *connections < 1 || *inflight < 1 || *streams < 0 || *seconds <= 0 || *warmup < 0 || *rate < 0 || *subjects < 1 {
 		die(fmt.Errorf("bad flags: -connections, -inflight, -subjects >= 1; -seconds > 0; -warmup, -rate, -streams >= 0"))
 	}
