@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { limitVerdict, percentOf, ratioVerdict, times } from './verdict.js';
+import { ceilingVerdict, limitVerdict, percentOf, ratioVerdict, times } from './verdict.js';
 
 describe('ratioVerdict', () => {
   describe('when the ratio is exactly the target', () => {
@@ -65,5 +65,15 @@ describe('ratio formats', () => {
   });
   it('should print a whole percentage', () => {
     assert.equal(percentOf(4_417, 4_625), '96%');
+  });
+});
+
+describe('ceilingVerdict', () => {
+  it('should be met at the edge (e2e p99 equal to the fsync p99 + 2 ms)', () => {
+    assert.equal(ceilingVerdict(9.5, 7.5 + 2), 'met');
+  });
+  it('should be missed just above the edge, and for NaN', () => {
+    assert.equal(ceilingVerdict(9.51, 9.5), 'missed');
+    assert.equal(ceilingVerdict(Number.NaN, 9.5), 'missed');
   });
 });

@@ -18,6 +18,11 @@ export function limitVerdict(value: number, below: number): Verdict {
   return value < below ? 'met' : 'missed';
 }
 
+/** Met when `value` is at most `atMost` (the edge counts as met: "p99 <= the disk's fsync p99 + 2 ms"); NaN is missed. */
+export function ceilingVerdict(value: number, atMost: number): Verdict {
+  return value <= atMost ? 'met' : 'missed';
+}
+
 /** a / b as "1.23x", the form of every ratio column. */
 export function times(a: number, b: number): string {
   return `${(a / b).toFixed(2)}x`;
