@@ -3,8 +3,10 @@
 // --fsync never; with --fsync batch, p99 <= the disk's fdatasync p99 + 2 ms, the disk measured in the same run by a
 // probe that writes and syncs a commit-sized record beside the broker's data at the publish rate (at most 1,000/s:
 // at a low rate each message is its own group commit). --fsync both runs never, then batch, each on a fresh broker.
+// Beside each run an idle process times a 1 ms timer (sched-probe.ts): how late this shared machine wakes a thread.
 import { startFsyncProbe, type FsyncFigures } from '../support/fsync-probe.js';
 import { loadgen, loadgenRow } from '../support/loadgen.js';
+import { startSchedProbe, type SchedFigures } from '../support/sched-probe.js';
 import type { Row } from '../support/report.js';
 import type { ScenarioResult } from '../support/result.js';
 import { ceilingVerdict, limitVerdict } from '../support/verdict.js';
@@ -49,20 +51,10 @@ function verdictNote(p99Ms: number, fsync: string, disk: FsyncFigures | undefine
   return `${p99} (fsync ${fsync}; target <= fsync p99 ${disk.p99Ms.toFixed(2)} + ${FSYNC_MARGIN_MS} = ${bound.toFixed(2)} ms: ${ceilingVerdict(p99Ms, bound)})`;
 }
 
-function diskRow(disk: FsyncFigures, bytes: number, seconds: number): Row {
-  return {
-    name: `disk: write + fdatasync of ${bytes} B beside the broker's data, during the run`,
-    ops: disk.count,
-    opsPerSec: disk.count / Math.max(1, seconds),
-    mbPerSec: (disk.count * bytes) / Math.max(1, seconds) / 1e6,
-    errors: 0,
-    p50Ms: disk.p50Ms,
-    p90Ms: disk.p90Ms,
-    p99Ms: disk.p99Ms,
-    p999Ms: disk.p999Ms,
-    maxMs: disk.maxMs,
-    ratio: 'the fsync reference of the row above',
-  };
+/** A probe's figures as a row of the table. */
+function probeRow(name: string, f: FsyncFigures | SchedFigures, bytes: number, seconds: number, ratio: string): Row {
+  const perSec = f.count / Math.max(1, seconds);
+  return { ...f, name, ops: f.count, opsPerSec: perSec, mbPerSec: (perSec * bytes) / 1e6, errors: 0, ratio };
 }
 
 async function e2e(b: BrokerBench, t: Target, fsync: string): Promise<Row[]> {
@@ -75,18 +67,25 @@ async function e2e(b: BrokerBench, t: Target, fsync: string): Promise<Row[]> {
   }
   const bytes = b.s.payload + COMMIT_OVERHEAD_BYTES;
   const started = Date.now();
+  const machine = await startSchedProbe();
   const probing = fsync === 'never' ? undefined : startFsyncProbe({ bytes, rate: Math.min(rate, PROBE_MAX_RATE) });
   let measured: Row[];
   let disk: FsyncFigures | undefined;
+  let sched: SchedFigures;
   try {
     measured = await fanOut(b, t, 1, rate, `e2e at ${rate.toLocaleString('en')}/s, fsync ${fsync}`);
   } finally {
     disk = await probing?.stop();
+    sched = await machine.stop();
   }
+  const seconds = (Date.now() - started) / 1000;
   const [pub, del] = measured;
   if (pub === undefined || del === undefined) throw new Error('fanOut returned no publisher and delivery rows');
   rows.push(pub, { ...del, ratio: `${verdictNote(del.p99Ms, fsync, disk)}; ${del.ratio ?? ''}` });
-  if (disk !== undefined) rows.push(diskRow(disk, bytes, (Date.now() - started) / 1000));
+  const diskName = `disk: write + fdatasync of ${bytes} B beside the broker's data, during the run`;
+  if (disk !== undefined) rows.push(probeRow(diskName, disk, bytes, seconds, 'the fsync reference of the verdict'));
+  const idle = 'machine: lateness of a 1 ms timer in an idle process, during the run (the 1 ms included)';
+  rows.push(probeRow(idle, sched, 0, seconds, 'the floor of any tail on this machine in this run'));
   return rows;
 }
 
