@@ -8,6 +8,7 @@ import {
   SubscribeRequest,
   type BrokerServer,
 } from '../../proto/gen/broker.js';
+import { frame } from './framed-writes.js';
 import { safeDecoder } from './safe-decoder.js';
 import {
   decodeFetchRequest,
@@ -80,21 +81,27 @@ export type BrokerHandlers = Pick<
 };
 
 /**
- * MessageResponse bytes per record, kept as long as the record object lives. Subscribers near the head read the same
- * record objects from the subject's shared tail cache, so they share one encoding. Only for shared records: a batch
+ * MessageResponse bytes per record with their gRPC length prefix (Subscribe writes them to the HTTP/2 stream as they
+ * are: framed-writes.ts), kept as long as the record object lives. Subscribers near the head read the same record
+ * objects from the subject's shared tail cache, so they share one framed encoding. Only for shared records: a batch
  * read from disk for one lagging subscriber would fill the WeakMap with entries nobody else reads.
  */
 export class EncodedMessages {
   private readonly encoded = new WeakMap<LogRecord, Buffer>();
 
-  of(record: LogRecord): Buffer {
+  framed(record: LogRecord): Buffer {
     let bytes = this.encoded.get(record);
     if (bytes === undefined) {
-      bytes = encodeMessage(record);
+      bytes = frameMessage(record);
       this.encoded.set(record, bytes);
     }
     return bytes;
   }
+}
+
+/** One record as framed MessageResponse bytes (length prefix included), as Subscribe writes them. */
+export function frameMessage(record: LogRecord): Buffer {
+  return frame(encodeMessage(record));
 }
 
 /** One record as MessageResponse bytes, as Subscribe writes them. */

@@ -11,7 +11,7 @@ import {
 import type { MessageResponse, SubscribeRequest } from '../../proto/gen/broker.js';
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { SHUTDOWN_ADVICE, shuttingDownError, type CallGate, type ShutdownListener } from './call-gate.js';
-import { encodeMessage, type EncodedMessages } from './service-definition.js';
+import { frameMessage, type EncodedMessages } from './service-definition.js';
 import { toWireError, type ErrorLogger } from './status.js';
 import type { RequestGuard } from './validate.js';
 import { DrainWaiter } from './drain-waiter.js';
@@ -19,6 +19,7 @@ import { resetCallStream } from './http2-stream-reset.js';
 import type { BudgetedSubscriber, SubscriberBudget } from './subscriber-budget.js';
 import { DeliveryScheduler, type Pumpable, type PumpStop } from './delivery-scheduler.js';
 import { writeInBatches } from './stream-writev.js';
+import { framedSink, type FramedSink } from './framed-writes.js';
 
 export type SubscribeCall = ServerWritableStream<SubscribeRequest, MessageResponse | Buffer>;
 
@@ -83,14 +84,16 @@ export class SubscribeSession implements ShutdownListener, BudgetedSubscriber, P
   private readonly onGone = (): void => this.close({ kind: 'gone' });
 
   private readonly drain: DrainWaiter;
+  private readonly sink: FramedSink;
 
   constructor(
     private readonly call: SubscribeCall,
     private readonly deps: SubscribeSessionDeps,
   ) {
     this.endCall = deps.metrics.startCall('Subscribe');
-    this.drain = new DrainWaiter(call);
     writeInBatches(call);
+    this.sink = framedSink(call);
+    this.drain = new DrainWaiter(this.sink.events);
   }
 
   /** Serves the stream until it closes; never rejects (failures end the stream with their status). */
@@ -187,38 +190,49 @@ export class SubscribeSession implements ShutdownListener, BudgetedSubscriber, P
   }
 
   /**
-   * Writes up to `max` records of the batch in hand (the scheduler's slice). Most writes fit the budget and the
-   * stream: those take no promise (a promise per delivery was a share of the CPU a delivery costs in a 1,000-subscriber
-   * fan-out). Stops at a record the budget cannot take as it is ('budget': deliver() writes it the slow way).
+   * Writes up to `max` records of the batch in hand (the scheduler's slice) as one write of their shared frames.
+   * Most fit the budget and the stream: those take no promise (a promise per delivery was a share of the CPU a
+   * delivery costs in a 1,000-subscriber fan-out). Stops at a record the budget cannot take as it is ('budget':
+   * deliver() writes it the slow way).
    */
   pump(max: number): PumpStop {
     const p = this.pending;
-    if (p === undefined) return 'done';
+    if (p === undefined || !this.isStreaming()) return 'done';
     const { batch } = p;
-    const retentionMs = this.deps.retentionMs;
-    let written = 0;
+    const { budget, retentionMs } = this.deps;
+    const frames: Buffer[] = [];
+    let bytes = 0;
+    let stop: PumpStop = 'done';
     while (p.next < batch.length) {
-      if (!this.isStreaming()) return 'done';
-      if (written >= max) return 'more';
       const record = batch[p.next];
       if (record === undefined) break;
+      if (frames.length >= max) {
+        stop = 'more';
+        break;
+      }
       if (isExpired(record, retentionMs, p.now)) {
         p.next += 1;
         continue;
       }
-      const bytes = p.shared ? this.deps.encoded.of(record) : encodeMessage(record);
-      if (!this.deps.budget.fits(bytes.length)) return 'budget';
+      const framed = this.encode(record);
+      if (!budget.fits(framed.length)) {
+        stop = 'budget';
+        break;
+      }
+      budget.charge(framed.length);
+      frames.push(framed);
+      bytes += framed.length;
+      this.lastWrittenId = record.offset;
       p.next += 1;
       p.delivered += 1;
-      written += 1;
-      if (!this.send(bytes, record.offset)) return 'drain';
     }
-    return 'done';
+    if (frames.length > 0 && !this.flush(frames, bytes)) return 'drain';
+    return stop;
   }
 
-  /** Records from the shared tail cache are encoded once for every subscriber; a disk batch is this one's alone. */
+  /** Records from the shared tail cache are framed once for every subscriber; a disk batch is this one's alone. */
   private encode(record: LogRecord): Buffer {
-    return this.pending?.shared === true ? this.deps.encoded.of(record) : encodeMessage(record);
+    return this.pending?.shared === true ? this.deps.encoded.framed(record) : frameMessage(record);
   }
 
   /**
@@ -246,11 +260,16 @@ export class SubscribeSession implements ShutdownListener, BudgetedSubscriber, P
    * Writes within the budget (the caller made sure of the room); false when the stream wants the writer to wait
    * for 'drain' (the bytes are written either way).
    */
-  private send(bytes: Buffer, id: number): boolean {
-    this.deps.budget.charge(bytes.length);
-    this.queued += bytes.length;
+  private send(framed: Buffer, id: number): boolean {
+    this.deps.budget.charge(framed.length);
     this.lastWrittenId = id;
-    return this.call.write(bytes, () => this.released(bytes.length));
+    return this.flush([framed], framed.length);
+  }
+
+  /** Writes frames the budget was charged for; false when the stream wants the writer to wait for 'drain'. */
+  private flush(frames: readonly Buffer[], bytes: number): boolean {
+    this.queued += bytes;
+    return this.sink.write(frames, bytes, () => this.released(bytes));
   }
 
   private released(bytes: number): void {
@@ -261,8 +280,8 @@ export class SubscribeSession implements ShutdownListener, BudgetedSubscriber, P
 
   /** The stream finished or went away: nothing it wrote is queued any more. */
   private releaseAll(): void {
-    this.call.off('finish', this.onFinished);
-    this.call.off('close', this.onFinished);
+    this.sink.events.off('finish', this.onFinished);
+    this.sink.events.off('close', this.onFinished);
     this.call.off('cancelled', this.onFinished);
     if (this.queued > 0) this.released(this.queued);
   }
@@ -296,8 +315,8 @@ export class SubscribeSession implements ShutdownListener, BudgetedSubscriber, P
     // What is still queued is freed as grpc-js sends it (write callbacks), or at once when the stream goes.
     if (this.call.cancelled || ending.kind === 'gone') this.releaseAll();
     else {
-      this.call.on('finish', this.onFinished);
-      this.call.on('close', this.onFinished);
+      this.sink.events.on('finish', this.onFinished);
+      this.sink.events.on('close', this.onFinished);
       this.call.on('cancelled', this.onFinished);
     }
     if (wasStreaming && this.deps.subscribers.delete(this)) this.deps.metrics.activeSubscribers.dec();
