@@ -11,8 +11,8 @@ import { measured } from '../support/workers.js';
 import { BrokerBench, onServer } from './broker-bench.js';
 import { parseLoadSettings } from './load-settings.js';
 
-/** A peer on loopback with the same load shape; NATS needs its stream created first. */
-async function peer(b: BrokerBench, kind: 'nats' | 'redis-xadd', label: string): Promise<LoadResult> {
+/** A peer on loopback with the same load shape; NATS needs its stream created first (also the targets scenario's). */
+export async function peer(b: BrokerBench, kind: 'nats' | 'redis-xadd', label: string): Promise<LoadResult> {
   const s = b.s;
   return onServer(kind === 'nats' ? startNats : startRedis, async (srv) => {
     if (s.client === 'go') {

@@ -49,6 +49,11 @@ export const SCENARIOS: Readonly<Record<string, ScenarioEntry>> = {
       'BROKER_WORKERS=N for each N of --workers-list (1,2; auto = cores): PublishStream, PublishBatch, 1,000-subscriber fan-out, forwarded vs direct publish, broker CPU-µs per message',
     load: () => import('./workers.js'),
   },
+  targets: {
+    summary:
+      'issue 14: every target in one run, each beside its peer (NATS JetStream, the Go peer of bench/loadgen, the disk, a saved bench:log); --only stream,unary,overload,e2e,log',
+    load: () => import('./targets.js'),
+  },
   log: {
     summary: "the log's group commit against raw LevelDB batches, and a tailing reader",
     script: 'bench:log',

@@ -113,6 +113,22 @@ export async function startEcho(): Promise<Running> {
   return { port: Number(m[1]), pid: child.pid!, stop: stopper(child, async () => undefined) };
 }
 
+/**
+ * The Go peer: bench/loadgen's serve-peer mode, a grpc-go server of the same broker.proto on an in-memory store
+ * (issue 14's "ours vs the Go peer"), built by scripts/tools.sh like loadgen itself.
+ */
+export async function startGoPeer(): Promise<Running> {
+  execFileSync('bash', [join(ROOT, 'scripts/tools.sh'), 'loadgen'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const child = spawn(join(ROOT, '.tools/bin/loadgen'), ['-mode', 'serve-peer', '-addr', '127.0.0.1:0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const m = await waitForLine(child, /^peer listening (\d+)/, 'Go peer');
+  return { port: Number(m[1]), pid: child.pid!, stop: stopper(child, async () => undefined) };
+}
+
 /** Installs a missing peer from Debian's packages (as root, or through sudo), as a fresh machine lacks them. */
 function need(binary: string, pkg: string): void {
   const has = (): boolean => {
