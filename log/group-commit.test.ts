@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { decodeHead } from './codec.js';
+import { headKey } from './keys.js';
 import { LevelDbLog } from './leveldb-log.js';
 import { createDb, type Db } from './storage.js';
 import { TEST_LOG_DEFAULTS, body, tempLog } from './test-support/temp-log.js';
@@ -83,6 +85,42 @@ describe('LevelDbLog', () => {
         assert.ok(warnings.includes('listener bug'), `warnings: ${warnings.join(', ')}`);
       } finally {
         process.off('warning', onWarning);
+        await ctx.dispose();
+      }
+    });
+  });
+
+  describe('when a large commit is followed at once by a small one on the same subject', () => {
+    // Two LevelDB writes in flight together can land in either order (bench/leveldb-write-order.ts: 1-3% of pairs,
+    // an event-loop turn apart or not), and both put the subject's head: a later commit must not be in flight beside
+    // an earlier one that writes the same rows, or the older head can win.
+    it("should leave each subject's newest head in LevelDB, not an older one", async () => {
+      const ctx = await tempLog();
+      const trials = 150;
+      for (let t = 0; t < trials; t += 1) {
+        const subject = `s${t}`;
+        // Loads the subject's state, so that the appends below go into commits at once.
+        await ctx.log.append({ subject, body: body('first'), expirationSeconds: 0 });
+        const large = Array.from({ length: 200 }, () =>
+          ctx.log.append({ subject, body: Buffer.alloc(1024), expirationSeconds: 0 }),
+        );
+        await new Promise((resolve) => setImmediate(resolve));
+        const small = ctx.log.append({ subject, body: body('last'), expirationSeconds: 0 });
+        await Promise.all([...large, small]);
+      }
+      await ctx.log.close();
+      const db = createDb(ctx.dir);
+      await db.open();
+      try {
+        const stale: string[] = [];
+        for (let t = 0; t < trials; t += 1) {
+          const value = await db.get(headKey(`s${t}`));
+          const head = value === undefined ? 0 : decodeHead(value);
+          if (head !== 202) stale.push(`s${t}: ${head}`);
+        }
+        assert.deepEqual(stale, []);
+      } finally {
+        await db.close();
         await ctx.dispose();
       }
     });
