@@ -3,7 +3,6 @@ import { pino } from 'pino';
 import {
   DataLossError,
   DEFAULTS,
-  OverloadedError,
   ExpiredIdError,
   InvalidIdError,
   SubjectNotFoundError,
@@ -37,6 +36,7 @@ import { traceHandlers } from '../tracing/grpc-tracing.js';
 import { processTracing } from '../tracing/process-tracing.js';
 import { toWireError, type ErrorLogger } from './status.js';
 import { PublishBudget } from './publish-budget.js';
+import { UnaryPublish } from './unary-publish.js';
 import { SubscribeSession } from './subscribe-session.js';
 import { SubscriberBudget } from './subscriber-budget.js';
 import { RequestGuard, pageToken } from './validate.js';
@@ -92,6 +92,7 @@ export class BrokerService {
   private readonly subscriberBudget: SubscriberBudget;
   private readonly publishBudget: PublishBudget;
   private readonly logger: ErrorLogger;
+  private readonly unaryPublish: UnaryPublish;
 
   constructor(private readonly options: BrokerServiceOptions) {
     this.guard = new RequestGuard(options.maxBodyBytes, options.maxResponseBytes ?? DEFAULTS.maxResponseBytes);
@@ -100,14 +101,22 @@ export class BrokerService {
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? pino({ level: 'error' });
     this.guards = new CallGuards(this.guard, options.maxBodyBytes, options.access);
+    this.unaryPublish = new UnaryPublish({
+      ...options,
+      guards: this.guards,
+      gate: this.gate,
+      budget: this.publishBudget,
+      logger: this.logger,
+      authenticating: (call, callback, guard) =>
+        this.unary('Publish', callback, async () => this.publish(call.request, await guard)),
+    });
   }
 
   /** The handlers, for server.addService(brokerServiceDefinition, ...). */
   /** The handlers grpc-js calls; with tracing on, each call is a server span (api/tracing/). */
   handlers(): BrokerHandlers {
     return traceHandlers(processTracing(), brokerServiceDefinition, {
-      publish: (call, callback) =>
-        this.unary('Publish', callback, async () => this.publish(call.request, await this.guards.of(call, 'Publish'))),
+      publish: (call, callback) => this.unaryPublish.handle(call, callback),
       publishBatch: (call, callback) =>
         this.unary('PublishBatch', callback, async () =>
           this.publishBatch(call.request, await this.guards.of(call, 'PublishBatch')),
@@ -225,16 +234,11 @@ export class BrokerService {
 
   /** Runs a publish within the in-flight publish bytes budget, or refuses it (retriable) when the budget is spent. */
   private async withinBudget<T>(bytes: number, work: () => Promise<T>): Promise<T> {
-    const budget = this.publishBudget;
-    if (!budget.tryTake(bytes)) {
-      throw new OverloadedError(
-        `${budget.inFlightBytes} bytes of publishes are in flight, the limit (BROKER_MAX_INFLIGHT_PUBLISH_BYTES = ${budget.limit}); retry later`,
-      );
-    }
+    this.publishBudget.take(bytes);
     try {
       return await work();
     } finally {
-      budget.release(bytes);
+      this.publishBudget.release(bytes);
     }
   }
 

@@ -1,3 +1,5 @@
+import { OverloadedError } from '../../core/index.js';
+
 /**
  * BROKER_MAX_INFLIGHT_PUBLISH_BYTES: publish bodies received and not yet acknowledged, over every call. Each one is
  * held (and copied into a LevelDB batch) until its group commit is written; 400 concurrent 1 MiB Publish calls took a
@@ -19,6 +21,15 @@ export class PublishBudget {
     if (this.used > 0 && this.used + bytes > this.limit) return false;
     this.used += bytes;
     return true;
+  }
+
+  /** Takes `bytes`, or refuses the publish (OVERLOADED, retriable) when they do not fit: a unary call's budget. */
+  take(bytes: number): void {
+    if (!this.tryTake(bytes)) {
+      throw new OverloadedError(
+        `${this.used} bytes of publishes are in flight, the limit (BROKER_MAX_INFLIGHT_PUBLISH_BYTES = ${this.limit}); retry later`,
+      );
+    }
   }
 
   /** Takes `bytes` whether or not they fit; true while the budget is over its limit (the caller stops reading). */
