@@ -72,7 +72,8 @@ function line(name: string, round: number, f: OverloadFigures): string {
     `loaded ${f.loaded.opsPerSec.toFixed(0)}/s = ${share.toFixed(0)}%, ack p50 ${f.loaded.p50Ms.toFixed(0)} ms ` +
     `p99 ${f.loaded.p99Ms.toFixed(0)} ms; deliveries ${Math.round(f.deliveriesPerSec)}/s, ` +
     `${((f.delivered / Math.max(1, f.expected)) * 100).toFixed(1)}% of acked x subscribers${rss}, ` +
-    `${(f.cpuUsPerDelivery ?? NaN).toFixed(1)} CPU-µs/delivery`
+    `${(f.cpuUsPerDelivery ?? NaN).toFixed(1)} CPU-µs/delivery; machine (idle 1 ms timer) p99 ` +
+    `${f.sched.solo.p99Ms.toFixed(1)} ms solo, ${f.sched.loaded.p99Ms.toFixed(1)} ms loaded`
   );
 }
 

@@ -5,12 +5,15 @@
 // is not starved by a client that receives a million messages a second in the same process.
 // Target: during the overload the publisher keeps >= 50% of its solo rate, with ack p99 < 100 ms. Also measured:
 // deliveries/s while publishing (the subscribers' loadgen counts them once a second), every acked message delivered
-// to every subscriber by the end, broker RSS (flat memory) and broker CPU-µs per delivery from /proc.
+// to every subscriber by the end, broker RSS (flat memory) and broker CPU-µs per delivery from /proc. Beside the solo
+// and the loaded run an idle process times a 1 ms timer (sched-probe.ts): the machine's own tail in the same window,
+// against which the ack p99 is read on a shared machine.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadgen, loadgenRow, type LoadgenReport } from '../support/loadgen.js';
 import { sampleRss } from '../support/processes.js';
+import { startSchedProbe, type SchedFigures } from '../support/sched-probe.js';
 import type { Row } from '../support/report.js';
 import type { ScenarioResult } from '../support/result.js';
 import { limitVerdict } from '../support/verdict.js';
@@ -43,6 +46,19 @@ export interface OverloadFigures {
   rss?: ReturnType<ReturnType<typeof sampleRss>['stop']>;
   /** Broker CPU-µs per delivery over the loaded run (whole process; undefined without a pid). */
   cpuUsPerDelivery?: number;
+  /** How late an idle process's 1 ms timer fired during the solo and the loaded run: the machine's floor. */
+  sched: { solo: SchedFigures; loaded: SchedFigures };
+}
+
+/** `work` with the scheduling probe running beside it. */
+async function probed<T>(work: () => Promise<T>): Promise<[T, SchedFigures]> {
+  const probe = await startSchedProbe();
+  try {
+    return [await work(), await probe.stop()];
+  } catch (err) {
+    await probe.stop().catch(() => undefined);
+    throw err;
+  }
 }
 
 function cpuTicks(pid: number): number {
@@ -95,13 +111,13 @@ function publish(t: Target, o: OverloadOptions, subject: string): Promise<Loadge
 
 /** The solo run, then the same publisher under the subscribers' overload. */
 export async function overload(t: Target, o: OverloadOptions): Promise<OverloadFigures> {
-  const solo = await publish(t, o, 'bench.overload-solo');
+  const [solo, soloSched] = await probed(() => publish(t, o, 'bench.overload-solo'));
   const subs = startSubscribers(t, o);
   await subs.opened;
   const rss = t.pid === undefined ? undefined : sampleRss(t.pid);
   const cpu0 = t.pid === undefined ? 0 : cpuTicks(t.pid);
   const started = Date.now();
-  const loaded = await publish(t, o, 'bench.overload');
+  const [loaded, loadedSched] = await probed(() => publish(t, o, 'bench.overload'));
   const ended = Date.now();
   const cpu1 = t.pid === undefined ? 0 : cpuTicks(t.pid);
   const mem = rss?.stop();
@@ -116,6 +132,7 @@ export async function overload(t: Target, o: OverloadOptions): Promise<OverloadF
     delivered: report.count,
     deliveries: report,
     expected: loaded.measured * o.subscribers,
+    sched: { solo: soloSched, loaded: loadedSched },
     ...(mem === undefined ? {} : { rss: mem }),
   };
   if (t.pid !== undefined) {
@@ -144,7 +161,9 @@ export function overloadRows(f: OverloadFigures, o: OverloadOptions, label = 'ov
       ...loaded,
       ratio:
         `${(share * 100).toFixed(0)}% of solo (target >= ${SHARE_TARGET * 100}%: ${shareVerdict}); ` +
-        `ack p99 ${f.loaded.p99Ms.toFixed(0)} ms (target < ${ACK_P99_TARGET_MS} ms: ${p99Verdict})`,
+        `ack p99 ${f.loaded.p99Ms.toFixed(0)} ms (target < ${ACK_P99_TARGET_MS} ms: ${p99Verdict}); ` +
+        `an idle process's 1 ms timer p99 ${f.sched.loaded.p99Ms.toFixed(1)} ms, max ${f.sched.loaded.maxMs.toFixed(0)} ms ` +
+        `(solo run: ${f.sched.solo.p99Ms.toFixed(1)} / ${f.sched.solo.maxMs.toFixed(0)} ms)`,
     },
     {
       ...loadgenRow(
