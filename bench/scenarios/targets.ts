@@ -11,6 +11,9 @@
 //             distribution probed during the batch run, and the Go peer at the same rate
 //   log       npm run bench:log's log / raw ratios against a saved run (--log-baseline, default log-session-end)
 // Options: --only PART[,PART] (default all), --duration S (default 8), --warmup S (default 2), --log-baseline NAME.
+// `npm run bench:targets` saves the run as bench/results/targets.json and renders bench/RESULTS.md from it. About 5
+// minutes on a quiet machine; on a busy one each measurement waits for quiet and is repeated (BENCH_RETRIES,
+// BENCH_QUIET_WAIT_MS in support/workers.ts and quiet.ts shorten that).
 import { readFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
