@@ -14,6 +14,8 @@ export interface Target {
   port: number;
   /** Set when this run started the broker (its RSS can be read). */
   pid?: number;
+  /** Set when this run started the broker with BROKER_METRICS_PORT (its /metrics can be read). */
+  metricsPort?: number;
 }
 
 export type LoadKind = 'unary' | 'stream' | 'nats' | 'redis-xadd';
@@ -25,7 +27,10 @@ export interface LoadShape {
   connections?: number;
 }
 
-export async function onServer<T>(start: () => Promise<Running>, work: (s: Running) => Promise<T>): Promise<T> {
+export async function onServer<T, R extends Running = Running>(
+  start: () => Promise<R>,
+  work: (s: R) => Promise<T>,
+): Promise<T> {
   const server = await start();
   try {
     return await work(server);
@@ -39,15 +44,22 @@ export class BrokerBench {
 
   constructor(readonly s: LoadSettings) {}
 
-  /** Runs `work` against --target, or against a broker started here with the given fsync mode. */
-  async onBroker<T>(work: (t: Target) => Promise<T>, fsync = this.s.fsync): Promise<T> {
+  /** Runs `work` against --target, or against a broker started here with the given fsync mode (and `env`). */
+  async onBroker<T>(
+    work: (t: Target) => Promise<T>,
+    fsync = this.s.fsync,
+    env: Record<string, string> = {},
+  ): Promise<T> {
     if (this.s.target !== undefined) {
       const [host, port] = this.s.target.split(':');
       return work({ host: host || '127.0.0.1', port: Number(port) });
     }
     return onServer(
-      () => startBroker({ BROKER_FSYNC: fsync }),
-      (srv) => work({ host: '127.0.0.1', port: srv.port, pid: srv.pid }),
+      () => startBroker({ BROKER_FSYNC: fsync, ...env }),
+      (srv) => {
+        const metricsPort = srv.metricsPort > 0 ? srv.metricsPort : undefined;
+        return work({ host: '127.0.0.1', port: srv.port, pid: srv.pid, ...(metricsPort ? { metricsPort } : {}) });
+      },
     );
   }
 

@@ -3,7 +3,9 @@
 // --fsync never; with --fsync batch, p99 <= the disk's fdatasync p99 + 2 ms, the disk measured in the same run by a
 // probe that writes and syncs a commit-sized record beside the broker's data at the publish rate (at most 1,000/s:
 // at a low rate each message is its own group commit). --fsync both runs never, then batch, each on a fresh broker.
-// Beside each run an idle process times a 1 ms timer (sched-probe.ts): how late this shared machine wakes a thread.
+// Beside each run an idle process times a 1 ms timer (sched-probe.ts): how late this shared machine wakes a thread;
+// the broker's own event-loop delay and GC pauses over the run come from its /metrics (broker-pauses.ts).
+import { watchBrokerPauses } from '../support/broker-pauses.js';
 import { startFsyncProbe, type FsyncFigures } from '../support/fsync-probe.js';
 import { loadgen, loadgenRow } from '../support/loadgen.js';
 import { startSchedProbe, type SchedFigures } from '../support/sched-probe.js';
@@ -68,6 +70,7 @@ async function e2e(b: BrokerBench, t: Target, fsync: string): Promise<Row[]> {
   const bytes = b.s.payload + COMMIT_OVERHEAD_BYTES;
   const started = Date.now();
   const machine = await startSchedProbe();
+  const pauses = t.metricsPort === undefined ? undefined : await watchBrokerPauses(t.metricsPort);
   const probing = fsync === 'never' ? undefined : startFsyncProbe({ bytes, rate: Math.min(rate, PROBE_MAX_RATE) });
   let measured: Row[];
   let disk: FsyncFigures | undefined;
@@ -78,10 +81,11 @@ async function e2e(b: BrokerBench, t: Target, fsync: string): Promise<Row[]> {
     disk = await probing?.stop();
     sched = await machine.stop();
   }
+  const broker = (await pauses?.stop()) ?? 'broker pauses not read (--target)';
   const seconds = (Date.now() - started) / 1000;
   const [pub, del] = measured;
   if (pub === undefined || del === undefined) throw new Error('fanOut returned no publisher and delivery rows');
-  rows.push(pub, { ...del, ratio: `${verdictNote(del.p99Ms, fsync, disk)}; ${del.ratio ?? ''}` });
+  rows.push(pub, { ...del, ratio: `${verdictNote(del.p99Ms, fsync, disk)}; ${broker}; ${del.ratio ?? ''}` });
   const diskName = `disk: write + fdatasync of ${bytes} B beside the broker's data, during the run`;
   if (disk !== undefined) rows.push(probeRow(diskName, disk, bytes, seconds, 'the fsync reference of the verdict'));
   const idle = 'machine: lateness of a 1 ms timer in an idle process, during the run (the 1 ms included)';
@@ -93,6 +97,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   const b = new BrokerBench(parseLoadSettings(args));
   const modes = b.s.fsync === 'both' ? ['never', 'batch'] : [b.s.fsync];
   const rows: Row[] = [];
-  for (const fsync of modes) rows.push(...(await b.onBroker((t) => e2e(b, t, fsync), fsync)));
+  for (const fsync of modes)
+    rows.push(...(await b.onBroker((t) => e2e(b, t, fsync), fsync, { BROKER_METRICS_PORT: '0' })));
   return b.result('e2e', rows);
 }
