@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { overload, type OverloadFigures, type OverloadOptions } from './scenarios/overload.js';
+import { overload, threadNote, type OverloadFigures, type OverloadOptions } from './scenarios/overload.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -73,7 +73,8 @@ function line(name: string, round: number, f: OverloadFigures): string {
     `p99 ${f.loaded.p99Ms.toFixed(0)} ms; deliveries ${Math.round(f.deliveriesPerSec)}/s, ` +
     `${((f.delivered / Math.max(1, f.expected)) * 100).toFixed(1)}% of acked x subscribers${rss}, ` +
     `${(f.cpuUsPerDelivery ?? NaN).toFixed(1)} CPU-µs/delivery; machine (idle 1 ms timer) p99 ` +
-    `${f.sched.solo.p99Ms.toFixed(1)} ms solo, ${f.sched.loaded.p99Ms.toFixed(1)} ms loaded`
+    `${f.sched.solo.p99Ms.toFixed(1)} ms solo, ${f.sched.loaded.p99Ms.toFixed(1)} ms loaded` +
+    (f.mainThread === undefined ? '' : `; ${threadNote(f.mainThread)}`)
   );
 }
 

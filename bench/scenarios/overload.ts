@@ -48,6 +48,14 @@ export interface OverloadFigures {
   cpuUsPerDelivery?: number;
   /** How late an idle process's 1 ms timer fired during the solo and the loaded run: the machine's floor. */
   sched: { solo: SchedFigures; loaded: SchedFigures };
+  /** The broker's main thread over the loaded run: share of wall time on a CPU and waiting in the run queue. */
+  mainThread?: { onCpu: number; waiting: number };
+}
+
+/** /proc/<pid>/task/<pid>/schedstat of the main thread: ns on a CPU, ns runnable but waiting for one. */
+function schedstat(pid: number): { run: number; wait: number } {
+  const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+  return { run: run ?? 0, wait: wait ?? 0 };
 }
 
 /** `work` with the scheduling probe running beside it. */
@@ -116,10 +124,12 @@ export async function overload(t: Target, o: OverloadOptions): Promise<OverloadF
   await subs.opened;
   const rss = t.pid === undefined ? undefined : sampleRss(t.pid);
   const cpu0 = t.pid === undefined ? 0 : cpuTicks(t.pid);
+  const sched0 = t.pid === undefined ? undefined : schedstat(t.pid);
   const started = Date.now();
   const [loaded, loadedSched] = await probed(() => publish(t, o, 'bench.overload'));
   const ended = Date.now();
   const cpu1 = t.pid === undefined ? 0 : cpuTicks(t.pid);
+  const sched1 = t.pid === undefined ? undefined : schedstat(t.pid);
   const mem = rss?.stop();
   const { report, samples } = await subs.done;
   // The subscribers' progress lines while the publisher ran: the delivery rate the broker sustained.
@@ -139,7 +149,17 @@ export async function overload(t: Target, o: OverloadOptions): Promise<OverloadF
     const whileRunning = samples.filter((s) => s.at > started && s.at <= ended).reduce((a, s) => a + s.perSec, 0);
     figures.cpuUsPerDelivery = ((cpu1 - cpu0) * TICK_US) / Math.max(1, whileRunning);
   }
+  if (sched0 !== undefined && sched1 !== undefined) {
+    const wallNs = Math.max(1, ended - started) * 1e6;
+    figures.mainThread = { onCpu: (sched1.run - sched0.run) / wallNs, waiting: (sched1.wait - sched0.wait) / wallNs };
+  }
   return figures;
+}
+
+/** How the broker's main thread spent the loaded run: on a CPU, or runnable and waiting for one (other work). */
+export function threadNote(m: { onCpu: number; waiting: number }): string {
+  const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
+  return `broker main thread on a CPU ${pct(m.onCpu)}, waiting for one ${pct(m.waiting)} of the run`;
 }
 
 /** The report rows: solo and loaded publisher, deliveries, each with its verdict. */
@@ -155,13 +175,14 @@ export function overloadRows(f: OverloadFigures, o: OverloadOptions, label = 'ov
   );
   const fraction = f.delivered / Math.max(1, f.expected);
   const cpu = f.cpuUsPerDelivery === undefined ? '' : `; broker ${f.cpuUsPerDelivery.toFixed(1)} CPU-µs per delivery`;
+  const main = f.mainThread === undefined ? '' : `; ${threadNote(f.mainThread)}`;
   return [
     { ...solo, ratio: 'solo' },
     {
       ...loaded,
       ratio:
         `${(share * 100).toFixed(0)}% of solo (target >= ${SHARE_TARGET * 100}%: ${shareVerdict}); ` +
-        `ack p99 ${f.loaded.p99Ms.toFixed(0)} ms (target < ${ACK_P99_TARGET_MS} ms: ${p99Verdict}); ` +
+        `ack p99 ${f.loaded.p99Ms.toFixed(0)} ms (target < ${ACK_P99_TARGET_MS} ms: ${p99Verdict})${main}; ` +
         `an idle process's 1 ms timer p99 ${f.sched.loaded.p99Ms.toFixed(1)} ms, max ${f.sched.loaded.maxMs.toFixed(0)} ms ` +
         `(solo run: ${f.sched.solo.p99Ms.toFixed(1)} / ${f.sched.solo.maxMs.toFixed(0)} ms)`,
     },
