@@ -5,6 +5,11 @@
 //   node --import tsx bench/ab-cpu.ts --mode stream --rounds 3 --seconds 6 before=/tmp/a after=.
 //   node --import tsx bench/ab-cpu.ts --mode e2e --streams 100 --rate 1000 --payload 100 before=/tmp/a after=.
 //
+//   node --import tsx bench/ab-cpu.ts --mode unary --connections 1 before=/tmp/a after=. echo=@echo
+//
+// `@echo` stands for the grpc-js echo (bench/support/echo-server.ts, run through tsx): the transport's own cost in
+// the same run, so "after minus echo" is what the broker owns beyond grpc-js.
+//
 // Prints, per round and build: ops/s (acks, or deliveries for e2e), main-thread CPU-µs per op (/proc/<pid>/task/<pid>)
 // and whole-process CPU-µs per op (/proc/<pid>: V8, libuv's pool, LevelDB), over loadgen's measured window.
 import { spawn } from 'node:child_process';
@@ -19,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const LOADGEN = join(ROOT, '.tools/bin/loadgen');
 const TICK_US = 10_000; // USER_HZ = 100
+const ECHO = '@echo';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -38,7 +44,7 @@ const { values, positionals } = parseArgs({
 const builds = positionals.map((p) => {
   const [name, dir] = p.split('=');
   if (name === undefined || dir === undefined) throw new Error(`a build is name=dir, not ${p}`);
-  return { name, dir: resolve(dir) };
+  return { name, dir: dir === ECHO ? ECHO : resolve(dir) };
 });
 
 function ticks(path: string): number {
@@ -46,7 +52,30 @@ function ticks(path: string): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-async function startBroker(dir: string): Promise<{ pid: number; port: number; stop: () => Promise<void> }> {
+type Server = { pid: number; port: number; stop: () => Promise<void> };
+
+/** The grpc-js echo server, started the way bench/scenarios start it (tsx), answering on a free port. */
+async function startEcho(): Promise<Server> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/support/echo-server.ts')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((ok, fail) => {
+    child.once('exit', (code) => fail(new Error(`echo exited with ${code}`)));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const m = /^echo listening (\d+)/.exec(line);
+      if (m !== null) ok(Number(m[1]));
+    });
+  });
+  const stop = async (): Promise<void> => {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  return { pid: child.pid ?? -1, port, stop };
+}
+
+async function startBroker(dir: string): Promise<Server> {
   const data = await mkdtemp(join(tmpdir(), 'ab-cpu-'));
   const child = spawn(process.execPath, [join(dir, 'dist/api/cli.js'), 'serve'], {
     cwd: dir,
@@ -98,7 +127,7 @@ async function load(port: number): Promise<Report> {
 }
 
 async function measure(dir: string): Promise<{ ops: number; mainUs: number; allUs: number; errors: number }> {
-  const b = await startBroker(dir);
+  const b = dir === ECHO ? await startEcho() : await startBroker(dir);
   try {
     const done = load(b.port);
     const warm = Number(values.warmup) * 1000;
