@@ -15,6 +15,31 @@ describe('partitioning', () => {
     assert.equal(fnv1a32('é'), HASH_OF_C3_A9);
   });
 
+  it('hashes the same bytes as TextEncoder writes, for 1- to 4-byte characters and lone surrogates', () => {
+    const encoder = new TextEncoder();
+    const byBytes = (text: string): number => {
+      let hash = 0x811c9dc5;
+      for (const byte of encoder.encode(text)) hash = Math.imul(hash ^ byte, 0x01000193);
+      return hash >>> 0;
+    };
+    const texts = [
+      'orders.eu-1',
+      'é',
+      'ß/Ω',
+      '注文',
+      '€',
+      '\uffff',
+      '😀',
+      'a😀b',
+      '\ud800',
+      '\udc00x',
+      'x\ud83d',
+      '\ud83d\ud83d\ude00',
+    ];
+    for (let code = 0; code < 0x10000; code += 7) texts.push(String.fromCharCode(code, code ^ 0x55));
+    for (const text of texts) assert.equal(fnv1a32(text), byBytes(text), JSON.stringify(text));
+  });
+
   it('places a subject in the same partition every time, spread over all of them', () => {
     assert.equal(partitionOf('orders', 16), fnv1a32('orders') % 16);
     const seen = new Set<number>();
