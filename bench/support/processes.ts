@@ -69,12 +69,15 @@ export interface RunningBroker extends Running {
  * 30 MB more RSS). The data dir is removed when it stops. Ready at its `"msg":"listening"` line: with BROKER_WORKERS
  * above 1 the primary logs it once every worker serves (each worker's own line says "worker listening").
  */
+/** The node flags `npm start` and the image run the broker with (package.json, Dockerfile): measure what ships. */
+const NODE_FLAGS = '--min-semi-space-size=16';
+
 export async function startBroker(env: Record<string, string> = {}): Promise<RunningBroker> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-broker-'));
   const args =
     process.env.BENCH_BROKER === 'src'
-      ? ['--import', 'tsx', join(ROOT, 'api/cli.ts'), 'serve']
-      : [join(ROOT, 'dist/api/cli.js'), 'serve'];
+      ? [NODE_FLAGS, '--import', 'tsx', join(ROOT, 'api/cli.ts'), 'serve']
+      : [NODE_FLAGS, join(ROOT, 'dist/api/cli.js'), 'serve'];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {
