@@ -225,6 +225,12 @@ export class SubscribeSession implements ShutdownListener, BudgetedSubscriber, P
       this.lastWrittenId = record.offset;
       p.next += 1;
       p.delivered += 1;
+      // grpc-js's path (a call paced by its delivery quota) takes one message at a time, stopping where it says wait.
+      if (!this.sink.direct) {
+        const room = this.flush(frames.splice(0), bytes);
+        bytes = 0;
+        if (!room) return 'drain';
+      }
     }
     if (frames.length > 0 && !this.flush(frames, bytes)) return 'drain';
     return stop;
