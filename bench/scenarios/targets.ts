@@ -14,6 +14,7 @@
 // `npm run bench:targets` saves the run as bench/results/targets.json and renders bench/RESULTS.md from it. About 5
 // minutes on a quiet machine; on a busy one each measurement waits for quiet and is repeated (BENCH_RETRIES,
 // BENCH_QUIET_WAIT_MS in support/workers.ts and quiet.ts shorten that).
+import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -209,6 +210,26 @@ function machine(): string {
   return `${cpus().length} cores (${model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load average ${load.join(' ')} at the start`;
 }
 
+/** The code measured: HEAD, and whether the tree held changes not committed (the bench builds the tree as it is). */
+function code(): string {
+  const git = (args: string[]): string => {
+    try {
+      return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return '';
+    }
+  };
+  const head = git(['rev-parse', '--short', 'HEAD']) || 'unknown commit';
+  const dirty = git(['status', '--porcelain', '--untracked-files=no'])
+    .split('\n')
+    .filter((l) => l !== '').length;
+  const tree = dirty > 0 ? ` plus uncommitted changes to ${dirty} files` : '';
+  const limits = ['BENCH_RETRIES', 'BENCH_QUIET_WAIT_MS', 'BENCH_MAX_FOREIGN', 'BENCH_QUIET_BUSY']
+    .filter((v) => process.env[v] !== undefined)
+    .map((v) => `${v}=${process.env[v]}`);
+  return `code ${head}${tree}${limits.length > 0 ? `, ${limits.join(' ')}` : ''}`;
+}
+
 function parseOptions(args: string[]): { only: Part[]; seconds: number; warmup: number; logBaseline: string } {
   const { values } = parseArgs({
     args,
@@ -241,7 +262,11 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   };
   const b = new BrokerBench(settings);
   const startedAt = `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-  const context = { command: `npm run bench -- targets ${args.join(' ')}`.trim(), startedAt, machine: machine() };
+  const context = {
+    command: `npm run bench -- targets ${args.join(' ')}`.trim(),
+    startedAt,
+    machine: `${machine()}, ${code()}`,
+  };
   const targets: TargetRow[] = [];
   const rows: Row[] = [];
   const rest = o.seconds === 8 ? '' : ` --duration ${o.seconds}`;
