@@ -85,11 +85,15 @@ export class AccessControl implements DenialLog {
     }
   }
 
-  /** The caller of a call from its metadata and connection, or UNAUTHENTICATED saying what is missing or wrong. */
-  async caller(metadata: Metadata, auth: PeerAuth | undefined, method: string): Promise<Caller> {
+  /**
+   * The caller of a call from its metadata and connection, or UNAUTHENTICATED saying what is missing or wrong.
+   * `peer` is asked only when there is no bearer token: grpc-js's getAuthContext() parses the client certificate
+   * (getPeerCertificate) on every call, which a token-authenticated call has no use for.
+   */
+  async caller(metadata: Metadata, peer: () => PeerAuth | undefined, method: string): Promise<Caller> {
     let identity: Identity;
     try {
-      identity = await this.identify(metadata, auth);
+      identity = await this.identify(metadata, peer);
     } catch (err) {
       this.denied({ identity: '', operation: method, subject: '', reason: 'UNAUTHENTICATED' });
       throw err;
@@ -106,7 +110,7 @@ export class AccessControl implements DenialLog {
     if (denial.reason !== 'QUOTA_EXCEEDED') this.options.logger.warn(denial, 'call refused');
   }
 
-  private async identify(metadata: Metadata, auth: PeerAuth | undefined): Promise<Identity> {
+  private async identify(metadata: Metadata, peer: () => PeerAuth | undefined): Promise<Identity> {
     const { rules, jwt } = this.loaded;
     const header = metadata.get('authorization')[0];
     if (typeof header === 'string' && header !== '') {
@@ -118,7 +122,7 @@ export class AccessControl implements DenialLog {
       if (identity === undefined) throw unauthenticated('the bearer token is not one the auth file holds');
       return identity;
     }
-    const cert = auth?.sslPeerCertificate;
+    const cert = peer()?.sslPeerCertificate;
     if (cert?.subject !== undefined) {
       const identity = rules.byCertificate(cert);
       if (identity === undefined) {

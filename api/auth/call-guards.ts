@@ -24,7 +24,7 @@ export class CallGuards {
   of(call: AuthenticatedCall, method: string): RequestGuard | Promise<RequestGuard> {
     if (this.access === undefined) return this.shared;
     return this.access
-      .caller(call.metadata, call.getAuthContext(), method)
+      .caller(call.metadata, () => call.getAuthContext(), method)
       .then((caller) => new CallerGuard(this.maxBodyBytes, this.shared.maxResponseBytes, caller));
   }
 
