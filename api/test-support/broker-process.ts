@@ -53,11 +53,17 @@ export async function startBrokerProcess(env: Record<string, string> = {}, dataD
     // Its own process group, so a SIGKILL takes its workers too, as a crash of the whole broker would.
     detached: true,
   });
+  // A test runner that exits (--test-force-exit, a file's timeout) before dispose() must not leave the broker
+  // running: orphaned brokers piled up and slowed every later start past its deadline.
+  const reap = (): void => {
+    if (child.pid !== undefined) killGroup(child.pid);
+  };
+  process.once('exit', reap);
   let stderr = '';
   const logLines: string[] = [];
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const ports = await new Promise<{ grpcPort: number; metricsPort: number }>((resolve, reject) => {
+  const started = new Promise<{ grpcPort: number; metricsPort: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`broker did not start in 30 s: ${stderr}`)), 30_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       logLines.push(line);
@@ -75,6 +81,12 @@ export async function startBrokerProcess(env: Record<string, string> = {}, dataD
       clearTimeout(timer);
       reject(new Error(`broker exited with ${code} before listening: ${stderr}`));
     });
+  });
+  // One that did not start in time is killed, not left starting.
+  const ports = await started.catch((err: unknown) => {
+    reap();
+    process.off('exit', reap);
+    throw err;
   });
   const address = `127.0.0.1:${ports.grpcPort}`;
   const clients: BrokerClient[] = [];
@@ -100,6 +112,7 @@ export async function startBrokerProcess(env: Record<string, string> = {}, dataD
       const code = await exited;
       // Workers outlive a killed primary for as long as their own shutdown takes: wait for them to go.
       if (child.pid !== undefined) await groupGone(child.pid);
+      process.off('exit', reap);
       return code;
     },
     workerPids() {
