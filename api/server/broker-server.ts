@@ -129,6 +129,11 @@ export class BrokerServer {
     return this.gate.listen(host, port);
   }
 
+  /** Serves a connection a worker was handed (the primary listens): limits and handshake timeout as for its own. */
+  adopt(socket: Socket): void {
+    this.gate.adopt(socket);
+  }
+
   /**
    * Health follows the log: NOT_SERVING while it refuses writes (a failed write, until it recovers), so probes
    * and load balancers take the broker out of rotation. A shutdown's NOT_SERVING is never undone. With several

@@ -14,6 +14,7 @@ import { WorkerParts } from '../workers/worker-parts.js';
 import { workerShareOf } from '../workers/worker-budgets.js';
 import type { WorkerTopology } from '../workers/worker-topology.js';
 import { reportLogHealth } from '../workers/worker-process.js';
+import { listenOrTake, serveHealth } from './public-ports.js';
 import {
   ensurePartitionLayout,
   logOptionsFromConfig,
@@ -28,7 +29,6 @@ import { startMetricsServer } from '../metrics/metrics-server.js';
 import { registerServerGauges } from '../metrics/server-gauges.js';
 import { startBackgroundJobs } from './background-jobs.js';
 import { BrokerServer, type ConnectionLimits } from './broker-server.js';
-import { HealthPort } from './health-port.js';
 import type { ForwardedCalls } from '../workers/owner-side.js';
 import { ClusterParts, openClusterStores } from '../cluster/cluster-parts.js';
 import { ColdTierStatus } from './cold-tier-status.js';
@@ -132,8 +132,8 @@ export async function startBroker(brokerConfig: BrokerConfig, deps: BrokerDeps =
     // Health follows the log from here on (NOT_SERVING while it refuses writes).
     logHealth.attach(topology === undefined ? server : toldToPrimaryToo(server));
     coldTierStatus?.attach(server);
-    await serveHealth(config, server, opened, logger);
-    const grpcPort = await server.listen(config.grpcHost, config.grpcPort);
+    await serveHealth(config, server, opened, logger, topology);
+    const grpcPort = await listenOrTake(config, server, topology);
     opened.add('gRPC server', () => server.close());
     // Closed before the gRPC server: a leaving member hands its partitions over while it still answers calls.
     if (member !== undefined) opened.add('cluster hand-over', () => member.handOver());
@@ -165,15 +165,6 @@ async function serveMetrics(
   const metricsServer = await startMetricsServer(metrics.registry, host, config.metricsPort, tls);
   opened.add('metrics server', () => metricsServer.close());
   return metricsServer.port;
-}
-
-/** BROKER_HEALTH_PORT (unless -1): grpc.health.v1 alone, plaintext; closed after the gRPC server (added before). */
-async function serveHealth(config: BrokerConfig, server: BrokerServer, opened: OpenedParts, logger: Logger) {
-  if (config.healthPort < 0) return;
-  const healthPort = new HealthPort(server);
-  opened.add('health port', () => healthPort.close());
-  const port = await healthPort.listen(config.healthHost ?? config.grpcHost, config.healthPort);
-  logger.info({ healthPort: port }, 'health port listening');
 }
 
 /**

@@ -44,6 +44,7 @@ export class ConnectionGate {
   private readonly open = new Set<net.Socket>();
   private refused = 0;
   private closedInHandshake = 0;
+  private closed = false;
 
   constructor(
     /** Takes a socket that opened with the HTTP/2 preface ('h2c') or with a TLS record ('tls'). */
@@ -71,8 +72,15 @@ export class ConnectionGate {
     });
   }
 
+  /** A connection accepted elsewhere (a worker's, handed over by the primary), gated as if accepted here. */
+  adopt(socket: net.Socket): void {
+    if (this.closed) socket.destroy();
+    else this.accepted(socket);
+  }
+
   /** Stops accepting and closes the sockets still in their handshake; established ones are grpc-js's to close. */
   close(): Promise<void> {
+    this.closed = true;
     for (const socket of this.waiting) socket.destroy();
     this.waiting.clear();
     return new Promise<void>((resolve) => this.server.close(() => resolve()));

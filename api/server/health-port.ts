@@ -12,26 +12,24 @@ export interface HealthSource {
  * UNIMPLEMENTED), for probes that cannot speak TLS or send a token, such as the kubelet's gRPC probes. It shares the
  * broker's HealthImplementation, so it answers the same statuses as the main port, as they change (a drain's
  * NOT_SERVING included). It reveals only whether the broker serves: no subject, no message, no reflection.
- * With several workers the port is shared through node:cluster like the gRPC port, and each worker's status already
- * includes the others being up.
+ * With several workers the primary listens and hands each connection to a worker, like the gRPC port
+ * (connection-dispatcher.ts), and each worker's status already includes the others being up.
  */
 export class HealthPort {
   private readonly server = new Server();
   private listener: NetServer | undefined;
   private readonly sockets = new Set<Socket>();
+  private readonly injector;
+  private closed = false;
 
   constructor(health: HealthSource) {
     health.addHealthTo(this.server);
+    this.injector = this.server.createConnectionInjector(ServerCredentials.createInsecure());
   }
 
   /** Binds host:port (0 = any free port) and resolves with the port bound. */
   async listen(host: string, port: number): Promise<number> {
-    const injector = this.server.createConnectionInjector(ServerCredentials.createInsecure());
-    const listener = createServer((socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-      injector.injectConnection(socket);
-    });
+    const listener = createServer((socket) => this.adopt(socket));
     this.listener = listener;
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
@@ -43,8 +41,20 @@ export class HealthPort {
     return address.port;
   }
 
+  /** Serves a connection accepted here, or handed to this worker by the primary. */
+  adopt(socket: Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    this.injector.injectConnection(socket);
+  }
+
   /** Closed after the gRPC server: probes see the drain's NOT_SERVING until the end. */
   async close(): Promise<void> {
+    this.closed = true;
     this.server.forceShutdown();
     for (const socket of this.sockets) socket.destroy();
     const listener = this.listener;

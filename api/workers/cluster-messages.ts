@@ -1,10 +1,22 @@
 /** What the primary and its workers tell each other over node:cluster's IPC channel. */
 export type WorkerMessage =
   | { readonly type: 'broker:ready'; readonly grpcPort: number }
+  /** The worker took the connection the primary handed it (connection-dispatcher.ts): the primary closes its copy. */
+  | { readonly type: 'broker:connection-adopted'; readonly port: HandedPort; readonly id: number }
   /** The worker's log refuses writes (false) or accepts them again (true). */
   | { readonly type: 'broker:log-health'; readonly serving: boolean };
 /** Whether the whole broker serves: every worker up and every worker's log accepting writes. */
 export type PrimaryMessage = { readonly type: 'broker:workers'; readonly allUp: boolean };
+
+/** The public ports the primary listens on and hands connections of to the workers. */
+export type HandedPort = 'grpc' | 'health';
+
+/** A connection of a public port, sent with the message as its handle. */
+export interface PrimaryConnectionMessage {
+  readonly type: 'broker:connection';
+  readonly port: HandedPort;
+  readonly id: number;
+}
 
 /** Messages of an identity's quota and bytes of it: what a lease asks for or grants (0 where the quota has no rate). */
 export interface QuotaTokens {
@@ -41,11 +53,18 @@ export const WORKER_ENV = {
   count: 'BROKER_WORKER_COUNT',
   partitions: 'BROKER_WORKER_PARTITIONS',
   socketDir: 'BROKER_WORKER_SOCKET_DIR',
+  /** The ports the primary listens on (it hands their connections over): what the worker reports and advertises. */
+  grpcPort: 'BROKER_WORKER_GRPC_PORT',
+  healthPort: 'BROKER_WORKER_HEALTH_PORT',
 } as const;
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
-  return type === 'broker:ready' || type === 'broker:log-health';
+  return type === 'broker:ready' || type === 'broker:log-health' || type === 'broker:connection-adopted';
+}
+
+export function isConnectionMessage(value: unknown): value is PrimaryConnectionMessage {
+  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'broker:connection';
 }
 
 export function isPrimaryMessage(value: unknown): value is PrimaryMessage {

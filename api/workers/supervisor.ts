@@ -7,6 +7,7 @@ import { startMetricsServer } from '../metrics/metrics-server.js';
 import { QuotaLedger } from '../auth/quota-ledger.js';
 import { serverTlsPaths, TlsFiles } from '../security/tls-files.js';
 import { WORKER_ENV, isQuotaLeaseRequest, isWorkerMessage, type PrimaryMessage } from './cluster-messages.js';
+import { ConnectionDispatcher } from './connection-dispatcher.js';
 import { socketDirFor } from './worker-topology.js';
 
 /** Exit codes a restart cannot fix (bad settings, an unreadable data dir, damage): the broker stops instead. */
@@ -41,6 +42,10 @@ export class Supervisor {
   private failedCode: number | undefined;
   /** Every identity's quota buckets: the workers lease tokens from them, so a quota holds for the whole broker. */
   private readonly quotas = new QuotaLedger();
+  /** The public ports, listened on here and handed to the workers connection by connection. */
+  private readonly ports: { grpc: ConnectionDispatcher; health?: ConnectionDispatcher };
+  private grpcPort = 0;
+  private healthPort = -1;
 
   constructor(private readonly options: SupervisorOptions) {
     this.slots = Array.from({ length: options.workers }, () => ({
@@ -50,6 +55,11 @@ export class Supervisor {
       logOk: true,
     }));
     this.socketDir = socketDirFor(options.config.dataDir);
+    const { logger, config } = options;
+    this.ports = {
+      grpc: new ConnectionDispatcher('grpc', logger),
+      ...(config.healthPort < 0 ? {} : { health: new ConnectionDispatcher('health', logger) }),
+    };
   }
 
   /** Forks every worker and resolves with the gRPC port once all serve; rejects if one cannot start at all. */
@@ -69,6 +79,12 @@ export class Supervisor {
         this.tls,
       );
     }
+    // Bound before any worker starts: a port in use fails the start, and every worker is told the port it serves.
+    this.grpcPort = await this.ports.grpc.listen(config.grpcHost, config.grpcPort);
+    if (this.ports.health !== undefined) {
+      this.healthPort = await this.ports.health.listen(config.healthHost ?? config.grpcHost, config.healthPort);
+      this.options.logger.info({ healthPort: this.healthPort }, 'health port listening');
+    }
     const grpcPort = await new Promise<number>((resolve, reject) => {
       this.started = { resolve, reject };
       cluster.on('exit', (worker, code, signal) => this.exited(worker, code, signal));
@@ -81,6 +97,9 @@ export class Supervisor {
   /** Drains every worker (each does the graceful shutdown of a broker) and resolves with the exit code. */
   async stop(): Promise<number> {
     this.stopping = true;
+    // No new connections while the workers drain (node:cluster's own port closed as each worker stopped listening).
+    this.ports.grpc.close();
+    this.ports.health?.close();
     const exits = this.slots.map((slot) => slot.worker).filter((w): w is Worker => w !== undefined && !w.isDead());
     const codes = await Promise.all(
       exits.map(
@@ -110,6 +129,8 @@ export class Supervisor {
       [WORKER_ENV.count]: String(this.slots.length),
       [WORKER_ENV.partitions]: String(this.options.partitions),
       [WORKER_ENV.socketDir]: this.socketDir,
+      [WORKER_ENV.grpcPort]: String(this.grpcPort),
+      [WORKER_ENV.healthPort]: String(this.healthPort),
     });
   }
 
@@ -122,6 +143,10 @@ export class Supervisor {
     const index = this.slots.findIndex((s) => s.worker === worker);
     const slot = this.slots[index];
     if (slot === undefined) return;
+    if (message.type === 'broker:connection-adopted') {
+      this.ports[message.port]?.adopted(message.id);
+      return;
+    }
     if (message.type === 'broker:log-health') {
       slot.logOk = message.serving;
       this.broadcast();
@@ -131,6 +156,8 @@ export class Supervisor {
     slot.logOk = true;
     slot.served = true;
     slot.restarts = 0;
+    this.ports.grpc.workerServing(worker);
+    this.ports.health?.workerServing(worker);
     this.options.logger.info({ worker: index, pid: worker.process.pid }, 'worker serving');
     if (this.slots.every((s) => s.ready)) this.started.resolve(message.grpcPort);
     this.broadcast();
@@ -139,6 +166,8 @@ export class Supervisor {
   private exited(worker: Worker, code: number | null, signal: string | null): void {
     const index = this.slots.findIndex((s) => s.worker === worker);
     const slot = this.slots[index];
+    this.ports.grpc.workerGone(worker);
+    this.ports.health?.workerGone(worker);
     if (slot === undefined || this.stopping) return;
     const wasReady = slot.ready;
     slot.ready = false;

@@ -1,7 +1,14 @@
 import cluster from 'node:cluster';
+import { Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { BrokerConfig } from '../../core/index.js';
-import { WORKER_ENV, isPrimaryMessage, type WorkerMessage } from './cluster-messages.js';
+import {
+  WORKER_ENV,
+  isConnectionMessage,
+  isPrimaryMessage,
+  type HandedPort,
+  type WorkerMessage,
+} from './cluster-messages.js';
 import { WorkerTopology } from './worker-topology.js';
 
 /** BROKER_WORKERS as a count: 'auto' is the cores this process may use (cgroup and affinity limits included). */
@@ -47,5 +54,26 @@ export function reportLogHealth(serving: boolean): void {
 export function onWorkersStatus(listener: (allUp: boolean) => void): void {
   process.on('message', (message: unknown) => {
     if (isPrimaryMessage(message)) listener(message.allUp);
+  });
+}
+
+/** The port the primary listens on for this worker (connection-dispatcher.ts), from the environment it forked it with. */
+export function handedPort(port: HandedPort, env: NodeJS.ProcessEnv = process.env): number {
+  const name = port === 'grpc' ? WORKER_ENV.grpcPort : WORKER_ENV.healthPort;
+  const value = Number(env[name]);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} is missing or not a port: ${env[name]}`);
+  return value;
+}
+
+/**
+ * Takes the connections of a public port the primary hands this worker: each is acknowledged first (the primary
+ * then closes its copy), then served by `accept`.
+ */
+export function takeHandedConnections(port: HandedPort, accept: (socket: Socket) => void): void {
+  process.on('message', (message: unknown, handle: unknown) => {
+    if (!isConnectionMessage(message) || message.port !== port || !(handle instanceof Socket)) return;
+    const adopted: WorkerMessage = { type: 'broker:connection-adopted', port, id: message.id };
+    process.send?.(adopted);
+    accept(handle);
   });
 }
