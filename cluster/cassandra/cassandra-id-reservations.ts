@@ -11,8 +11,8 @@ import {
   type IdReservations,
   type ScyllaConsistency,
   type SettledHead,
+  checkKeyspace,
 } from '../../core/index.js';
-import { checkKeyspace } from './cql-schema.js';
 import { createIdReservationsSchema } from './id-reservations-schema.js';
 
 export interface CassandraIdReservationsOptions {

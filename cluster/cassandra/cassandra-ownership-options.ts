@@ -5,8 +5,8 @@ import {
   checkCqlReplication,
   type CqlSecurity,
   type ScyllaConsistency,
+  checkKeyspace,
 } from '../../core/index.js';
-import { checkKeyspace } from './cql-schema.js';
 
 /** The consistency of the Paxos phase of every conditional update (cassandra-driver's names). */
 export const SERIAL_CONSISTENCIES = ['serial', 'localSerial'] as const;

@@ -1,5 +1,6 @@
 import type cassandra from 'cassandra-driver';
-import { applySchema, checkKeyspace, keyspaceStatement } from './cql-schema.js';
+import { checkKeyspace, keyspaceStatement } from '../../core/index.js';
+import { applySchema } from './cql-schema.js';
 
 /**
  * The id reservations' table. One CQL partition per (cluster, log partition), so a partition's reservations are read

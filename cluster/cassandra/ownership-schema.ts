@@ -1,5 +1,6 @@
 import type cassandra from 'cassandra-driver';
-import { applySchema, checkKeyspace, keyspaceStatement } from './cql-schema.js';
+import { checkKeyspace, keyspaceStatement } from '../../core/index.js';
+import { applySchema } from './cql-schema.js';
 
 /**
  * The ownership store's tables (cluster/README.md). Every row is keyed by the cluster's name first, so clusters can

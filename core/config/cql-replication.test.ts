@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError } from '../errors.js';
-import { cqlReplication } from './cql-replication.js';
+import { cqlReplication, keyspaceStatement } from './cql-replication.js';
 import { loadConfig } from './load-config.js';
 
 test('SCYLLA_REPLICATION takes a NetworkTopologyStrategy map; unset, the keyspace is SimpleStrategy at the factor', () => {
@@ -23,4 +23,13 @@ test('SCYLLA_REPLICATION refuses anything but a replication map, since it is spl
     assert.throws(() => loadConfig({ SCYLLA_REPLICATION: bad }), ConfigError, bad);
     assert.throws(() => cqlReplication(1, bad), ConfigError, bad);
   }
+});
+
+test('the keyspace statement splices only a checked name and map, for the cold tier and the cluster alike', () => {
+  assert.equal(
+    keyspaceStatement('broker_1', 3),
+    "CREATE KEYSPACE IF NOT EXISTS broker_1 WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}",
+  );
+  for (const bad of ['Broker', '1broker', 'broker; DROP KEYSPACE x', 'b'.repeat(49), ''])
+    assert.throws(() => keyspaceStatement(bad, 1), ConfigError, bad);
 });

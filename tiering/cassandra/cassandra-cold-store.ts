@@ -16,11 +16,12 @@ import {
   type ReadLimits,
   type ScyllaConsistency,
   type SegmentInfo,
+  checkKeyspace,
 } from '../../core/index.js';
 import { checkRecordInSegment } from '../record-in-segment.js';
 import { recordRow, writeCommitRows } from './commit-writer.js';
 import { ColdStoreMetrics } from './cold-store-metrics.js';
-import { checkKeyspace, createSchema } from './cql-schema.js';
+import { createSchema } from './cql-schema.js';
 import { CASSANDRA_4_EXPIRY_LIMIT_MS, ttlSeconds } from './ttl.js';
 
 /** cassandra-driver's names of the consistency levels (core's SCYLLA_CONSISTENCY values). */

@@ -1,26 +1,13 @@
 import type cassandra from 'cassandra-driver';
-import { ConfigError, UnavailableError, cqlReplication } from '../../core/index.js';
-
-/** A keyspace name the store puts into CQL text: lower case, at most 48 characters (Cassandra's limit). */
-export const KEYSPACE_PATTERN = /^[a-z][a-z0-9_]{0,47}$/;
-
-export function checkKeyspace(keyspace: string): void {
-  if (!KEYSPACE_PATTERN.test(keyspace)) {
-    throw new ConfigError(
-      'keyspace',
-      `must be lower-case letters, digits and _ (at most 48), starting with a letter, got "${keyspace}"`,
-    );
-  }
-}
+import { UnavailableError, keyspaceStatement } from '../../core/index.js';
 
 /**
  * The cold tier's tables. Only TTLs delete rows (no DELETE statements), so a short gc_grace is safe: every replica
  * holds the same TTL and expires the row by itself.
  */
 export function schemaStatements(keyspace: string, replicationFactor: number, replication?: string): string[] {
-  checkKeyspace(keyspace);
   return [
-    `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${cqlReplication(replicationFactor, replication)}`,
+    keyspaceStatement(keyspace, replicationFactor, replication),
     `CREATE TABLE IF NOT EXISTS ${keyspace}.records (
        subject text, segment_base bigint, offset bigint,
        published_at_ms bigint, expiration_seconds int, body blob,
