@@ -141,7 +141,7 @@ describe('JobRunner on BullMQ (needs Redis)', () => {
       const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
       const queue = new Queue(queueName('dead', 'flaky'), { connection, prefix });
       try {
-        await until(async () => /dead_lettered_total\{job="flaky"\} 1/.test(await registry.metrics()), 'dead letter');
+        await until(async () => /dead_lettered_total\{task="flaky"\} 1/.test(await registry.metrics()), 'dead letter');
         const failed = await queue.getJob('flaky-x');
         assert.equal(failed?.failedReason, 'attempt 2 of x fails (injected)');
         await until(() => owed.size === 0, 'the re-drive');

@@ -11,12 +11,12 @@ export interface CompactedCounts {
 
 /** Metrics of the background jobs, in the broker's registry (or in none: tests). Write latency is the cold store's. */
 export class JobMetrics {
-  /** broker_jobs_total{job, outcome}: job runs (compaction, replication, sweep) that ended ok or failed. */
-  readonly runs: Counter<'job' | 'outcome'>;
-  readonly retries: Counter<'job'>;
-  readonly deadLettered: Counter<'job'>;
+  /** broker_jobs_total{task, outcome}: job runs (compaction, replication, sweep) that ended ok or failed. */
+  readonly runs: Counter<'task' | 'outcome'>;
+  readonly retries: Counter<'task'>;
+  readonly deadLettered: Counter<'task'>;
   /** Jobs in the dead-letter state now (failed every attempt, waiting for a sweep to re-drive them). */
-  readonly deadLetters: Gauge<'job'>;
+  readonly deadLetters: Gauge<'task'>;
   readonly segmentsCompacted: Counter<'kind'>;
   readonly recordsCompacted: Counter;
   readonly bytesCompacted: Counter;
@@ -30,25 +30,25 @@ export class JobMetrics {
     this.runs = new Counter({
       name: 'broker_jobs_total',
       help: 'background job runs by job and outcome (ok, failed)',
-      labelNames: ['job', 'outcome'],
+      labelNames: ['task', 'outcome'],
       registers,
     });
     this.retries = new Counter({
       name: 'broker_job_retries_total',
       help: 'background job attempts that were retries',
-      labelNames: ['job'],
+      labelNames: ['task'],
       registers,
     });
     this.deadLettered = new Counter({
       name: 'broker_jobs_dead_lettered_total',
       help: 'jobs that failed every attempt (re-driven by the next sweep)',
-      labelNames: ['job'],
+      labelNames: ['task'],
       registers,
     });
     this.deadLetters = new Gauge({
       name: 'broker_jobs_dead_letter',
       help: 'jobs in the dead-letter state now',
-      labelNames: ['job'],
+      labelNames: ['task'],
       registers,
     });
     this.segmentsCompacted = new Counter({

@@ -197,19 +197,19 @@ export class JobRunner {
   /** One attempt with its metrics and logs; a keyed job's last failed attempt makes it a dead letter. */
   private async attempt(job: QueuedJob, keyed: boolean, run: () => Promise<unknown>): Promise<unknown> {
     const { metrics, logger } = this.options;
-    if (job.attempt > 1) metrics.retries.inc({ job: job.name });
+    if (job.attempt > 1) metrics.retries.inc({ task: job.name });
     try {
       const result = await run();
-      metrics.runs.inc({ job: job.name, outcome: 'ok' });
+      metrics.runs.inc({ task: job.name, outcome: 'ok' });
       return result;
     } catch (err) {
-      metrics.runs.inc({ job: job.name, outcome: 'failed' });
+      metrics.runs.inc({ task: job.name, outcome: 'failed' });
       const context = { err, job: job.name, data: job.data, attempt: job.attempt };
       if (job.attempt < job.attempts) {
         logger.warn({ ...context, retryInMs: retryDelayMs(this.retry, job.attempt) }, 'job failed; retrying');
       } else if (keyed) {
-        metrics.deadLettered.inc({ job: job.name });
-        metrics.deadLetters.inc({ job: job.name });
+        metrics.deadLettered.inc({ task: job.name });
+        metrics.deadLetters.inc({ task: job.name });
         logger.error(context, 'job failed every attempt: dead-lettered until the next sweep re-drives it');
       } else {
         logger.error(context, 'job failed');
@@ -235,11 +235,11 @@ export class JobRunner {
         await this.add(lane, keyed, data);
       }
       keyed.onSwept?.(owed);
-      metrics.deadLetters.set({ job: keyed.name }, await lane.queue.deadLetterCount());
-      metrics.runs.inc({ job: SWEEP, outcome: 'ok' });
+      metrics.deadLetters.set({ task: keyed.name }, await lane.queue.deadLetterCount());
+      metrics.runs.inc({ task: SWEEP, outcome: 'ok' });
       return owed;
     } catch (err) {
-      metrics.runs.inc({ job: SWEEP, outcome: 'failed' });
+      metrics.runs.inc({ task: SWEEP, outcome: 'failed' });
       logger.error({ err, job: keyed.name }, 'sweep failed');
       throw err;
     }

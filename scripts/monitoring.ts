@@ -137,11 +137,11 @@ const ROWS: ReadonlyArray<{ title: string; panels: readonly Panel[] }> = [
         unit: 'short',
         targets: [
           {
-            expr: 'sum by (instance, exported_job) (broker_jobs_dead_letter)',
-            legend: '{{instance}} {{exported_job}}',
+            expr: 'sum by (instance, task) (broker_jobs_dead_letter)',
+            legend: '{{instance}} {{task}}',
           },
         ],
-        description: "the jobs' own job label arrives as exported_job",
+        description: 'jobs that failed every attempt, by task (compaction, replication)',
       },
       {
         title: 'Replicated bytes',

@@ -6,7 +6,7 @@ import type { Replicator } from '../../tiering/index.js';
 import { inSpan } from '../tracing/in-span.js';
 import { processTracing } from '../tracing/process-tracing.js';
 
-/** The job names: label values of broker_jobs_total{job} and the last part of the BullMQ queue names. */
+/** The job names: label values of broker_jobs_total{task} and the last part of the BullMQ queue names. */
 export const COMPACTION = 'compaction';
 export const REPLICATION = 'replication';
 

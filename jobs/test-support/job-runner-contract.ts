@@ -77,10 +77,10 @@ export function jobRunnerContract(openQueues: () => JobQueues): void {
       try {
         await until(() => owed.size === 0, 'the job to succeed');
         assert.equal(attempts.get('a')?.length, 3);
-        await until(() => metric(registry, /broker_job_retries_total\{job="flaky"\} 2/), 'two retries counted');
-        assert.match(await registry.metrics(), /broker_jobs_total\{job="flaky",outcome="failed"\} 2/);
-        assert.match(await registry.metrics(), /broker_jobs_total\{job="flaky",outcome="ok"\} 1/);
-        assert.doesNotMatch(await registry.metrics(), /broker_jobs_dead_lettered_total\{job="flaky"\}/);
+        await until(() => metric(registry, /broker_job_retries_total\{task="flaky"\} 2/), 'two retries counted');
+        assert.match(await registry.metrics(), /broker_jobs_total\{task="flaky",outcome="failed"\} 2/);
+        assert.match(await registry.metrics(), /broker_jobs_total\{task="flaky",outcome="ok"\} 1/);
+        assert.doesNotMatch(await registry.metrics(), /broker_jobs_dead_lettered_total\{task="flaky"\}/);
       } finally {
         await runner.close();
       }
@@ -117,13 +117,13 @@ export function jobRunnerContract(openQueues: () => JobQueues): void {
       const { job, owed, attempts } = flakyJob(['x'], 2, { onSwept: (n) => swept.push(n) });
       const runner = start(registry, { intervalMs: 1000, keyed: [job], attempts: 2, backoffMs: 20 });
       try {
-        await until(() => metric(registry, /broker_jobs_dead_lettered_total\{job="flaky"\} 1/), 'the dead letter');
+        await until(() => metric(registry, /broker_jobs_dead_lettered_total\{task="flaky"\} 1/), 'the dead letter');
         assert.equal(owed.size, 1, 'still owed');
         await until(() => owed.size === 0, 'the re-drive by a sweep');
         assert.equal(attempts.get('x')?.length, 3, 'two failed attempts, then the sweep re-drove it');
-        await until(() => metric(registry, /broker_jobs_dead_letter\{job="flaky"\} 0/), 'no dead letter left');
+        await until(() => metric(registry, /broker_jobs_dead_letter\{task="flaky"\} 0/), 'no dead letter left');
         await until(() => swept.at(-1) === 0, 'a sweep that finds nothing owed');
-        assert.match(await registry.metrics(), /broker_jobs_total\{job="sweep",outcome="ok"\} [1-9]/);
+        assert.match(await registry.metrics(), /broker_jobs_total\{task="sweep",outcome="ok"\} [1-9]/);
       } finally {
         await runner.close();
       }
@@ -283,7 +283,7 @@ function processorsContract(start: Start): void {
           Array.from({ length: 100 }, (_, i) => i + 1),
         );
         assert.equal(cold.writes.get('b@1'), 3, 'a failed write, one that failed after 37 rows, then a complete copy');
-        assert.match(await registry.metrics(), /broker_job_retries_total\{job="replication"\} 2/);
+        assert.match(await registry.metrics(), /broker_job_retries_total\{task="replication"\} 2/);
       } finally {
         await runner.close();
         await ctx.dispose();
