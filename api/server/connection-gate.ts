@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { UnavailableError } from '../../core/index.js';
+import { listenPort } from './listen-port.js';
 
 /** The client connection preface every HTTP/2 connection opens with (RFC 9113 §3.4). */
 const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -60,16 +60,7 @@ export class ConnectionGate {
 
   /** Binds host:port (0 = any free port) and resolves with the port bound. */
   listen(host: string, port: number): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      const failed = (err: Error): void =>
-        reject(new UnavailableError(`cannot serve gRPC on ${host}:${port}: ${err.message}`, { cause: err }));
-      this.server.once('error', failed);
-      this.server.listen(port, host, () => {
-        this.server.off('error', failed);
-        const address = this.server.address();
-        resolve(typeof address === 'object' && address !== null ? address.port : port);
-      });
-    });
+    return listenPort(this.server, 'gRPC', host, port);
   }
 
   /** A connection accepted elsewhere (a worker's, handed over by the primary), gated as if accepted here. */

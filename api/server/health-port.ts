@@ -1,4 +1,4 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ConnectionInjector } from '@grpc/grpc-js';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { InvariantError } from '../../core/index.js';
 
@@ -19,7 +19,8 @@ export class HealthPort {
   private readonly server = new Server();
   private listener: NetServer | undefined;
   private readonly sockets = new Set<Socket>();
-  private readonly injector;
+  /** Made once the health service is added: listen() and adopt() share it. */
+  private readonly injector: ConnectionInjector;
   private closed = false;
 
   constructor(health: HealthSource) {

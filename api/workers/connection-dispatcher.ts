@@ -1,7 +1,7 @@
 import type { Worker } from 'node:cluster';
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { UnavailableError } from '../../core/index.js';
+import { listenPort } from '../server/listen-port.js';
 import type { HandedPort, PrimaryConnectionMessage } from './cluster-messages.js';
 
 /** Connections held while no worker serves (all starting or restarting); past it a newcomer is closed. */
@@ -40,16 +40,7 @@ export class ConnectionDispatcher {
 
   /** Binds host:port (0 = any free port) and resolves with the port bound. */
   listen(host: string, port: number): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      const failed = (err: Error): void =>
-        reject(new UnavailableError(`cannot serve ${this.port} on ${host}:${port}: ${err.message}`, { cause: err }));
-      this.server.once('error', failed);
-      this.server.listen(port, host, () => {
-        this.server.off('error', failed);
-        const address = this.server.address();
-        resolve(typeof address === 'object' && address !== null ? address.port : port);
-      });
-    });
+    return listenPort(this.server, this.port === 'grpc' ? 'gRPC' : 'the health port', host, port);
   }
 
   /** The worker serves: it takes its turn of new connections, and those waiting for a worker go out now. */
