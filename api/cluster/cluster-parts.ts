@@ -269,7 +269,7 @@ function plaintextMember(config: BrokerConfig): MemberSecurity {
   return {
     channel: credentials.createInsecure(),
     interceptors: clusterToken === undefined ? [] : [clusterToken.interceptor()],
-    port: clusterToken === undefined ? {} : { clusterToken },
+    port: { ...(clusterToken === undefined ? {} : { clusterToken }), handshakeTimeoutMs: config.handshakeTimeoutMs },
   };
 }
 

@@ -18,13 +18,22 @@ import type { TlsFiles } from './tls-files.js';
  * The gRPC server's credentials: plaintext, or TLS with the identity from `files` (rotations included: grpc-js sets
  * the new secure context on its HTTP/2 server, for new connections). With a client CA, a client certificate signed
  * by it is required: the handshake fails without one, so no call of an unverified client reaches a handler.
+ * A TLS handshake not finished within `handshakeTimeoutMs` (BROKER_HANDSHAKE_TIMEOUT) closes the connection; node's
+ * TLS server would otherwise wait 120 s, long enough for stalled handshakes to fill BROKER_MAX_CONNECTIONS.
  */
-export function serverCredentials(files: TlsFiles | undefined): ServerCredentials {
+export function serverCredentials(files: TlsFiles | undefined, handshakeTimeoutMs?: number): ServerCredentials {
   if (files === undefined) return ServerCredentials.createInsecure();
   const mutual = files.material.ca !== undefined;
   // grpc-js's declaration names the parameters the wrong way round: the first is the identity, the second the CA
   // (server-credentials.js passes them to the constructor as (identity, ca)).
-  return experimental.createCertificateProviderServerCredentials(files, mutual ? files : null, mutual);
+  const credentials = experimental.createCertificateProviderServerCredentials(files, mutual ? files : null, mutual);
+  if (handshakeTimeoutMs === undefined) return credentials;
+  // grpc-js spreads these options into the http2.createSecureServer() of each listener or injector it makes, and has
+  // no option of its own for the handshake's bound, so it is added to them.
+  const constructorOptions = credentials._getConstructorOptions();
+  credentials._getConstructorOptions = () =>
+    constructorOptions === null ? null : { ...constructorOptions, handshakeTimeout: handshakeTimeoutMs };
+  return credentials;
 }
 
 /**

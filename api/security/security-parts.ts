@@ -27,8 +27,11 @@ export interface MemberSecurity {
   readonly channel: ChannelCredentials;
   /** Added to every call to another member (the cluster token's). */
   readonly interceptors: Interceptor[];
-  /** The peer port: TLS requiring a certificate of the peer CA (absent = plaintext), and the token (absent = none). */
-  readonly port: { readonly tls?: TlsFiles; readonly clusterToken?: ClusterToken };
+  /**
+   * The peer port: TLS requiring a certificate of the peer CA (absent = plaintext), the token (absent = none), and
+   * BROKER_HANDSHAKE_TIMEOUT for its TLS handshakes.
+   */
+  readonly port: { readonly tls?: TlsFiles; readonly clusterToken?: ClusterToken; readonly handshakeTimeoutMs: number };
 }
 
 /**
@@ -70,6 +73,10 @@ async function memberSecurity(
   return {
     channel: peerChannelCredentials(peer, peer),
     interceptors: clusterToken === undefined ? [] : [clusterToken.interceptor()],
-    port: { ...(peer === undefined ? {} : { tls: peer }), ...(clusterToken === undefined ? {} : { clusterToken }) },
+    port: {
+      ...(peer === undefined ? {} : { tls: peer }),
+      ...(clusterToken === undefined ? {} : { clusterToken }),
+      handshakeTimeoutMs: config.handshakeTimeoutMs,
+    },
   };
 }

@@ -2,6 +2,7 @@ import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { copyFile, readFile } from 'node:fs/promises';
 import { request } from 'node:https';
+import { connect as netConnect } from 'node:net';
 import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { BrokerClient } from '../../proto/gen/broker.js';
@@ -72,6 +73,7 @@ describe('TLS (BROKER_TLS_CERT, BROKER_TLS_KEY)', () => {
       BROKER_TLS_CERT: serverCert,
       BROKER_TLS_KEY: pki.server.key,
       BROKER_TLS_RELOAD_INTERVAL: '100ms',
+      BROKER_HANDSHAKE_TIMEOUT: '1s',
     });
   });
 
@@ -101,6 +103,27 @@ describe('TLS (BROKER_TLS_CERT, BROKER_TLS_KEY)', () => {
       (e: unknown) => e,
     );
     assert.equal(failure(err).code, 14);
+  });
+
+  it('should close a connection whose TLS handshake stalls, after BROKER_HANDSHAKE_TIMEOUT', async () => {
+    // A TLS record header announcing a 512-byte ClientHello, and only part of it: enough for the connection gate to
+    // see TLS and hand the socket on, never enough to finish the handshake. Without a bound of its own, node's TLS
+    // server would hold it for 120 s, so such connections could fill BROKER_MAX_CONNECTIONS (the gate displaces
+    // only connections it still holds).
+    const [host, port] = broker.address.split(':');
+    const socket = netConnect(Number(port), host);
+    socket.on('error', () => undefined);
+    const opened = Date.now();
+    socket.write(Buffer.concat([Buffer.from([22, 3, 1, 2, 0]), Buffer.alloc(64)]));
+    const closedAfter = await new Promise<number>((resolve) => {
+      const timer = setTimeout(() => resolve(Infinity), 6_000);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve(Date.now() - opened);
+      });
+    });
+    socket.destroy();
+    assert.ok(closedAfter < 6_000, `the stalled TLS handshake was still open after 6 s`);
   });
 
   it('should serve /metrics over HTTPS only', async () => {

@@ -103,7 +103,9 @@ export class BrokerServer {
     this.health.addToServer(this.server);
     new BrokerReflection().addToServer(this.server);
     // The broker listens itself and injects sockets once they have sent the HTTP/2 preface (connection-gate.ts).
-    const injector = this.server.createConnectionInjector(serverCredentials(options.tls));
+    const injector = this.server.createConnectionInjector(
+      serverCredentials(options.tls, options.connections.handshakeTimeoutMs),
+    );
     const tls = options.tls !== undefined;
     this.plaintext = tls ? new PlaintextRefusal() : undefined;
     const inject = (socket: Socket, protocol: Protocol): void => {

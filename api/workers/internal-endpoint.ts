@@ -19,6 +19,8 @@ export interface PeerPortSecurity {
   readonly tls?: TlsFiles;
   /** Every call must carry it. @defaultValue not checked */
   readonly clusterToken?: ClusterToken;
+  /** A TLS handshake not finished this long after it began closes the connection, ms. @defaultValue node's 120 s */
+  readonly handshakeTimeoutMs?: number;
 }
 
 /**
@@ -64,7 +66,10 @@ export class InternalEndpoint {
    * so node:cluster neither shares it with the other workers nor hands port 0 the same port in each of them.
    */
   async listenTcp(host: string, port: number): Promise<number> {
-    const listener = await this.listenOn({ host, port, exclusive: true }, serverCredentials(this.security.tls));
+    const listener = await this.listenOn(
+      { host, port, exclusive: true },
+      serverCredentials(this.security.tls, this.security.handshakeTimeoutMs),
+    );
     const address = listener.address();
     if (address === null || typeof address === 'string')
       throw new InvariantError(`a TCP listener on ${host}:${port} has no port`);

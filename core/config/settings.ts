@@ -86,7 +86,7 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
   handshakeTimeoutMs: {
     env: 'BROKER_HANDSHAKE_TIMEOUT',
     type: duration(100),
-    help: 'a connection that has not sent the HTTP/2 preface this long after opening is closed',
+    help: 'a connection that has not sent the HTTP/2 preface (or finished its TLS handshake) this long after opening is closed',
   },
   maxConnectionIdleMs: {
     env: 'BROKER_MAX_CONNECTION_IDLE',
