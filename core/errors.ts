@@ -134,6 +134,29 @@ export class NotOwnerError extends BrokerError {
   }
 }
 
+/**
+ * A write for a partition made under a lease epoch below the partition's fence (IdReservations.fence): a newer owner
+ * has taken the partition since, so this one is stale (paused past its lease, or its clock beyond the drift bound)
+ * and its write is refused whole, nothing of it applied. NOT_OWNER, like a call refused by the lease: the appends it
+ * carried were never acknowledged, and a forwarder retries them at the new owner.
+ */
+export class FencedError extends BrokerError {
+  readonly partition: number;
+  readonly epoch: number;
+  readonly fence: number;
+  constructor(partition: number, epoch: number, fence: number) {
+    super(
+      'NOT_OWNER',
+      `partition ${partition} was taken over at epoch ${fence}; a write made under epoch ${epoch} is refused (fenced)`,
+      { metadata: { partition: String(partition), epoch: String(epoch), fence: String(fence) } },
+    );
+    this.name = 'FencedError';
+    this.partition = partition;
+    this.epoch = epoch;
+    this.fence = fence;
+  }
+}
+
 /** A call without the credentials the broker requires (what is missing is in the message and `metadata.missing`). */
 export class UnauthenticatedError extends BrokerError {
   constructor(message: string, options: { cause?: unknown; metadata?: Record<string, string> } = {}) {

@@ -16,13 +16,16 @@ class FailingReservations implements IdReservations {
   reserved(partition: number): Promise<Map<string, number>> {
     return this.inner.reserved(partition);
   }
-  reserve(partition: number, entries: readonly IdReservation[]): Promise<void> {
-    if (this.failing) return Promise.reject(new UnavailableError('the reservation store is down (test)'));
-    return this.inner.reserve(partition, entries);
+  fence(partition: number, epoch: number): Promise<void> {
+    return this.inner.fence(partition, epoch);
   }
-  settle(partition: number, heads: readonly SettledHead[]): Promise<void> {
+  reserve(partition: number, entries: readonly IdReservation[], epoch: number): Promise<void> {
     if (this.failing) return Promise.reject(new UnavailableError('the reservation store is down (test)'));
-    return this.inner.settle(partition, heads);
+    return this.inner.reserve(partition, entries, epoch);
+  }
+  settle(partition: number, heads: readonly SettledHead[], epoch: number): Promise<void> {
+    if (this.failing) return Promise.reject(new UnavailableError('the reservation store is down (test)'));
+    return this.inner.settle(partition, heads, epoch);
   }
 }
 

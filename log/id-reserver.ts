@@ -12,11 +12,15 @@ export interface DueReservations {
   readonly states: SubjectState[];
 }
 
-/** Where a LevelDbLog keeps its id reservations: the shared store, under its partition, `chunk` ids ahead. */
+/**
+ * Where a LevelDbLog keeps its id reservations: the shared store, under its partition, `chunk` ids ahead, written
+ * under the lease epoch the partition is owned at (0: a broker alone).
+ */
 export interface ReservationSettings {
   readonly store: IdReservations;
   readonly partition: number;
   readonly chunk: number;
+  readonly epoch: number;
 }
 
 /**
@@ -49,9 +53,10 @@ export class IdReserver {
     return due;
   }
 
-  /** Writes the reservations to the shared store. */
+  /** Writes the reservations to the shared store (refused with FencedError once a newer owner fenced it). */
   write(due: DueReservations): Promise<void> {
-    return this.settings.store.reserve(this.settings.partition, due.entries);
+    const { store, partition, epoch } = this.settings;
+    return store.reserve(partition, due.entries, epoch);
   }
 
   /** The store and the batch have both written them: the states may hand out ids up to them. */
@@ -68,13 +73,14 @@ export function reservationSettings(options: {
   readonly idReservations?: IdReservations;
   readonly partition?: number;
   readonly idReservationChunk?: number;
+  readonly epoch?: number;
 }): ReservationSettings | undefined {
   const store = options.idReservations;
   if (store === undefined) return undefined;
   const chunk = options.idReservationChunk ?? DEFAULT_ID_RESERVATION_CHUNK;
   if (!Number.isSafeInteger(chunk) || chunk < 1)
     throw new InvariantError(`idReservationChunk must be an integer >= 1, got ${chunk}`);
-  return { store, partition: options.partition ?? 0, chunk };
+  return { store, partition: options.partition ?? 0, chunk, epoch: options.epoch ?? 0 };
 }
 
 /** The group commit's reserver for a log's options; undefined without a store. */

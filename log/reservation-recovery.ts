@@ -11,7 +11,9 @@ const RESERVE_AT_OPEN = 1024;
 
 /**
  * The reservation pass at open (after the high-water pass, recovery.ts), against the shared store's reservations of
- * this partition (read with one query; the open fails with UnavailableError when the store cannot be read):
+ * this partition (read with one query; the open fails with UnavailableError when the store cannot be read). A
+ * cluster member's log (epoch > 0) first fences the partition at its epoch, so the read sees every raise of an
+ * earlier owner that will ever apply (FencedError when a newer owner fenced it already):
  * 1. a subject whose reservation in the store is above both its local head and the reservation this database
  *    recorded (its reservation key) may have had ids up to it acknowledged that this disk does not hold: the disk
  *    was wiped or damaged, or another owner appended since this copy was made. Ids head+1..reserved become a lost
@@ -26,6 +28,7 @@ const RESERVE_AT_OPEN = 1024;
  * All of it is written in one synced batch.
  */
 export async function recoverReservations(db: Db, settings: ReservationSettings): Promise<FoundLoss[]> {
+  if (settings.epoch > 0) await settings.store.fence(settings.partition, settings.epoch);
   const shared = await settings.store.reserved(settings.partition);
   const recorded = new Map<string, number>();
   for await (const [key, value] of db.iterator(familyBounds(Family.reservation)))
@@ -53,7 +56,7 @@ export async function recoverReservations(db: Db, settings: ReservationSettings)
   for (const [subject, head] of heads)
     if (head > (reservation.get(subject) ?? 0)) due.push({ subject, upTo: head + settings.chunk });
   for (let i = 0; i < due.length; i += RESERVE_AT_OPEN)
-    await settings.store.reserve(settings.partition, due.slice(i, i + RESERVE_AT_OPEN));
+    await settings.store.reserve(settings.partition, due.slice(i, i + RESERVE_AT_OPEN), settings.epoch);
   for (const { subject, upTo } of due) batch.put(reservationKey(subject), encodeHead(upTo));
   for (const loss of found) {
     const op = lostRangeOp(loss);

@@ -29,7 +29,8 @@ export interface ReleaseOptions {
  *    old reservation, would trust the local head (the store's value not being above its key) and reissue that
  *    owner's ids; at head, the reservation pass at open (reservation-recovery.ts) sees the store's higher value and
  *    continues above it.
- * 2. the shared store settles each subject to its head (IdReservations.settle), in calls of SETTLE_PER_CALL.
+ * 2. the shared store settles each subject to its head (IdReservations.settle), in calls of SETTLE_PER_CALL, under
+ *    the epoch the partition was owned at (refused once a newer owner fenced it: its reservations then stand).
  * In that order: a failure between the two leaves the store higher than the keys, which the next open reads as a
  * crash (the ids up to the store's value become DATA_LOSS and are not reissued); the reverse order could leave the
  * keys higher than the store, the reissue above. Resolves with the number of subjects settled; rejects when a
@@ -46,7 +47,7 @@ export async function settleReservations(
   for (let i = 0; i < heads.length; i += SETTLE_PER_CALL) {
     if (!stillOwner())
       throw new Error(`partition ${settings.partition}: the lease ended while settling, ${i} subjects settled`);
-    await settings.store.settle(settings.partition, heads.slice(i, i + SETTLE_PER_CALL));
+    await settings.store.settle(settings.partition, heads.slice(i, i + SETTLE_PER_CALL), settings.epoch);
   }
   return heads.length;
 }

@@ -51,10 +51,7 @@ export async function openClusterStores(
     logger,
   };
   const ownership = await CassandraOwnershipStore.open({ ...common, partitions });
-  const reservations = await openCassandraIdReservations({
-    ...common,
-    maxClockDriftMs: config.maxClockDriftMs,
-  }).catch(async (err: unknown) => {
+  const reservations = await openCassandraIdReservations(common).catch(async (err: unknown) => {
     await ownership.close();
     throw err;
   });

@@ -2,6 +2,7 @@ import cassandra from 'cassandra-driver';
 import type { Logger } from 'pino';
 import {
   ConfigError,
+  FencedError,
   SCYLLA_CONSISTENCIES,
   UnavailableError,
   checkCqlReplication,
@@ -32,20 +33,26 @@ export interface CassandraIdReservationsOptions {
   readonly cluster: string;
   /** Consistency of every write and read (a quorum on both sides makes a read see every acknowledged write). @defaultValue 'localQuorum' */
   readonly consistency: ScyllaConsistency;
-  /**
-   * BROKER_MAX_CLOCK_DRIFT: the most two members' clocks may differ, ms. settle() times its range tombstone by it, so
-   * that no row the next owner writes can fall under it (see settle()). @defaultValue 500
-   */
-  readonly maxClockDriftMs?: number;
   /** How long a statement may take before the driver gives up, ms. @defaultValue 12000 */
   readonly readTimeoutMs?: number;
   readonly logger?: Logger;
 }
 
 const DEFAULT_READ_TIMEOUT_MS = 12_000;
-const DEFAULT_MAX_CLOCK_DRIFT_MS = 500;
-/** Subjects per CQL batch: one batch stays far below Cassandra's batch size warning (5 KiB) for short names. */
+/**
+ * Subjects per CQL batch: one batch stays far below Cassandra's batch size warning (5 KiB) for short names. A
+ * call's batches are conditional updates of one CQL partition, so they run one after the other (concurrent LWTs on
+ * one partition contend for its Paxos ballot).
+ */
 const BATCH_SUBJECTS = 32;
+/** Attempts of fence() against concurrent fences of the same partition before it gives up (UnavailableError). */
+const FENCE_ATTEMPTS = 5;
+
+/** A statement of a batch. */
+interface Query {
+  readonly query: string;
+  readonly params: unknown[];
+}
 /** Rows per page when a partition's reservations are read. */
 const PAGE_ROWS = 5000;
 
@@ -65,24 +72,30 @@ function checkOptions(o: CassandraIdReservationsOptions): void {
 }
 
 /**
- * Id reservations on ScyllaDB (any CQL server). Never lowering a reservation is built into the table rather than
- * checked: a reservation is a row whose clustering key holds the number, and a reader takes the highest row. Raising
- * one writes, in one single-partition batch (atomic and isolated on every replica), the new row and a range
- * tombstone over the subject's lower rows. A concurrent or late lower write only adds a lower row (or deletes rows
- * below its own): no write can remove the highest row, since a tombstone only covers numbers below one written
- * with it. So no read before write and no lightweight transaction (a conditional `IF reserved_high < ?` needs a
- * Paxos round of four round trips, and a row inserted first: `IF NOT EXISTS`); retries are idempotent, and write
- * timestamps and clock skew do not matter to raising. Settling down (settle(), a clean hand-over) deletes higher
- * rows, so there they do: see settle().
+ * Id reservations on ScyllaDB (any CQL server). Never lowering a reservation is built into the table: a
+ * reservation is a row whose clustering key holds the number, and a reader takes the highest row. Raising one
+ * writes, in one single-partition batch, the new row and a range tombstone over the subject's lower rows, so no
+ * write can remove the highest row (a tombstone only covers numbers below one written with it) and no read before
+ * write is needed.
+ *
+ * Fencing (core/id-reservations.ts) is the partition's static column fence_epoch, and every write is a lightweight
+ * transaction on it: fence() raises it (`IF fence_epoch < ?`), and each reserve() and settle() batch is
+ * conditional (`IF fence_epoch <= <its epoch>`), applied whole or not at all (a batch of one CQL partition). Paxos
+ * orders them: a batch that applied before the new owner's fence is seen by that owner's read (its fence, a
+ * Paxos round of the partition, first finishes any write of the partition still in flight), one after it is
+ * refused. The price is a Paxos round (four round trips) per raise, which comes once per BROKER_ID_RESERVATION ids
+ * per subject. A call of more than BATCH_SUBJECTS subjects is several batches, each whole: a call refused part way
+ * had its earlier batches applied before the fence, where the new owner's read saw them.
+ *
+ * Since every write of the table is conditional, its cells carry Paxos ballot timestamps, which increase per CQL
+ * partition in the order the writes applied: settle()'s range tombstone covers exactly the rows written before it,
+ * never a row the next owner raises after it, whatever the members' clocks say.
  */
 export class CassandraIdReservations implements IdReservations {
   private readonly ks: string;
   private readonly consistency: number;
+  private readonly serial = cassandra.types.consistencies.serial;
   private closing: Promise<void> | undefined;
-  /** The last write timestamp given (µs since the epoch): each write's is above it, on this member's clock. */
-  private lastTimestampUs = 0;
-  /** Per partition, the timestamp of the last reservation this instance raised (µs): settle()'s tombstone's. */
-  private readonly raisedAtUs = new Map<number, number>();
 
   private constructor(
     private readonly client: cassandra.Client,
@@ -95,8 +108,8 @@ export class CassandraIdReservations implements IdReservations {
   }
 
   /**
-   * Connects (or uses `client`, which close() then leaves open), creates the keyspace and table if missing and waits
-   * for schema agreement.
+   * Connects (or uses `client`, which close() then leaves open), creates the keyspace and table if missing (adding
+   * the fence column to a table of an older broker) and waits for schema agreement.
    */
   static async open(
     options: CassandraIdReservationsOptions,
@@ -130,9 +143,10 @@ export class CassandraIdReservations implements IdReservations {
         [this.options.cluster, partition],
         { prepare: true, consistency: this.consistency, fetchSize: PAGE_ROWS, isIdempotent: true },
       );
-      // The async iterator fetches the next pages as it goes.
+      // The async iterator fetches the next pages as it goes. The fence alone (a static row) has no subject.
       for await (const row of rs) {
-        const subject = row.get('subject') as string;
+        const subject = row.get('subject') as string | null;
+        if (subject === null) continue;
         const high = toNumber(row.get('reserved_high'));
         if (high > (out.get(subject) ?? 0)) out.set(subject, high);
       }
@@ -144,101 +158,120 @@ export class CassandraIdReservations implements IdReservations {
     return out;
   }
 
-  async reserve(partition: number, entries: readonly IdReservation[]): Promise<void> {
-    const batches: Array<Promise<unknown>> = [];
-    for (let i = 0; i < entries.length; i += BATCH_SUBJECTS)
-      batches.push(this.reserveBatch(partition, entries.slice(i, i + BATCH_SUBJECTS)));
-    const settled = await Promise.allSettled(batches);
-    const failed = settled.find((s) => s.status === 'rejected');
-    if (failed === undefined) return;
-    const cause = failed.reason as Error;
-    throw new UnavailableError(
-      `id reservations: raising ${entries.length} reservations of partition ${partition} failed: ${cause.message}`,
-      { cause },
-    );
+  /**
+   * `IF fence_epoch < epoch` (a missing fence compares as nothing: `IF fence_epoch = null` then), again with what
+   * the refusal returned while another member's fence races this one.
+   */
+  async fence(partition: number, epoch: number): Promise<void> {
+    const where = `WHERE cluster = ? AND partition_id = ?`;
+    const key = [this.options.cluster, partition];
+    let current: number | null = 0;
+    for (let attempt = 0; attempt < FENCE_ATTEMPTS; attempt++) {
+      const lower = current !== null;
+      const fenced = await this.conditional('fencing', partition, [
+        {
+          query: `UPDATE ${this.ks}.id_reservations SET fence_epoch = ? ${where} IF fence_epoch ${lower ? '< ?' : '= null'}`,
+          params: lower ? [epoch, ...key, epoch] : [epoch, ...key],
+        },
+      ]);
+      if (fenced === 'applied') return;
+      current = fenced;
+      if (current === epoch) return;
+      if (current !== null && current > epoch) throw new FencedError(partition, epoch, current);
+    }
+    throw new UnavailableError(`id reservations: fencing partition ${partition} at epoch ${epoch} kept racing`);
   }
 
-  /** One single-partition batch: per subject the new row, and a range tombstone over its lower rows. */
-  private reserveBatch(partition: number, entries: readonly IdReservation[]): Promise<unknown> {
+  async reserve(partition: number, entries: readonly IdReservation[], epoch: number): Promise<void> {
     const cluster = this.options.cluster;
-    // Recorded before the write: it may land even if the call fails.
-    const timestamp = this.nextTimestampUs();
-    this.raisedAtUs.set(partition, Math.max(this.raisedAtUs.get(partition) ?? 0, timestamp));
-    const queries: Array<{ query: string; params: unknown[] }> = [];
-    for (const { subject, upTo } of entries) {
-      queries.push({
-        query: `INSERT INTO ${this.ks}.id_reservations (cluster, partition_id, subject, reserved_high) VALUES (?, ?, ?, ?)`,
-        params: [cluster, partition, subject, upTo],
-      });
-      queries.push({
-        query: `DELETE FROM ${this.ks}.id_reservations WHERE cluster = ? AND partition_id = ? AND subject = ? AND reserved_high < ?`,
-        params: [cluster, partition, subject, upTo],
-      });
-    }
-    return this.client.batch(queries, {
-      prepare: true,
-      logged: false,
-      consistency: this.consistency,
-      isIdempotent: true,
-      timestamp,
+    await this.inBatches(partition, epoch, entries, 'raising', (query, { subject, upTo }) => {
+      query(
+        `INSERT INTO ${this.ks}.id_reservations (cluster, partition_id, subject, reserved_high) VALUES (?, ?, ?, ?)`,
+        [cluster, partition, subject, upTo],
+      );
+      query(
+        `DELETE FROM ${this.ks}.id_reservations WHERE cluster = ? AND partition_id = ? AND subject = ? AND reserved_high < ?`,
+        [cluster, partition, subject, upTo],
+      );
     });
   }
 
   /**
-   * Per subject, in one single-partition batch (per BATCH_SUBJECTS subjects): the row for lastId, and a range
-   * tombstone over the subject's rows above it. Cell timestamps decide what a tombstone covers, and they come from
-   * the members' clocks: the tombstone must cover this owner's rows above lastId (written at or before the last
-   * reservation this instance raised for the partition) but no row the next owner writes. So it is timestamped with
-   * that last raise, and the call first waits until this clock is maxClockDriftMs past it: the next owner writes only
-   * after this member released the lease (after this call), when its clock, at most maxClockDriftMs behind this one,
-   * is past the tombstone's. Without a raise by this instance (it restarted since), the tombstone is timestamped
-   * maxClockDriftMs ago: a row of the previous process newer than that stays, which only keeps a crash's gap.
-   * The row for lastId is timestamped now, above every tombstone this member wrote, so it stands.
+   * Per subject, in one conditional batch (per BATCH_SUBJECTS subjects): the row for lastId, and a range tombstone
+   * over the subject's rows above it (the ballot orders it after every earlier raise and before any later one).
    */
-  async settle(partition: number, heads: readonly SettledHead[]): Promise<void> {
-    const driftMs = this.options.maxClockDriftMs ?? DEFAULT_MAX_CLOCK_DRIFT_MS;
-    const raised = this.raisedAtUs.get(partition);
-    const waitMs = raised === undefined ? 0 : raised / 1000 + driftMs - Date.now();
-    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.ceil(waitMs)));
-    const tombstoneUs = raised ?? (Date.now() - driftMs) * 1000;
-    const batches: Array<Promise<unknown>> = [];
-    for (let i = 0; i < heads.length; i += BATCH_SUBJECTS)
-      batches.push(this.settleBatch(partition, heads.slice(i, i + BATCH_SUBJECTS), tombstoneUs));
-    const failed = (await Promise.allSettled(batches)).find((s) => s.status === 'rejected');
-    if (failed === undefined) return;
-    const cause = failed.reason as Error;
-    throw new UnavailableError(
-      `id reservations: settling ${heads.length} reservations of partition ${partition} failed: ${cause.message}`,
-      { cause },
-    );
-  }
-
-  private settleBatch(partition: number, heads: readonly SettledHead[], tombstoneUs: number): Promise<unknown> {
+  async settle(partition: number, heads: readonly SettledHead[], epoch: number): Promise<void> {
     const cluster = this.options.cluster;
-    const rowUs = this.nextTimestampUs();
-    const queries: Array<{ query: string; params: unknown[] }> = [];
-    for (const { subject, lastId } of heads) {
-      queries.push({
-        query: `INSERT INTO ${this.ks}.id_reservations (cluster, partition_id, subject, reserved_high) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
-        params: [cluster, partition, subject, lastId, rowUs],
-      });
-      queries.push({
-        query: `DELETE FROM ${this.ks}.id_reservations USING TIMESTAMP ? WHERE cluster = ? AND partition_id = ? AND subject = ? AND reserved_high > ?`,
-        params: [tombstoneUs, cluster, partition, subject, lastId],
-      });
-    }
-    return this.client.batch(queries, {
-      prepare: true,
-      logged: false,
-      consistency: this.consistency,
-      isIdempotent: true,
+    await this.inBatches(partition, epoch, heads, 'settling', (query, { subject, lastId }) => {
+      query(
+        `INSERT INTO ${this.ks}.id_reservations (cluster, partition_id, subject, reserved_high) VALUES (?, ?, ?, ?)`,
+        [cluster, partition, subject, lastId],
+      );
+      query(
+        `DELETE FROM ${this.ks}.id_reservations WHERE cluster = ? AND partition_id = ? AND subject = ? AND reserved_high > ?`,
+        [cluster, partition, subject, lastId],
+      );
     });
   }
 
-  /** A write timestamp (µs since the epoch) from this member's clock, above every one given before. */
-  private nextTimestampUs(): number {
-    this.lastTimestampUs = Math.max(Date.now() * 1000, this.lastTimestampUs + 1);
-    return this.lastTimestampUs;
+  /**
+   * Writes `items` in conditional batches of BATCH_SUBJECTS, one after the other, each `IF fence_epoch <= epoch`
+   * (and raising a lower fence to the epoch, which only says what the epoch proves: an owner at it exists). A
+   * partition never fenced has no fence to compare: it is fenced at the epoch, and the batch tried again.
+   */
+  private async inBatches<T>(
+    partition: number,
+    epoch: number,
+    items: readonly T[],
+    what: string,
+    statements: (query: (query: string, params: unknown[]) => void, item: T) => void,
+  ): Promise<void> {
+    for (let i = 0; i < items.length; i += BATCH_SUBJECTS) {
+      const queries: Query[] = [
+        {
+          query: `UPDATE ${this.ks}.id_reservations SET fence_epoch = ? WHERE cluster = ? AND partition_id = ? IF fence_epoch <= ?`,
+          params: [epoch, this.options.cluster, partition, epoch],
+        },
+      ];
+      for (const item of items.slice(i, i + BATCH_SUBJECTS))
+        statements((query, params) => queries.push({ query, params }), item);
+      let outcome = await this.conditional(`${what} ${items.length} reservations of`, partition, queries);
+      if (outcome === null) {
+        await this.fence(partition, epoch);
+        outcome = await this.conditional(`${what} ${items.length} reservations of`, partition, queries);
+      }
+      if (outcome !== 'applied') throw new FencedError(partition, epoch, outcome ?? 0);
+    }
+  }
+
+  /**
+   * Runs a conditional update or batch of the partition: 'applied', or the fence it found (null: none). Retries are
+   * safe (each write is idempotent, and a retry of one that applied meets the same fence).
+   */
+  private async conditional(what: string, partition: number, queries: Query[]): Promise<'applied' | number | null> {
+    let rs: cassandra.types.ResultSet;
+    try {
+      const options = {
+        prepare: true,
+        consistency: this.consistency,
+        serialConsistency: this.serial,
+        isIdempotent: true,
+      };
+      const only = queries.length === 1 ? queries[0] : undefined;
+      rs =
+        only === undefined
+          ? await this.client.batch(queries, { ...options, logged: false })
+          : await this.client.execute(only.query, only.params, options);
+    } catch (err) {
+      throw new UnavailableError(`id reservations: ${what} partition ${partition} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    const row = rs.first();
+    if (row === null) throw new UnavailableError(`id reservations: ${what} partition ${partition}: no [applied] row`);
+    if (row.get('[applied]') === true) return 'applied';
+    const fence: unknown = rs.columns.some((c) => c.name === 'fence_epoch') ? row.get('fence_epoch') : null;
+    return fence === null || fence === undefined ? null : toNumber(fence);
   }
 
   /** Shuts the client down, unless it was given (shared). */
