@@ -3,7 +3,8 @@
 #   - the checker (manifests/check) passes its own tests: a render broken one way at a time must fail it;
 #   - every overlay renders with kustomize, and every object of the render decodes strictly into the Kubernetes
 #     API types (or the Prometheus operator's), its references resolve, and Envoy's bootstrap validates against
-#     Envoy's API (go-control-plane's types and validation rules);
+#     Envoy's API (go-control-plane's types and validation rules), as do the SDS files it reads certificates
+#     through (one Secret each, every file they name mounted, watched where the kubelet renews the Secret);
 #   - the brokers' ConfigMap sets only variables the broker reads (a misspelt one would silently not apply);
 #   - every RPC that Envoy routes by name is one the broker serves (proto/broker.proto);
 #   - the in-namespace Prometheus's configuration passes `promtool check config`.

@@ -13,8 +13,8 @@ func TestGoodManifestsPass(t *testing.T) {
 	if len(report.Problems) != 0 {
 		t.Fatalf("problems in good.yaml: %v", report.Problems)
 	}
-	if report.Objects != 5 || report.EnvoyConfigs != 1 {
-		t.Fatalf("good.yaml: %d objects, %d Envoy configurations", report.Objects, report.EnvoyConfigs)
+	if report.Objects != 5 || report.EnvoyConfigs != 1 || report.SdsFiles != 1 {
+		t.Fatalf("good.yaml: %d objects, %d Envoy configurations, %d SDS files", report.Objects, report.EnvoyConfigs, report.SdsFiles)
 	}
 }
 
@@ -43,6 +43,20 @@ func TestBrokenManifestsFail(t *testing.T) {
 		{"Envoy reads an unmounted file", "trusted_ca: { filename: /etc/envoy/upstream/", "trusted_ca: { filename: /etc/envoy/certs/", "Envoy configuration reads /etc/envoy/certs/ca.crt, which no volumeMount provides"},
 		{"Envoy TLS rule inside the transport socket", "validation_context:\n                  trusted_ca", "validation_context:\n                  max_verify_depth: 200\n                  trusted_ca", "MaxVerifyDepth: value must be less than or equal to 100"},
 		{"Envoy listener without a port", "port_value: 50051 }\n          filter_chains", "port_value: 70000 }\n          filter_chains", "PortValue: value must be less than or equal to 65535"},
+		// File-based SDS (sds.go): the file a path_config_source names, read as Envoy reads it, and what it reads.
+		{"SDS file not mounted", "path: /etc/envoy/sds/upstream-tls.yaml", "path: /etc/envoy/secrets/upstream-tls.yaml", "reads the SDS file /etc/envoy/secrets/upstream-tls.yaml (secret upstream-tls), which no volumeMount provides"},
+		{"SDS file with an unknown field", "watched_directory: { path: /etc/envoy/upstream }", "watched_dir: { path: /etc/envoy/upstream }", `SDS file /etc/envoy/sds/upstream-tls.yaml: proto:`},
+		{"SDS file of an unknown type", "tls.v3.Secret\n", "tls.v3.Secrett\n", "Secrett"},
+		// Inside the DiscoveryResponse's Any: its own ValidateAll would not open it.
+		{"SDS Secret breaking a rule", "watched_directory: { path: /etc/envoy/upstream }", "watched_directory: { path: '' }", "Path: value length must be at least 1"},
+		{"SDS file with two Secrets", "    resources:\n", "    resources:\n      - '@type': type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret\n        name: other\n        generic_secret: { secret: { inline_string: x } }\n", "holds 2 resources; Envoy takes exactly one Secret"},
+		{"SDS Secret of another name", "        name: upstream-tls\n", "        name: upstream\n", `holds the Secret "upstream"; the bootstrap asks for "upstream-tls"`},
+		{"SDS Secret of another kind", "tls_certificate:\n          certificate_chain: { filename: /etc/envoy/upstream/tls.crt }\n          private_key: { filename: /etc/envoy/upstream/tls.key }\n", "validation_context:\n          trusted_ca: { filename: /etc/envoy/upstream/ca.crt }\n", `Secret "upstream-tls" has no tls_certificate`},
+		{"SDS Secret reads an unmounted file", "certificate_chain: { filename: /etc/envoy/upstream/", "certificate_chain: { filename: /etc/envoy/certs/", "SDS file /etc/envoy/sds/upstream-tls.yaml reads /etc/envoy/certs/tls.crt, which no volumeMount provides"},
+		{"SDS Secret without a watched directory", "\n          watched_directory: { path: /etc/envoy/upstream }", "", "sets no watched_directory"},
+		{"SDS Secret watching another directory", "watched_directory: { path: /etc/envoy/upstream }", "watched_directory: { path: /etc/envoy }", "watches /etc/envoy, but /etc/envoy/upstream/tls.crt is renewed at its mount point /etc/envoy/upstream"},
+		{"SDS Secret on a subPath mount", "- { name: upstream, mountPath: /etc/envoy/upstream }", "- { name: upstream, mountPath: /etc/envoy/upstream, subPath: certs }", "/etc/envoy/upstream/tls.key is mounted by subPath, which the kubelet never renews"},
+		{"SDS file watched in another directory", "watched_directory: { path: /etc/envoy/sds }", "watched_directory: { path: /etc/envoy }", "(SDS file /etc/envoy/sds/upstream-tls.yaml) watches /etc/envoy, but /etc/envoy/sds/upstream-tls.yaml is renewed at its mount point /etc/envoy/sds"},
 	}
 	good := readGood(t)
 	for _, c := range cases {

@@ -51,12 +51,8 @@ func checkEnvoyConfigs(objects []runtime.Object, report *Report) {
 // unknown fields and unresolvable typed configs, then runs the API's validation rules (protoc-gen-validate) on it
 // and on the content of every Any inside it, which ValidateAll alone does not open.
 func ValidateEnvoyBootstrap(doc []byte) error {
-	js, err := yaml.YAMLToJSONStrict(doc)
+	bootstrap, err := parseBootstrap(doc)
 	if err != nil {
-		return err
-	}
-	bootstrap := &bootstrapv3.Bootstrap{}
-	if err := protojson.Unmarshal(js, bootstrap); err != nil {
 		return err
 	}
 	if err := bootstrap.ValidateAll(); err != nil {
@@ -69,6 +65,18 @@ func ValidateEnvoyBootstrap(doc []byte) error {
 		return err
 	}
 	return checkRouteClusters(bootstrap)
+}
+
+func parseBootstrap(doc []byte) (*bootstrapv3.Bootstrap, error) {
+	js, err := yaml.YAMLToJSONStrict(doc)
+	if err != nil {
+		return nil, err
+	}
+	bootstrap := &bootstrapv3.Bootstrap{}
+	if err := protojson.Unmarshal(js, bootstrap); err != nil {
+		return nil, err
+	}
+	return bootstrap, nil
 }
 
 type validator interface{ ValidateAll() error }

@@ -13,7 +13,7 @@ import (
 // checkMountedFiles finds a file a container is told to read that no volume of it provides, which the cluster
 // accepts and the process fails on at start (or, for Envoy, at load): a path in a setting named like a file
 // (…_CERT, …_KEY, …_CA, …_FILE, from env or from an envFrom ConfigMap), and every `filename` of an Envoy bootstrap
-// the container mounts (certificates, keys, CAs).
+// the container mounts (certificates, keys, CAs), and what those bootstraps read by SDS from files (sds.go).
 func (ix *index) checkMountedFiles(pod podTemplate, report *Report) {
 	for _, c := range pod.spec.Containers {
 		for name, value := range ix.fileSettings(pod, c) {
@@ -26,6 +26,7 @@ func (ix *index) checkMountedFiles(pod podTemplate, report *Report) {
 				report.problem("%s: container %s's Envoy configuration reads %s, which no volumeMount provides", pod.owner, c.Name, file)
 			}
 		}
+		ix.checkSdsFiles(pod, c, report)
 	}
 }
 
@@ -63,9 +64,24 @@ func (ix *index) fileSettings(pod podTemplate, c corev1.Container) map[string]st
 	return files
 }
 
-// envoyFiles lists the filenames of the Envoy bootstraps (ConfigMap keys ending in envoy.yaml) the container mounts.
+// envoyFiles lists the filenames of the Envoy bootstraps the container mounts.
 func (ix *index) envoyFiles(pod podTemplate, c corev1.Container) []string {
 	var files []string
+	for _, doc := range ix.envoyBootstraps(pod, c) {
+		var tree any
+		if yaml.Unmarshal([]byte(doc), &tree) == nil {
+			files = append(files, filenames(tree)...)
+		}
+	}
+	sort.Strings(files)
+	return files
+}
+
+// envoyBootstraps are the Envoy bootstraps (ConfigMap keys ending in envoy.yaml) on the container's volume mounts,
+// each once (a ConfigMap may be mounted twice, e.g. the bootstrap and the SDS files as different items).
+func (ix *index) envoyBootstraps(pod podTemplate, c corev1.Container) []string {
+	var docs []string
+	seen := map[string]bool{}
 	for _, mount := range c.VolumeMounts {
 		for _, v := range pod.spec.Volumes {
 			if v.Name != mount.Name || v.ConfigMap == nil {
@@ -75,19 +91,28 @@ func (ix *index) envoyFiles(pod podTemplate, c corev1.Container) []string {
 			if !ok {
 				continue
 			}
-			for k, doc := range cm.Data {
-				if !strings.HasSuffix(k, "envoy.yaml") {
+			keys := make([]string, 0, len(cm.Data))
+			for k := range cm.Data {
+				keys = append(keys, k)
+			}
+			if len(v.ConfigMap.Items) > 0 {
+				keys = keys[:0]
+				for _, item := range v.ConfigMap.Items {
+					keys = append(keys, item.Key)
+				}
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				doc, held := cm.Data[k]
+				if !held || !strings.HasSuffix(k, "envoy.yaml") || seen[cm.Name+"/"+k] {
 					continue
 				}
-				var tree any
-				if yaml.Unmarshal([]byte(doc), &tree) == nil {
-					files = append(files, filenames(tree)...)
-				}
+				seen[cm.Name+"/"+k] = true
+				docs = append(docs, doc)
 			}
 		}
 	}
-	sort.Strings(files)
-	return files
+	return docs
 }
 
 // filenames collects every `filename: <string>` of a parsed YAML tree (Envoy's DataSource).
@@ -113,14 +138,7 @@ func filenames(node any) []string {
 // mounted says whether file lies under one of the container's volume mounts and, when the deepest such mount is a
 // ConfigMap or Secret volume limited to some items (or a ConfigMap of the manifests), is one of the files it holds.
 func (ix *index) mounted(pod podTemplate, c corev1.Container, file string) bool {
-	clean := path.Clean(file)
-	var deepest *corev1.VolumeMount
-	for i, m := range c.VolumeMounts {
-		dir := path.Clean(m.MountPath)
-		if (clean == dir || strings.HasPrefix(clean, dir+"/")) && (deepest == nil || len(dir) > len(path.Clean(deepest.MountPath))) {
-			deepest = &c.VolumeMounts[i]
-		}
-	}
+	deepest := deepestMount(c, file)
 	if deepest == nil {
 		return false
 	}
@@ -131,8 +149,25 @@ func (ix *index) mounted(pod podTemplate, c corev1.Container, file string) bool 
 	if held == nil {
 		return true
 	}
-	rel := strings.TrimPrefix(clean, path.Clean(deepest.MountPath)+"/")
-	return held[rel]
+	return held[relativeTo(deepest.MountPath, file)]
+}
+
+// deepestMount is the volume mount of the container that file lies under, the deepest when mounts nest.
+func deepestMount(c corev1.Container, file string) *corev1.VolumeMount {
+	clean := path.Clean(file)
+	var deepest *corev1.VolumeMount
+	for i, m := range c.VolumeMounts {
+		dir := path.Clean(m.MountPath)
+		if (clean == dir || strings.HasPrefix(clean, dir+"/")) && (deepest == nil || len(dir) > len(path.Clean(deepest.MountPath))) {
+			deepest = &c.VolumeMounts[i]
+		}
+	}
+	return deepest
+}
+
+// relativeTo is file's path inside the volume mounted at dir.
+func relativeTo(dir, file string) string {
+	return strings.TrimPrefix(path.Clean(file), path.Clean(dir)+"/")
 }
 
 // filesOfVolume lists the files a ConfigMap or Secret volume holds when the manifests say (items, or the

@@ -20,6 +20,7 @@ import (
 type Report struct {
 	Objects      int
 	EnvoyConfigs int
+	SdsFiles     int // SDS files of the mounted Envoy bootstraps found in ConfigMaps and validated (per container)
 	Problems     []string
 }
 

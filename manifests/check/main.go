@@ -1,7 +1,8 @@
 // manifest-check validates rendered Kubernetes manifests (the output of `kustomize build`) without a cluster:
 // every document must decode strictly (unknown or duplicate fields are errors) into a type the Kubernetes API or
 // the Prometheus operator defines, the references between objects must resolve, every Envoy bootstrap found in a
-// ConfigMap (a key ending in envoy.yaml) must validate against Envoy's API, and with -settings the broker's
+// ConfigMap (a key ending in envoy.yaml) must validate against Envoy's API, as must the SDS files it reads from a
+// mounted ConfigMap (a DiscoveryResponse of one v3 Secret), and with -settings the broker's
 // ConfigMaps may set only the variables listed in that file (one a line; a trailing * makes a prefix).
 //
 //	kustomize build manifests/overlays/dev | manifest-check -settings names.txt
@@ -75,7 +76,7 @@ func run(paths []string, settingsFile string, stdin io.Reader, stdout io.Writer)
 			fmt.Fprintf(stdout, "%s: %s\n", path, problem)
 		}
 		failed += len(report.Problems)
-		fmt.Fprintf(stdout, "%s: %d objects, %d Envoy configurations, %d problems\n", path, report.Objects, report.EnvoyConfigs, len(report.Problems))
+		fmt.Fprintf(stdout, "%s: %d objects, %d Envoy configurations, %d SDS files, %d problems\n", path, report.Objects, report.EnvoyConfigs, report.SdsFiles, len(report.Problems))
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d problems", failed)
