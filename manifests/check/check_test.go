@@ -73,6 +73,16 @@ func TestBrokenManifestsFail(t *testing.T) {
 	}
 }
 
+// A Secret's files on a volume the kubelet does not renew (an emptyDir a sidecar fills) are renewed however the
+// sidecar does it: no watched_directory is asked for, and none is compared with the mount point.
+func TestSdsWatchOnlyForRenewedVolumes(t *testing.T) {
+	doc := strings.Replace(string(readGood(t)), "secret: { secretName: upstream-tls }", "emptyDir: {}", 1)
+	doc = strings.Replace(doc, "\n          watched_directory: { path: /etc/envoy/upstream }", "", 1)
+	if report := check(t, []byte(doc)); len(report.Problems) != 0 || report.SdsFiles != 1 {
+		t.Fatalf("SDS on an emptyDir: want no problem, got %v", report.Problems)
+	}
+}
+
 // The broker's ConfigMap may set only what the broker reads: a misspelt variable would silently not apply.
 func TestUnknownSettingFails(t *testing.T) {
 	doc := []byte(`apiVersion: v1

@@ -173,26 +173,37 @@ func secretWatch(secret *tlsv3.Secret) string {
 // checkWatch finds a watch that a renewed volume would not trigger. The kubelet renews a Secret or ConfigMap
 // volume by swapping the ..data symlink at its mount point, a move Envoy sees only when watched_directory is that
 // mount point: without it Envoy watches for moves of the files themselves, which never happen there, and under a
-// subPath mount nothing is ever renewed. required: a watch must be set (a Secret's files, which rotate).
+// subPath mount nothing is ever renewed. required: a watch must be set (a Secret's files, which rotate). Files on
+// other volumes (an emptyDir a sidecar fills) are renewed however that sidecar does it: not checked.
 func (ix *index) checkWatch(pod podTemplate, c corev1.Container, where, watched string, files []string, required bool, report *Report) {
-	if watched == "" {
-		if required && len(files) > 0 {
-			report.problem("%s sets no watched_directory: Envoy would watch for moves of %s itself, which a renewed volume never makes (the kubelet swaps ..data at the mount point)", where, files[0])
-		}
-		return
-	}
 	for _, file := range files {
 		m := deepestMount(c, file)
-		if m == nil {
-			continue // reported as not mounted
+		if m == nil || !renewedByKubelet(pod, m.Name) {
+			continue // not mounted (reported), or not a volume the kubelet renews
 		}
 		switch {
+		case watched == "":
+			if required {
+				report.problem("%s sets no watched_directory: Envoy would watch for moves of %s itself, which a renewed volume never makes (the kubelet swaps ..data at the mount point)", where, file)
+				return
+			}
 		case m.SubPath != "":
 			report.problem("%s: %s is mounted by subPath, which the kubelet never renews", where, file)
 		case path.Clean(watched) != path.Clean(m.MountPath):
 			report.problem("%s watches %s, but %s is renewed at its mount point %s (the kubelet swaps ..data there)", where, watched, file, m.MountPath)
 		}
 	}
+}
+
+// renewedByKubelet says whether the pod's volume of that name is one the kubelet renews in place when its source
+// changes (a Secret, ConfigMap, projected or downward API volume).
+func renewedByKubelet(pod podTemplate, name string) bool {
+	for _, v := range pod.spec.Volumes {
+		if v.Name == name {
+			return v.Secret != nil || v.ConfigMap != nil || v.Projected != nil || v.DownwardAPI != nil
+		}
+	}
+	return false
 }
 
 // fileContent is what a file holds when it is a key of a ConfigMap of the manifests mounted as a volume.
