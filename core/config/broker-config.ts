@@ -28,6 +28,11 @@ export interface BrokerConfig {
   readonly fsync: FsyncMode;
   /** BROKER_ACKS: whether a publish is acknowledged once local, or once ScyllaDB has it too (README "Ack modes"). */
   readonly acks: AckMode;
+  /**
+   * BROKER_MAX_REPLICATION_LAG, ms: acks local with a cold tier, publishes are refused (UNAVAILABLE) while the oldest
+   * record not yet streamed to it is older than this; 0 = never (README "Ack modes").
+   */
+  readonly maxReplicationLagMs: number;
   /** BROKER_RETENTION, ms: the subject retention for messages published with expirationSeconds = 0; 0 = for ever. */
   readonly retentionMs: number;
   /** BROKER_MAX_BODY_BYTES, bytes: the largest body a publish may carry. */

@@ -22,6 +22,7 @@ export const DEFAULTS: Readonly<Omit<BrokerConfig, 'brokerId'>> = {
   partitions: undefined,
   fsync: 'batch',
   acks: 'local',
+  maxReplicationLagMs: 0,
   retentionMs: 7 * 24 * HOUR,
   maxBodyBytes: 1 * MiB,
   maxConnections: 10_000,

@@ -4,6 +4,7 @@ import { ACK_MODES, DISCARD_POLICIES, FSYNC_MODES, LOG_LEVELS, SCYLLA_CONSISTENC
 import { DEFAULT_PARTITIONS, MAX_PARTITIONS } from '../partitioning.js';
 import { CQL_REPLICATION_PATTERN, CQL_REPLICATION_SAYS } from './cql-replication.js';
 import { HEALTH_SETTING_SPECS } from './health-settings.js';
+import { REPLICATION_SETTING_SPECS } from './replication-settings.js';
 import {
   duration,
   hostList,
@@ -72,6 +73,7 @@ export const SETTING_SPECS: { readonly [K in keyof BrokerConfig]: SettingSpec<Br
     type: oneOf(ACK_MODES),
     help: 'local: ack once in the local log; replicated: ack once ScyllaDB has the record too (needs SCYLLA_CONTACT_POINTS and BROKER_CLUSTER)',
   },
+  ...REPLICATION_SETTING_SPECS,
   retentionMs: {
     env: 'BROKER_RETENTION',
     type: duration(),
