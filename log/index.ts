@@ -15,6 +15,7 @@ export {
 } from './partitions/layout.js';
 export type { PartitionedLog } from './partitions/partitioned-log.js';
 export type { ReplicaSettings } from './replica-commit.js';
+export { ReplicationLagBoard, type ReplicaStreamSettings, type ReplicationLag } from './replica-stream.js';
 
 /**
  * Opens (creating if needed) the segmented log in options.dataDir, split into partitions (log/partitions/): those
