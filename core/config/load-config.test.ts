@@ -128,6 +128,10 @@ describe('loadConfig', () => {
         'BROKER_ACKS: replicated acks are written to ScyllaDB, so they need SCYLLA_CONTACT_POINTS',
       ],
       [
+        { BROKER_MAX_REPLICATION_LAG: '5s' },
+        'BROKER_MAX_REPLICATION_LAG: bounds how far acks local run ahead of ScyllaDB, so it needs BROKER_ACKS=local and SCYLLA_CONTACT_POINTS',
+      ],
+      [
         { BROKER_ACKS: 'replicated', SCYLLA_CONTACT_POINTS: 'a' },
         'BROKER_ACKS: replicated acks need BROKER_CLUSTER (a single broker is a cluster of one): the id reservations a cluster keeps in ScyllaDB are what stop a broker on a wiped disk from reissuing ids over its replicated records',
       ],

@@ -81,6 +81,14 @@ const CROSS_CHECKS: readonly CrossCheck[] = [
           'replicated acks need BROKER_CLUSTER (a single broker is a cluster of one): the id reservations a cluster keeps in ScyllaDB are what stop a broker on a wiped disk from reissuing ids over its replicated records',
         )
       : undefined,
+  // The bound is on acks local's stream to ScyllaDB: set where nothing streams, it would silently bound nothing.
+  (c) =>
+    c.maxReplicationLagMs > 0 && (c.acks !== 'local' || c.scyllaContactPoints.length === 0)
+      ? new ConfigError(
+          'BROKER_MAX_REPLICATION_LAG',
+          'bounds how far acks local run ahead of ScyllaDB, so it needs BROKER_ACKS=local and SCYLLA_CONTACT_POINTS',
+        )
+      : undefined,
   // An owner stops appending a drift (and a safety margin) before its lease ends and renews every third of it: a
   // drift above a quarter of the lease would leave it too little time to append between renewals.
   (c) =>
