@@ -1,4 +1,11 @@
-import { UnavailableError, type ColdStore, type LogRecord, type SegmentInfo, type SegmentRef } from '../core/index.js';
+import {
+  UnavailableError,
+  type ColdStore,
+  type CommitSegment,
+  type LogRecord,
+  type SegmentInfo,
+  type SegmentRef,
+} from '../core/index.js';
 import { commitSegments } from './replica-commit.js';
 
 /**
@@ -17,10 +24,7 @@ export interface ReplicaStreamSettings {
   readonly maxQueuedBytes: number;
   /** BROKER_MAX_REPLICATION_LAG, ms: appends are refused (UNAVAILABLE) while the lag is above it; 0 = never. */
   readonly maxLagMs: number;
-  /**
-   * How long a write waits after the first commit queues for it, so the commits of that time share it (Kafka's
-   * linger.ms): fewer statements per record (a write sets each segment's row once). @defaultValue 10 ms
-   */
+  /** A write waits this long after its first commit so later ones share it (linger.ms). @defaultValue 10 ms */
   readonly lingerMs?: number;
   /** Backoff of a failed write's retries. @defaultValue 100 ms doubling to 5 s */
   readonly retry?: { readonly firstMs: number; readonly maxMs: number };
@@ -77,6 +81,8 @@ export class ReplicationLagBoard {
 const RECORD_OVERHEAD_BYTES = 128;
 const DEFAULT_RETRY = { firstMs: 100, maxMs: 5_000 };
 const DEFAULT_LINGER_MS = 10;
+/** Segments whose written run is tracked at once (about 100 bytes each); beyond, new ones are copied as before. */
+const MAX_TRACKED_SEGMENTS = 100_000;
 
 interface Queued {
   appends: readonly StreamedAppend[];
@@ -108,6 +114,10 @@ export class ReplicaStream {
   private writing: Promise<void> | undefined;
   private readonly owed = new Map<string, Owed>();
   private owedRecords = 0;
+  /** Segments this stream wrote from their first record on, in order: the last offset the store acknowledged. */
+  private readonly written = new Map<string, number>();
+  /** Told when the write in flight settles. */
+  private writeSettled: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private delayMs: number;
   private outage = false;
@@ -196,9 +206,23 @@ export class ReplicaStream {
     if (inflight) await this.writing;
   }
 
+  /**
+   * Whether this stream has written every record of a sealed segment to the cold tier (from its first record on, in
+   * order, to its last, none let go of), so its copy can be skipped: waits first, within waitMs, for the stream's
+   * records of it that are still queued or in flight.
+   */
+  async wroteAll(segment: SegmentInfo, waitMs = 500): Promise<boolean> {
+    const key = keyOf(segment.subject, segment.baseOffset);
+    const deadline = Date.now() + waitMs;
+    while (!this.owed.has(key) && this.holds(segment) && !this.closed && Date.now() < deadline)
+      await this.nextWrite(deadline - Date.now());
+    return !this.owed.has(key) && !this.holds(segment) && this.written.get(key) === segment.lastOffset;
+  }
+
   /** The segment's sealed copy is in the cold tier (markReplicated), or the segment is gone: it owes nothing. */
   settled(ref: SegmentRef): void {
     const key = keyOf(ref.subject, ref.baseOffset);
+    this.written.delete(key);
     const o = this.owed.get(key);
     if (o === undefined) return;
     this.owedRecords -= o.records;
@@ -257,9 +281,11 @@ export class ReplicaStream {
       atMs: first.atMs,
     };
     this.inflight = batch;
+    const segments = commitSegments(batch.appends);
     try {
-      await this.settings.store.writeCommit(commitSegments(batch.appends), this.settings.retentionMs);
+      await this.settings.store.writeCommit(segments, this.settings.retentionMs);
       this.inflight = undefined;
+      this.wrote(segments);
       this.delayMs = this.retry.firstMs;
       if (this.outage) {
         this.outage = false;
@@ -268,7 +294,43 @@ export class ReplicaStream {
     } catch (err) {
       this.inflight = undefined;
       this.failed(batch, err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      const settled = this.writeSettled;
+      this.writeSettled = [];
+      for (const done of settled) done();
     }
+  }
+
+  /** A write's segments are in the cold tier: each continues its run of written offsets, or is no longer whole. */
+  private wrote(segments: readonly CommitSegment[]): void {
+    for (const s of segments) {
+      const key = keyOf(s.subject, s.baseOffset);
+      const first = s.records[0];
+      const last = s.records.at(-1);
+      if (first === undefined || last === undefined) continue;
+      const before = this.written.get(key);
+      if (before === undefined && this.written.size >= MAX_TRACKED_SEGMENTS) continue;
+      const continues = before === undefined ? first.offset === s.baseOffset : first.offset === before + 1;
+      if (continues) this.written.set(key, last.offset);
+      else this.written.delete(key);
+    }
+  }
+
+  /** Whether records of the segment are queued or in flight. */
+  private holds(ref: SegmentRef): boolean {
+    const mine = (a: StreamedAppend): boolean => a.segmentBase === ref.baseOffset && a.record.subject === ref.subject;
+    return this.inflight?.appends.some(mine) === true || this.queue.some((q) => q.appends.some(mine));
+  }
+
+  /** Resolves when the write in flight (or the next one) settles, or after ms. */
+  private nextWrite(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.max(0, ms));
+      this.writeSettled.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private failed(batch: Queued, err: Error): void {
