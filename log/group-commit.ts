@@ -40,8 +40,8 @@ export interface GroupCommitOptions {
   readonly observer: LogObserver | undefined;
   /** The tail caches that acknowledged records of subjects with cursors go into. */
   readonly tailCache: TailCacheBudget;
-  /** Called after every written batch, once its appends are acknowledged (the subject cache evicts then). */
-  readonly afterWrite: () => void;
+  /** After every written batch, with its appends once acknowledged (the subject cache evicts, a stream queues). */
+  readonly afterWrite: (appends: ReadonlyArray<{ readonly record: LogRecord; readonly segmentBase: number }>) => void;
   /** Told once per failed write, after its appends were rejected: the owner starts recovering (write-recovery.ts). */
   readonly onFailure?: (err: Error) => void;
   /**
@@ -235,7 +235,7 @@ export class GroupCommit {
       c.resolve();
     }
     for (const info of sealed) for (const listener of this.sealListeners) notify(() => listener(info));
-    this.options.afterWrite();
+    this.options.afterWrite(appends);
     this.writing = false;
     if (this.batch !== undefined || this.appends.length > 0 || this.controls.length > 0) {
       void this.flush();
@@ -347,10 +347,7 @@ export class GroupCommit {
     notify(() => this.options.onFailure?.(failure));
   }
 
-  /**
-   * Accepts writes again after a failure, once the owner has rebuilt the subject states from disk: what this batch
-   * still described belongs to states that were dropped, so it starts empty.
-   */
+  /** Accepts writes again once the owner rebuilt the states from disk: the batch described dropped states, so empty. */
   resume(): void {
     if (this.writing) return;
     this.failure = undefined;

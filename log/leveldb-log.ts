@@ -18,7 +18,7 @@ import { Appender } from './appender.js';
 import { BatchAppender } from './batch-appender.js';
 import { Deduper } from './dedupe.js';
 import { checkFormatVersion } from './format-version.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { HighWaterFile } from './high-water.js';
 import { reservationSettings } from './id-reserver.js';
 import type { LogOptions } from './options.js';
@@ -33,6 +33,7 @@ import { countSubjects, createDb, finishInterruptedDeletes, type Db } from './st
 import { NO_LIMITS, StorageLimits, oldestSealed } from './storage-limits.js';
 import { createSharedBudgets } from './shared-budgets.js';
 import { SubjectCache } from './subject-cache.js';
+import { ReplicaStream } from './replica-stream.js';
 import type { SubjectState } from './subject-state.js';
 import { DEFAULT_WRITE_RETRY, WriteRecovery } from './write-recovery.js';
 
@@ -51,6 +52,8 @@ export class LevelDbLog implements Log {
   private readonly store: SegmentAdmin;
   private readonly recovery: WriteRecovery;
   private readonly limits: StorageLimits;
+  /** Acks local with a cold tier: the stream of acknowledged records to it (replica-stream.ts). */
+  private readonly stream: ReplicaStream | undefined;
 
   private constructor(
     private readonly db: Db,
@@ -77,18 +80,17 @@ export class LevelDbLog implements Log {
       shared.subjects,
       subjectCount,
     );
-    const commit: GroupCommit = new GroupCommit(db, {
+    const commit: GroupCommit = (this.commit = new GroupCommit(db, {
       sync: options.fsync === 'batch',
       observer: options.observer,
       tracing: options.tracing,
       tailCache: shared.tailCache,
-      afterWrite: () => subjects.evict(),
+      afterWrite: afterWriting(subjects, (this.stream = streamOf(options, this))),
       onFailure: (err) => this.recovery.failed(err),
       marks: (heads, sync) => highWater.write(heads, sync),
       ...sharedWrites(options),
-    });
+    }));
     const roller = new SegmentRoller(commit, options, options.replica !== undefined);
-    this.commit = commit;
     const appender = new Appender(subjects, commit, roller, options.now ?? Date.now, limits, options.tracing);
     this.dedupe = new Deduper(db, commit, options.dedupeWindowMs ?? 0, options.now ?? Date.now);
     this.writer = new BatchAppender(subjects, commit, appender, this.dedupe, options.now ?? Date.now);
@@ -122,7 +124,7 @@ export class LevelDbLog implements Log {
   private async dropOldest(state: SubjectState): Promise<number> {
     const oldest = oldestSealed(state);
     if (oldest === undefined) return 0;
-    return (await this.store.deleteSegment({ subject: state.subject, baseOffset: oldest.baseOffset })).bytes;
+    return (await this.deleteSegment({ subject: state.subject, baseOffset: oldest.baseOffset })).bytes;
   }
 
   /**
@@ -149,6 +151,11 @@ export class LevelDbLog implements Log {
       await LevelDbLog.recover(db, highWater, options);
       const log = new LevelDbLog(db, options, highWater, await countSubjects(db));
       await log.limits.start(db);
+      // A stream of a log that fails to open must not stay on its board.
+      await log.oweUnstreamed().catch(async (err: unknown) => {
+        await log.stream?.close(0);
+        throw err;
+      });
       return log;
     } catch (err) {
       await db.close();
@@ -175,18 +182,41 @@ export class LevelDbLog implements Log {
     }
   }
 
+  /**
+   * Streaming: what this disk holds that was never streamed (the active segments, which are sealed now so the
+   * replication job copies them, and the sealed segments not copied yet) counts in the lag until it is copied.
+   */
+  private async oweUnstreamed(): Promise<void> {
+    const stream = this.stream;
+    if (stream === undefined) return;
+    await this.store.sealStaleSegments(Number.MAX_SAFE_INTEGER);
+    let after: SegmentRef | undefined;
+    for (;;) {
+      const page = await this.store.unreplicatedSegments({ limit: 500, ...(after === undefined ? {} : { after }) });
+      stream.owe(page);
+      const last = page.at(-1);
+      if (page.length < 500 || last === undefined) return;
+      after = { subject: last.subject, baseOffset: last.baseOffset };
+    }
+  }
+
   // ---- LogWriter -----------------------------------------------------------------------------------------
 
+  // BROKER_MAX_REPLICATION_LAG: appends are refused while the stream to the cold tier is behind it.
+
   append(input: AppendInput): Promise<number> {
-    return this.writer.append(input);
+    const refused = this.stream?.refusal();
+    return refused === undefined ? this.writer.append(input) : Promise.reject(refused);
   }
 
   appendMany(inputs: readonly AppendInput[]): Promise<number[]> {
-    return this.writer.appendMany(inputs);
+    const refused = this.stream?.refusal();
+    return refused === undefined ? this.writer.appendMany(inputs) : Promise.reject(refused);
   }
 
   appendBatch(inputs: readonly AppendInput[]): Promise<number[]> {
-    return this.writer.appendBatch(inputs);
+    const refused = this.stream?.refusal();
+    return refused === undefined ? this.writer.appendBatch(inputs) : Promise.reject(refused);
   }
 
   // ---- LogReader -----------------------------------------------------------------------------------------
@@ -218,8 +248,13 @@ export class LevelDbLog implements Log {
 
   // ---- SegmentStore --------------------------------------------------------------------------------------
 
-  segment(ref: SegmentRef): Promise<SegmentInfo | undefined> {
-    return this.store.segment(ref);
+  async segment(ref: SegmentRef): Promise<SegmentInfo | undefined> {
+    const segment = await this.store.segment(ref);
+    // Sealed, and the stream wrote every record of it: it owes no copy (the replicator skips a replicated segment).
+    if (segment === undefined || !segment.sealed || segment.replicated || !(await this.stream?.wroteAll(segment)))
+      return segment;
+    await this.markReplicated(ref);
+    return { ...segment, replicated: true };
   }
 
   segments(subject: string): Promise<SegmentInfo[]> {
@@ -235,11 +270,14 @@ export class LevelDbLog implements Log {
   }
 
   readSegment(ref: SegmentRef, batchSize?: number): AsyncIterable<LogRecord[]> {
-    return this.store.readSegment(ref, batchSize);
+    const records = this.store.readSegment(ref, batchSize);
+    // A sealed segment read (for its copy) is the copy's: no streamed row of it may land after the copy's.
+    return this.stream === undefined ? records : afterClaim(this.stream.claim(ref), records);
   }
 
-  markReplicated(ref: SegmentRef): Promise<void> {
-    return this.store.markReplicated(ref);
+  async markReplicated(ref: SegmentRef): Promise<void> {
+    await this.store.markReplicated(ref);
+    this.stream?.settled(ref);
   }
 
   sealStaleSegments(nowMs: number): Promise<SegmentInfo[]> {
@@ -250,8 +288,10 @@ export class LevelDbLog implements Log {
     return this.store.onSegmentSealed(listener);
   }
 
-  deleteSegment(ref: SegmentRef): Promise<Removed> {
-    return this.store.deleteSegment(ref);
+  async deleteSegment(ref: SegmentRef): Promise<Removed> {
+    const removed = await this.store.deleteSegment(ref);
+    this.stream?.settled(ref);
+    return removed;
   }
 
   deleteRecords(ref: SegmentRef, isExpired: (record: LogRecord) => boolean): Promise<Removed> {
@@ -269,8 +309,30 @@ export class LevelDbLog implements Log {
     await this.recovery.close();
     this.limits.close();
     if (!(await this.commit.close())) return;
+    await this.stream?.close();
     this.reader.closeCursors();
     await this.highWater.close();
     await this.db.close();
   }
+}
+
+async function* afterClaim(claimed: Promise<void>, records: AsyncIterable<LogRecord[]>): AsyncIterable<LogRecord[]> {
+  await claimed;
+  yield* records;
+}
+
+/** Acks local with a cold tier: the stream. A drop seals the active segments, so the replication job copies them. */
+function streamOf(options: LogOptions, log: LevelDbLog): ReplicaStream | undefined {
+  const settings = options.replica === undefined ? options.replicaStream : undefined;
+  if (settings === undefined) return undefined;
+  return new ReplicaStream(settings, () => void log.sealStaleSegments(Number.MAX_SAFE_INTEGER).catch(() => undefined));
+}
+
+/** After each written batch: the subject cache evicts, and a stream queues the acknowledged appends. */
+function afterWriting(subjects: SubjectCache, stream: ReplicaStream | undefined): GroupCommitOptions['afterWrite'] {
+  if (stream === undefined) return () => subjects.evict();
+  return (appends) => {
+    subjects.evict();
+    stream.committed(appends);
+  };
 }

@@ -1,5 +1,6 @@
 import type { BrokerConfig, FsyncMode, IdReservations, LogObserver, Tracing } from '../core/index.js';
 import type { ReplicaSettings } from './replica-commit.js';
+import type { ReplicaStreamSettings } from './replica-stream.js';
 import type { SharedBudgets } from './shared-budgets.js';
 import type { StorageLimitOptions } from './storage-limits.js';
 import type { WriteRetryDelays } from './write-recovery.js';
@@ -74,6 +75,12 @@ export interface LogOptions {
    * and the log fails closed and recovers as after a failed disk write. @defaultValue none: acks are local
    */
   readonly replica?: ReplicaSettings;
+  /**
+   * BROKER_ACKS=local with a cold tier (log/README "Streamed acks"): acknowledged records are streamed to the cold
+   * tier behind the acks, the lag is reported (its board) and, with a bound, appends are refused above it.
+   * Ignored with `replica`. @defaultValue none: only sealed segments reach the cold tier (the replication job)
+   */
+  readonly replicaStream?: ReplicaStreamSettings;
 }
 
 /**

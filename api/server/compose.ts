@@ -32,6 +32,7 @@ import { BrokerServer, type ConnectionLimits } from './broker-server.js';
 import type { ForwardedCalls } from '../workers/owner-side.js';
 import { ClusterParts, openClusterStores } from '../cluster/cluster-parts.js';
 import { ColdTierStatus } from './cold-tier-status.js';
+import { replicaStreamOptions } from './replica-stream-options.js';
 import { connectionBudget, readFdLimit } from './fd-budget.js';
 import type { CassandraColdStoreOptions } from '../../tiering/cassandra/index.js';
 import { withDataLossLog } from './data-loss-log.js';
@@ -108,6 +109,7 @@ export async function startBroker(brokerConfig: BrokerConfig, deps: BrokerDeps =
       ...logOptionsFromConfig(config, observer, processTracing()),
       ...(member?.logOptions() ?? ownedBy(topology)),
       ...replicaOptions(config, tierDeps.coldStore),
+      ...replicaStreamOptions(config, tierDeps.coldStore, metrics.registry, logger),
     });
     opened.add('log', () => log.close());
 
@@ -168,8 +170,8 @@ async function serveMetrics(
 }
 
 /**
- * BROKER_ACKS=replicated: the cold tier opens before the log, which writes every commit to it, and is the one the
- * tiers then use (closed after the log).
+ * The cold tier opens before the log, which writes every commit to it (acks replicated) or streams them behind the
+ * acks (acks local), and is the one the tiers then use (closed after the log).
  */
 async function withReplicaStore(
   config: BrokerConfig,
@@ -178,7 +180,7 @@ async function withReplicaStore(
   logger: Logger,
   opened: OpenedParts,
 ): Promise<BrokerDeps> {
-  if (config.acks !== 'replicated' || deps.coldStore !== undefined) return deps;
+  if (deps.coldStore !== undefined) return deps;
   const coldStore = await openColdStore(config, registry, logger);
   if (coldStore === undefined) return deps;
   opened.add('cold store', () => coldStore.close());

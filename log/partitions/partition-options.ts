@@ -35,6 +35,13 @@ function levelDbMemory(options: LogOptions, partitions: number): Partial<LogOpti
   };
 }
 
+/** The stream to the cold tier's queue bound is a total: split evenly over the data dir's partitions. */
+function streamShare(options: LogOptions, partitions: number): Partial<LogOptions> {
+  const stream = options.replicaStream;
+  if (stream === undefined) return {};
+  return { replicaStream: { ...stream, maxQueuedBytes: evenSplit(stream.maxQueuedBytes, partitions) } };
+}
+
 /**
  * Files each partition's LevelDB may hold open: LEVELDB_MAX_OPEN_FILES split over the partitions, but never below
  * what LevelDB keeps whatever it is asked (LEVELDB_MIN_OPEN_FILES).
@@ -85,6 +92,7 @@ export class PartitionSettings {
       ...levelDbMemory(options, partitions),
       ...(options.maxSubjects === undefined ? {} : { maxSubjects: share(options.maxSubjects) }),
       maxOpenFiles: options.maxOpenFiles ?? openFilesPerPartition(partitions),
+      ...streamShare(options, partitions),
     };
     this.shared = createSharedBudgets(this.base, layout.dataDir);
   }
