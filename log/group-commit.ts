@@ -1,4 +1,4 @@
-import { UnavailableError, type LogObserver, type LogRecord, type SegmentInfo } from '../core/index.js';
+import { FencedError, UnavailableError, type LogObserver, type LogRecord, type SegmentInfo } from '../core/index.js';
 import type { TraceLink, Tracing } from '../core/index.js';
 import { encodeHead, encodeSegment, segmentInfo, type SegmentState } from './codec.js';
 import { endCommitSpan, startCommitSpan, withinCommit } from './commit-span.js';
@@ -99,6 +99,7 @@ export class GroupCommit {
 
   /** Why a new write is refused (a failed write, or closing), if it is. */
   refusal(): Error | undefined {
+    if (this.failure instanceof FencedError) return this.failure; // NOT_OWNER: its batch was written nowhere
     if (this.failure !== undefined)
       return new UnavailableError(`the log failed a write and refuses more: ${this.failure.message}`, {
         cause: this.failure,
@@ -262,9 +263,9 @@ export class GroupCommit {
       else await Promise.all([batch.write({ sync }), this.options.marks?.(heads, sync)]);
       return;
     }
+    if (reserving !== undefined) await reserver?.writeFirst(reserving, batch); // before anything (id-reserver.ts)
     const writes: Array<Promise<void> | undefined> = [batch.write({ sync })];
     if (heads !== undefined && heads.length > 0) writes.push(this.options.marks?.(heads, sync));
-    if (reserving !== undefined) writes.push(reserver?.write(reserving));
     writes.push(writeReplica(replica, appends));
     // allSettled: a failure is raised only once all are done, so no write is left running behind it.
     const settled = await Promise.allSettled(writes);

@@ -53,10 +53,22 @@ export class IdReserver {
     return due;
   }
 
-  /** Writes the reservations to the shared store (refused with FencedError once a newer owner fenced it). */
-  write(due: DueReservations): Promise<void> {
+  /**
+   * Writes the reservations to the shared store before anything else of the group commit is written (the batch,
+   * the marks, acks replicated the cold tier's rows), dropping `batch` when they are refused: a stale owner's raise
+   * is refused (FencedError) once a newer owner fenced the partition, and then nothing of its batch may land,
+   * neither rows in the cold tier above the reservation the new owner started from (they could overwrite the new
+   * owner's) nor records on this disk (a later re-acquire of the partition here would trust them). So a batch that
+   * raises waits for the raise, then its writes; one per `chunk` ids per subject.
+   */
+  async writeFirst(due: DueReservations, batch: { close(): Promise<void> }): Promise<void> {
     const { store, partition, epoch } = this.settings;
-    return store.reserve(partition, due.entries, epoch);
+    try {
+      await store.reserve(partition, due.entries, epoch);
+    } catch (err) {
+      await batch.close().catch(() => undefined);
+      throw err;
+    }
   }
 
   /** The store and the batch have both written them: the states may hand out ids up to them. */

@@ -1,4 +1,5 @@
 import {
+  FencedError,
   StorageOpenError,
   UnavailableError,
   type AppendInput,
@@ -86,7 +87,9 @@ export class LevelDbLog implements Log {
       tracing: options.tracing,
       tailCache: shared.tailCache,
       afterWrite: afterWriting(subjects, (this.stream = streamOf(options, this))),
-      onFailure: (err) => this.recovery.failed(err),
+      // Fenced, nothing was written and nothing will be: no recovery, the owner gives the partition up.
+      onFailure: (err) =>
+        err instanceof FencedError && options.onFenced ? options.onFenced(err) : this.recovery.failed(err),
       marks: (heads, sync) => highWater.write(heads, sync),
       ...sharedWrites(options),
     }));

@@ -1,4 +1,4 @@
-import type { BrokerConfig, FsyncMode, IdReservations, LogObserver, Tracing } from '../core/index.js';
+import type { BrokerConfig, FencedError, FsyncMode, IdReservations, LogObserver, Tracing } from '../core/index.js';
 import type { ReplicaSettings } from './replica-commit.js';
 import type { ReplicaStreamSettings } from './replica-stream.js';
 import type { SharedBudgets } from './shared-budgets.js';
@@ -63,6 +63,21 @@ export interface LogOptions {
   readonly partition?: number;
   /** BROKER_ID_RESERVATION: ids reserved ahead of a subject's head at a time. @defaultValue 10000 */
   readonly idReservationChunk?: number;
+  /**
+   * The lease epoch this process owns the partition at (a cluster member's, PartitionedLog.acquire): the fencing
+   * token of the id reservations. At open the log fences the partition's reservations at it before reading them,
+   * and every raise and settle carries it, so once a newer owner has fenced the partition, this log's are refused
+   * (FencedError, NOT_OWNER) and it acknowledges nothing more above its reservations (core/id-reservations.ts).
+   * @defaultValue 0: a broker alone, which fences nothing
+   */
+  readonly epoch?: number;
+  /**
+   * Hears that a raise of the id reservations was refused as fenced (FencedError): the appends were refused
+   * NOT_OWNER and the log refuses every later write (instead of recovering, as after another failed write); a
+   * PartitionedLog gives the partition up. @defaultValue none: the log recovers as after a failed write, and is
+   * refused again by the fence
+   */
+  readonly onFenced?: (err: FencedError) => void;
   /**
    * The partition was released by its last owner after a clean hand-over (PartitionedLog.acquire): the ids the
    * reservation pass finds above this disk's heads were that owner's, flushed to the cold tier, and are reported

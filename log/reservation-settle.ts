@@ -1,7 +1,8 @@
 import type { SettledHead } from '../core/index.js';
 import { decodeHead, encodeHead } from './codec.js';
-import type { ReservationSettings } from './id-reserver.js';
+import { reservationSettings, type ReservationSettings } from './id-reserver.js';
 import { Family, familyBounds, parseHeadKey, parseReservationKey, reservationKey } from './keys.js';
+import type { LogOptions } from './options.js';
 import { createDb } from './storage.js';
 
 /** Subjects settled per call to the shared store. */
@@ -50,6 +51,18 @@ export async function settleReservations(
     await settings.store.settle(settings.partition, heads.slice(i, i + SETTLE_PER_CALL), settings.epoch);
   }
   return heads.length;
+}
+
+/**
+ * PartitionedLog.release's last step, once the partition's log closed: settles its reservations when it has them
+ * and the release is a clean hand-over (`release.settleWhile`); a failure goes to `release.onSettleError`.
+ */
+export async function settleReleased(options: LogOptions, release: ReleaseOptions): Promise<void> {
+  const reservations = reservationSettings(options);
+  if (reservations === undefined || release.settleWhile === undefined) return;
+  await settleReservations(options.dataDir, options.maxOpenFiles, reservations, release.settleWhile).catch(
+    (err: unknown) => release.onSettleError?.(err as Error),
+  );
 }
 
 /** Step 1: every subject's head, with its reservation key put to it (one synced batch). */

@@ -127,10 +127,16 @@ export class ClusterParts {
   private opened: PartitionedLog | undefined;
 
   /** The log options of a member: no partition at open, id reservations, the lease as append gate. */
-  logOptions(): Pick<PartitionedLogOptions, 'owned' | 'idReservations' | 'appendGate' | 'ownerName'> {
+  logOptions(): Pick<PartitionedLogOptions, 'owned' | 'idReservations' | 'appendGate' | 'ownerName' | 'onFenced'> {
     return {
       owned: [],
       idReservations: this.stores.reservations,
+      // A newer owner fenced the partition's reservations (this member was paused past its lease, or its clock ran
+      // beyond the drift bound): the log refused the appends and gave the partition up; the keeper learns it now.
+      onFenced: (err) => {
+        this.logger.warn({ err, partition: err.partition }, 'fenced off a partition by a newer owner; giving it up');
+        this.keeper?.refresh().catch((e: unknown) => this.logger.warn({ err: e }, 'lease keeper round failed'));
+      },
       appendGate: (p) => this.keeper?.canAppend(p) ?? false,
       ownerName: (p) => {
         // Asked to append or read a partition it does not serve: a call forwarded here because placement gives
@@ -201,7 +207,7 @@ export class ClusterParts {
       this.metrics.moves.inc({ event: 'acquired' });
       this.logger.info({ partition: p, epoch, released }, 'partition acquired');
       log
-        .acquire(p, { handedOver: released })
+        .acquire(p, { handedOver: released, epoch })
         .catch((err: unknown) => this.logger.error({ err, partition: p }, 'partition failed to open'));
     });
     keeper.on('lost', (p, epoch, reason) => {

@@ -16,11 +16,11 @@ import {
   type SubjectQuery,
   type TailCursor,
 } from '../../core/index.js';
-import { reservationSettings } from '../id-reserver.js';
 import { LevelDbLog } from '../leveldb-log.js';
 import { notify } from '../notify.js';
 import type { PartitionedLogOptions } from '../options.js';
-import { settleReservations, type ReleaseOptions } from '../reservation-settle.js';
+import { settleReleased, type ReleaseOptions } from '../reservation-settle.js';
+import { PartitionEpochs, type AcquireOptions } from './epochs.js';
 import { heldOpenError, reopenWhileHeld } from './held-open.js';
 import { ensurePartitionLayout, isDirectory, partitionDir, type PartitionLayout } from './layout.js';
 import { mergeSegmentPages, mergeSubjectNames } from './merge.js';
@@ -48,6 +48,8 @@ export class PartitionedLog implements Log {
   private readonly opening = new Map<number, Promise<LevelDbLog>>();
   /** Partitions acquired and not open yet: never read as empty meanwhile (held-open.ts). */
   private readonly acquiring = new Set<number>();
+  /** Fenced (a newer owner's epoch), a partition's log gives it up here. */
+  private readonly epochs = new PartitionEpochs((p) => void this.release(p).catch(() => undefined));
   private readonly sealListeners = new Set<(segment: SegmentInfo) => void>();
   private closing: Promise<void> | undefined;
 
@@ -69,12 +71,13 @@ export class PartitionedLog implements Log {
   }
 
   /**
-   * Takes a partition over (a cluster member that was given it): its log opens now, recovering and continuing its
-   * ids above any the previous owner may have acknowledged (handedOver: released cleanly, LogOptions.handedOver).
+   * Takes a partition over (a cluster member that was given it, at a lease epoch): its log opens now, fencing its id
+   * reservations at the epoch and continuing its ids above any the previous owner may have acknowledged.
    */
-  async acquire(partition: number, options: { readonly handedOver?: boolean } = {}): Promise<void> {
+  async acquire(partition: number, options: AcquireOptions = {}): Promise<void> {
     ownedPartitions([partition], this.partitions); // throws for one that is not the data dir's
     this.ownedSet.add(partition);
+    this.epochs.set(partition, options.epoch);
     this.acquiring.add(partition);
     const wanted = (): boolean => this.acquiring.has(partition) && this.closing === undefined;
     const open = (): Promise<LevelDbLog> => this.openPartition(partition, options.handedOver === true);
@@ -92,13 +95,8 @@ export class PartitionedLog implements Log {
     const log = this.logs.get(partition) ?? (await this.opening.get(partition)?.catch(() => undefined));
     this.logs.delete(partition);
     await log?.close();
-    const partitionOptions = this.settings.forPartition(partition);
-    const reservations = reservationSettings(partitionOptions);
-    if (log === undefined || reservations === undefined || options.settleWhile === undefined) return;
-    const { dataDir, maxOpenFiles } = partitionOptions;
-    await settleReservations(dataDir, maxOpenFiles, reservations, options.settleWhile).catch((err: unknown) =>
-      options.onSettleError?.(err as Error),
-    );
+    if (log !== undefined)
+      await settleReleased(this.epochs.options(partition, this.settings.forPartition(partition)), options);
   }
 
   /**
@@ -217,7 +215,7 @@ export class PartitionedLog implements Log {
     if (this.closing !== undefined) throw new UnavailableError('the log is closed');
     const dir = partitionDir(this.layout, p);
     await mkdir(dir, { recursive: true });
-    const options = { ...this.settings.forPartition(p), handedOver };
+    const options = { ...this.epochs.options(p, this.settings.forPartition(p)), handedOver };
     const log = await LevelDbLog.open(options).catch(heldOpenError(p, this.acquiring.has(p)));
     if (this.closing !== undefined) {
       await log.close();
