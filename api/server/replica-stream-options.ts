@@ -46,7 +46,7 @@ function outageLog(logger: Logger): (err: Error | undefined) => void {
 
 /**
  * broker_replication_lag_records and broker_replication_lag_seconds, read at scrape time. With workers the primary
- * merges them: records summed, seconds the largest (the oldest record of any worker).
+ * serves one series per worker (label worker), as every metric; series of one label set add up / take the largest.
  */
 export function registerReplicationLagGauges(registry: Registry, board: ReplicationLagBoard): void {
   new Gauge({
