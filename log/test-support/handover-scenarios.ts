@@ -3,7 +3,7 @@
 // log on real LevelDB in a data dir of its own, sharing one reservations store, handing a partition back and forth.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { LogObserver } from '../../core/index.js';
+import { FencedError, type LogObserver } from '../../core/index.js';
 import type { ReservationStoreUnderTest } from './reservation-scenarios.js';
 import { message, subjectsCovering, tempPartitioned, type TempPartitioned } from './temp-partitioned.js';
 
@@ -141,6 +141,36 @@ export function handOverScenarios(name: string, open: () => Promise<ReservationS
       assert.equal((await under.store.reserved(p)).get(s), 1 + CHUNK, 'as reserved at the first append');
       await a.ctx.log.acquire(p);
       assert.deepEqual(await publish(a, s, 1), [3], 'its own disk still continues exactly (nothing was lowered)');
+      await a.ctx.log.release(p);
+    });
+
+    it("should refuse a stale owner's settle once the next owner fenced its epoch, keeping that owner's reservation", async () => {
+      const a = await member();
+      const b = await member();
+      const { s, p } = subject(a.ctx.log);
+      await a.ctx.log.acquire(p, { epoch: 1 });
+      await publish(a, s, 3);
+      // b takes the partition from a lapsed lease (a, paused, still believes it holds it).
+      await b.ctx.log.acquire(p, { epoch: 2 });
+      assert.deepEqual(await publish(b, s, 1), [2 + CHUNK], "above a's reservation");
+      const errors: Error[] = [];
+      await a.ctx.log.release(p, { settleWhile: () => true, onSettleError: (err) => errors.push(err) });
+      assert.ok(errors[0] instanceof FencedError, String(errors[0]));
+      assert.equal((await under.store.reserved(p)).get(s), 2 + 2 * CHUNK, "b's reservation stands");
+      await b.ctx.log.release(p, clean);
+      assert.equal((await under.store.reserved(p)).get(s), 2 + CHUNK, 'b, the owner, settles');
+    });
+
+    it('should not open a partition acquired under an epoch below its fence', async () => {
+      const a = await member();
+      const b = await member();
+      const { s, p } = subject(a.ctx.log);
+      await a.ctx.log.acquire(p, { epoch: 5 });
+      await publish(a, s, 1);
+      await assert.rejects(b.ctx.log.acquire(p, { epoch: 4 }), FencedError);
+      await assert.rejects(b.ctx.log.append(message(s, 'stale')), FencedError);
+      assert.deepEqual(await publish(a, s, 1), [2], 'the owner at the fence goes on');
+      await b.ctx.log.release(p);
       await a.ctx.log.release(p);
     });
   });
