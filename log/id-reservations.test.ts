@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { UnavailableError, type IdReservation, type IdReservations, type SettledHead } from '../core/index.js';
+import {
+  BrokerError,
+  FencedError,
+  UnavailableError,
+  type IdReservation,
+  type IdReservations,
+  type SettledHead,
+} from '../core/index.js';
 import { MemoryIdReservations } from '../cluster/index.js';
 import { reservationScenarios } from './test-support/reservation-scenarios.js';
 import { body, tempLog } from './test-support/temp-log.js';
@@ -62,6 +69,36 @@ describe('LevelDbLog with id reservations', () => {
         }
         assert.ok(next !== undefined && next > 11, `appends go on above the reservation (${next})`);
         assert.ok(((await store.reserved(0)).get('s') ?? 0) >= next);
+      } finally {
+        await ctx.dispose();
+      }
+    });
+  });
+
+  describe('when a newer owner fenced the partition (a log alone, no PartitionedLog to give it up)', () => {
+    it('should refuse the raising batch NOT_OWNER with nothing of it on disk, and keep refusing', async () => {
+      const store = new FailingReservations();
+      const ctx = await tempLog({
+        idReservations: store,
+        idReservationChunk: 10,
+        epoch: 1,
+        writeRetry: { firstMs: 20, maxMs: 40 },
+      });
+      const append = (): Promise<number> => ctx.log.append({ subject: 's', body: body('x'), expirationSeconds: 0 });
+      try {
+        assert.equal(await append(), 1);
+        await store.fence(0, 2);
+        const batch = await Promise.allSettled(Array.from({ length: 12 }, append));
+        assert.ok(
+          batch.every((r) => r.status === 'rejected' && r.reason instanceof FencedError),
+          'the batch raising past the reservation is refused whole, NOT_OWNER',
+        );
+        await new Promise((resolve) => setTimeout(resolve, 100)); // recovery attempts meet the fence again
+        await assert.rejects(append(), (err: unknown) => err instanceof BrokerError && err.reason === 'NOT_OWNER');
+        assert.equal((await store.reserved(0)).get('s'), 11, 'the reservation is not raised');
+        // The owner at epoch 2 on this disk: the refused batch never reached it, so the next id is 2.
+        await ctx.reopen({ epoch: 2 });
+        assert.equal(await append(), 2);
       } finally {
         await ctx.dispose();
       }
