@@ -9,6 +9,7 @@ import { writeReplica, type ReplicaSettings } from './replica-commit.js';
 import type { Db } from './storage.js';
 import type { SubjectState } from './subject-state.js';
 import type { TailCacheBudget } from './tail-cache-budget.js';
+import { refuseGated, type WriteGate } from './write-gate.js';
 
 /** A metadata write that is not an append (segment administration). */
 export type Op = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
@@ -61,6 +62,7 @@ export interface GroupCommitOptions {
   readonly replica?: ReplicaSettings | undefined;
   /** Spans of the batches that carry traced appends; undefined = tracing off. @defaultValue off */
   readonly tracing?: Tracing | undefined;
+  readonly writeGate?: WriteGate | undefined;
 }
 
 /**
@@ -207,6 +209,8 @@ export class GroupCommit {
       this.notifyIdle();
       return;
     }
+    const gated = refuseGated(this.options.writeGate, this.appends);
+    if (gated !== undefined) return this.failClosed(gated, (this.appends = []), []);
     this.writing = true;
     const appends = this.appends;
     const controls = this.controls;

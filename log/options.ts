@@ -3,6 +3,7 @@ import type { ReplicaSettings } from './replica-commit.js';
 import type { ReplicaStreamSettings } from './replica-stream.js';
 import type { SharedBudgets } from './shared-budgets.js';
 import type { StorageLimitOptions } from './storage-limits.js';
+import type { WriteGate } from './write-gate.js';
 import type { WriteRetryDelays } from './write-recovery.js';
 
 /** Settings of the LevelDB log. */
@@ -96,6 +97,14 @@ export interface LogOptions {
    * Ignored with `replica`. @defaultValue none: only sealed segments reach the cold tier (the replication job)
    */
   readonly replicaStream?: ReplicaStreamSettings;
+  /**
+   * Asked just before each group commit of appends is written (PartitionedLog: the lease, PartitionedLogOptions.
+   * leaseGate): appends admitted under the lease can wait for their batch past its end (queued behind the batch
+   * being written, or in a process paused past its lease), and written then they would land beside the next
+   * owner's. An error refuses the batch unwritten (its appends get that error) and the log recovers as after a
+   * failed write. @defaultValue none: every batch is written
+   */
+  readonly writeGate?: WriteGate;
 }
 
 /**
@@ -120,6 +129,13 @@ export interface PartitionedLogOptions extends LogOptions {
    * @defaultValue always
    */
   readonly appendGate?: (partition: number) => boolean;
+  /**
+   * Whether the partition's lease is still held safely (a cluster member's: lease end - drift - safety, as
+   * appendGate reckons it, but also true while the partition is handed over, whose seal writes what was admitted):
+   * asked again as each group commit of appends is written, which is refused with NotOwnerError when it says no
+   * (LogOptions.writeGate). @defaultValue none: a batch admitted is written
+   */
+  readonly leaseGate?: (partition: number) => boolean;
 }
 
 export function logOptionsFromConfig(

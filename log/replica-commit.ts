@@ -1,5 +1,6 @@
 import type { ColdStore, CommitSegment, IdReservations, LogRecord } from '../core/index.js';
 import { createReserver, type IdReserver } from './id-reserver.js';
+import type { WriteGate } from './write-gate.js';
 
 /** BROKER_ACKS=replicated: where a log writes every group commit's records before acknowledging them. */
 export interface ReplicaSettings {
@@ -44,13 +45,14 @@ export function writeReplica(
 
 /**
  * What a log's group commit writes beside LevelDB, to stores the cluster shares: the id reservations (when it has
- * a store) and, acks replicated, the records.
+ * a store) and, acks replicated, the records; and the gate (a cluster member's lease) asked before any is written.
  */
 export function sharedWrites(options: {
   readonly idReservations?: IdReservations;
   readonly partition?: number;
   readonly idReservationChunk?: number;
   readonly replica?: ReplicaSettings;
-}): { reserver: IdReserver | undefined; replica: ReplicaSettings | undefined } {
-  return { reserver: createReserver(options), replica: options.replica };
+  readonly writeGate?: WriteGate;
+}): { reserver: IdReserver | undefined; replica: ReplicaSettings | undefined; writeGate: WriteGate | undefined } {
+  return { reserver: createReserver(options), replica: options.replica, writeGate: options.writeGate };
 }

@@ -127,7 +127,10 @@ export class ClusterParts {
   private opened: PartitionedLog | undefined;
 
   /** The log options of a member: no partition at open, id reservations, the lease as append gate. */
-  logOptions(): Pick<PartitionedLogOptions, 'owned' | 'idReservations' | 'appendGate' | 'ownerName' | 'onFenced'> {
+  logOptions(): Pick<
+    PartitionedLogOptions,
+    'owned' | 'idReservations' | 'appendGate' | 'leaseGate' | 'ownerName' | 'onFenced'
+  > {
     return {
       owned: [],
       idReservations: this.stores.reservations,
@@ -138,6 +141,8 @@ export class ClusterParts {
         this.keeper?.refresh().catch((e: unknown) => this.logger.warn({ err: e }, 'lease keeper round failed'));
       },
       appendGate: (p) => this.keeper?.canAppend(p) ?? false,
+      // Asked again as a batch is written: appends admitted under the lease may wait past it (a paused process).
+      leaseGate: (p) => this.keeper !== undefined && holdsSafely(this.keeper, p, this.config),
       ownerName: (p) => {
         // Asked to append or read a partition it does not serve: a call forwarded here because placement gives
         // it this member (the owner left or released it), so a round now claims it instead of at the next timed one.

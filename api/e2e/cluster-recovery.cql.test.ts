@@ -389,11 +389,7 @@ async function localRecords(dataDir: string, subject: string): Promise<Map<numbe
 }
 
 describe('a forced split view with acks=replicated (the owner frozen past its lease, then woken)', () => {
-  // Fails on the code of this commit in about half the runs (an id acknowledged by both members): appends the
-  // frozen member admitted under its lease were written when it woke. A todo until the group commit asks the lease
-  // again as it writes.
-  const todo = 'appends admitted under the lease are written after it ended';
-  it('lets exactly one member append and overwrites no cold-tier row', { todo }, async (t) => {
+  it('lets exactly one member append and overwrites no cold-tier row', async (t) => {
     const cluster = randomName('v');
     // Reservations of one id: every commit raises it, so v1 takes over at v2's last id + 1, and any commit of v2's
     // written after the wake would carry ids v1 issues too.

@@ -1,4 +1,4 @@
-import { InvariantError } from '../../core/index.js';
+import { InvariantError, NotOwnerError } from '../../core/index.js';
 import type { LogOptions, PartitionedLogOptions } from '../options.js';
 import { createSharedBudgets, type SharedBudgets } from '../shared-budgets.js';
 import { LEVELDB_MAX_OPEN_FILES, LEVELDB_MIN_OPEN_FILES } from '../storage.js';
@@ -71,6 +71,8 @@ export function ownedPartitions(owned: readonly number[] | undefined, partitions
 export class PartitionSettings {
   readonly shared: SharedBudgets;
   private readonly base: LogOptions;
+  /** LogOptions.writeGate of a partition, from PartitionedLogOptions.leaseGate. */
+  private readonly gates: (partition: number) => Pick<LogOptions, 'writeGate'>;
 
   constructor(
     options: PartitionedLogOptions,
@@ -79,7 +81,7 @@ export class PartitionSettings {
   ) {
     const { partitions } = layout;
     const share = (total: number): number => ownedShare(total, owned, partitions);
-    const { partitions: _requested, owned: _owned, ownerName: _ownerName, appendGate: _gate, ...rest } = options;
+    const { partitions: _requested, owned: _owned, ownerName, appendGate: _gate, leaseGate, ...rest } = options;
     const limits =
       options.limits === undefined
         ? {}
@@ -95,11 +97,18 @@ export class PartitionSettings {
       ...streamShare(options, partitions),
     };
     this.shared = createSharedBudgets(this.base, layout.dataDir);
+    // The lease is asked again as each batch of appends is written, not only as an append is admitted.
+    const owner = ownerName ?? (() => 'another worker');
+    this.gates = (p) =>
+      leaseGate === undefined
+        ? {}
+        : { writeGate: (subject) => (leaseGate(p) ? undefined : new NotOwnerError(subject, p, owner(p))) };
   }
 
   /** The options of partition `partition`'s LevelDbLog. */
   forPartition(partition: number): LogOptions {
-    return { ...this.base, dataDir: partitionDir(this.layout, partition), partition, shared: this.shared };
+    const { layout, shared, gates } = this;
+    return { ...this.base, dataDir: partitionDir(layout, partition), partition, shared, ...gates(partition) };
   }
 
   /** Files one partition's LevelDB may hold open. */
