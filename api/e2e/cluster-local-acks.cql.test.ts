@@ -80,6 +80,8 @@ describe('a cluster with BROKER_ACKS=local (acknowledged records streamed to the
     const brokers = await Promise.all([startMember(cluster, 'l1'), startMember(cluster, 'l2')]);
     let victim = brokers[1] as BrokerProcess;
     const clients = brokers.map(clientOf);
+    // Cleared in finally too: a publisher looping on a closed client would never yield to the event loop.
+    let publishing = true;
     try {
       await settled(brokers);
       const subjects = Array.from({ length: 8 }, (_, i) => `${cluster}.s${i}`);
@@ -92,7 +94,6 @@ describe('a cluster with BROKER_ACKS=local (acknowledged records streamed to the
       assert.ok(owned.length > 0, 'the victim owns some of the subjects');
 
       // Publishers on every subject through both members (the victim's subjects forwarded to it from l1).
-      let publishing = true;
       const publishers = subjects.flatMap((subject, i) =>
         [0, 1].map(async (k) => {
           for (let n = 0; publishing; n++) {
@@ -151,6 +152,7 @@ describe('a cluster with BROKER_ACKS=local (acknowledged records streamed to the
       assert.ok(served > 0, 'records were acked');
       assert.ok(lost <= reported, `DATA_LOSS ${lost} <= the lag reported before the kill (${reported})`);
     } finally {
+      publishing = false;
       for (const c of clients) c.close();
       for (const b of brokers) await b.dispose();
     }
