@@ -136,7 +136,8 @@ const ROWS: ReadonlyArray<{ title: string; panels: readonly Panel[] }> = [
         title: 'Acks ahead of the cold tier (acks local: what a lost disk would lose)',
         unit: 's',
         targets: [{ expr: 'max by (instance) (broker_replication_lag_seconds)', legend: '{{instance}}' }],
-        description: 'age of the oldest record acknowledged and not yet streamed to Scylla; broker_replication_lag_records counts them',
+        description:
+          'age of the oldest record acknowledged and not yet streamed to Scylla; broker_replication_lag_records counts them',
       },
       {
         title: 'Dead-lettered jobs',
