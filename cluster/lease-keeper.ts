@@ -154,6 +154,11 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     return this.holdings.get(partition)?.epoch;
   }
 
+  /** Until when this member's lease on the partition runs by its own clock, ms since the epoch; 0 if not held. */
+  leaseUntilOf(partition: number): number {
+    return this.holdings.get(partition)?.leaseUntilMs ?? 0;
+  }
+
   /** The partitions this member holds, in partition order. */
   held(): Holding[] {
     return [...this.holdings.values()].map((h) => ({ ...h })).sort((a, b) => a.partition - b.partition);

@@ -70,9 +70,9 @@ export async function openClusterStores(
  * canAppend() reckons it, which is false during a hand-over): what settling its id reservations needs.
  */
 function holdsSafely(keeper: LeaseKeeper, partition: number, config: BrokerConfig): boolean {
-  const h = keeper.held().find((x) => x.partition === partition);
+  // Asked before every group commit's write (LogOptions.writeGate), so one lookup, not held()'s sorted copy.
   const safetyMs = Math.floor(config.leaseMs / 10);
-  return h !== undefined && Date.now() < h.leaseUntilMs - config.maxClockDriftMs - safetyMs;
+  return Date.now() < keeper.leaseUntilOf(partition) - config.maxClockDriftMs - safetyMs;
 }
 
 /**
