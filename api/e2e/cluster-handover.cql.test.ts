@@ -1,7 +1,7 @@
 import { credentials } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BrokerClient, type SubjectInfo } from '../../proto/gen/broker.js';
+import { BrokerClient } from '../../proto/gen/broker.js';
 import { randomName, testCqlContactPoints, testCqlLocalDc } from '../../test-support/services.js';
 import {
   failure,
@@ -11,6 +11,8 @@ import {
   startBrokerProcess,
   subscribe,
   type BrokerProcess,
+  getSubject,
+  retryingWhile,
 } from '../test-support/broker-process.js';
 
 const KEYSPACE = 'broker_cluster_e2e';
@@ -25,24 +27,8 @@ const LEASE_MS = 3_000;
 const GAP_BOUND_MS = LEASE_MS / 2;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function getSubject(client: BrokerClient, subject: string): Promise<SubjectInfo> {
-  return new Promise((resolve, reject) =>
-    client.getSubject({ subject }, (err, res) => (err ? reject(err) : resolve(res))),
-  );
-}
-
 /** Retries what a partition still settling on its placed member answers UNAVAILABLE (only before the load). */
-async function retrying<T>(call: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 6 * LEASE_MS;
-  for (;;) {
-    try {
-      return await call();
-    } catch (err) {
-      if (failure(err).code !== 14 || Date.now() > deadline) throw err;
-      await sleep(200);
-    }
-  }
-}
+const retrying = <T>(call: () => Promise<T>): Promise<T> => retryingWhile([14], 6 * LEASE_MS, call);
 
 async function startCluster(cluster: string): Promise<BrokerProcess[]> {
   const brokers = await Promise.all(

@@ -2,7 +2,7 @@ import { credentials } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { BrokerClient, type SubjectInfo } from '../../proto/gen/broker.js';
+import { BrokerClient } from '../../proto/gen/broker.js';
 import { randomName, testCqlContactPoints, testCqlLocalDc } from '../../test-support/services.js';
 import {
   failure,
@@ -11,6 +11,8 @@ import {
   publish,
   startBrokerProcess,
   type BrokerProcess,
+  getSubject,
+  retryingWhile,
 } from '../test-support/broker-process.js';
 
 const KEYSPACE = 'broker_cluster_e2e';
@@ -22,25 +24,9 @@ function clientOf(broker: BrokerProcess): BrokerClient {
   return new BrokerClient(broker.address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
 }
 
-function getSubject(client: BrokerClient, subject: string): Promise<SubjectInfo> {
-  return new Promise((resolve, reject) =>
-    client.getSubject({ subject }, (err, res) => (err ? reject(err) : resolve(res))),
-  );
-}
-
 /** Retries a call a partition between owners answers UNAVAILABLE or NOT_OWNER (for at most a few leases). */
-async function retrying<T>(call: () => Promise<T>, timeoutMs = 8 * LEASE_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await call();
-    } catch (err) {
-      const code = failure(err).code;
-      if ((code !== UNAVAILABLE && code !== NOT_OWNER) || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
+const retrying = <T>(call: () => Promise<T>, timeoutMs = 8 * LEASE_MS): Promise<T> =>
+  retryingWhile([UNAVAILABLE, NOT_OWNER], timeoutMs, call);
 
 function startMember(cluster: string, id: string, dataDir?: string): Promise<BrokerProcess> {
   return startBrokerProcess(

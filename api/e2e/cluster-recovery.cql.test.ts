@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { openLog } from '../../log/index.js';
 import { TEST_LOG_DEFAULTS } from '../../log/test-support/temp-log.js';
-import { BrokerClient, type MessageResponse, type SubjectInfo } from '../../proto/gen/broker.js';
+import { BrokerClient, type MessageResponse } from '../../proto/gen/broker.js';
 import { randomName, testCqlContactPoints, testCqlLocalDc } from '../../test-support/services.js';
 import {
   failure,
@@ -18,6 +18,8 @@ import {
   startBrokerProcess,
   subscribe,
   type BrokerProcess,
+  getSubject,
+  retryingWhile,
 } from '../test-support/broker-process.js';
 
 const KEYSPACE = 'broker_cluster_e2e';
@@ -88,25 +90,9 @@ function clientOf(broker: BrokerProcess): BrokerClient {
   });
 }
 
-function getSubject(client: BrokerClient, subject: string): Promise<SubjectInfo> {
-  return new Promise((resolve, reject) =>
-    client.getSubject({ subject }, (err, res) => (err ? reject(err) : resolve(res))),
-  );
-}
-
 /** Retries what a moving partition answers: UNAVAILABLE, and NOT_OWNER from a member a round behind (bounded). */
-async function retrying<T>(call: () => Promise<T>, timeoutMs = 6 * LEASE_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await call();
-    } catch (err) {
-      const code = failure(err).code;
-      if ((code !== 14 && code !== 9) || Date.now() > deadline) throw err;
-      await sleep(200);
-    }
-  }
-}
+const retrying = <T>(call: () => Promise<T>, timeoutMs = 6 * LEASE_MS): Promise<T> =>
+  retryingWhile([14, 9], timeoutMs, call);
 
 /**
  * `inflight` publish loops through one member over `subjects` (round robin) until stopped: every ack, and the bodies

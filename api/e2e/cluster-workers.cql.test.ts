@@ -1,15 +1,16 @@
 import { credentials } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BrokerClient, type SubjectInfo } from '../../proto/gen/broker.js';
+import { BrokerClient } from '../../proto/gen/broker.js';
 import { randomName, testCqlContactPoints, testCqlLocalDc } from '../../test-support/services.js';
 import {
-  failure,
   fetchMessage,
   publish,
   startBrokerProcess,
   subscribe,
   type BrokerProcess,
+  getSubject,
+  retryingWhile,
 } from '../test-support/broker-process.js';
 
 const KEYSPACE = 'broker_cluster_e2e';
@@ -18,12 +19,6 @@ const WORKERS = 2;
 /** Connections per member: node:cluster hands them to its workers in turn, so every worker gets calls. */
 const CLIENTS_PER_MEMBER = 2 * WORKERS;
 const OWNER = /^m[12]\/w[01]$/;
-
-function getSubject(client: BrokerClient, subject: string): Promise<SubjectInfo> {
-  return new Promise((resolve, reject) =>
-    client.getSubject({ subject }, (err, res) => (err ? reject(err) : resolve(res))),
-  );
-}
 
 /** A client on a connection of its own (no shared subchannel), so the member's next worker takes it. */
 function clientOf(broker: BrokerProcess, n: number): BrokerClient {
@@ -34,18 +29,8 @@ function clientOf(broker: BrokerProcess, n: number): BrokerClient {
 }
 
 /** Retries a call that a partition between owners answers UNAVAILABLE, or a member answers NOT_OWNER mid-move. */
-async function retrying<T>(call: () => Promise<T>, timeoutMs = 6 * LEASE_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await call();
-    } catch (err) {
-      const { code } = failure(err);
-      if ((code !== 14 && code !== 9) || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
+const retrying = <T>(call: () => Promise<T>, timeoutMs = 6 * LEASE_MS): Promise<T> =>
+  retryingWhile([14, 9], timeoutMs, call);
 
 /** The sum of a metric's series of one worker (`worker="<i>"` among its labels). */
 function workerValue(text: string, name: string, worker: number, labels = ''): number {

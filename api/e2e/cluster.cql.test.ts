@@ -1,7 +1,7 @@
 import { credentials } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BrokerClient, type SubjectInfo } from '../../proto/gen/broker.js';
+import { BrokerClient } from '../../proto/gen/broker.js';
 import { randomName, testCqlContactPoints, testCqlLocalDc } from '../../test-support/services.js';
 import {
   failure,
@@ -11,33 +11,20 @@ import {
   startBrokerProcess,
   subscribe,
   type BrokerProcess,
+  getSubject,
+  retryingWhile,
 } from '../test-support/broker-process.js';
 
 const KEYSPACE = 'broker_cluster_e2e';
 const LEASE_MS = 3_000;
-
-function getSubject(client: BrokerClient, subject: string): Promise<SubjectInfo> {
-  return new Promise((resolve, reject) =>
-    client.getSubject({ subject }, (err, res) => (err ? reject(err) : resolve(res))),
-  );
-}
 
 function clientOf(broker: BrokerProcess): BrokerClient {
   return new BrokerClient(broker.address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
 }
 
 /** Retries a call that a partition between owners answers UNAVAILABLE (for at most a few leases). */
-async function retrying<T>(call: () => Promise<T>, timeoutMs = 6 * LEASE_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await call();
-    } catch (err) {
-      if (failure(err).code !== 14 || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
+const retrying = <T>(call: () => Promise<T>, timeoutMs = 6 * LEASE_MS): Promise<T> =>
+  retryingWhile([14], timeoutMs, call);
 
 /**
  * Brokers of one cluster on loopback, sharing the test CQL server (the Scylla stand-in), once each holds partitions

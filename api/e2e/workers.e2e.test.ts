@@ -2,7 +2,7 @@ import { credentials } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { partitionOf, workerOf } from '../../core/index.js';
-import { BrokerClient, type ListSubjectsResponse, type SubjectInfo } from '../../proto/gen/broker.js';
+import { BrokerClient, type ListSubjectsResponse } from '../../proto/gen/broker.js';
 import {
   failure,
   fetchMessage,
@@ -10,6 +10,7 @@ import {
   startBrokerProcess,
   subscribe,
   type BrokerProcess,
+  getSubject,
 } from '../test-support/broker-process.js';
 import { socketDirFor } from '../workers/worker-topology.js';
 
@@ -24,12 +25,6 @@ function ownConnection(address: string): BrokerClient {
 
 function ownerOf(subject: string): number {
   return workerOf(partitionOf(subject, PARTITIONS), WORKERS);
-}
-
-function getSubject(client: BrokerClient, subject: string): Promise<SubjectInfo> {
-  return new Promise((resolve, reject) =>
-    client.getSubject({ subject }, (err, res) => (err ? reject(err) : resolve(res))),
-  );
 }
 
 function listSubjects(client: BrokerClient, prefix: string, pageSize: number, pageToken: string) {

@@ -2,7 +2,7 @@ import { Metadata, credentials } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { BrokerClient, type PublishResponse, type SubjectInfo } from '../../proto/gen/broker.js';
+import { BrokerClient, type PublishResponse } from '../../proto/gen/broker.js';
 import { randomName, testCqlContactPoints, testCqlLocalDc } from '../../test-support/services.js';
 import { FORWARDED_HEADER } from '../grpc/forwarded-dispatch.js';
 import { makeTestPki, type CertFiles, type TestPki } from '../test-support/certificates.js';
@@ -13,6 +13,8 @@ import {
   startBrokerProcess,
   subscribe,
   type BrokerProcess,
+  getSubject,
+  retryingWhile,
 } from '../test-support/broker-process.js';
 import { CLUSTER_TOKEN_HEADER } from './cluster-token.js';
 
@@ -46,25 +48,9 @@ async function tlsClient(address: string, ca: string, own?: CertFiles): Promise<
   return client;
 }
 
-function getSubject(client: BrokerClient, subject: string): Promise<SubjectInfo> {
-  return new Promise((resolve, reject) =>
-    client.getSubject({ subject }, (err, res) => (err ? reject(err) : resolve(res))),
-  );
-}
-
 /** Retries what a partition between owners answers UNAVAILABLE or NOT_OWNER (FAILED_PRECONDITION). */
-async function retrying<T>(call: () => Promise<T>, timeoutMs = 8 * LEASE_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await call();
-    } catch (err) {
-      const { code } = failure(err);
-      if ((code !== 14 && code !== 9) || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
+const retrying = <T>(call: () => Promise<T>, timeoutMs = 8 * LEASE_MS): Promise<T> =>
+  retryingWhile([14, 9], timeoutMs, call);
 
 function startMember(cluster: string, id: string, env: Record<string, string>): Promise<BrokerProcess> {
   return startBrokerProcess({

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { BrokerClient, type MessageResponse, type PublishResponse } from '../../proto/gen/broker.js';
+import { BrokerClient, type MessageResponse, type PublishResponse, type SubjectInfo } from '../../proto/gen/broker.js';
 import { errorReason } from '../grpc/status.js';
 
 const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
@@ -161,6 +161,32 @@ export function fetchMessage(client: BrokerClient, subject: string, id: number):
   return new Promise((resolve, reject) =>
     client.fetch({ subject, id }, (err, res) => (err ? reject(err) : resolve(res))),
   );
+}
+
+export function getSubject(client: BrokerClient, subject: string): Promise<SubjectInfo> {
+  return new Promise((resolve, reject) =>
+    client.getSubject({ subject }, (err, res) => (err ? reject(err) : resolve(res))),
+  );
+}
+
+/**
+ * Retries `call` while it fails with one of `codes` (what a partition between owners answers: UNAVAILABLE, and
+ * NOT_OWNER from a member a round behind), 200 ms apart, until `timeoutMs` has passed; then the last failure is thrown.
+ */
+export async function retryingWhile<T>(
+  codes: readonly number[],
+  timeoutMs: number,
+  call: () => Promise<T>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!codes.includes(failure(err).code) || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 /** The status code, reason and message of a failed call. */
