@@ -99,7 +99,9 @@ export async function startBroker(brokerConfig: BrokerConfig, deps: BrokerDeps =
   try {
     const security = await openSecurity(config, logger, opened);
     const logHealth = new LogWriteHealth(logger);
-    const observer = logHealth.observe(withStorageLimitLog(withDataLossLog(metrics.logObserver(), logger), logger));
+    const observer = logHealth.observe(
+      withStorageLimitLog(withDataLossLog(metrics.logObserver(), logger, config.acks), logger),
+    );
     const member =
       config.cluster === undefined
         ? undefined
