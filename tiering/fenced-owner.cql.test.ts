@@ -1,8 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import { openCassandraIdReservations, type CassandraIdReservations } from '../cluster/cassandra/index.js';
 import { dropKeyspace, reservationsOptions } from '../cluster/test-support/cql-reservations.js';
-import { randomKeyspace, testCqlContactPoints, testCqlLocalDc } from '../test-support/services.js';
-import { openCassandraColdStore, type CassandraColdStore } from './cassandra/index.js';
+import { randomKeyspace } from '../test-support/services.js';
+import type { CassandraColdStore } from './cassandra/index.js';
+import { openTestColdStore } from './test-support/cql-cold-store.js';
 import { fencedOwnerScenario } from './test-support/fenced-owner-scenario.js';
 
 describe('a stale owner fenced by the epoch (reservations and cold tier on the CQL server)', () => {
@@ -11,14 +12,7 @@ describe('a stale owner fenced by the epoch (reservations and cold tier on the C
   let reservations: CassandraIdReservations;
   before(async () => {
     reservations = await openCassandraIdReservations(reservationsOptions(keyspace));
-    cold = await openCassandraColdStore({
-      contactPoints: testCqlContactPoints(),
-      localDataCenter: testCqlLocalDc(),
-      keyspace,
-      replicationFactor: 1,
-      consistency: 'localQuorum',
-      concurrency: 32,
-    });
+    cold = await openTestColdStore(keyspace);
   });
   after(async () => {
     await cold.close();

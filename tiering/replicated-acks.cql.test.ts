@@ -1,28 +1,19 @@
 import { after, before, describe, it } from 'node:test';
-import cassandra from 'cassandra-driver';
-import { randomKeyspace, testCqlContactPoints, testCqlLocalDc } from '../test-support/services.js';
-import { openCassandraColdStore, type CassandraColdStore } from './cassandra/index.js';
+import { dropKeyspace } from '../cluster/test-support/cql-reservations.js';
+import { randomKeyspace } from '../test-support/services.js';
+import type { CassandraColdStore } from './cassandra/index.js';
+import { openTestColdStore } from './test-support/cql-cold-store.js';
 import { wipedDiskScenario } from './test-support/replicated-acks-scenario.js';
 
 describe('BROKER_ACKS=replicated on the CQL server (needs the CQL server)', () => {
   const keyspace = randomKeyspace('acks');
   let cold: CassandraColdStore;
   before(async () => {
-    cold = await openCassandraColdStore({
-      contactPoints: testCqlContactPoints(),
-      localDataCenter: testCqlLocalDc(),
-      keyspace,
-      replicationFactor: 1,
-      consistency: 'localQuorum',
-      concurrency: 32,
-    });
+    cold = await openTestColdStore(keyspace);
   });
   after(async () => {
     await cold.close();
-    const admin = new cassandra.Client({ contactPoints: testCqlContactPoints(), localDataCenter: testCqlLocalDc() });
-    await admin.connect();
-    await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
-    await admin.shutdown();
+    await dropKeyspace(keyspace);
   });
 
   describe('when the data dir is wiped after the acks', () => {

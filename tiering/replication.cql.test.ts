@@ -4,7 +4,8 @@ import cassandra from 'cassandra-driver';
 import { UnavailableError, type ColdStore, type Log, type LogRecord, type SegmentRef } from '../core/index.js';
 import { tempLog } from '../log/test-support/temp-log.js';
 import { randomKeyspace, startCql, stopCql, testCqlContactPoints, testCqlLocalDc } from '../test-support/services.js';
-import { openCassandraColdStore, type CassandraColdStore } from './cassandra/index.js';
+import type { CassandraColdStore } from './cassandra/index.js';
+import { openTestColdStore } from './test-support/cql-cold-store.js';
 import { createTieredReader, Replicator } from './index.js';
 
 const DAY_MS = 24 * 3_600_000;
@@ -23,15 +24,7 @@ describe('replication to the cold tier (needs the CQL server)', () => {
   const keyspace = randomKeyspace('tiering');
   let cold: CassandraColdStore;
   let cql: cassandra.Client;
-  const open = (): Promise<CassandraColdStore> =>
-    openCassandraColdStore({
-      contactPoints: testCqlContactPoints(),
-      localDataCenter: testCqlLocalDc(),
-      keyspace,
-      replicationFactor: 1,
-      consistency: 'localQuorum',
-      concurrency: 32,
-    });
+  const open = (): Promise<CassandraColdStore> => openTestColdStore(keyspace);
   const connectAdmin = async (): Promise<cassandra.Client> => {
     const client = new cassandra.Client({ contactPoints: testCqlContactPoints(), localDataCenter: testCqlLocalDc() });
     await client.connect();

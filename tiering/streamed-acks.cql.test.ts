@@ -1,29 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import cassandra from 'cassandra-driver';
-import { randomKeyspace, testCqlContactPoints, testCqlLocalDc } from '../test-support/services.js';
-import { openCassandraColdStore, type CassandraColdStore } from './cassandra/index.js';
+import { dropKeyspace } from '../cluster/test-support/cql-reservations.js';
+import { randomKeyspace } from '../test-support/services.js';
+import type { CassandraColdStore } from './cassandra/index.js';
+import { openTestColdStore } from './test-support/cql-cold-store.js';
 import { wipedStreamedDisk } from './test-support/streamed-acks-scenario.js';
 
 describe('BROKER_ACKS=local streamed to the CQL server (needs the CQL server)', () => {
   const keyspace = randomKeyspace('streamed');
   let cold: CassandraColdStore;
   before(async () => {
-    cold = await openCassandraColdStore({
-      contactPoints: testCqlContactPoints(),
-      localDataCenter: testCqlLocalDc(),
-      keyspace,
-      replicationFactor: 1,
-      consistency: 'localQuorum',
-      concurrency: 32,
-    });
+    cold = await openTestColdStore(keyspace);
   });
   after(async () => {
     await cold.close();
-    const admin = new cassandra.Client({ contactPoints: testCqlContactPoints(), localDataCenter: testCqlLocalDc() });
-    await admin.connect();
-    await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
-    await admin.shutdown();
+    await dropKeyspace(keyspace);
   });
 
   describe('when the data dir is wiped', () => {

@@ -14,6 +14,7 @@ import {
   getSubject,
   retryingWhile,
 } from '../test-support/broker-process.js';
+import { longestGap } from '../test-support/ack-gaps.js';
 
 const KEYSPACE = 'broker_cluster_e2e';
 const LEASE_MS = 3_000;
@@ -84,18 +85,6 @@ function publishLoad(client: BrokerClient, subject: string, inflight: number) {
       await Promise.all(loops);
     },
   };
-}
-
-/** The longest time without an ack from `from` to `to` (acks sorted by time). */
-function longestGap(times: readonly number[], from: number, to: number): number {
-  let last = from;
-  let gap = 0;
-  for (const t of [...times].sort((a, b) => a - b)) {
-    if (t < from || t > to) continue;
-    gap = Math.max(gap, t - last);
-    last = t;
-  }
-  return Math.max(gap, to - last);
 }
 
 describe('a graceful hand-over under load (SIGTERM of the owner, acks=replicated)', () => {

@@ -21,6 +21,7 @@ import {
   getSubject,
   retryingWhile,
 } from '../test-support/broker-process.js';
+import { longestGap } from '../test-support/ack-gaps.js';
 
 const KEYSPACE = 'broker_cluster_e2e';
 const LEASE_MS = 3_000;
@@ -130,18 +131,6 @@ function publishLoad(client: BrokerClient, subjects: readonly string[], inflight
       await Promise.all(loops);
     },
   };
-}
-
-/** The longest time without an ack in [from, to]. */
-function longestGap(times: readonly number[], from: number, to: number): number {
-  let last = from;
-  let gap = 0;
-  for (const t of [...times].sort((a, b) => a - b)) {
-    if (t < from || t > to) continue;
-    gap = Math.max(gap, t - last);
-    last = t;
-  }
-  return Math.max(gap, to - last);
 }
 
 function fetchRangePage(client: BrokerClient, subject: string, fromId: number) {
