@@ -33,6 +33,12 @@ export class ConnectionDispatcher {
   constructor(
     private readonly port: HandedPort,
     private readonly logger: Logger,
+    /**
+     * Connections handed out and not yet taken, at most (BROKER_MAX_CONNECTIONS for the gRPC port): the primary keeps
+     * a copy of each until its worker takes it, so a burst of connections (300 silent sockets at once on a loaded
+     * machine) would otherwise hold that many descriptors in the primary too; past it a newcomer is closed at once.
+     */
+    private readonly maxHanded = MAX_WAITING,
   ) {
     // Paused: the primary never reads a byte of a connection; the worker that takes it reads them all.
     this.server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.accepted(socket));
@@ -91,6 +97,11 @@ export class ConnectionDispatcher {
     if (worker === undefined) {
       if (this.waiting.length < MAX_WAITING) this.waiting.push(socket);
       else socket.destroy();
+      return;
+    }
+    if (this.handed.size >= this.maxHanded) {
+      this.logger.debug({ port: this.port, limit: this.maxHanded }, 'connection closed: too many still being handed');
+      socket.destroy();
       return;
     }
     const id = this.nextId++;

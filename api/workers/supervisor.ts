@@ -57,7 +57,7 @@ export class Supervisor {
     this.socketDir = socketDirFor(options.config.dataDir);
     const { logger, config } = options;
     this.ports = {
-      grpc: new ConnectionDispatcher('grpc', logger),
+      grpc: new ConnectionDispatcher('grpc', logger, config.maxConnections),
       ...(config.healthPort < 0 ? {} : { health: new ConnectionDispatcher('health', logger) }),
     };
   }
